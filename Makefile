@@ -1,0 +1,89 @@
+# AIFacade: `make run` serves the app, `make test` proves it. See README.md.
+.SUFFIXES:
+SHELL = /bin/bash
+
+BUILD ?= build
+CC ?= cc
+OPT ?= -O2 -g
+SAN ?=
+WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wpointer-arith -Wcast-qual -Wstrict-prototypes \
+       -Wmissing-prototypes -Wvla
+CPPFLAGS += -Icommon -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -D_FORTIFY_SOURCE=2
+CFLAGS += -std=c11 $(OPT) $(WARN) $(SAN) -fstack-protector-strong -fPIE -MMD -MP
+LDFLAGS += $(SAN) -pie -Wl,-z,relro,-z,now -Wl,--as-needed
+# Linked statically: each CGI run then maps only libc and friends (SPEC §1).
+STATIC_LIBS = -Wl,-Bstatic -lcmark-gfm-extensions -lcmark-gfm -lsqlite3 -ljson-c -lsodium -Wl,-Bdynamic \
+              -lm -lpthread -ldl
+# Only the endpoint that talks to the provider pays for libcurl's 38 shared objects.
+CURL_LIBS = -lcurl
+
+ENDPOINTS = register login logout me health notfound
+TOOLS = aifacadectl
+UNIT_TESTS = $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+
+COMMON_SRC = $(wildcard common/*.c)
+COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+LIB = $(BUILD)/libaifacade.a
+CGI_BINS = $(ENDPOINTS:%=$(BUILD)/cgi-bin/%)
+TOOL_BINS = $(TOOLS:%=$(BUILD)/tools/%)
+UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
+
+.PHONY: all deps run test test-unit test-bats lint clean help
+all: $(CGI_BINS) $(TOOL_BINS)
+
+help:
+	@echo "make run        install what is missing, build, serve https://localhost:\$${HTTPS_PORT:-8443}"
+	@echo "make test       install what is missing, build, run every test on a throw-away stack"
+	@echo "make all        build the CGI programs into $(BUILD)/cgi-bin and the admin command"
+	@echo "make test-unit  C unit tests only;  make test-bats  the HTTP suites only"
+	@echo "make lint       cppcheck, shellcheck and the output-escaping check"
+	@echo "make deps       install the Debian packages the build, run and tests need"
+
+deps:
+	@tools/install-deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/cgi-bin/%: $(BUILD)/obj/cgi-bin/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@.tmp $< $(LIB) $(EXTRA_LIBS) $(STATIC_LIBS)
+	mv -f $@.tmp $@
+
+$(BUILD)/tools/%: $(BUILD)/obj/tools/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(STATIC_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(CURL_LIBS) $(STATIC_LIBS)
+
+run: deps all
+	tools/serve.sh
+
+test: deps all $(UNIT_BINS)
+	tests/run.sh
+
+test-unit: all $(UNIT_BINS)
+	tests/run.sh unit
+
+test-bats: all
+	tests/run.sh bats
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
+	  --inline-suppr --suppress=missingIncludeSystem -Icommon common cgi-bin tools tests/unit
+	shellcheck -x tools/*.sh tests/*.sh tests/*.bash .ci/run
+	tools/check-output.sh
+
+clean:
+	rm -rf build build-*
+
+-include $(COMMON_OBJ:.o=.d) $(BUILD)/obj/cgi-bin/*.d $(BUILD)/obj/tools/*.d $(BUILD)/obj/tests/unit/*.d

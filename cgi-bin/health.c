@@ -1,0 +1,29 @@
+/* health.c: GET /api/health — 200 when the database answers, 503 otherwise. */
+#include "app.h"
+#include "config.h"
+#include "log.h"
+#include "store.h"
+
+static void health(struct request *req, struct response *res)
+{
+	struct store *st = NULL;
+	char err[512];
+	int ok = store_open(req->cfg->database, &st, err, sizeof err) == 0 && store_ping(st) == STORE_OK;
+	if (!ok && st == NULL)
+		log_error("health: %s", err);
+	store_close(st);
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_string(ok ? "ok" : "unavailable"));
+	response_json(res, ok ? 200 : 503, o);
+}
+
+static const struct route routes[] = {
+	{"GET", ROUTE_NO_STORE, NULL, health},
+	{NULL, 0, NULL, NULL},
+};
+
+int main(void)
+{
+	static const struct endpoint ep = {"health", routes};
+	return app_run(&ep);
+}

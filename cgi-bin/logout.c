@@ -1,0 +1,25 @@
+/* logout.c: POST /api/logout — end the session on the server and in the browser. */
+#include "app.h"
+#include "store.h"
+
+static void logout(struct request *req, struct response *res)
+{
+	int rc = store_session_delete(req->store, req->session_hash);
+	if (rc != STORE_OK) {
+		app_store_error(res, rc);
+		return;
+	}
+	app_set_session_cookie(req, res, NULL);
+	response_empty(res, 204);
+}
+
+static const struct route routes[] = {
+	{"POST", ROUTE_AUTH | ROUTE_CSRF, NULL, logout},
+	{NULL, 0, NULL, NULL},
+};
+
+int main(void)
+{
+	static const struct endpoint ep = {"logout", routes};
+	return app_run(&ep);
+}

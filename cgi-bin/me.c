@@ -1,0 +1,35 @@
+/* me.c: GET /api/me — who is logged in, their CSRF token, and what the UI may offer. */
+#include <stdlib.h>
+
+#include "app.h"
+#include "config.h"
+#include "csrf.h"
+
+static void me(struct request *req, struct response *res)
+{
+	const struct config *cfg = req->cfg;
+	char *token = csrf_token(cfg, req->session_hash);
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "username", json_object_new_string(req->username));
+	json_object_object_add(o, "csrf_token", json_object_new_string(token));
+	struct json_object *models = json_object_new_array();
+	for (size_t i = 0; i < cfg->n_models; i++)
+		json_object_array_add(models, json_object_new_string(cfg->models[i]));
+	json_object_object_add(o, "models", models);
+	json_object_object_add(o, "default_model", json_object_new_string(cfg->model));
+	json_object_object_add(o, "demo", json_object_new_boolean(cfg->api_key == NULL));
+	json_object_object_add(o, "prompt_max_chars", json_object_new_int64(cfg->prompt_max_chars));
+	free(token);
+	response_json(res, 200, o);
+}
+
+static const struct route routes[] = {
+	{"GET", ROUTE_AUTH, NULL, me},
+	{NULL, 0, NULL, NULL},
+};
+
+int main(void)
+{
+	static const struct endpoint ep = {"me", routes};
+	return app_run(&ep);
+}

@@ -1,0 +1,261 @@
+/* app.c: the request runner: checks first, then the handler (see app.h). */
+#include "app.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "alloc.h"
+#include "config.h"
+#include "csrf.h"
+#include "log.h"
+#include "session.h"
+#include "store.h"
+#include "utf8.h"
+
+struct json_object *app_time_json(long long ms)
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	char text[40];
+	if (gmtime_r(&secs, &tm) == NULL)
+		return json_object_new_string("1970-01-01T00:00:00.000Z");
+	size_t n = strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(text + n, sizeof text - n, ".%03lldZ", ms % 1000);
+	return json_object_new_string(text);
+}
+
+void app_store_error(struct response *res, int rc)
+{
+	if (rc == STORE_BUSY)
+		response_error(res, 503, "The server is busy; try again in a moment.");
+	else if (rc == STORE_READONLY)
+		response_error(res, 503, "The server cannot save data right now; try again later.");
+	else
+		response_error(res, 500, "Something went wrong on our side; try again.");
+}
+
+void app_too_many(struct response *res, long retry_after, const char *what)
+{
+	char secs[24], msg[200];
+	snprintf(secs, sizeof secs, "%ld", retry_after);
+	response_header(res, "Retry-After", secs);
+	if (retry_after >= 120)
+		snprintf(msg, sizeof msg, "%s; try again in %ld minutes.", what, (retry_after + 59) / 60);
+	else
+		snprintf(msg, sizeof msg, "%s; try again in %ld second%s.", what, retry_after, retry_after == 1 ? "" : "s");
+	response_error(res, 429, msg);
+}
+
+void app_set_session_cookie(const struct request *req, struct response *res, const char *token)
+{
+	char *cookie = session_cookie(req->cfg, token);
+	response_header(res, "Set-Cookie", cookie);
+	free(cookie);
+}
+
+const char *app_field_string(const struct request *req, const char *name, size_t *len)
+{
+	const struct jv_member *m = json_member(&req->json, name);
+	if (!m || m->type != JV_STRING)
+		return NULL;
+	if (len)
+		*len = m->len;
+	return m->str;
+}
+
+long long app_field_id(const struct request *req, const char *name)
+{
+	const struct jv_member *m = json_member(&req->json, name);
+	return m && m->type == JV_INT ? m->num : 0;
+}
+
+/* Finds the route for method and path; sets *status to 404 or 405 if none. */
+static const struct route *route_find(const struct endpoint *ep, const char *method, const char *path,
+				      struct request *req, int *status, struct response *res)
+{
+	int want_id = 0;
+	if (path[0] == '\0' || strcmp(path, "/") == 0) {
+		want_id = 0;
+	} else if (path[0] == '/' && request_parse_id(path + 1, &req->id) == 0) {
+		want_id = 1;
+	} else {
+		*status = 404;
+		return NULL;
+	}
+	struct buf allow = BUF_INIT;
+	const struct route *found = NULL;
+	for (const struct route *r = ep->routes; r->method; r++) {
+		if (!!(r->flags & ROUTE_ID) != want_id)
+			continue;
+		if (strcmp(r->method, method) == 0)
+			found = r;
+		if (allow.len)
+			buf_append_str(&allow, ", ");
+		buf_append_str(&allow, r->method);
+	}
+	if (!found)
+		*status = allow.len ? 405 : 404;
+	if (!found && allow.len)
+		response_header(res, "Allow", buf_str(&allow));
+	buf_free(&allow);
+	return found;
+}
+
+static int is_json_type(const char *ct)
+{
+	if (!ct)
+		return 0;
+	size_t n = strlen("application/json");
+	return strncasecmp(ct, "application/json", n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Checks the parsed body against the route's field table. */
+static const char *fields_check(const struct route *r, const struct jv_object *obj, char *msg, size_t msglen)
+{
+	for (size_t i = 0; i < obj->count; i++) {
+		const struct jv_member *m = &obj->members[i];
+		const struct field *f = NULL;
+		for (const struct field *g = r->fields; g && g->name; g++)
+			if (strcmp(g->name, m->key) == 0)
+				f = g;
+		if (!f) {
+			size_t cut = utf8_prefix(m->key, strlen(m->key), 40);
+			snprintf(msg, msglen, "Unknown field '%.*s' in the request.", (int)cut, m->key);
+			return msg;
+		}
+		if (f->type == FIELD_STRING && m->type != JV_STRING) {
+			snprintf(msg, msglen, "Field '%s' must be a string.", f->name);
+			return msg;
+		}
+		if (f->type == FIELD_ID && !(m->type == JV_NULL || (m->type == JV_INT && m->num > 0))) {
+			snprintf(msg, msglen, "Field '%s' must be a positive whole number.", f->name);
+			return msg;
+		}
+	}
+	for (const struct field *g = r->fields; g && g->name; g++) {
+		const struct jv_member *m = json_member(obj, g->name);
+		if (g->required && (!m || m->type == JV_NULL)) {
+			snprintf(msg, msglen, "Field '%s' is required.", g->name);
+			return msg;
+		}
+	}
+	return NULL;
+}
+
+/* Resolves the session cookie into req; returns a store_rc. */
+static int attach_session(struct request *req)
+{
+	int repeated = 0;
+	req->session_cookie = request_cookie(getenv("HTTP_COOKIE"), session_cookie_name(req->cfg), &repeated);
+	if (!req->session_cookie)
+		return STORE_NOTFOUND;
+	return session_resolve(req->store, req->cfg, req->session_cookie, req->user_agent, req->now,
+			       &req->user_id, &req->username, &req->session_hash);
+}
+
+static void run_checks_and_handler(const struct endpoint *ep, struct request *req, struct response *res,
+				   struct config *cfg)
+{
+	const char *err = NULL;
+	char msg[160];
+	int status = 0;
+	const char *method = getenv("REQUEST_METHOD");
+	const char *path = getenv("PATH_INFO");
+	const struct route *r = route_find(ep, method ? method : "", path ? path : "", req, &status, res);
+	if (!r) {
+		response_error(res, status, status == 404 ? "Not found." : "Method not allowed.");
+		return;
+	}
+	long long id = req->id;
+	if (config_load(cfg, msg, sizeof msg) < 0) {
+		log_error("configuration: %s", msg);
+		response_error(res, 500, "The server is misconfigured; the operator's log says what to fix.");
+		return;
+	}
+	status = request_parse(req, 0, (const char *const *)cfg->trusted_proxies, &err);
+	req->id = id;
+	req->cfg = cfg;
+	if (status) {
+		response_error(res, status, err);
+		return;
+	}
+	if ((r->flags & ROUTE_BODY) && req->body_len > 0 && !is_json_type(req->content_type)) {
+		response_error(res, 415, "Send the request body as application/json.");
+		return;
+	}
+	if (strcmp(r->method, "GET") != 0 && csrf_cross_site(req->origin, req->sec_fetch_site, req->host)) {
+		log_warn("refused a cross-site %s from %s", r->method, req->client_addr);
+		response_error(res, 403, "Cross-site requests are not allowed.");
+		return;
+	}
+	if (r->flags & ROUTE_NO_STORE) {
+		r->handler(req, res);
+		return;
+	}
+	char dberr[512];
+	if (store_open(cfg->database, &req->store, dberr, sizeof dberr) < 0) {
+		log_error("%s", dberr);
+		response_error(res, 503, "The database is unavailable; try again shortly.");
+		return;
+	}
+	int rc = attach_session(req);
+	if (rc < 0) {
+		app_store_error(res, rc);
+		return;
+	}
+	if ((r->flags & ROUTE_AUTH) && req->user_id == 0) {
+		response_error(res, 401, "You are not logged in.");
+		return;
+	}
+	if ((r->flags & ROUTE_CSRF) && !csrf_valid(cfg, req->session_hash, req->csrf_header)) {
+		response_error(res, 403, "Missing or invalid CSRF token; reload the page and try again.");
+		return;
+	}
+	if (r->flags & ROUTE_BODY) {
+		const char *text = req->body_len ? req->body : "{}";
+		size_t len = req->body_len ? req->body_len : 2;
+		if (json_parse_object(text, len, &req->json, &err) < 0) {
+			response_error(res, 400, err);
+			return;
+		}
+		if ((err = fields_check(r, &req->json, msg, sizeof msg)) != NULL) {
+			response_error(res, 400, err);
+			return;
+		}
+	} else if (req->body_len > 0) {
+		response_error(res, 400, "This request takes no body.");
+		return;
+	}
+	r->handler(req, res);
+}
+
+int app_run(const struct endpoint *ep)
+{
+	log_set_program(ep->name);
+	struct request req;
+	struct response res;
+	struct config cfg;
+	memset(&req, 0, sizeof req);
+	memset(&cfg, 0, sizeof cfg);
+	response_init(&res, 1);
+	if (sodium_init() < 0) {
+		log_error("libsodium failed to initialise");
+		response_error(&res, 500, "Something went wrong on our side; try again.");
+	} else {
+		run_checks_and_handler(ep, &req, &res, &cfg);
+	}
+	if (req.store)
+		store_rollback(req.store); /* a handler that failed halfway leaves nothing */
+	int rc = response_send(&res);
+	store_close(req.store);
+	req.store = NULL;
+	request_free(&req);
+	config_free(&cfg);
+	response_free(&res);
+	return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,395 @@
+/* config.c: settings from the environment, `.env`, *_FILE secrets (see config.h). */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "alloc.h"
+#include "buf.h"
+
+#define DOTENV_MAX (256 * 1024)
+#define SECRET_FILE_MAX 4096
+
+/* Reads a whole small file; returns a fresh string or NULL. */
+static char *read_small_file(const char *path, size_t max, size_t *len_out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct buf b = BUF_INIT;
+	char chunk[4096];
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || b.len + (size_t)n > max) {
+			close(fd);
+			buf_free(&b);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		buf_append(&b, chunk, (size_t)n);
+	}
+	close(fd);
+	if (len_out)
+		*len_out = b.len;
+	return buf_detach(&b);
+}
+
+static void trim_newlines(char *s)
+{
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+}
+
+char *config_dotenv_lookup(const char *text, size_t len, const char *name)
+{
+	size_t nlen = strlen(name);
+	const char *p = text, *end = text + len;
+	char *found = NULL;
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *line_end = eol ? eol : end;
+		const char *q = p;
+		while (q < line_end && (*q == ' ' || *q == '\t'))
+			q++;
+		if ((size_t)(line_end - q) > 7 && memcmp(q, "export ", 7) == 0)
+			q += 7;
+		if ((size_t)(line_end - q) > nlen && memcmp(q, name, nlen) == 0 && q[nlen] == '=') {
+			const char *v = q + nlen + 1, *ve = line_end;
+			if (ve > v && ve[-1] == '\r')
+				ve--;
+			if (ve - v >= 2 && (*v == '"' || *v == '\'') && ve[-1] == *v) {
+				v++, ve--;
+			} else {
+				/* unquoted: an inline comment starts at " #" */
+				for (const char *c = v; c < ve; c++)
+					if (*c == '#' && c > v && (c[-1] == ' ' || c[-1] == '\t')) {
+						ve = c;
+						break;
+					}
+				while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+					ve--;
+			}
+			free(found); /* the last assignment wins, as in a shell */
+			found = xstrndup(v, (size_t)(ve - v));
+		}
+		p = eol ? eol + 1 : end;
+	}
+	return found;
+}
+
+struct source {
+	char *dotenv;
+	size_t dotenv_len;
+	const char *root;
+};
+
+/* Returns a fresh string for NAME by the lookup order of config.h, or NULL.
+ * An unreadable NAME_FILE is reported through *bad_file. */
+static char *lookup(const struct source *src, const char *name, int *bad_file)
+{
+	const char *v = getenv(name);
+	if (v && *v)
+		return xstrdup(v);
+	char *fname = xasprintf("%s_FILE", name);
+	const char *f = getenv(fname);
+	char *fromdot = NULL, *path = NULL;
+	if (!(f && *f)) {
+		fromdot = src->dotenv ? config_dotenv_lookup(src->dotenv, src->dotenv_len, name) : NULL;
+		if (fromdot && *fromdot) {
+			free(fname);
+			return fromdot;
+		}
+		free(fromdot);
+		path = src->dotenv ? config_dotenv_lookup(src->dotenv, src->dotenv_len, fname) : NULL;
+		f = path;
+	}
+	free(fname);
+	char *out = NULL;
+	if (f && *f) {
+		char *full = f[0] == '/' ? xstrdup(f) : xasprintf("%s/%s", src->root, f);
+		out = read_small_file(full, SECRET_FILE_MAX, NULL);
+		free(full);
+		if (out == NULL)
+			*bad_file = 1;
+		else
+			trim_newlines(out);
+	}
+	free(path);
+	return out;
+}
+
+int config_parse_seconds(const char *s, long min, long max, long *out)
+{
+	char *end;
+	errno = 0;
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -1;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	long long mult = 1;
+	if (*end == 's')
+		end++;
+	else if (*end == 'm')
+		mult = 60, end++;
+	else if (*end == 'h')
+		mult = 3600, end++;
+	else if (*end == 'd')
+		mult = 86400, end++;
+	if (*end != '\0' || v > LONG_MAX / mult)
+		return -1;
+	v *= mult;
+	if (v < min || v > max)
+		return -1;
+	*out = (long)v;
+	return 0;
+}
+
+int config_parse_rate(const char *s, struct rate *out)
+{
+	const char *slash = strchr(s, '/');
+	if (!slash || slash == s)
+		return -1;
+	char *end;
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		return -1;
+	long long n = strtoll(s, &end, 10);
+	if (errno || end != slash || n < 1 || n > 1000000000)
+		return -1;
+	const char *unit = slash + 1;
+	long window;
+	if (strcmp(unit, "second") == 0 || strcmp(unit, "s") == 0)
+		window = 1;
+	else if (strcmp(unit, "minute") == 0 || strcmp(unit, "m") == 0)
+		window = 60;
+	else if (strcmp(unit, "hour") == 0 || strcmp(unit, "h") == 0)
+		window = 3600;
+	else if (strcmp(unit, "day") == 0 || strcmp(unit, "d") == 0)
+		window = 86400;
+	else
+		return -1;
+	out->limit = (long)n;
+	out->window = window;
+	return 0;
+}
+
+/* Reads instance/secret_key, creating it (0600, 32 random bytes as hex)
+ * when missing. Returns a fresh string or NULL. */
+static char *secret_from_instance(const char *instance_dir, char *err, size_t errlen)
+{
+	char *path = xasprintf("%s/secret_key", instance_dir);
+	char *key = read_small_file(path, SECRET_FILE_MAX, NULL);
+	if (key == NULL && errno == ENOENT) {
+		unsigned char raw[32];
+		char hex[65];
+		randombytes_buf(raw, sizeof raw);
+		sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
+		sodium_memzero(raw, sizeof raw);
+		char *tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			int ok = write(fd, hex, 64) == 64 && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+			ok = close(fd) == 0 && ok;
+			/* link() fails if another process won the race: then use theirs. */
+			if (ok && link(tmp, path) != 0 && errno != EEXIST)
+				ok = 0;
+			if (unlink(tmp) != 0)
+				ok = 0;
+			(void)ok;
+		}
+		free(tmp);
+		key = read_small_file(path, SECRET_FILE_MAX, NULL);
+	}
+	if (key == NULL)
+		snprintf(err, errlen, "cannot read or create %s (%s); set SECRET_KEY or make the directory writable",
+			 path, strerror(errno));
+	else
+		trim_newlines(key);
+	free(path);
+	return key;
+}
+
+static char **split_list(const char *s, size_t *count)
+{
+	size_t n = 0, cap = 4;
+	char **list = xcalloc(cap + 1, sizeof *list);
+	const char *p = s;
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		const char *e = comma ? comma : p + strlen(p);
+		const char *a = p;
+		while (a < e && (*a == ' ' || *a == '\t'))
+			a++;
+		const char *b = e;
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+			b--;
+		if (b > a) {
+			if (n == cap) {
+				cap *= 2;
+				list = xrealloc(list, (cap + 1) * sizeof *list);
+			}
+			list[n++] = xstrndup(a, (size_t)(b - a));
+			list[n] = NULL;
+		}
+		p = comma ? comma + 1 : e;
+	}
+	if (count)
+		*count = n;
+	return list;
+}
+
+static void free_list(char **list)
+{
+	if (!list)
+		return;
+	for (char **p = list; *p; p++)
+		free(*p);
+	free(list);
+}
+
+int config_load(struct config *cfg, char *err, size_t errlen)
+{
+	memset(cfg, 0, sizeof *cfg);
+	err[0] = '\0';
+	const char *root = getenv("AIFACADE_ROOT");
+	cfg->root = xstrdup(root && *root ? root : ".");
+	struct source src = {NULL, 0, cfg->root};
+	char *dotenv_path = xasprintf("%s/.env", cfg->root);
+	src.dotenv = read_small_file(dotenv_path, DOTENV_MAX, &src.dotenv_len);
+	free(dotenv_path);
+	int bad_file = 0;
+	char *v = NULL;
+	int rc = -1;
+
+#define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); goto out; } while (0)
+#define GET(name) do { free(v); v = lookup(&src, name, &bad_file); \
+	if (bad_file) FAIL("%s_FILE names a file that cannot be read; check its path and permissions", name); } while (0)
+
+	GET("AIFACADE_INSTANCE");
+	cfg->instance_dir = v ? xstrdup(v) : xasprintf("%s/instance", cfg->root);
+
+	GET("DATABASE");
+	if (v == NULL)
+		cfg->database = xasprintf("%s/aifacade.db", cfg->instance_dir);
+	else if (v[0] == '/' || strncmp(v, "postgresql://", 13) == 0 || strncmp(v, "postgres://", 11) == 0)
+		cfg->database = xstrdup(v);
+	else
+		cfg->database = xasprintf("%s/%s", cfg->root, v);
+
+	GET("AI_API_KEY");
+	if (v == NULL) {
+		GET("DEEPSEEK_API_KEY");
+		}
+	cfg->api_key = v ? xstrdup(v) : NULL;
+
+	GET("AI_API_URL");
+	cfg->api_url = xstrdup(v ? v : "https://api.deepseek.com/chat/completions");
+	if (strncmp(cfg->api_url, "https://", 8) != 0 && strncmp(cfg->api_url, "http://", 7) != 0)
+		FAIL("AI_API_URL must start with https:// or http:// (got something else)");
+
+	GET("AI_MODEL");
+	cfg->model = xstrdup(v ? v : "deepseek-v4-flash");
+	GET("AI_MODELS");
+	cfg->models = split_list(v ? v : cfg->model, &cfg->n_models);
+	if (cfg->n_models == 0) {
+		free_list(cfg->models);
+		cfg->models = split_list(cfg->model, &cfg->n_models);
+	}
+
+	GET("AI_SYSTEM_PROMPT");
+	cfg->system_prompt = v && *v ? xstrdup(v) : NULL;
+
+	GET("AI_IDLE_TIMEOUT");
+	cfg->idle_timeout = 60;
+	if (v && config_parse_seconds(v, 1, 86400, &cfg->idle_timeout) < 0)
+		FAIL("AI_IDLE_TIMEOUT must be a number of seconds from 1 to 86400, like 60 or 2m");
+	GET("AI_TIMEOUT");
+	cfg->timeout = 600;
+	if (v && config_parse_seconds(v, 1, 86400, &cfg->timeout) < 0)
+		FAIL("AI_TIMEOUT must be a number of seconds from 1 to 86400, like 600 or 10m");
+	GET("AI_CONTEXT_CHARS");
+	cfg->context_chars = 24000;
+	if (v && config_parse_seconds(v, 0, 10000000, &cfg->context_chars) < 0)
+		FAIL("AI_CONTEXT_CHARS must be a whole number of characters");
+
+	struct { const char *name, *dflt; struct rate *dst; } rates[] = {
+		{"RATE_LIMIT_PROMPTS", "30/hour", &cfg->rate_prompts},
+		{"RATE_LIMIT_LOGIN", "10/minute", &cfg->rate_login},
+		{"RATE_LIMIT_AUTH_IP", "60/minute", &cfg->rate_auth_ip},
+	};
+	for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
+		GET(rates[i].name);
+		if (config_parse_rate(v ? v : rates[i].dflt, rates[i].dst) < 0)
+			FAIL("%s must look like 30/hour (a count, '/', and second, minute, hour or day)", rates[i].name);
+	}
+
+	GET("PROMPT_MAX_CHARS");
+	cfg->prompt_max_chars = 4000;
+	if (v && config_parse_seconds(v, 1, 1000000, &cfg->prompt_max_chars) < 0)
+		FAIL("PROMPT_MAX_CHARS must be a whole number from 1 to 1000000");
+	GET("SESSION_IDLE_TIMEOUT");
+	cfg->session_idle = 7 * 86400;
+	if (v && config_parse_seconds(v, 1, 366 * 86400L, &cfg->session_idle) < 0)
+		FAIL("SESSION_IDLE_TIMEOUT must be a duration like 7d, 12h or 3600");
+	GET("SESSION_MAX_AGE");
+	cfg->session_max = 30 * 86400;
+	if (v && config_parse_seconds(v, 1, 3660 * 86400L, &cfg->session_max) < 0)
+		FAIL("SESSION_MAX_AGE must be a duration like 30d, 12h or 3600");
+
+	GET("TRUSTED_PROXIES");
+	cfg->trusted_proxies = split_list(v ? v : "127.0.0.1,::1", NULL);
+	GET("COOKIE_SECURE");
+	cfg->cookie_secure = !(v && strcmp(v, "0") == 0);
+
+	GET("SECRET_KEY");
+	if (v == NULL) {
+		v = secret_from_instance(cfg->instance_dir, err, errlen);
+		if (v == NULL)
+			goto out;
+	}
+	if (strlen(v) < 16)
+		FAIL("SECRET_KEY is too short: use at least 32 random characters (e.g. openssl rand -hex 32)");
+	/* Keyed hash so any string becomes a uniform 32-byte key. */
+	crypto_generichash(cfg->secret, sizeof cfg->secret, (const unsigned char *)v, strlen(v),
+			   (const unsigned char *)"aifacade-secret-key-v1", 22);
+	sodium_memzero(v, strlen(v));
+	rc = 0;
+out:
+#undef GET
+#undef FAIL
+	free(v);
+	free(src.dotenv);
+	return rc;
+}
+
+void config_free(struct config *cfg)
+{
+	free(cfg->root);
+	free(cfg->instance_dir);
+	free(cfg->database);
+	if (cfg->api_key) {
+		sodium_memzero(cfg->api_key, strlen(cfg->api_key));
+		free(cfg->api_key);
+	}
+	free(cfg->api_url);
+	free(cfg->model);
+	free_list(cfg->models);
+	free(cfg->system_prompt);
+	free_list(cfg->trusted_proxies);
+	sodium_memzero(cfg->secret, sizeof cfg->secret);
+	memset(cfg, 0, sizeof *cfg);
+}

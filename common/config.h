@@ -1,0 +1,51 @@
+/* config.h: the application's settings, from the environment, then `.env`.
+ *
+ * Contract: config_load() reads every setting of SPEC §3 once per process.
+ * For each NAME the environment wins, then NAME_FILE in the environment (a
+ * Docker secret), then NAME and NAME_FILE in `.env` of the project root
+ * (AIFACADE_ROOT, default "."), then the default. SECRET_KEY, when absent, is
+ * generated into instance/secret_key (mode 0600) on first use. A malformed
+ * value is an error naming the variable: we never guess. */
+#ifndef AIF_CONFIG_H
+#define AIF_CONFIG_H
+#include <stddef.h>
+
+struct rate {
+	long limit;   /* events allowed ... */
+	long window;  /* ... per this many seconds */
+};
+
+struct config {
+	char *root;           /* project root */
+	char *instance_dir;   /* AIFACADE_INSTANCE, default <root>/instance */
+	char *database;       /* DATABASE: path or postgresql:// URL */
+	unsigned char secret[32]; /* derived from SECRET_KEY */
+	char *api_key;        /* AI_API_KEY or DEEPSEEK_API_KEY; NULL → demo provider */
+	char *api_url;
+	char *model;          /* default model */
+	char **models;        /* AI_MODELS, NULL-terminated; at least the default */
+	size_t n_models;
+	char *system_prompt;  /* NULL when empty */
+	long idle_timeout, timeout;
+	long context_chars;   /* AI_CONTEXT_CHARS: budget of earlier messages sent */
+	struct rate rate_prompts, rate_login, rate_auth_ip;
+	long prompt_max_chars;
+	long session_idle, session_max; /* seconds */
+	char **trusted_proxies;  /* TRUSTED_PROXIES, NULL-terminated addresses */
+	int cookie_secure;    /* COOKIE_SECURE (default 1) */
+};
+
+/* Fills cfg; returns 0, or -1 with a message for the operator in err. */
+int config_load(struct config *cfg, char *err, size_t errlen);
+void config_free(struct config *cfg);
+
+/* Lower-level pieces, exposed for tests and the admin command. */
+/* Looks up NAME in a .env text; returns a fresh string or NULL. */
+char *config_dotenv_lookup(const char *text, size_t len, const char *name);
+/* Parses "30/hour" style limits; returns 0 or -1. */
+int config_parse_rate(const char *s, struct rate *out);
+/* Parses a whole decimal in [min,max] with an optional unit suffix s/m/h/d
+ * (seconds); returns 0 or -1. */
+int config_parse_seconds(const char *s, long min, long max, long *out);
+
+#endif

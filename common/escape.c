@@ -1,0 +1,85 @@
+/* escape.c: escapers for HTML, URL, header and log contexts (see escape.h). */
+#include "escape.h"
+
+static const char hexdigits[] = "0123456789ABCDEF";
+
+void escape_html(struct buf *out, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		switch (s[i]) {
+		case '&': buf_append_str(out, "&amp;"); break;
+		case '<': buf_append_str(out, "&lt;"); break;
+		case '>': buf_append_str(out, "&gt;"); break;
+		case '"': buf_append_str(out, "&quot;"); break;
+		case '\'': buf_append_str(out, "&#39;"); break;
+		default: buf_append_char(out, s[i]);
+		}
+	}
+}
+
+void escape_url(struct buf *out, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~') {
+			buf_append_char(out, (char)c);
+		} else {
+			char e[3] = {'%', hexdigits[c >> 4], hexdigits[c & 15]};
+			buf_append(out, e, 3);
+		}
+	}
+}
+
+void escape_header(struct buf *out, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != 0x7F)
+			buf_append_char(out, (char)c);
+	}
+}
+
+void escape_log(struct buf *out, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c < 0x7F && c != '\\' && c != '"') {
+			buf_append_char(out, (char)c);
+		} else {
+			char e[4] = {'\\', 'x', hexdigits[c >> 4], hexdigits[c & 15]};
+			buf_append(out, e, 4);
+		}
+	}
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int unescape_url(struct buf *out, const char *s, size_t len, int plus_is_space)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '%') {
+			if (len - i < 3)
+				return -1;
+			int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			buf_append_char(out, (char)(hi << 4 | lo));
+			i += 2;
+		} else if (s[i] == '+' && plus_is_space) {
+			buf_append_char(out, ' ');
+		} else {
+			buf_append_char(out, s[i]);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,27 @@
+/* escape.h: one escaper per output context.
+ *
+ * HTML text and attribute values, URL components, HTTP header values and log
+ * lines each have their own function; JSON is written only through json-c.
+ * All append to a struct buf the caller owns. */
+#ifndef AIF_ESCAPE_H
+#define AIF_ESCAPE_H
+#include <stddef.h>
+
+#include "buf.h"
+
+/* Escapes & < > " ' so the result is safe in HTML text and in quoted attributes. */
+void escape_html(struct buf *out, const char *s, size_t len);
+/* Percent-encodes everything but RFC 3986 unreserved characters. */
+void escape_url(struct buf *out, const char *s, size_t len);
+/* Copies a header value, dropping CR, LF and other control characters
+ * (response splitting is impossible through this function). */
+void escape_header(struct buf *out, const char *s, size_t len);
+/* Copies text for a log line: control characters, backslash, quotes and
+ * non-ASCII bytes become \xHH, so a line stays one line and stays ASCII. */
+void escape_log(struct buf *out, const char *s, size_t len);
+
+/* Decodes %XX and (when plus_is_space) '+' in place-independent fashion into
+ * out; returns 0 on success, -1 on a malformed escape ("%4", "%zz"). */
+int unescape_url(struct buf *out, const char *s, size_t len, int plus_is_space);
+
+#endif

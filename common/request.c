@@ -1,0 +1,255 @@
+/* request.c: CGI request parsing and validation (see request.h). */
+#define _GNU_SOURCE
+#include "request.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "escape.h"
+#include "utf8.h"
+
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+	return v ? v : "";
+}
+
+static const char *env_or_null(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : NULL;
+}
+
+int request_parse_id(const char *s, long long *out)
+{
+	if (!s || *s < '1' || *s > '9')
+		return -1;
+	long long v = 0;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		if (v > (LLONG_MAX - (*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static void free_query(struct query_param *q, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(q[i].key);
+		free(q[i].value);
+	}
+	free(q);
+}
+
+/* Decodes one component; -1 on a malformed escape, bad UTF-8 or NUL. */
+static int decode_component(const char *s, size_t len, char **out)
+{
+	struct buf b = BUF_INIT;
+	if (unescape_url(&b, s, len, 1) < 0 || !utf8_valid(buf_str(&b), b.len)) {
+		buf_free(&b);
+		return -1;
+	}
+	*out = buf_detach(&b);
+	return 0;
+}
+
+int request_parse_query(const char *qs, struct query_param **out, size_t *n, const char **err)
+{
+	*out = NULL;
+	*n = 0;
+	size_t cap = 0;
+	const char *p = qs;
+	while (p && *p) {
+		const char *amp = strchr(p, '&');
+		size_t len = amp ? (size_t)(amp - p) : strlen(p);
+		if (len > 0) {
+			const char *eq = memchr(p, '=', len);
+			size_t klen = eq ? (size_t)(eq - p) : len;
+			char *key, *value;
+			if (decode_component(p, klen, &key) < 0) {
+				*err = "The query string is malformed.";
+				goto fail;
+			}
+			if (decode_component(eq ? eq + 1 : p + len, eq ? len - klen - 1 : 0, &value) < 0) {
+				free(key);
+				*err = "The query string is malformed.";
+				goto fail;
+			}
+			for (size_t i = 0; i < *n; i++) {
+				if (strcmp((*out)[i].key, key) == 0) {
+					free(key);
+					free(value);
+					*err = "The query string repeats a parameter.";
+					goto fail;
+				}
+			}
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 4;
+				if (cap > 32) {
+					free(key);
+					free(value);
+					*err = "The query string has too many parameters.";
+					goto fail;
+				}
+				*out = xrealloc(*out, cap * sizeof **out);
+			}
+			(*out)[*n].key = key;
+			(*out)[*n].value = value;
+			(*n)++;
+		}
+		p = amp ? amp + 1 : NULL;
+	}
+	return 0;
+fail:
+	free_query(*out, *n);
+	*out = NULL;
+	*n = 0;
+	return -1;
+}
+
+char *request_cookie(const char *header, const char *name, int *repeated)
+{
+	*repeated = 0;
+	if (!header)
+		return NULL;
+	size_t nlen = strlen(name);
+	char *found = NULL;
+	const char *p = header;
+	while (*p) {
+		while (*p == ' ' || *p == '\t' || *p == ';')
+			p++;
+		const char *end = strchr(p, ';');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len > nlen && memcmp(p, name, nlen) == 0 && p[nlen] == '=') {
+			if (found) {
+				*repeated = 1;
+				free(found);
+				return NULL;
+			}
+			const char *v = p + nlen + 1;
+			size_t vlen = len - nlen - 1;
+			while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+				vlen--;
+			found = xstrndup(v, vlen);
+		}
+		p += len;
+	}
+	return found;
+}
+
+char *request_client_addr(const char *remote, const char *xff, const char *const *trusted)
+{
+	int from_proxy = 0;
+	for (const char *const *t = trusted; t && *t && remote; t++)
+		if (strcmp(*t, remote) == 0)
+			from_proxy = 1;
+	if (from_proxy && xff && *xff) {
+		const char *last = strrchr(xff, ',');
+		last = last ? last + 1 : xff;
+		while (*last == ' ' || *last == '\t')
+			last++;
+		size_t len = strcspn(last, " \t");
+		if (len > 0 && len < 64)
+			return xstrndup(last, len);
+	}
+	return xstrdup(remote && *remote ? remote : "unknown");
+}
+
+static long long now_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* Reads exactly len bytes; returns 0 or -1. */
+static int read_body(int fd, char *dst, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = read(fd, dst + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+int request_parse(struct request *req, int fd, const char *const *trusted_proxies, const char **err)
+{
+	memset(req, 0, sizeof *req);
+	req->now = now_ms();
+	req->method = env("REQUEST_METHOD");
+	req->path_info = env("PATH_INFO");
+	req->user_agent = env("HTTP_USER_AGENT");
+	req->origin = env_or_null("HTTP_ORIGIN");
+	req->sec_fetch_site = env_or_null("HTTP_SEC_FETCH_SITE");
+	req->csrf_header = env_or_null("HTTP_X_CSRF_TOKEN");
+	req->content_type = env_or_null("CONTENT_TYPE");
+	req->accept = env("HTTP_ACCEPT");
+	req->host = env_or_null("HTTP_HOST");
+	req->client_addr = request_client_addr(env_or_null("REMOTE_ADDR"), env_or_null("HTTP_X_FORWARDED_FOR"),
+					       trusted_proxies);
+
+	if (request_parse_query(env("QUERY_STRING"), &req->query, &req->n_query, err) < 0)
+		return 400;
+
+	const char *cl = env_or_null("CONTENT_LENGTH");
+	if (cl) {
+		char *end;
+		errno = 0;
+		unsigned long long len = strtoull(cl, &end, 10);
+		if (errno || *end || *cl == '-') {
+			*err = "Content-Length is malformed.";
+			return 400;
+		}
+		if (len > REQUEST_BODY_MAX) {
+			*err = "The request body is too large (the limit is 64 KiB).";
+			return 413;
+		}
+		req->body = xmalloc((size_t)len + 1);
+		req->body_len = (size_t)len;
+		if (read_body(fd, req->body, req->body_len) < 0) {
+			*err = "The request body ended early.";
+			return 400;
+		}
+		req->body[req->body_len] = '\0';
+		if (!utf8_valid(req->body, req->body_len)) {
+			*err = "The request body is not valid UTF-8.";
+			return 400;
+		}
+	}
+	return 0;
+}
+
+void request_free(struct request *req)
+{
+	free_query(req->query, req->n_query);
+	free(req->session_cookie);
+	free(req->client_addr);
+	free(req->body);
+	json_object_free_members(&req->json);
+	free(req->username);
+	free(req->session_hash);
+	memset(req, 0, sizeof *req);
+}
+
+const char *request_query(const struct request *req, const char *key)
+{
+	for (size_t i = 0; i < req->n_query; i++)
+		if (strcmp(req->query[i].key, key) == 0)
+			return req->query[i].value;
+	return NULL;
+}

@@ -1,0 +1,64 @@
+/* request.h: one parsed CGI request, passed to every handler.
+ *
+ * Contract: request_parse() reads the CGI environment and standard input
+ * once, validates what it read (size, UTF-8, percent-encoding, duplicate
+ * query keys, JSON shape) and fills the struct; request_free() releases it.
+ * Handlers read typed values only; nothing here is global. */
+#ifndef AIF_REQUEST_H
+#define AIF_REQUEST_H
+#include <stddef.h>
+
+#include "json.h"
+
+#define REQUEST_BODY_MAX (64 * 1024)
+
+struct query_param {
+	char *key, *value; /* decoded, valid UTF-8, NUL-free */
+};
+
+struct config;
+struct store;
+
+struct request {
+	const char *method;          /* REQUEST_METHOD */
+	const char *path_info;       /* PATH_INFO, "" when none */
+	struct query_param *query;
+	size_t n_query;
+	char *session_cookie;        /* value of the session cookie, NULL when absent or repeated */
+	const char *user_agent, *origin, *sec_fetch_site, *csrf_header;
+	const char *content_type, *accept, *host;
+	char *client_addr;           /* peer, or Caddy's X-Forwarded-For from a trusted proxy */
+	char *body;
+	size_t body_len;
+	struct jv_object json;       /* the parsed body, when the route takes one */
+	long long id;                /* the {id} of /api/<name>/{id}, when routed so */
+	long long now;               /* ms since the epoch, read once */
+
+	/* Filled in by the application runner (app.c) before a handler runs. */
+	const struct config *cfg;
+	struct store *store;
+	long long user_id;           /* 0 when not logged in */
+	char *username;
+	char *session_hash;          /* hash of the session token */
+};
+
+/* Fills req from the CGI environment (env) and reads the body from fd.
+ * Returns 0, or an HTTP status (400, 411, 413) with a message in *err. */
+int request_parse(struct request *req, int fd, const char *const *trusted_proxies, const char **err);
+void request_free(struct request *req);
+
+/* Looks up a decoded query parameter; NULL when absent. */
+const char *request_query(const struct request *req, const char *key);
+
+/* Parsers exposed for unit tests. */
+int request_parse_query(const char *qs, struct query_param **out, size_t *n, const char **err);
+/* Returns the single value of cookie name in a Cookie header (fresh string),
+ * NULL when absent; *repeated is set when it appears more than once. */
+char *request_cookie(const char *header, const char *name, int *repeated);
+/* Client address: the last X-Forwarded-For entry when remote is a trusted
+ * proxy, else remote. Returns a fresh string. */
+char *request_client_addr(const char *remote, const char *xff, const char *const *trusted);
+/* Parses a positive decimal id without sign, spaces or leading zeros. */
+int request_parse_id(const char *s, long long *out);
+
+#endif

@@ -1,0 +1,176 @@
+/* response.c: buffered CGI responses and the SSE exception (see response.h). */
+#include "response.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "escape.h"
+#include "json.h"
+
+static const char security_headers[] =
+    "Content-Security-Policy: default-src 'self'; object-src 'none'; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'\r\n"
+    "X-Content-Type-Options: nosniff\r\n"
+    "X-Frame-Options: DENY\r\n"
+    "Referrer-Policy: no-referrer\r\n"
+    "Cross-Origin-Opener-Policy: same-origin\r\n"
+    "Cache-Control: no-store\r\n";
+
+void response_init(struct response *res, int fd)
+{
+	memset(res, 0, sizeof *res);
+	res->fd = fd;
+	res->status = 500;
+	res->content_type = "application/json";
+}
+
+void response_free(struct response *res)
+{
+	buf_free(&res->headers);
+	buf_free(&res->body);
+}
+
+const char *response_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "Unknown";
+	}
+}
+
+void response_header(struct response *res, const char *name, const char *value)
+{
+	buf_append_str(&res->headers, name);
+	buf_append_str(&res->headers, ": ");
+	escape_header(&res->headers, value, strlen(value));
+	buf_append_str(&res->headers, "\r\n");
+}
+
+void response_json(struct response *res, int status, struct json_object *body)
+{
+	char *text = json_to_string(body);
+	json_object_put(body);
+	res->status = status;
+	res->content_type = "application/json";
+	buf_reset(&res->body);
+	buf_append_str(&res->body, text);
+	free(text);
+}
+
+void response_error(struct response *res, int status, const char *message)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "error", json_object_new_string(message));
+	response_json(res, status, o);
+}
+
+void response_empty(struct response *res, int status)
+{
+	res->status = status;
+	buf_reset(&res->body);
+}
+
+/* Writes all of p; marks the response broken when the client is gone. */
+static int write_all(struct response *res, const char *p, size_t len)
+{
+	while (len > 0 && !res->broken) {
+		ssize_t n = write(res->fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			res->broken = 1;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return res->broken ? -1 : 0;
+}
+
+static void head(struct response *res, struct buf *out, int with_length)
+{
+	buf_printf(out, "Status: %d %s\r\n", res->status, response_reason(res->status));
+	buf_append_str(out, security_headers);
+	if (res->status != 204) {
+		buf_printf(out, "Content-Type: %s; charset=utf-8\r\n", res->content_type);
+		if (with_length)
+			buf_printf(out, "Content-Length: %zu\r\n", res->body.len);
+	}
+	buf_append(out, buf_str(&res->headers), res->headers.len);
+	buf_append_str(out, "\r\n");
+}
+
+int response_send(struct response *res)
+{
+	if (res->streaming)
+		return res->broken ? -1 : 0;
+	struct buf out = BUF_INIT;
+	head(res, &out, 1);
+	if (res->status != 204)
+		buf_append(&out, buf_str(&res->body), res->body.len);
+	int rc = write_all(res, out.data, out.len);
+	buf_free(&out);
+	return rc;
+}
+
+int response_stream_begin(struct response *res)
+{
+	/* A closed client must surface as EPIPE on write, not kill the process. */
+	signal(SIGPIPE, SIG_IGN);
+	res->status = 200;
+	res->content_type = "text/event-stream";
+	res->streaming = 1;
+	response_header(res, "X-Accel-Buffering", "no");
+	struct buf out = BUF_INIT;
+	head(res, &out, 0);
+	int rc = write_all(res, out.data, out.len);
+	buf_free(&out);
+	return rc;
+}
+
+int response_stream_event(struct response *res, const char *event, struct json_object *data)
+{
+	char *text = json_to_string(data);
+	json_object_put(data);
+	struct buf out = BUF_INIT;
+	/* json-c escapes control characters, so the payload is one line. */
+	buf_printf(&out, "event: %s\ndata: ", event);
+	buf_append_str(&out, text);
+	buf_append_str(&out, "\n\n");
+	free(text);
+	int rc = write_all(res, out.data, out.len);
+	buf_free(&out);
+	return rc;
+}
+
+int response_stream_comment(struct response *res, const char *text)
+{
+	struct buf out = BUF_INIT;
+	buf_append_str(&out, ": ");
+	escape_header(&out, text, strlen(text));
+	buf_append_str(&out, "\n\n");
+	int rc = write_all(res, out.data, out.len);
+	buf_free(&out);
+	return rc;
+}

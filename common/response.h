@@ -1,0 +1,52 @@
+/* response.h: a buffered HTTP response written to the CGI's standard output.
+ *
+ * Contract: handlers set a status, headers and a body; nothing reaches the
+ * client until response_send(), so a failure halfway can still replace the
+ * body with a clean error. Every response carries the security headers of
+ * SPEC §4 and Cache-Control: no-store. Streaming (Server-Sent Events) is the
+ * one exception: response_stream_begin() sends the head at once and each
+ * response_stream_event() goes out unbuffered. */
+#ifndef AIF_RESPONSE_H
+#define AIF_RESPONSE_H
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "buf.h"
+
+struct response {
+	int status;
+	const char *content_type;
+	struct buf headers;  /* extra "Name: value\r\n" lines, values escaped */
+	struct buf body;
+	int fd;              /* where the response goes (1 for CGI) */
+	int streaming;       /* head already sent */
+	int broken;          /* a write failed: the client went away */
+};
+
+void response_init(struct response *res, int fd);
+void response_free(struct response *res);
+
+/* Adds a header; name is a constant of ours, value passes escape_header(). */
+void response_header(struct response *res, const char *name, const char *value);
+/* Sets status and a JSON body; takes ownership of body (json_object_put). */
+void response_json(struct response *res, int status, struct json_object *body);
+/* Sets status and {"error": message}. */
+void response_error(struct response *res, int status, const char *message);
+/* Sets status with an empty body (204 and the like). */
+void response_empty(struct response *res, int status);
+
+/* Writes status line, headers and body; returns 0 or -1 if the client is gone. */
+int response_send(struct response *res);
+
+/* Sends a 200 text/event-stream head now. */
+int response_stream_begin(struct response *res);
+/* Sends "event: name\ndata: <json>\n\n"; takes ownership of data. Returns 0,
+ * or -1 once the client has gone away. */
+int response_stream_event(struct response *res, const char *event, struct json_object *data);
+/* Sends an SSE comment line (keeps idle proxies from closing the stream). */
+int response_stream_comment(struct response *res, const char *text);
+
+const char *response_reason(int status);
+
+#endif

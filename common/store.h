@@ -1,0 +1,135 @@
+/* store.h: the storage interface: every read and write of application data.
+ *
+ * Contract: endpoints and tools speak only to these functions. A struct store
+ * carries a table of operations chosen by store_open() from DATABASE (a path
+ * selects SQLite in store_sqlite.c; postgresql:// is reserved for a
+ * PostgreSQL implementation in store_pg.c). Each function is one atomic
+ * change unless the caller wraps several in store_begin()/store_commit().
+ * Strings handed out in result structs are owned by the struct and released
+ * by its *_free() function. Times are milliseconds since the Unix epoch. */
+#ifndef AIF_STORE_H
+#define AIF_STORE_H
+#include <stddef.h>
+
+enum store_rc {
+	STORE_OK = 0,
+	STORE_NOTFOUND = 1,
+	STORE_CONFLICT = 2,
+	STORE_ERROR = -1, /* logged with the cause; answer 500 or 503 */
+	STORE_BUSY = -2,  /* locked longer than the busy timeout; answer 503 */
+	STORE_READONLY = -3, /* disk full or read-only; answer 503 */
+};
+
+struct user {
+	long long id;
+	char *username;
+	char *password_hash;
+	long long created_at;
+};
+
+struct session {
+	long long user_id;
+	char *username;
+	char *ua_hash;
+	long long created_at, last_seen;
+};
+
+struct conversation {
+	long long id;
+	char *title;
+	long long created_at, updated_at;
+};
+
+struct message {
+	long long id;
+	char *role;      /* "user" | "assistant" */
+	char *content;
+	char *reasoning; /* may be NULL */
+	char *status;    /* "ok" | "error" | "interrupted" */
+	char *model;     /* may be NULL */
+	char *error;     /* the user-facing failure text, may be NULL */
+	long long created_at;
+};
+
+struct store_stats {
+	long long users, sessions, conversations, messages, rate_events;
+	int schema_version;
+};
+
+struct store;
+
+/* Opens (and migrates) the database; on failure err says why for the operator. */
+int store_open(const char *database, struct store **out, char *err, size_t errlen);
+void store_close(struct store *st);
+/* The schema version this build writes, and the one the file has. */
+int store_schema_latest(void);
+int store_schema_version(struct store *st);
+int store_ping(struct store *st);
+
+int store_begin(struct store *st);   /* a write transaction, taken at once */
+int store_commit(struct store *st);
+void store_rollback(struct store *st);
+
+int store_user_create(struct store *st, const char *username, const char *key,
+		      const char *password_hash, long long now, long long *id);
+int store_user_find(struct store *st, const char *key, struct user *out);
+int store_user_set_hash(struct store *st, long long id, const char *password_hash);
+int store_user_delete(struct store *st, const char *key);
+/* Calls fn for each user, oldest first. */
+int store_users_each(struct store *st, void (*fn)(void *ctx, const struct user *u,
+						  long long conversations, long long messages), void *ctx);
+void store_user_free(struct user *u);
+
+int store_session_insert(struct store *st, const char *token_hash, long long user_id,
+			 const char *ua_hash, long long now);
+int store_session_find(struct store *st, const char *token_hash, struct session *out);
+int store_session_touch(struct store *st, const char *token_hash, long long now);
+int store_session_delete(struct store *st, const char *token_hash);
+/* Deletes sessions idle since before idle_before or created before created_before. */
+int store_session_purge(struct store *st, long long idle_before, long long created_before);
+void store_session_free(struct session *s);
+
+/* Counts events of bucket at or after since; *oldest is the oldest counted one. */
+int store_rate_count(struct store *st, const char *bucket, long long since,
+		     long long *count, long long *oldest);
+int store_rate_add(struct store *st, const char *bucket, long long now);
+int store_rate_purge(struct store *st, long long before);
+
+int store_conv_create(struct store *st, long long user_id, const char *title, long long now,
+		      struct conversation *out);
+/* Newest first. *list is an array the caller frees with store_conv_list_free. */
+int store_conv_list(struct store *st, long long user_id, struct conversation **list, size_t *n);
+int store_conv_get(struct store *st, long long user_id, long long id, struct conversation *out);
+int store_conv_rename(struct store *st, long long user_id, long long id, const char *title,
+		      long long now);
+int store_conv_touch(struct store *st, long long id, long long now);
+int store_conv_delete(struct store *st, long long user_id, long long id);
+/* Deletes every conversation (and message) of the user; *n how many. */
+int store_conv_clear(struct store *st, long long user_id, long long *n);
+/* Deletes every conversation of every user. */
+int store_conv_clear_all(struct store *st, long long *n);
+void store_conv_free(struct conversation *c);
+void store_conv_list_free(struct conversation *list, size_t n);
+
+int store_msg_add(struct store *st, long long conv_id, const char *role, const char *content,
+		  const char *status, const char *model, long long now, long long *id);
+int store_msg_finish(struct store *st, long long id, const char *content, const char *reasoning,
+		     const char *status, const char *error);
+/* The newest `limit` messages with id < before (0: no bound), oldest first. */
+int store_msg_page(struct store *st, long long conv_id, long long before, int limit,
+		   struct message **list, size_t *n, int *has_more);
+/* The most recent `ok` messages with id < before whose contents fit in
+ * budget characters, oldest first: the context for the next answer. */
+int store_msg_context(struct store *st, long long conv_id, long long before, long long budget,
+		      struct message **list, size_t *n);
+void store_msg_list_free(struct message *list, size_t n);
+
+int store_stats(struct store *st, struct store_stats *out);
+/* Online backup to path (consistent while others write); restore replaces
+ * the database with the file's contents. */
+int store_backup(struct store *st, const char *path);
+int store_restore(struct store *st, const char *path);
+/* Drops every table and recreates the schema. */
+int store_reset(struct store *st);
+
+#endif

@@ -1,0 +1,921 @@
+/* store_sqlite.c: the storage interface (store.h) on SQLite in WAL mode.
+ *
+ * Every statement is fixed text in the table below, prepared once per
+ * process on first use and run with bound parameters. Migrations are
+ * numbered and append-only; PRAGMA user_version records how far a file is. */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "alloc.h"
+#include "log.h"
+
+/* Append-only: never edit a shipped step, add a new one. */
+static const char *const migrations[] = {
+	/* 1: accounts, sessions, rate limits, conversations, messages */
+	"CREATE TABLE users ("
+	"  id INTEGER PRIMARY KEY,"
+	"  username TEXT NOT NULL,"
+	"  username_key TEXT NOT NULL UNIQUE,"
+	"  password_hash TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE TABLE sessions ("
+	"  token_hash TEXT PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  ua_hash TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX sessions_user ON sessions(user_id);"
+	"CREATE TABLE rate_events ("
+	"  bucket TEXT NOT NULL,"
+	"  at INTEGER NOT NULL);"
+	"CREATE INDEX rate_events_bucket ON rate_events(bucket, at);"
+	"CREATE TABLE conversations ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  title TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE INDEX conversations_user ON conversations(user_id, updated_at DESC, id DESC);"
+	"CREATE TABLE messages ("
+	"  id INTEGER PRIMARY KEY,"
+	"  conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,"
+	"  role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),"
+	"  content TEXT NOT NULL,"
+	"  reasoning TEXT,"
+	"  status TEXT NOT NULL CHECK (status IN ('ok', 'error', 'interrupted')),"
+	"  model TEXT,"
+	"  error TEXT,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE INDEX messages_conversation ON messages(conversation_id, id);",
+};
+#define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+enum stmt_id {
+	S_USER_CREATE, S_USER_FIND, S_USER_SET_HASH, S_USER_DELETE, S_USERS_EACH,
+	S_SESSION_INSERT, S_SESSION_FIND, S_SESSION_TOUCH, S_SESSION_DELETE, S_SESSION_PURGE,
+	S_RATE_COUNT, S_RATE_ADD, S_RATE_PURGE,
+	S_CONV_CREATE, S_CONV_LIST, S_CONV_GET, S_CONV_RENAME, S_CONV_TOUCH, S_CONV_DELETE,
+	S_CONV_CLEAR, S_CONV_CLEAR_ALL,
+	S_MSG_ADD, S_MSG_FINISH, S_MSG_PAGE, S_MSG_CONTEXT,
+	S_BEGIN, S_COMMIT, S_ROLLBACK, S_PING,
+	S_COUNT
+};
+
+static const char *const sql[S_COUNT] = {
+	[S_USER_CREATE] = "INSERT INTO users (username, username_key, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+	[S_USER_FIND] = "SELECT id, username, password_hash, created_at FROM users WHERE username_key = ?1",
+	[S_USER_SET_HASH] = "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+	[S_USER_DELETE] = "DELETE FROM users WHERE username_key = ?1",
+	[S_USERS_EACH] = "SELECT u.id, u.username, u.created_at,"
+			 " (SELECT count(*) FROM conversations c WHERE c.user_id = u.id),"
+			 " (SELECT count(*) FROM messages m JOIN conversations c ON m.conversation_id = c.id WHERE c.user_id = u.id)"
+			 " FROM users u ORDER BY u.id",
+	[S_SESSION_INSERT] = "INSERT INTO sessions (token_hash, user_id, ua_hash, created_at, last_seen) VALUES (?1, ?2, ?3, ?4, ?4)",
+	[S_SESSION_FIND] = "SELECT s.user_id, u.username, s.ua_hash, s.created_at, s.last_seen"
+			   " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1",
+	[S_SESSION_TOUCH] = "UPDATE sessions SET last_seen = ?2 WHERE token_hash = ?1",
+	[S_SESSION_DELETE] = "DELETE FROM sessions WHERE token_hash = ?1",
+	[S_SESSION_PURGE] = "DELETE FROM sessions WHERE last_seen < ?1 OR created_at < ?2",
+	[S_RATE_COUNT] = "SELECT count(*), min(at) FROM rate_events WHERE bucket = ?1 AND at >= ?2",
+	[S_RATE_ADD] = "INSERT INTO rate_events (bucket, at) VALUES (?1, ?2)",
+	[S_RATE_PURGE] = "DELETE FROM rate_events WHERE at < ?1",
+	[S_CONV_CREATE] = "INSERT INTO conversations (user_id, title, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
+	[S_CONV_LIST] = "SELECT id, title, created_at, updated_at FROM conversations WHERE user_id = ?1"
+			" ORDER BY updated_at DESC, id DESC",
+	[S_CONV_GET] = "SELECT id, title, created_at, updated_at FROM conversations WHERE user_id = ?1 AND id = ?2",
+	[S_CONV_RENAME] = "UPDATE conversations SET title = ?3, updated_at = ?4 WHERE user_id = ?1 AND id = ?2",
+	[S_CONV_TOUCH] = "UPDATE conversations SET updated_at = max(updated_at, ?2) WHERE id = ?1",
+	[S_CONV_DELETE] = "DELETE FROM conversations WHERE user_id = ?1 AND id = ?2",
+	[S_CONV_CLEAR] = "DELETE FROM conversations WHERE user_id = ?1",
+	[S_CONV_CLEAR_ALL] = "DELETE FROM conversations",
+	[S_MSG_ADD] = "INSERT INTO messages (conversation_id, role, content, status, model, created_at)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_MSG_FINISH] = "UPDATE messages SET content = ?2, reasoning = ?3, status = ?4, error = ?5 WHERE id = ?1",
+	[S_MSG_PAGE] = "SELECT id, role, content, reasoning, status, model, error, created_at FROM messages"
+		       " WHERE conversation_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+	[S_MSG_CONTEXT] = "SELECT id, role, content, reasoning, status, model, error, created_at FROM messages"
+			  " WHERE conversation_id = ?1 AND id < ?2 AND status = 'ok' ORDER BY id DESC LIMIT 1000",
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_PING] = "SELECT count(*) FROM sqlite_schema",
+};
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *stmt[S_COUNT];
+};
+
+static int rc_of(struct store *st, int rc, const char *what)
+{
+	switch (rc) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return STORE_OK;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		log_error("database %s: busy past the busy timeout (%s)", st->path, what);
+		return STORE_BUSY;
+	case SQLITE_FULL:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_IOERR:
+		log_error("database %s: %s failed: %s; check free disk space and that the file and its directory are writable",
+			  st->path, what, sqlite3_errmsg(st->db));
+		return STORE_READONLY;
+	default:
+		log_error("database %s: %s failed: %s", st->path, what, sqlite3_errmsg(st->db));
+		return STORE_ERROR;
+	}
+}
+
+/* Returns the statement, reset and with bindings cleared, or NULL (logged). */
+static sqlite3_stmt *stmt(struct store *st, enum stmt_id id)
+{
+	sqlite3_stmt *s = st->stmt[id];
+	if (s == NULL) {
+		int rc = sqlite3_prepare_v3(st->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+		if (rc != SQLITE_OK) {
+			rc_of(st, rc, "prepare");
+			return NULL;
+		}
+		st->stmt[id] = s;
+	}
+	return s;
+}
+
+static void done(sqlite3_stmt *s)
+{
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+static char *col_text(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+/* Runs a statement that returns no rows; returns a store_rc. */
+static int exec_stmt(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+	int out = rc == SQLITE_DONE ? STORE_OK : rc == SQLITE_CONSTRAINT ? STORE_CONFLICT : rc_of(st, rc, what);
+	done(s);
+	return out;
+}
+
+static int migrate(struct store *st, char *err, size_t errlen)
+{
+	int version = store_schema_version(st);
+	if (version < 0) {
+		snprintf(err, errlen, "cannot read the schema version of %s: %s", st->path, sqlite3_errmsg(st->db));
+		return -1;
+	}
+	if (version == N_MIGRATIONS)
+		return 0;
+	if (version > N_MIGRATIONS) {
+		/* An older binary beside a newer schema: migrations only add, so read on. */
+		return 0;
+	}
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot lock %s to migrate it: %s", st->path, sqlite3_errmsg(st->db));
+		return -1;
+	}
+	/* Another process may have migrated while we waited for the lock. */
+	version = store_schema_version(st);
+	for (int v = version; v < N_MIGRATIONS && v >= 0; v++) {
+		char *msg = NULL;
+		if (sqlite3_exec(st->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK) {
+			snprintf(err, errlen, "migration %d of %s failed: %s", v + 1, st->path, msg ? msg : "?");
+			sqlite3_free(msg);
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+		char pragma[64];
+		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+		if (sqlite3_exec(st->db, pragma, NULL, NULL, NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "cannot record migration %d of %s", v + 1, st->path);
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+	}
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot commit the migration of %s: %s", st->path, sqlite3_errmsg(st->db));
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int store_schema_latest(void)
+{
+	return N_MIGRATIONS;
+}
+
+int store_schema_version(struct store *st)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	int v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+	sqlite3_finalize(s);
+	return v;
+}
+
+int store_open(const char *database, struct store **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (strncmp(database, "postgresql://", 13) == 0 || strncmp(database, "postgres://", 11) == 0) {
+		snprintf(err, errlen, "DATABASE names PostgreSQL, which this build does not include yet; use a SQLite path");
+		return -1;
+	}
+	struct store *st = xcalloc(1, sizeof *st);
+	st->path = xstrdup(database);
+	int rc = sqlite3_open_v2(database, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open database %s: %s; check that its directory exists and is writable",
+			 database, st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		store_close(st);
+		return -1;
+	}
+	sqlite3_extended_result_codes(st->db, 0);
+	sqlite3_busy_timeout(st->db, 5000);
+	/* WAL is persistent in the file; the others are per connection. */
+	static const char pragmas[] =
+	    "PRAGMA journal_mode = WAL;"
+	    "PRAGMA synchronous = NORMAL;"
+	    "PRAGMA foreign_keys = ON;"
+	    "PRAGMA temp_store = MEMORY;";
+	char *msg = NULL;
+	if (sqlite3_exec(st->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot configure database %s: %s", database, msg ? msg : "?");
+		sqlite3_free(msg);
+		store_close(st);
+		return -1;
+	}
+	if (migrate(st, err, errlen) < 0) {
+		store_close(st);
+		return -1;
+	}
+	*out = st;
+	return 0;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	for (int i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	if (st->db && sqlite3_close(st->db) != SQLITE_OK)
+		log_warn("database %s did not close cleanly", st->path);
+	free(st->path);
+	free(st);
+}
+
+int store_ping(struct store *st)
+{
+	sqlite3_stmt *s = stmt(st, S_PING);
+	if (!s)
+		return STORE_ERROR;
+	int rc = sqlite3_step(s);
+	int out = rc == SQLITE_ROW ? STORE_OK : rc_of(st, rc, "health check");
+	done(s);
+	return out;
+}
+
+int store_begin(struct store *st)
+{
+	sqlite3_stmt *s = stmt(st, S_BEGIN);
+	return s ? exec_stmt(st, s, "begin") : STORE_ERROR;
+}
+
+int store_commit(struct store *st)
+{
+	sqlite3_stmt *s = stmt(st, S_COMMIT);
+	int rc = s ? exec_stmt(st, s, "commit") : STORE_ERROR;
+	if (rc != STORE_OK)
+		store_rollback(st);
+	return rc;
+}
+
+void store_rollback(struct store *st)
+{
+	if (sqlite3_get_autocommit(st->db))
+		return;
+	sqlite3_stmt *s = stmt(st, S_ROLLBACK);
+	if (s && exec_stmt(st, s, "rollback") != STORE_OK)
+		log_error("rollback of %s failed", st->path);
+}
+
+/* ---- users ---- */
+
+int store_user_create(struct store *st, const char *username, const char *key,
+		      const char *password_hash, long long now, long long *id)
+{
+	sqlite3_stmt *s = stmt(st, S_USER_CREATE);
+	if (!s)
+		return STORE_ERROR;
+	bind_text(s, 1, username);
+	bind_text(s, 2, key);
+	bind_text(s, 3, password_hash);
+	sqlite3_bind_int64(s, 4, now);
+	int rc = exec_stmt(st, s, "create user");
+	if (rc == STORE_OK && id)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+int store_user_find(struct store *st, const char *key, struct user *out)
+{
+	memset(out, 0, sizeof *out);
+	sqlite3_stmt *s = stmt(st, S_USER_FIND);
+	if (!s)
+		return STORE_ERROR;
+	bind_text(s, 1, key);
+	int rc = sqlite3_step(s), out_rc;
+	if (rc == SQLITE_ROW) {
+		out->id = sqlite3_column_int64(s, 0);
+		out->username = col_text(s, 1);
+		out->password_hash = col_text(s, 2);
+		out->created_at = sqlite3_column_int64(s, 3);
+		out_rc = STORE_OK;
+	} else {
+		out_rc = rc == SQLITE_DONE ? STORE_NOTFOUND : rc_of(st, rc, "find user");
+	}
+	done(s);
+	return out_rc;
+}
+
+int store_user_set_hash(struct store *st, long long id, const char *password_hash)
+{
+	sqlite3_stmt *s = stmt(st, S_USER_SET_HASH);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, password_hash);
+	return exec_stmt(st, s, "update password hash");
+}
+
+int store_user_delete(struct store *st, const char *key)
+{
+	sqlite3_stmt *s = stmt(st, S_USER_DELETE);
+	if (!s)
+		return STORE_ERROR;
+	bind_text(s, 1, key);
+	int rc = exec_stmt(st, s, "delete user");
+	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
+		rc = STORE_NOTFOUND;
+	return rc;
+}
+
+int store_users_each(struct store *st, void (*fn)(void *ctx, const struct user *u,
+						  long long conversations, long long messages), void *ctx)
+{
+	sqlite3_stmt *s = stmt(st, S_USERS_EACH);
+	if (!s)
+		return STORE_ERROR;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct user u = {sqlite3_column_int64(s, 0), col_text(s, 1), NULL, sqlite3_column_int64(s, 2)};
+		fn(ctx, &u, sqlite3_column_int64(s, 3), sqlite3_column_int64(s, 4));
+		store_user_free(&u);
+	}
+	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "list users");
+	done(s);
+	return out;
+}
+
+void store_user_free(struct user *u)
+{
+	free(u->username);
+	free(u->password_hash);
+	memset(u, 0, sizeof *u);
+}
+
+/* ---- sessions ---- */
+
+int store_session_insert(struct store *st, const char *token_hash, long long user_id,
+			 const char *ua_hash, long long now)
+{
+	sqlite3_stmt *s = stmt(st, S_SESSION_INSERT);
+	if (!s)
+		return STORE_ERROR;
+	bind_text(s, 1, token_hash);
+	sqlite3_bind_int64(s, 2, user_id);
+	bind_text(s, 3, ua_hash);
+	sqlite3_bind_int64(s, 4, now);
+	return exec_stmt(st, s, "create session");
+}
+
+int store_session_find(struct store *st, const char *token_hash, struct session *out)
+{
+	memset(out, 0, sizeof *out);
+	sqlite3_stmt *s = stmt(st, S_SESSION_FIND);
+	if (!s)
+		return STORE_ERROR;
+	bind_text(s, 1, token_hash);
+	int rc = sqlite3_step(s), out_rc;
+	if (rc == SQLITE_ROW) {
+		out->user_id = sqlite3_column_int64(s, 0);
+		out->username = col_text(s, 1);
+		out->ua_hash = col_text(s, 2);
+		out->created_at = sqlite3_column_int64(s, 3);
+		out->last_seen = sqlite3_column_int64(s, 4);
+		out_rc = STORE_OK;
+	} else {
+		out_rc = rc == SQLITE_DONE ? STORE_NOTFOUND : rc_of(st, rc, "find session");
+	}
+	done(s);
+	return out_rc;
+}
+
+int store_session_touch(struct store *st, const char *token_hash, long long now)
+{
+	sqlite3_stmt *s = stmt(st, S_SESSION_TOUCH);
+	if (!s)
+		return STORE_ERROR;
+	bind_text(s, 1, token_hash);
+	sqlite3_bind_int64(s, 2, now);
+	return exec_stmt(st, s, "touch session");
+}
+
+int store_session_delete(struct store *st, const char *token_hash)
+{
+	sqlite3_stmt *s = stmt(st, S_SESSION_DELETE);
+	if (!s)
+		return STORE_ERROR;
+	bind_text(s, 1, token_hash);
+	return exec_stmt(st, s, "delete session");
+}
+
+int store_session_purge(struct store *st, long long idle_before, long long created_before)
+{
+	sqlite3_stmt *s = stmt(st, S_SESSION_PURGE);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, idle_before);
+	sqlite3_bind_int64(s, 2, created_before);
+	return exec_stmt(st, s, "purge sessions");
+}
+
+void store_session_free(struct session *se)
+{
+	free(se->username);
+	free(se->ua_hash);
+	memset(se, 0, sizeof *se);
+}
+
+/* ---- rate limits ---- */
+
+int store_rate_count(struct store *st, const char *bucket, long long since,
+		     long long *count, long long *oldest)
+{
+	sqlite3_stmt *s = stmt(st, S_RATE_COUNT);
+	if (!s)
+		return STORE_ERROR;
+	bind_text(s, 1, bucket);
+	sqlite3_bind_int64(s, 2, since);
+	int rc = sqlite3_step(s), out;
+	if (rc == SQLITE_ROW) {
+		*count = sqlite3_column_int64(s, 0);
+		*oldest = sqlite3_column_int64(s, 1);
+		out = STORE_OK;
+	} else {
+		out = rc_of(st, rc, "count rate events");
+	}
+	done(s);
+	return out;
+}
+
+int store_rate_add(struct store *st, const char *bucket, long long now)
+{
+	sqlite3_stmt *s = stmt(st, S_RATE_ADD);
+	if (!s)
+		return STORE_ERROR;
+	bind_text(s, 1, bucket);
+	sqlite3_bind_int64(s, 2, now);
+	return exec_stmt(st, s, "record rate event");
+}
+
+int store_rate_purge(struct store *st, long long before)
+{
+	sqlite3_stmt *s = stmt(st, S_RATE_PURGE);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, before);
+	return exec_stmt(st, s, "purge rate events");
+}
+
+/* ---- conversations ---- */
+
+static void conv_from_row(sqlite3_stmt *s, struct conversation *c)
+{
+	c->id = sqlite3_column_int64(s, 0);
+	c->title = col_text(s, 1);
+	c->created_at = sqlite3_column_int64(s, 2);
+	c->updated_at = sqlite3_column_int64(s, 3);
+}
+
+int store_conv_create(struct store *st, long long user_id, const char *title, long long now,
+		      struct conversation *out)
+{
+	sqlite3_stmt *s = stmt(st, S_CONV_CREATE);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, user_id);
+	bind_text(s, 2, title);
+	sqlite3_bind_int64(s, 3, now);
+	int rc = exec_stmt(st, s, "create conversation");
+	if (rc == STORE_OK) {
+		out->id = sqlite3_last_insert_rowid(st->db);
+		out->title = xstrdup(title);
+		out->created_at = out->updated_at = now;
+	}
+	return rc;
+}
+
+int store_conv_list(struct store *st, long long user_id, struct conversation **list, size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	sqlite3_stmt *s = stmt(st, S_CONV_LIST);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, user_id);
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*list = xrealloc(*list, cap * sizeof **list);
+		}
+		conv_from_row(s, &(*list)[(*n)++]);
+	}
+	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "list conversations");
+	done(s);
+	return out;
+}
+
+int store_conv_get(struct store *st, long long user_id, long long id, struct conversation *out)
+{
+	memset(out, 0, sizeof *out);
+	sqlite3_stmt *s = stmt(st, S_CONV_GET);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, user_id);
+	sqlite3_bind_int64(s, 2, id);
+	int rc = sqlite3_step(s), out_rc;
+	if (rc == SQLITE_ROW) {
+		conv_from_row(s, out);
+		out_rc = STORE_OK;
+	} else {
+		out_rc = rc == SQLITE_DONE ? STORE_NOTFOUND : rc_of(st, rc, "read conversation");
+	}
+	done(s);
+	return out_rc;
+}
+
+/* Runs an update of one owned row; no row changed means not found. */
+static int exec_owned(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = exec_stmt(st, s, what);
+	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
+		rc = STORE_NOTFOUND;
+	return rc;
+}
+
+int store_conv_rename(struct store *st, long long user_id, long long id, const char *title,
+		      long long now)
+{
+	sqlite3_stmt *s = stmt(st, S_CONV_RENAME);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, user_id);
+	sqlite3_bind_int64(s, 2, id);
+	bind_text(s, 3, title);
+	sqlite3_bind_int64(s, 4, now);
+	return exec_owned(st, s, "rename conversation");
+}
+
+int store_conv_touch(struct store *st, long long id, long long now)
+{
+	sqlite3_stmt *s = stmt(st, S_CONV_TOUCH);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now);
+	return exec_stmt(st, s, "touch conversation");
+}
+
+int store_conv_delete(struct store *st, long long user_id, long long id)
+{
+	sqlite3_stmt *s = stmt(st, S_CONV_DELETE);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, user_id);
+	sqlite3_bind_int64(s, 2, id);
+	return exec_owned(st, s, "delete conversation");
+}
+
+int store_conv_clear(struct store *st, long long user_id, long long *n)
+{
+	sqlite3_stmt *s = stmt(st, S_CONV_CLEAR);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, user_id);
+	int rc = exec_stmt(st, s, "clear conversations");
+	if (n)
+		*n = rc == STORE_OK ? sqlite3_changes(st->db) : 0;
+	return rc;
+}
+
+int store_conv_clear_all(struct store *st, long long *n)
+{
+	sqlite3_stmt *s = stmt(st, S_CONV_CLEAR_ALL);
+	if (!s)
+		return STORE_ERROR;
+	int rc = exec_stmt(st, s, "clear all conversations");
+	if (n)
+		*n = rc == STORE_OK ? sqlite3_changes(st->db) : 0;
+	return rc;
+}
+
+void store_conv_free(struct conversation *c)
+{
+	free(c->title);
+	memset(c, 0, sizeof *c);
+}
+
+void store_conv_list_free(struct conversation *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(list[i].title);
+	free(list);
+}
+
+/* ---- messages ---- */
+
+int store_msg_add(struct store *st, long long conv_id, const char *role, const char *content,
+		  const char *status, const char *model, long long now, long long *id)
+{
+	sqlite3_stmt *s = stmt(st, S_MSG_ADD);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, conv_id);
+	bind_text(s, 2, role);
+	bind_text(s, 3, content);
+	bind_text(s, 4, status);
+	bind_text(s, 5, model);
+	sqlite3_bind_int64(s, 6, now);
+	int rc = exec_stmt(st, s, "store message");
+	if (rc == STORE_OK && id)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+int store_msg_finish(struct store *st, long long id, const char *content, const char *reasoning,
+		     const char *status, const char *error)
+{
+	sqlite3_stmt *s = stmt(st, S_MSG_FINISH);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, content);
+	bind_text(s, 3, reasoning && *reasoning ? reasoning : NULL);
+	bind_text(s, 4, status);
+	bind_text(s, 5, error);
+	return exec_owned(st, s, "finish message");
+}
+
+static void msg_from_row(sqlite3_stmt *s, struct message *m)
+{
+	m->id = sqlite3_column_int64(s, 0);
+	m->role = col_text(s, 1);
+	m->content = col_text(s, 2);
+	m->reasoning = col_text(s, 3);
+	m->status = col_text(s, 4);
+	m->model = col_text(s, 5);
+	m->error = col_text(s, 6);
+	m->created_at = sqlite3_column_int64(s, 7);
+}
+
+static void reverse(struct message *list, size_t n)
+{
+	for (size_t i = 0; i < n / 2; i++) {
+		struct message t = list[i];
+		list[i] = list[n - 1 - i];
+		list[n - 1 - i] = t;
+	}
+}
+
+int store_msg_page(struct store *st, long long conv_id, long long before, int limit,
+		   struct message **list, size_t *n, int *has_more)
+{
+	*list = NULL;
+	*n = 0;
+	*has_more = 0;
+	sqlite3_stmt *s = stmt(st, S_MSG_PAGE);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, conv_id);
+	sqlite3_bind_int64(s, 2, before > 0 ? before : (long long)9223372036854775807LL);
+	sqlite3_bind_int(s, 3, limit + 1); /* one more tells whether older ones exist */
+	*list = xcalloc((size_t)limit + 1, sizeof **list);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == (size_t)limit) {
+			*has_more = 1;
+			continue;
+		}
+		msg_from_row(s, &(*list)[(*n)++]);
+	}
+	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "read messages");
+	done(s);
+	reverse(*list, *n);
+	return out;
+}
+
+int store_msg_context(struct store *st, long long conv_id, long long before, long long budget,
+		      struct message **list, size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	sqlite3_stmt *s = stmt(st, S_MSG_CONTEXT);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, conv_id);
+	sqlite3_bind_int64(s, 2, before > 0 ? before : (long long)9223372036854775807LL);
+	size_t cap = 0;
+	long long used = 0;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		long long len = sqlite3_column_bytes(s, 2);
+		if (used + len > budget)
+			break;
+		used += len;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*list = xrealloc(*list, cap * sizeof **list);
+		}
+		msg_from_row(s, &(*list)[(*n)++]);
+	}
+	int out = rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : rc_of(st, rc, "read context");
+	done(s);
+	reverse(*list, *n);
+	return out;
+}
+
+void store_msg_list_free(struct message *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(list[i].role);
+		free(list[i].content);
+		free(list[i].reasoning);
+		free(list[i].status);
+		free(list[i].model);
+		free(list[i].error);
+	}
+	free(list);
+}
+
+/* ---- operations ---- */
+
+static long long count_of(struct store *st, const char *q)
+{
+	sqlite3_stmt *s;
+	long long v = -1;
+	if (sqlite3_prepare_v2(st->db, q, -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+int store_stats(struct store *st, struct store_stats *out)
+{
+	out->users = count_of(st, "SELECT count(*) FROM users");
+	out->sessions = count_of(st, "SELECT count(*) FROM sessions");
+	out->conversations = count_of(st, "SELECT count(*) FROM conversations");
+	out->messages = count_of(st, "SELECT count(*) FROM messages");
+	out->rate_events = count_of(st, "SELECT count(*) FROM rate_events");
+	out->schema_version = store_schema_version(st);
+	return out->users < 0 || out->messages < 0 ? STORE_ERROR : STORE_OK;
+}
+
+/* Copies every page of from into to with the online backup API. */
+static int copy_db(struct store *st, sqlite3 *to, sqlite3 *from)
+{
+	sqlite3_backup *b = sqlite3_backup_init(to, "main", from, "main");
+	if (!b) {
+		log_error("backup of %s: %s", st->path, sqlite3_errmsg(to));
+		return STORE_ERROR;
+	}
+	int rc;
+	do {
+		rc = sqlite3_backup_step(b, 256);
+		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+			sqlite3_sleep(20);
+	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+	int fin = sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE || fin != SQLITE_OK) {
+		log_error("backup of %s failed: %s", st->path, sqlite3_errstr(rc != SQLITE_DONE ? rc : fin));
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+int store_backup(struct store *st, const char *path)
+{
+	sqlite3 *dst;
+	if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		log_error("cannot create backup file %s: %s", path, sqlite3_errmsg(dst));
+		sqlite3_close(dst);
+		return STORE_ERROR;
+	}
+	int rc = copy_db(st, dst, st->db);
+	if (rc == STORE_OK && sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL) != SQLITE_OK)
+		rc = STORE_ERROR;
+	sqlite3_close(dst);
+	return rc;
+}
+
+int store_restore(struct store *st, const char *path)
+{
+	sqlite3 *src;
+	if (sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		log_error("cannot open backup file %s: %s", path, sqlite3_errmsg(src));
+		sqlite3_close(src);
+		return STORE_ERROR;
+	}
+	int rc = STORE_ERROR;
+	sqlite3_stmt *chk;
+	if (sqlite3_prepare_v2(src, "PRAGMA quick_check", -1, &chk, NULL) == SQLITE_OK) {
+		if (sqlite3_step(chk) == SQLITE_ROW &&
+		    strcmp((const char *)sqlite3_column_text(chk, 0), "ok") == 0)
+			rc = STORE_OK;
+		sqlite3_finalize(chk);
+	}
+	if (rc != STORE_OK) {
+		log_error("backup file %s is not a sound SQLite database", path);
+		sqlite3_close(src);
+		return STORE_ERROR;
+	}
+	for (int i = 0; i < S_COUNT; i++) {
+		sqlite3_finalize(st->stmt[i]);
+		st->stmt[i] = NULL;
+	}
+	rc = copy_db(st, st->db, src);
+	sqlite3_close(src);
+	char err[256];
+	if (rc == STORE_OK && migrate(st, err, sizeof err) < 0) {
+		log_error("%s", err);
+		rc = STORE_ERROR;
+	}
+	return rc;
+}
+
+int store_reset(struct store *st)
+{
+	for (int i = 0; i < S_COUNT; i++) {
+		sqlite3_finalize(st->stmt[i]);
+		st->stmt[i] = NULL;
+	}
+	static const char drop[] =
+	    "PRAGMA foreign_keys = OFF;"
+	    "BEGIN IMMEDIATE;"
+	    "DROP TABLE IF EXISTS messages; DROP TABLE IF EXISTS conversations;"
+	    "DROP TABLE IF EXISTS rate_events; DROP TABLE IF EXISTS sessions;"
+	    "DROP TABLE IF EXISTS users; PRAGMA user_version = 0;"
+	    "COMMIT; PRAGMA foreign_keys = ON;";
+	char *msg = NULL;
+	if (sqlite3_exec(st->db, drop, NULL, NULL, &msg) != SQLITE_OK) {
+		log_error("reset of %s failed: %s", st->path, msg ? msg : "?");
+		sqlite3_free(msg);
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return STORE_ERROR;
+	}
+	char err[256];
+	if (migrate(st, err, sizeof err) < 0) {
+		log_error("%s", err);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}

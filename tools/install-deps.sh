@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# install-deps.sh: installs the Debian packages AIFacade needs to build, run and test.
+# Idempotent and quick when everything is present; uses sudo when not root.
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config
+  libsqlite3-dev libjson-c-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libsodium-dev
+  libcurl4-openssl-dev
+  lighttpd caddy
+  curl jq python3 bats bats-assert bats-support sqlite3
+  cppcheck shellcheck valgrind
+)
+# Extra groups on request: AIFACADE_DEPS="browser docker bench".
+for extra in ${AIFACADE_DEPS:-}; do
+  case "$extra" in
+    browser) packages+=(chromium nodejs npm fonts-dejavu-core) ;;
+    docker) packages+=(docker-compose yamllint) ;;
+    bench) packages+=(wrk hyperfine) ;;
+    fuzz) packages+=(clang libclang-rt-14-dev) ;;
+    *) echo "install-deps: unknown group '$extra'" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = installed ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}"
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+# Debian's caddy and lighttpd packages try to start system services; we run
+# our own instances, so keep the package scripts from starting theirs.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+  "${sudo[@]}" chmod 755 "$policy"
+  created_policy=1
+fi
+if ! "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+[ "$created_policy" -eq 0 ] || "${sudo[@]}" rm -f "$policy"
