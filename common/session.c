@@ -9,7 +9,8 @@
 #include "alloc.h"
 #include "log.h"
 
-/* Touch last_seen at most this often, so reads stay reads. */
+/* Touch last_seen at most this often (or at half the idle limit, if shorter),
+ * so that most reads stay reads. */
 #define TOUCH_EVERY_MS (60 * 1000)
 
 const char *session_cookie_name(const struct config *cfg)
@@ -82,7 +83,10 @@ int session_resolve(struct store *st, const struct config *cfg, const char *toke
 		free(h);
 		return rc == STORE_OK ? STORE_NOTFOUND : rc;
 	}
-	if (now - s.last_seen > TOUCH_EVERY_MS && store_session_touch(st, h, now) != STORE_OK)
+	long long touch_every = cfg->session_idle * 1000 / 2;
+	if (touch_every > TOUCH_EVERY_MS)
+		touch_every = TOUCH_EVERY_MS;
+	if (now - s.last_seen >= touch_every && store_session_touch(st, h, now) != STORE_OK)
 		log_warn("could not refresh a session's last use; it may expire early");
 	*user_id = s.user_id;
 	*username = s.username;

@@ -1,0 +1,178 @@
+#!/usr/bin/env bats
+# accounts.bats: POST /api/register, /api/login, /api/logout and GET /api/me.
+
+load helpers
+
+@test "register creates an account, sets a hardened session cookie and answers 201" {
+  name=$(unique_name)
+  api POST /api/register "{\"username\":\"  $name  \",\"password\":\"correct horse battery\"}"
+  assert_equal "$code" 201
+  assert_equal "$(json .username)" "$name"
+  cookie=$(header Set-Cookie)
+  assert_regex "$cookie" '^__Host-aifacade=[A-Za-z0-9_-]{43};'
+  assert_regex "$cookie" 'HttpOnly'
+  assert_regex "$cookie" 'Secure'
+  assert_regex "$cookie" 'SameSite=Lax'
+  assert_regex "$cookie" 'Path=/'
+  api GET /api/me
+  assert_equal "$code" 200
+  assert_equal "$(json .username)" "$name"
+  assert_regex "$(json .csrf_token)" '^[A-Za-z0-9_-]{43}$'
+}
+
+@test "register refuses a taken name, whatever its case, with 409" {
+  name=$(unique_name)
+  register "$name"
+  JAR=$BATS_TEST_TMPDIR/other api POST /api/register "{\"username\":\"${name^^}\",\"password\":\"another password\"}"
+  assert_equal "$code" 409
+  assert_equal "$(json .error)" "User already exists."
+}
+
+@test "register validates username and password with 400 and stores nothing" {
+  for bad in '{"username":"ab","password":"longenough"}' \
+             '{"username":"   ab   ","password":"longenough"}' \
+             "{\"username\":\"$(printf 'x%.0s' {1..81})\",\"password\":\"longenough\"}" \
+             '{"username":"valid_name","password":"short"}' \
+             "{\"username\":\"valid_name\",\"password\":\"$(printf 'p%.0s' {1..129})\"}" \
+             '{"username":"bad\u0007name","password":"longenough"}' \
+             '{"username":"bad\u202ename","password":"longenough"}' \
+             '{"username":"valid_name"}' \
+             '{"password":"longenough"}' \
+             '{"username":12345,"password":"longenough"}' \
+             '{"username":"valid_name","password":"longenough","admin":true}' \
+             '{"username":"valid_name","password":"longenough","username":"other"}' \
+             '{"username":"valid_name","password":"longenough"} trailing' \
+             '["valid_name","longenough"]' \
+             '{"username":"x\ud800y","password":"longenough"}'; do
+    api POST /api/register "$bad"
+    assert_equal "$code" 400
+    [ -n "$(json .error)" ]
+  done
+  api POST /api/login '{"username":"valid_name","password":"longenough"}'
+  assert_equal "$code" 401
+}
+
+@test "register accepts 3 and 80 characters, counted as code points" {
+  api POST /api/register '{"username":"äöü","password":"pässwörd"}'
+  if [ "$code" = 409 ]; then :; else assert_equal "$code" 201; fi
+  JAR=$BATS_TEST_TMPDIR/j2 api POST /api/register "{\"username\":\"$(unique_name)$(printf 'é%.0s' {1..60})\",\"password\":\"longenough\"}"
+  assert_equal "$code" 201
+}
+
+@test "login answers 200 with the username and a new session" {
+  name=$(unique_name)
+  register "$name"
+  JAR=$BATS_TEST_TMPDIR/fresh login "$name"
+  assert_equal "$code" 200
+  assert_equal "$(json .username)" "$name"
+  assert_regex "$(header Set-Cookie)" '^__Host-aifacade='
+  JAR=$BATS_TEST_TMPDIR/fresh api GET /api/me
+  assert_equal "$code" 200
+}
+
+@test "login ignores case and surrounding spaces in the username" {
+  name=$(unique_name)
+  register "$name"
+  JAR=$BATS_TEST_TMPDIR/fresh login " ${name^^} "
+  assert_equal "$code" 200
+  assert_equal "$(json .username)" "$name"
+}
+
+@test "login answers the same 401 for a wrong password and an unknown user" {
+  name=$(unique_name)
+  register "$name"
+  JAR=$BATS_TEST_TMPDIR/a login "$name" "wrong password"
+  assert_equal "$code" 401
+  wrong=$body
+  JAR=$BATS_TEST_TMPDIR/b login "nobody-$(unique_name)" "wrong password"
+  assert_equal "$code" 401
+  assert_equal "$body" "$wrong"
+  assert_equal "$(json .error)" "Invalid username or password"
+  [ -z "$(header Set-Cookie)" ]
+}
+
+@test "login spends about the same time for an unknown user as for a wrong password" {
+  name=$(unique_name)
+  register "$name"
+  t() { curl -sk -o /dev/null -w '%{time_total}' -H 'Content-Type: application/json' \
+          --data-binary "$1" "$BASE_URL/api/login"; }
+  known=0 unknown=0
+  for i in 1 2 3; do
+    known=$(echo "$known + $(t "{\"username\":\"$name\",\"password\":\"wrong password $i\"}")" | bc -l)
+    unknown=$(echo "$unknown + $(t "{\"username\":\"ghost$i$name\",\"password\":\"wrong password\"}")" | bc -l)
+  done
+  # The unknown user must cost at least half of the real verification.
+  ratio=$(echo "$unknown / $known" | bc -l)
+  echo "known=$known unknown=$unknown ratio=$ratio"
+  [ "$(echo "$ratio > 0.5 && $ratio < 2" | bc -l)" = 1 ]
+}
+
+@test "me without a session answers 401 JSON" {
+  JAR=$BATS_TEST_TMPDIR/none api GET /api/me
+  assert_equal "$code" 401
+  assert_equal "$(json .error)" "You are not logged in."
+}
+
+@test "logout deletes the session on the server and expires the cookie" {
+  new_user
+  stolen=$(grep -o '__Host-aifacade\s[A-Za-z0-9_-]*' "$BATS_TEST_TMPDIR/jar" | awk '{print $2}')
+  [ -n "$stolen" ]
+  api POST /api/logout
+  assert_equal "$code" 204
+  assert_regex "$(header Set-Cookie)" 'Max-Age=0'
+  # The old cookie, replayed, is worthless: the server forgot it.
+  code=$(curl -sk -o /dev/null -w '%{http_code}' -A "$UA" -b "__Host-aifacade=$stolen" "$BASE_URL/api/me")
+  assert_equal "$code" 401
+}
+
+@test "logout needs the CSRF token" {
+  new_user
+  CSRF= api POST /api/logout
+  assert_equal "$code" 403
+  api GET /api/me
+  assert_equal "$code" 200
+}
+
+@test "a session is bound to the User-Agent it was created with" {
+  new_user
+  UA="another browser/2.0" api GET /api/me
+  assert_equal "$code" 401
+  api GET /api/me
+  assert_equal "$code" 200
+}
+
+@test "a forged or malformed session cookie is refused" {
+  for c in "__Host-aifacade=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" "__Host-aifacade=../../etc" \
+           "__Host-aifacade=" "__Host-aifacade=$(printf 'A%.0s' {1..5000})"; do
+    code=$(curl -sk -o /dev/null -w '%{http_code}' -A "$UA" -H "Cookie: $c" "$BASE_URL/api/me")
+    assert_equal "$code" 401
+  done
+}
+
+@test "two session cookies of the same name are treated as none" {
+  new_user
+  real=$(grep -o '__Host-aifacade\s[A-Za-z0-9_-]*' "$BATS_TEST_TMPDIR/jar" | awk '{print $2}')
+  code=$(curl -sk -o /dev/null -w '%{http_code}' -A "$UA" \
+    -H "Cookie: __Host-aifacade=$real; __Host-aifacade=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" "$BASE_URL/api/me")
+  assert_equal "$code" 401
+}
+
+@test "register and login refuse other methods with 405 and an Allow header" {
+  api GET /api/register
+  assert_equal "$code" 405
+  assert_equal "$(header Allow)" "POST"
+  api DELETE /api/login
+  assert_equal "$code" 405
+  api POST /api/me ''
+  assert_equal "$code" 405
+}
+
+@test "the password is stored only as an argon2id hash" {
+  needs_local
+  name=$(unique_name)
+  register "$name" "plain text secret 123"
+  hash=$(sql "SELECT password_hash FROM users WHERE username = '$name'")
+  assert_regex "$hash" '^\$argon2id\$v=19\$m=65536,t=2,p=1\$'
+  run grep -r "plain text secret 123" "$STACK_DIR"
+  assert_failure
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# stack.sh: starts and stops a throw-away AIFacade stack for the tests:
+# the fake AI provider, lighttpd and Caddy (TLS) on free loopback ports,
+# with its own instance directory.
+#
+#   tests/stack.sh start DIR [NAME=VALUE ...]   start; writes DIR/stack.env
+#   tests/stack.sh stop DIR                     stop what start started
+#
+# DIR/stack.env defines BASE_URL, FAKE_URL and the pids; NAME=VALUE pairs
+# override application settings (e.g. RATE_LIMIT_AUTH_IP=3/minute).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_for() { # url seconds
+  local url=$1 deadline=$((SECONDS + $2))
+  until curl -skf -o /dev/null --max-time 2 "$url"; do
+    [ $SECONDS -lt "$deadline" ] || return 1
+    sleep 0.1
+  done
+}
+
+start() {
+  local dir=$1; shift
+  mkdir -p "$dir/instance"
+  dir=$(cd "$dir" && pwd)
+  local fake_port="" fake_pid=""
+  if [ -f "$root/tests/fake_provider.py" ]; then
+    python3 "$root/tests/fake_provider.py" --port 0 --port-file "$dir/fake.port" >"$dir/fake.log" 2>&1 &
+    fake_pid=$!
+    for _ in $(seq 100); do [ -s "$dir/fake.port" ] && break; sleep 0.05; done
+    fake_port=$(cat "$dir/fake.port")
+  fi
+  local https_port http_port caddy_http
+  https_port=$(free_port); http_port=$(free_port); caddy_http=$(free_port)
+  (
+    # Only what the test suite sets: nothing from the developer's shell or .env.
+    exec env -i PATH="$PATH" HOME="$dir" LANG=C.UTF-8 \
+      AIFACADE_INSTANCE="$dir/instance" AIFACADE_BUILD="${AIFACADE_BUILD:-build}" \
+      HTTPS_PORT="$https_port" HTTP_PORT="$http_port" CADDY_HTTP_PORT="$caddy_http" \
+      AIFACADE_ACCESSLOG="$dir/access.log" AIFACADE_PIDFILE="$dir/serve.pid" \
+      AI_API_URL="http://127.0.0.1:${fake_port:-9}/v1/chat/completions" AI_API_KEY="test-key" \
+      AI_MODEL="fake-model" AI_MODELS="fake-model,fake-reasoner" \
+      AI_IDLE_TIMEOUT=3 AI_TIMEOUT=20 \
+      RATE_LIMIT_AUTH_IP="100000/minute" RATE_LIMIT_LOGIN="10/minute" RATE_LIMIT_PROMPTS="1000/hour" \
+      ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" \
+      "$@" "$root/tools/serve.sh" >"$dir/serve.log" 2>&1
+  ) </dev/null &
+  local serve_pid=$!
+  {
+    echo "BASE_URL=https://localhost:$https_port"
+    echo "LIGHTTPD_URL=http://127.0.0.1:$http_port"
+    echo "FAKE_URL=${fake_port:+http://127.0.0.1:$fake_port}"
+    echo "SERVE_PID=$serve_pid"
+    echo "FAKE_PID=$fake_pid"
+    echo "STACK_DIR=$dir"
+  } >"$dir/stack.env"
+  if ! wait_for "https://localhost:$https_port/api/health" 30; then
+    echo "stack: the stack did not answer /api/health within 30 s; its log:" >&2
+    cat "$dir/serve.log" >&2
+    stop "$dir"
+    return 1
+  fi
+}
+
+stop() {
+  local dir=$1
+  [ -f "$dir/stack.env" ] || return 0
+  # shellcheck source=/dev/null
+  . "$dir/stack.env"
+  for pid in ${SERVE_PID:-} ${FAKE_PID:-}; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in ${SERVE_PID:-} ${FAKE_PID:-}; do
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+}
+
+case "${1:-}" in
+  start) shift; start "$@" ;;
+  stop) shift; stop "$@" ;;
+  *) echo "usage: tests/stack.sh start|stop DIR [NAME=VALUE ...]" >&2; exit 2 ;;
+esac
