@@ -17,7 +17,7 @@ STATIC_LIBS = -Wl,-Bstatic -lcmark-gfm-extensions -lcmark-gfm -lsqlite3 -ljson-c
 # Only the endpoint that talks to the provider pays for libcurl's 38 shared objects.
 CURL_LIBS = -lcurl
 
-ENDPOINTS = register login logout me health notfound
+ENDPOINTS = register login logout me health notfound conversations chat clear
 TOOLS = aifacadectl
 UNIT_TESTS = $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
@@ -56,6 +56,8 @@ $(BUILD)/cgi-bin/%: $(BUILD)/obj/cgi-bin/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@.tmp $< $(LIB) $(EXTRA_LIBS) $(STATIC_LIBS)
 	mv -f $@.tmp $@
+
+$(BUILD)/cgi-bin/chat: EXTRA_LIBS = $(CURL_LIBS)
 
 $(BUILD)/tools/%: $(BUILD)/obj/tools/%.o $(LIB)
 	@mkdir -p $(@D)

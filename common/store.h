@@ -122,6 +122,8 @@ int store_msg_page(struct store *st, long long conv_id, long long before, int li
  * budget characters, oldest first: the context for the next answer. */
 int store_msg_context(struct store *st, long long conv_id, long long before, long long budget,
 		      struct message **list, size_t *n);
+/* Frees the strings of one message (not the struct). */
+void store_msg_free(struct message *m);
 void store_msg_list_free(struct message *list, size_t n);
 
 int store_stats(struct store *st, struct store_stats *out);

@@ -782,16 +782,21 @@ int store_msg_context(struct store *st, long long conv_id, long long before, lon
 	return out;
 }
 
+void store_msg_free(struct message *m)
+{
+	free(m->role);
+	free(m->content);
+	free(m->reasoning);
+	free(m->status);
+	free(m->model);
+	free(m->error);
+	memset(m, 0, sizeof *m);
+}
+
 void store_msg_list_free(struct message *list, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(list[i].role);
-		free(list[i].content);
-		free(list[i].reasoning);
-		free(list[i].status);
-		free(list[i].model);
-		free(list[i].error);
-	}
+	for (size_t i = 0; i < n; i++)
+		store_msg_free(&list[i]);
 	free(list);
 }
 

@@ -1,0 +1,324 @@
+/* chat.c: POST /api/chat — store a prompt, ask the AI provider, stream or return its answer. */
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "app.h"
+#include "buf.h"
+#include "config.h"
+#include "conversation.h"
+#include "log.h"
+#include "provider.h"
+#include "ratelimit.h"
+#include "store.h"
+#include "utf8.h"
+
+/* Seconds of provider silence after which the browser gets an SSE comment,
+ * so that idle proxies keep the stream open. */
+#define KEEPALIVE_SECONDS 15
+
+/* Set by SIGTERM (lighttpd ends the CGI when the client goes away) and
+ * SIGHUP; the one piece of process state a signal handler may touch. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+struct turn {
+	struct request *req;
+	struct response *res;
+	int streaming;
+	int client_gone;
+	time_t last_write;
+};
+
+static int turn_should_abort(void *ctx)
+{
+	struct turn *t = ctx;
+	if (stop_requested)
+		t->client_gone = 1;
+	if (t->streaming && !t->client_gone) {
+		/* A closed pipe to lighttpd shows as POLLERR before any write. */
+		struct pollfd p = {.fd = t->res->fd, .events = POLLOUT};
+		if (poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP)))
+			t->client_gone = 1;
+		else if (time(NULL) - t->last_write >= KEEPALIVE_SECONDS) {
+			if (response_stream_comment(t->res, "keep-alive") < 0)
+				t->client_gone = 1;
+			t->last_write = time(NULL);
+		}
+	}
+	return t->client_gone;
+}
+
+static int turn_on_delta(void *ctx, const char *content, const char *reasoning)
+{
+	struct turn *t = ctx;
+	if (t->streaming && !t->client_gone) {
+		struct json_object *o = json_object_new_object();
+		if (content)
+			json_object_object_add(o, "content", json_object_new_string(content));
+		else
+			json_object_object_add(o, "reasoning", json_object_new_string(reasoning));
+		if (response_stream_event(t->res, "delta", o) < 0)
+			t->client_gone = 1;
+		t->last_write = time(NULL);
+	}
+	return turn_should_abort(ctx);
+}
+
+/* The JSON of a message built from borrowed strings (any may be NULL but
+ * role, content and status). */
+static struct json_object *turn_message_json(long long id, const char *role, const char *content,
+					     const char *reasoning, const char *status, const char *model,
+					     const char *error, long long at)
+{
+	struct message m = {id, xstrdup(role), xstrdup(content), reasoning ? xstrdup(reasoning) : NULL,
+			    xstrdup(status), model ? xstrdup(model) : NULL, error ? xstrdup(error) : NULL, at};
+	struct json_object *o = message_json(&m);
+	store_msg_free(&m);
+	return o;
+}
+
+static int wants_stream(const char *accept)
+{
+	return accept && strstr(accept, "text/event-stream") != NULL;
+}
+
+static int is_blank_text(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!strchr(" \t\r\n\f\v", s[i]))
+			return 0;
+	return 1;
+}
+
+/* Builds the provider's messages: system prompt, earlier ok messages within
+ * the budget, then the prompt. *list is allocated; its strings are borrowed. */
+static int build_context(struct request *req, long long conv_id, long long user_msg_id, const char *prompt,
+			 struct message **history, size_t *n_history, struct provider_message **list, size_t *n)
+{
+	const struct config *cfg = req->cfg;
+	int rc = store_msg_context(req->store, conv_id, user_msg_id, cfg->context_chars, history, n_history);
+	if (rc != STORE_OK)
+		return rc;
+	*list = xcalloc(*n_history + 2, sizeof **list);
+	*n = 0;
+	if (cfg->system_prompt)
+		(*list)[(*n)++] = (struct provider_message){"system", cfg->system_prompt};
+	for (size_t i = 0; i < *n_history; i++)
+		(*list)[(*n)++] = (struct provider_message){(*history)[i].role, (*history)[i].content};
+	(*list)[(*n)++] = (struct provider_message){"user", prompt};
+	return STORE_OK;
+}
+
+static void chat(struct request *req, struct response *res)
+{
+	const struct config *cfg = req->cfg;
+	size_t plen;
+	const char *prompt = app_field_string(req, "prompt", &plen);
+	const char *model = app_field_string(req, "model", NULL);
+	long long conv_id = app_field_id(req, "conversation_id");
+	char msg[160];
+
+	if (is_blank_text(prompt, plen)) {
+		response_error(res, 400, "Prompt cannot be empty.");
+		return;
+	}
+	if ((long)utf8_count(prompt, plen) > cfg->prompt_max_chars) {
+		snprintf(msg, sizeof msg, "Prompt is too long (the limit is %ld characters).", cfg->prompt_max_chars);
+		response_error(res, 400, msg);
+		return;
+	}
+	if (!model)
+		model = cfg->model;
+	int known = 0;
+	for (size_t i = 0; i < cfg->n_models; i++)
+		known |= strcmp(cfg->models[i], model) == 0;
+	if (!known && strcmp(model, cfg->model) != 0) {
+		response_error(res, 400, "Unknown model; choose one of the models offered.");
+		return;
+	}
+
+	struct conversation conv = {0};
+	int rc;
+	if (conv_id) {
+		rc = store_conv_get(req->store, req->user_id, conv_id, &conv);
+		if (rc == STORE_NOTFOUND) {
+			response_error(res, 404, "Conversation not found.");
+			return;
+		}
+		if (rc != STORE_OK) {
+			app_store_error(res, rc);
+			return;
+		}
+	}
+
+	long retry = 0;
+	char *bucket = xasprintf("prompt-user:%lld", req->user_id);
+	rc = ratelimit_hit(req->store, bucket, &cfg->rate_prompts, req->now, 1, &retry);
+	free(bucket);
+	if (rc != 0) {
+		if (rc == 1)
+			app_too_many(res, retry, "You have sent too many prompts");
+		else
+			app_store_error(res, rc);
+		store_conv_free(&conv);
+		return;
+	}
+
+	/* The turn is stored first, as "interrupted": a process killed from
+	 * here on leaves the prompt and an honest status, never a torn turn. */
+	long long user_id = 0, answer_id = 0;
+	rc = store_begin(req->store);
+	if (rc == STORE_OK && !conv_id) {
+		char *title = conversation_title_from_prompt(prompt, plen);
+		rc = store_conv_create(req->store, req->user_id, title, req->now, &conv);
+		free(title);
+	}
+	if (rc == STORE_OK)
+		rc = store_msg_add(req->store, conv.id, "user", prompt, "interrupted", NULL, req->now, &user_id);
+	if (rc == STORE_OK)
+		rc = store_msg_add(req->store, conv.id, "assistant", "", "interrupted", model, req->now, &answer_id);
+	if (rc == STORE_OK)
+		rc = store_conv_touch(req->store, conv.id, req->now);
+	if (rc == STORE_OK)
+		rc = store_commit(req->store);
+	if (rc != STORE_OK) {
+		store_rollback(req->store);
+		app_store_error(res, rc);
+		store_conv_free(&conv);
+		return;
+	}
+
+	struct message *history = NULL;
+	size_t n_history = 0, n_msgs = 0;
+	struct provider_message *msgs = NULL;
+	rc = build_context(req, conv.id, user_id, prompt, &history, &n_history, &msgs, &n_msgs);
+	if (rc != STORE_OK) {
+		app_store_error(res, rc);
+		store_conv_free(&conv);
+		return;
+	}
+
+	struct turn t = {req, res, wants_stream(req->accept), 0, time(NULL)};
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (t.streaming) {
+		if (response_stream_begin(res) < 0)
+			t.client_gone = 1;
+		struct json_object *start = json_object_new_object();
+		json_object_object_add(start, "conversation_id", json_object_new_int64(conv.id));
+		json_object_object_add(start, "conversation", conversation_json(&conv));
+		json_object_object_add(start, "user_message", turn_message_json(user_id, "user", prompt, NULL, "interrupted", NULL, NULL, req->now));
+		json_object_object_add(start, "message_id", json_object_new_int64(answer_id));
+		if (!t.client_gone && response_stream_event(res, "start", start) < 0)
+			t.client_gone = 1;
+		else if (t.client_gone)
+			json_object_put(start);
+	}
+
+	struct provider_request preq = {
+		.url = cfg->api_url,
+		.api_key = cfg->api_key,
+		.model = model,
+		.messages = msgs,
+		.n_messages = n_msgs,
+		.idle_timeout_s = cfg->idle_timeout,
+		.total_timeout_s = cfg->timeout,
+		.stream = t.streaming,
+		.on_delta = turn_on_delta,
+		.should_abort = turn_should_abort,
+		.ctx = &t,
+	};
+	struct provider_result pres;
+	provider_complete(&preq, &pres);
+
+	const char *status = "ok", *error = NULL;
+	const char *content = pres.content ? pres.content : "";
+	if (pres.status == PROVIDER_ABORTED) {
+		status = "interrupted";
+		error = "The answer was stopped.";
+		log_info("answer %lld stopped by the client after %zu bytes", answer_id, strlen(content));
+	} else if (pres.status != PROVIDER_OK) {
+		status = *content ? "interrupted" : "error";
+		error = provider_user_message(pres.status);
+		log_error("provider %s failed (%s): %s", cfg->api_url, provider_status_name(pres.status),
+			  pres.detail ? pres.detail : "no detail");
+	}
+	/* Both halves of the turn share its outcome: only ok turns are context later. */
+	rc = store_begin(req->store);
+	if (rc == STORE_OK)
+		rc = store_msg_finish(req->store, answer_id, content, pres.reasoning, status, error);
+	if (rc == STORE_OK)
+		rc = store_msg_finish(req->store, user_id, prompt, NULL, status, NULL);
+	if (rc == STORE_OK)
+		rc = store_conv_touch(req->store, conv.id, req->now);
+	if (rc == STORE_OK)
+		rc = store_commit(req->store);
+	if (rc != STORE_OK) {
+		store_rollback(req->store);
+		log_error("could not store the answer %lld; it stays marked interrupted", answer_id);
+	}
+
+	if (t.streaming) {
+		if (!t.client_gone) {
+			struct json_object *o = json_object_new_object();
+			json_object_object_add(o, "message", turn_message_json(answer_id, "assistant", content, pres.reasoning, status, model, error, req->now));
+			if (pres.status == PROVIDER_OK) {
+				response_stream_event(res, "done", o);
+			} else {
+				json_object_object_add(o, "error", json_object_new_string(error));
+				response_stream_event(res, "error", o);
+			}
+		}
+	} else if (rc != STORE_OK) {
+		app_store_error(res, rc);
+	} else {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "conversation_id", json_object_new_int64(conv.id));
+		json_object_object_add(o, "message", turn_message_json(answer_id, "assistant", content, pres.reasoning, status, model, error, req->now));
+		if (pres.status == PROVIDER_OK) {
+			response_json(res, 200, o);
+		} else {
+			json_object_object_add(o, "error", json_object_new_string(error));
+			response_json(res, pres.status == PROVIDER_ABORTED ? 499 : 502, o);
+		}
+	}
+	provider_result_free(&pres);
+	free(msgs);
+	store_msg_list_free(history, n_history);
+	store_conv_free(&conv);
+}
+
+static const struct field fields[] = {
+	{"prompt", FIELD_STRING, 1},
+	{"conversation_id", FIELD_ID, 0},
+	{"model", FIELD_STRING, 0},
+	{NULL, 0, 0},
+};
+
+static const struct route routes[] = {
+	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, fields, chat},
+	{NULL, 0, NULL, NULL},
+};
+
+int main(void)
+{
+	static const struct endpoint ep = {"chat", routes};
+	return app_run(&ep);
+}

@@ -1,0 +1,27 @@
+/* clear.c: POST /api/clear — delete every conversation and message of this user. */
+#include "app.h"
+#include "log.h"
+#include "store.h"
+
+static void clear(struct request *req, struct response *res)
+{
+	long long n = 0;
+	int rc = store_conv_clear(req->store, req->user_id, &n);
+	if (rc != STORE_OK) {
+		app_store_error(res, rc);
+		return;
+	}
+	log_info("user %lld cleared %lld conversations", req->user_id, n);
+	response_empty(res, 204);
+}
+
+static const struct route routes[] = {
+	{"POST", ROUTE_AUTH | ROUTE_CSRF, NULL, clear},
+	{NULL, 0, NULL, NULL},
+};
+
+int main(void)
+{
+	static const struct endpoint ep = {"clear", routes};
+	return app_run(&ep);
+}

@@ -1,0 +1,170 @@
+/* conversations.c: list, create, read (paged), rename and delete a user's conversations. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "conversation.h"
+#include "store.h"
+
+#define PAGE_DEFAULT 50
+#define PAGE_MAX 200
+
+static void list(struct request *req, struct response *res)
+{
+	struct conversation *convs;
+	size_t n;
+	int rc = store_conv_list(req->store, req->user_id, &convs, &n);
+	if (rc != STORE_OK) {
+		app_store_error(res, rc);
+		return;
+	}
+	struct json_object *arr = json_object_new_array();
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(arr, conversation_json(&convs[i]));
+	store_conv_list_free(convs, n);
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "conversations", arr);
+	response_json(res, 200, o);
+}
+
+static void create(struct request *req, struct response *res)
+{
+	size_t len;
+	const char *title = app_field_string(req, "title", &len);
+	char *clean = NULL;
+	if (title) {
+		const char *problem = conversation_check_title(title, len, &clean);
+		if (problem) {
+			response_error(res, 400, problem);
+			return;
+		}
+	}
+	struct conversation c;
+	int rc = store_conv_create(req->store, req->user_id, clean ? clean : "New chat", req->now, &c);
+	free(clean);
+	if (rc != STORE_OK) {
+		app_store_error(res, rc);
+		return;
+	}
+	response_json(res, 201, conversation_json(&c));
+	store_conv_free(&c);
+}
+
+/* Reads ?before= and ?limit=; answers 400 itself and returns -1 when bad. */
+static int page_params(const struct request *req, struct response *res, long long *before, int *limit)
+{
+	*before = 0;
+	*limit = PAGE_DEFAULT;
+	for (size_t i = 0; i < req->n_query; i++) {
+		const char *k = req->query[i].key, *v = req->query[i].value;
+		long long n;
+		if (strcmp(k, "before") == 0 && request_parse_id(v, &n) == 0) {
+			*before = n;
+		} else if (strcmp(k, "limit") == 0 && request_parse_id(v, &n) == 0 && n <= PAGE_MAX) {
+			*limit = (int)n;
+		} else {
+			response_error(res, 400, strcmp(k, "limit") == 0 ? "limit must be a whole number from 1 to 200."
+					   : strcmp(k, "before") == 0 ? "before must be a message id."
+								      : "Unknown query parameter.");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void read_one(struct request *req, struct response *res)
+{
+	long long before;
+	int limit;
+	if (page_params(req, res, &before, &limit) < 0)
+		return;
+	struct conversation c;
+	int rc = store_conv_get(req->store, req->user_id, req->id, &c);
+	if (rc == STORE_NOTFOUND) {
+		response_error(res, 404, "Conversation not found.");
+		return;
+	}
+	if (rc != STORE_OK) {
+		app_store_error(res, rc);
+		return;
+	}
+	struct message *msgs;
+	size_t n;
+	int has_more;
+	rc = store_msg_page(req->store, c.id, before, limit, &msgs, &n, &has_more);
+	if (rc != STORE_OK) {
+		store_conv_free(&c);
+		app_store_error(res, rc);
+		return;
+	}
+	struct json_object *o = conversation_json(&c);
+	struct json_object *arr = json_object_new_array();
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(arr, message_json(&msgs[i]));
+	json_object_object_add(o, "messages", arr);
+	json_object_object_add(o, "has_more", json_object_new_boolean(has_more));
+	store_msg_list_free(msgs, n);
+	store_conv_free(&c);
+	response_json(res, 200, o);
+}
+
+static void rename_one(struct request *req, struct response *res)
+{
+	size_t len;
+	const char *title = app_field_string(req, "title", &len);
+	char *clean;
+	const char *problem = conversation_check_title(title, len, &clean);
+	if (problem) {
+		response_error(res, 400, problem);
+		return;
+	}
+	int rc = store_conv_rename(req->store, req->user_id, req->id, clean, req->now);
+	free(clean);
+	struct conversation c;
+	if (rc == STORE_OK)
+		rc = store_conv_get(req->store, req->user_id, req->id, &c);
+	if (rc == STORE_NOTFOUND) {
+		response_error(res, 404, "Conversation not found.");
+	} else if (rc != STORE_OK) {
+		app_store_error(res, rc);
+	} else {
+		response_json(res, 200, conversation_json(&c));
+		store_conv_free(&c);
+	}
+}
+
+static void delete_one(struct request *req, struct response *res)
+{
+	int rc = store_conv_delete(req->store, req->user_id, req->id);
+	if (rc == STORE_NOTFOUND)
+		response_error(res, 404, "Conversation not found.");
+	else if (rc != STORE_OK)
+		app_store_error(res, rc);
+	else
+		response_empty(res, 204);
+}
+
+static const struct field create_fields[] = {
+	{"title", FIELD_STRING, 0},
+	{NULL, 0, 0},
+};
+
+static const struct field rename_fields[] = {
+	{"title", FIELD_STRING, 1},
+	{NULL, 0, 0},
+};
+
+static const struct route routes[] = {
+	{"GET", ROUTE_AUTH, NULL, list},
+	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, create_fields, create},
+	{"GET", ROUTE_AUTH | ROUTE_ID, NULL, read_one},
+	{"PATCH", ROUTE_AUTH | ROUTE_CSRF | ROUTE_ID | ROUTE_BODY, rename_fields, rename_one},
+	{"DELETE", ROUTE_AUTH | ROUTE_CSRF | ROUTE_ID, NULL, delete_one},
+	{NULL, 0, NULL, NULL},
+};
+
+int main(void)
+{
+	static const struct endpoint ep = {"conversations", routes};
+	return app_run(&ep);
+}

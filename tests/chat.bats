@@ -1,0 +1,283 @@
+#!/usr/bin/env bats
+# chat.bats: POST /api/chat against the fake provider: JSON and SSE turns,
+# context, every provider failure, disconnects, Markdown safety, concurrency.
+
+load helpers
+
+needs_fake() {
+  [ -n "${FAKE_URL:-}" ] || skip "needs the fake provider of a local stack"
+}
+
+chat_json() { # prompt [conversation_id]
+  local b
+  if [ -n "${2:-}" ]; then b=$(jq -cn --arg p "$1" --argjson c "$2" '{prompt:$p,conversation_id:$c}')
+  else b=$(jq -cn --arg p "$1" '{prompt:$p}'); fi
+  api POST /api/chat "$b"
+}
+
+# chat_sse PROMPT [curl args]: streams into $BATS_TEST_TMPDIR/sse with a
+# millisecond arrival time before each line.
+chat_sse() {
+  local p=$1; shift
+  curl -sk -N -A "$UA" -b "$BATS_TEST_TMPDIR/jar" -H "X-CSRF-Token: $CSRF" \
+    -H 'Content-Type: application/json' -H 'Accept: text/event-stream' \
+    --data-binary "$(jq -cn --arg p "$p" '{prompt:$p}')" "$@" "$BASE_URL/api/chat" |
+    while IFS= read -r line; do echo "$(date +%s%3N) $line"; done >"$BATS_TEST_TMPDIR/sse"
+}
+
+sse_events() { awk '$2 == "event:" {print $3}' "$BATS_TEST_TMPDIR/sse" | tr '\n' ' '; }
+sse_data() { # event name -> the data lines of that event
+  awk -v e="$1" '$2 == "event:" {cur=$3} $2 == "data:" && cur == e {sub(/^[0-9]+ data: /, ""); print}' "$BATS_TEST_TMPDIR/sse"
+}
+fake_last() { curl -s "$FAKE_URL/_fake/requests" | jq -c '.[-1]'; }
+
+@test "a JSON turn answers 200 with the stored answer and its safe HTML" {
+  new_user
+  chat_json "Hello there"
+  assert_equal "$code" 200
+  assert_equal "$(json .message.role)" assistant
+  assert_equal "$(json .message.status)" ok
+  assert_equal "$(json .message.content)" "Echo: Hello there"
+  assert_equal "$(json .message.html)" "<p>Echo: Hello there</p>"
+  id=$(json .conversation_id)
+  api GET "/api/conversations/$id"
+  assert_equal "$(json .title)" "Hello there"
+  assert_equal "$(json '[.messages[] | .role + ":" + .status] | join(",")')" "user:ok,assistant:ok"
+  assert_equal "$(json '.messages[0].html')" "<p>Hello there</p>"
+}
+
+@test "a streamed turn sends start, several deltas and done whose message matches the deltas" {
+  new_user
+  chat_sse "one two three four five six seven eight [[fake:chunks=6]]"
+  events=$(sse_events)
+  assert_regex "$events" '^start (delta ){2,}done $'
+  joined=$(sse_data delta | jq -rj .content)
+  done_content=$(sse_data done | jq -r .message.content)
+  assert_equal "$joined" "$done_content"
+  assert_equal "$(sse_data done | jq -r .message.status)" ok
+  cid=$(sse_data start | jq -r .conversation_id)
+  api GET "/api/conversations/$cid"
+  assert_equal "$(json '.messages[1].content')" "$done_content"
+}
+
+@test "deltas reach the client through Caddy while the provider is still writing" {
+  new_user
+  chat_sse "stream slowly please [[fake:slow=400]] [[fake:chunks=6]]"
+  first=$(awk '$2 == "event:" && $3 == "delta" {print $1; exit}' "$BATS_TEST_TMPDIR/sse")
+  last=$(awk '$2 == "event:" && $3 == "done" {print $1}' "$BATS_TEST_TMPDIR/sse")
+  echo "first delta at $first, done at $last: $((last - first)) ms apart"
+  # Six chunks 400 ms apart: buffered output would arrive all at once.
+  [ $((last - first)) -ge 1500 ]
+}
+
+@test "the second turn sends the first as context, with the system prompt first" {
+  needs_fake
+  new_user
+  chat_json "remember the word banana"
+  cid=$(json .conversation_id)
+  chat_json "what was the word? [[fake:echo_context]]" "$cid"
+  assert_equal "$code" 200
+  roles=$(fake_last | jq -r '[.body.messages[].role] | join(",")')
+  assert_equal "$roles" "user,assistant,user"
+  assert_equal "$(fake_last | jq -r '.body.messages[0].content')" "remember the word banana"
+  assert_equal "$(fake_last | jq -r '.body.model')" "fake-model"
+}
+
+@test "a chosen model is sent; an unknown one is refused with 400" {
+  needs_fake
+  new_user
+  api POST /api/chat '{"prompt":"hi","model":"fake-reasoner"}'
+  assert_equal "$code" 200
+  assert_equal "$(fake_last | jq -r .body.model)" "fake-reasoner"
+  assert_equal "$(json .message.model)" "fake-reasoner"
+  api POST /api/chat '{"prompt":"hi","model":"gpt-unknown"}'
+  assert_equal "$code" 400
+}
+
+@test "prompt validation: empty, blank, too long, wrong types" {
+  new_user
+  for bad in '{"prompt":""}' '{"prompt":"   \n\t "}' '{}' '{"prompt":5}' '{"prompt":"x","conversation_id":"1"}' \
+             '{"prompt":"x","conversation_id":-3}' '{"prompt":"x","conversation_id":1.5}' '{"prompt":"x","extra":true}'; do
+    api POST /api/chat "$bad"
+    assert_equal "$code" 400
+  done
+  api POST /api/chat '{"prompt":"  "}'
+  assert_equal "$(json .error)" "Prompt cannot be empty."
+  long=$(printf 'ä%.0s' {1..4001})
+  api POST /api/chat "{\"prompt\":\"$long\"}"
+  assert_equal "$code" 400
+  assert_regex "$(json .error)" '4000 characters'
+  ok=$(printf 'ä%.0s' {1..4000})
+  api POST /api/chat "{\"prompt\":\"$ok\"}"
+  assert_equal "$code" 200
+  api GET /api/conversations
+  assert_equal "$(json '.conversations | length')" 1
+}
+
+@test "every provider failure names its cause, keeps the prompt and records the failed turn" {
+  new_user
+  declare -A expect=(
+    [401]="The AI service rejected the API key."
+    [402]="The AI account has insufficient balance."
+    [429]="The AI service is busy; try again shortly."
+  )
+  for s in 400 401 402 422 429 500 503; do
+    chat_json "failing with $s [[fake:status=$s]]"
+    assert_equal "$code" 502
+    err=$(json .error)
+    [ -n "$err" ]
+    [ -z "${expect[$s]:-}" ] || assert_equal "$err" "${expect[$s]}"
+    [[ "$err" != *test-key* ]]
+    cid=$(json .conversation_id)
+    api GET "/api/conversations/$cid"
+    assert_equal "$(json '.messages[0].content')" "failing with $s [[fake:status=$s]]"
+    assert_equal "$(json '.messages[1].status')" error
+    assert_equal "$(json '.messages[1].error')" "$err"
+  done
+  for mode in garbage cut nodone stream_error; do
+    chat_json "broken $mode [[fake:$mode]]"
+    assert_equal "$code" 502
+    [ -n "$(json .error)" ]
+  done
+  # The app stays healthy and a good turn still works.
+  chat_json "all good now"
+  assert_equal "$code" 200
+}
+
+@test "a failed turn is not sent as context later" {
+  needs_fake
+  new_user
+  chat_json "good one"
+  cid=$(json .conversation_id)
+  chat_json "bad one [[fake:status=500]]" "$cid"
+  assert_equal "$code" 502
+  chat_json "next [[fake:echo_context]]" "$cid"
+  assert_equal "$code" 200
+  assert_equal "$(fake_last | jq -r '[.body.messages[].content] | join("|")')" "good one|Echo: good one|next [[fake:echo_context]]"
+}
+
+@test "an unreachable provider and an idle provider give plain-words errors" {
+  [ -z "${DEPLOYED:-}" ] || skip "needs a private stack"
+  dir=$BATS_TEST_TMPDIR/stack
+  "$BATS_TEST_DIRNAME/stack.sh" start "$dir" AI_API_URL=http://127.0.0.1:9/v1/chat/completions
+  # shellcheck source=/dev/null
+  . "$dir/stack.env"
+  new_user
+  chat_json "anyone there?"
+  "$BATS_TEST_DIRNAME/stack.sh" stop "$dir"
+  assert_equal "$code" 502
+  assert_equal "$(json .error)" "Could not reach the AI service."
+}
+
+@test "a provider silent past AI_IDLE_TIMEOUT ends the turn with a timeout error" {
+  needs_fake
+  new_user
+  start=$(date +%s)
+  chat_json "think forever [[fake:hang=8]]"
+  took=$(( $(date +%s) - start ))
+  assert_equal "$code" 502
+  assert_regex "$(json .error)" 'too long'
+  [ "$took" -lt 8 ]
+}
+
+@test "a streamed failure ends with an error event and the prompt stays" {
+  new_user
+  chat_sse "fail while streaming [[fake:status=503]]"
+  assert_regex "$(sse_events)" '^start error $'
+  [ -n "$(sse_data error | jq -r .error)" ]
+  cid=$(sse_data start | jq -r .conversation_id)
+  api GET "/api/conversations/$cid"
+  assert_equal "$(json '.messages | length')" 2
+  assert_equal "$(json '.messages[1].status')" error
+}
+
+@test "a stream cut mid-way stores what arrived as interrupted" {
+  new_user
+  chat_sse "cut me off [[fake:cut]] [[fake:chunks=8]]"
+  assert_regex "$(sse_events)" 'error $'
+  cid=$(sse_data start | jq -r .conversation_id)
+  api GET "/api/conversations/$cid"
+  assert_equal "$(json '.messages[1].status')" interrupted
+  [ -n "$(json '.messages[1].content')" ]
+}
+
+@test "a client that disconnects mid-stream stops the upstream request and the answer is stored as interrupted" {
+  needs_fake
+  new_user
+  curl -s -X POST "$FAKE_URL/_fake/reset" >/dev/null
+  chat_sse "go slowly [[fake:slow=300]] [[fake:chunks=30]]" --max-time 2 || true
+  grep -q 'event: delta' "$BATS_TEST_TMPDIR/sse"
+  cid=$(sse_data start | jq -r .conversation_id)
+  # The CGI notices at once; give it a moment to store the partial answer.
+  for _ in $(seq 50); do
+    api GET "/api/conversations/$cid"
+    [ "$(json '.messages[1].status')" = interrupted ] && [ -n "$(json '.messages[1].content')" ] && break
+    sleep 0.1
+  done
+  assert_equal "$(json '.messages[1].status')" interrupted
+  [ -n "$(json '.messages[1].content')" ]
+  for _ in $(seq 50); do
+    [ "$(fake_last | jq -r .disconnected)" = true ] && break
+    sleep 0.1
+  done
+  assert_equal "$(fake_last | jq -r .disconnected)" true
+  assert_equal "$(fake_last | jq -r .completed)" false
+}
+
+@test "reasoning streams apart, is stored apart and never goes back as context" {
+  needs_fake
+  new_user
+  chat_sse "think first [[fake:reasoning]]"
+  [ -n "$(sse_data delta | jq -rj '.reasoning // empty')" ]
+  [ -n "$(sse_data delta | jq -rj '.content // empty')" ]
+  cid=$(sse_data start | jq -r .conversation_id)
+  api GET "/api/conversations/$cid"
+  [ -n "$(json '.messages[1].reasoning')" ]
+  [[ "$(json '.messages[1].content')" != *"$(json '.messages[1].reasoning')"* ]]
+  chat_json "again [[fake:echo_context]]" "$cid"
+  [[ "$(fake_last | jq -c .body.messages)" != *reasoning* ]]
+}
+
+@test "hostile Markdown from the model is rendered without script, raw HTML or javascript: links" {
+  new_user
+  chat_json "show markdown [[fake:markdown]]"
+  assert_equal "$code" 200
+  html=$(json .message.html)
+  [[ "$html" == *"<table>"* ]]
+  [[ "$html" == *"<pre><code"* ]]
+  [[ "$html" != *"<script"* ]]
+  [[ "$html" != *"javascript:"* ]]
+  [[ "$html" != *"<img src=x onerror"* ]]
+  [[ "$html" != *" onerror="* ]]
+  [[ "$html" != *" onclick="* ]]
+}
+
+@test "a user's prompt is escaped, never rendered as HTML" {
+  new_user
+  chat_json '<img src=x onerror=alert(1)> **not bold**'
+  api GET "/api/conversations/$(json .conversation_id)"
+  assert_equal "$(json '.messages[0].html')" '<p>&lt;img src=x onerror=alert(1)&gt; **not bold**</p>'
+}
+
+@test "parallel prompts from several users are all stored exactly once" {
+  users=4 prompts=4
+  for u in $(seq $users); do
+    JAR=$BATS_TEST_TMPDIR/jar$u new_user
+    echo "$CSRF" >"$BATS_TEST_TMPDIR/csrf$u"
+  done
+  for u in $(seq $users); do
+    for p in $(seq $prompts); do
+      curl -sk -o "$BATS_TEST_TMPDIR/out$u-$p" -w '%{http_code}\n' -A "$UA" -b "$BATS_TEST_TMPDIR/jar$u" \
+        -H "X-CSRF-Token: $(cat "$BATS_TEST_TMPDIR/csrf$u")" -H 'Content-Type: application/json' \
+        --data-binary "{\"prompt\":\"user $u prompt $p\"}" "$BASE_URL/api/chat" >>"$BATS_TEST_TMPDIR/codes" &
+    done
+  done
+  wait
+  assert_equal "$(sort "$BATS_TEST_TMPDIR/codes" | uniq -c | awk '{print $1":"$2}')" "$((users * prompts)):200"
+  for u in $(seq $users); do
+    JAR=$BATS_TEST_TMPDIR/jar$u api GET /api/conversations
+    assert_equal "$(json '.conversations | length')" "$prompts"
+    titles=$(json '[.conversations[].title] | sort | join(",")')
+    assert_equal "$titles" "$(for p in $(seq $prompts); do echo "user $u prompt $p"; done | sort | paste -sd,)"
+  done
+}
