@@ -88,4 +88,7 @@ lint:
 clean:
 	rm -rf build build-*
 
+# Further targets (deploy, sanitizers, fuzzing, benchmarks) live in mk/*.mk.
+-include mk/*.mk
+
 -include $(COMMON_OBJ:.o=.d) $(BUILD)/obj/cgi-bin/*.d $(BUILD)/obj/tools/*.d $(BUILD)/obj/tests/unit/*.d
