@@ -1,0 +1,66 @@
+// auth.js — the sign-in and register forms: check the fields, send them,
+// show the server's answer, and go to the chat once a session exists.
+import { api, codePoints } from '/static/api.js';
+
+const form = document.getElementById('auth-form');
+const register = form.dataset.mode === 'register';
+const submit = document.getElementById('submit');
+const formError = document.getElementById('form-error');
+const field = (id) => document.getElementById(id);
+
+// Someone already signed in has nothing to do here.
+api('/api/me').then((r) => { if (r.ok) location.replace('/'); });
+
+/** Marks one field wrong (or right, with msg '') and returns whether it is right. */
+function mark(id, msg) {
+  const input = field(id);
+  field(`${id}-error`).textContent = msg;
+  input.setAttribute('aria-invalid', String(!!msg));
+  return !msg;
+}
+
+/** Checks every field, as the server will; returns the first bad one or null. */
+function validate() {
+  const name = field('username').value.trim();
+  const pw = field('password').value;
+  const n = codePoints(name), p = codePoints(pw);
+  const bad = [];
+  if (!mark('username', !name ? 'Enter your username.'
+    : register && (n < 3 || n > 80) ? 'Use 3 to 80 characters.'
+    : /[\u0000-\u001f\u007f]/.test(name) ? 'Use printable characters only.' : '')) bad.push('username');
+  if (!mark('password', !pw ? 'Enter your password.'
+    : register && (p < 8 || p > 128) ? 'Use 8 to 128 characters.' : '')) bad.push('password');
+  if (register && !mark('confirm', field('confirm').value !== pw ? 'The passwords do not match.' : '')) bad.push('confirm');
+  return bad[0] || null;
+}
+
+let tried = false;
+form.addEventListener('input', () => { if (tried) validate(); });
+
+form.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  tried = true;
+  formError.hidden = true;
+  const bad = validate();
+  if (bad) return field(bad).focus();
+  const label = submit.textContent;
+  submit.disabled = true;
+  submit.textContent = register ? 'Creating account…' : 'Signing in…';
+  const r = await api(register ? '/api/register' : '/api/login', {
+    method: 'POST',
+    body: { username: field('username').value.trim(), password: field('password').value },
+  });
+  if (r.ok) return location.replace('/');
+  submit.disabled = false;
+  submit.textContent = label;
+  if (r.status === 409) {  // the name is taken: say so at the field
+    mark('username', r.error);
+    return field('username').focus();
+  }
+  formError.textContent = r.error;
+  formError.hidden = false;
+  if (r.status === 401) {
+    field('password').value = '';
+    field('password').focus();
+  }
+});
