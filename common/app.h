@@ -18,7 +18,7 @@ enum route_flag {
 	ROUTE_AUTH = 1,     /* a valid session is required (401) */
 	ROUTE_CSRF = 2,     /* X-CSRF-Token must match the session (403) */
 	ROUTE_ID = 4,       /* the path is /api/<name>/{id} */
-	ROUTE_BODY = 8,     /* a JSON object body is read (may be empty: {}) */
+	ROUTE_BODY = 8,     /* a JSON object body is read (may be empty); without it only {} is accepted */
 	ROUTE_NO_STORE = 16,/* the handler opens no database (health opens its own) */
 };
 

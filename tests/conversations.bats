@@ -4,13 +4,13 @@
 load helpers
 
 chat_quick() { # prompt [conversation_id]
-  local body
+  local req
   if [ -n "${2:-}" ]; then
-    body=$(jq -cn --arg p "$1" --argjson c "$2" '{prompt:$p,conversation_id:$c}')
+    req=$(jq -cn --arg p "$1" --argjson c "$2" '{prompt:$p,conversation_id:$c}')
   else
-    body=$(jq -cn --arg p "$1" '{prompt:$p}')
+    req=$(jq -cn --arg p "$1" '{prompt:$p}')
   fi
-  api POST /api/chat "$body"
+  api POST /api/chat "$req"
   [ "$code" = 200 ] || { echo "chat: $code $body" >&2; return 1; }
 }
 
