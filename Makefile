@@ -28,7 +28,7 @@ CGI_BINS = $(ENDPOINTS:%=$(BUILD)/cgi-bin/%)
 TOOL_BINS = $(TOOLS:%=$(BUILD)/tools/%)
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
-.PHONY: all deps run test test-unit test-bats lint clean help
+.PHONY: all deps deps-test run test test-unit test-bats lint clean help
 all: $(CGI_BINS) $(TOOL_BINS)
 
 help:
@@ -41,6 +41,10 @@ help:
 
 deps:
 	@tools/install-deps.sh
+
+# The browser tests need Debian's chromium and node; `make run` does not.
+deps-test:
+	@AIFACADE_DEPS="browser $(AIFACADE_DEPS)" tools/install-deps.sh
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -70,7 +74,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 run: deps all
 	tools/serve.sh
 
-test: deps all $(UNIT_BINS)
+test: deps-test all $(UNIT_BINS)
 	tests/run.sh
 
 test-unit: all $(UNIT_BINS)
