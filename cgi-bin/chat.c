@@ -33,7 +33,6 @@ static void on_stop_signal(int sig)
 }
 
 struct turn {
-	struct request *req;
 	struct response *res;
 	int streaming;
 	int client_gone;
@@ -127,13 +126,13 @@ static void chat(struct request *req, struct response *res)
 	const char *prompt = app_field_string(req, "prompt", &plen);
 	const char *model = app_field_string(req, "model", NULL);
 	long long conv_id = app_field_id(req, "conversation_id");
-	char msg[160];
 
 	if (is_blank_text(prompt, plen)) {
 		response_error(res, 400, "Prompt cannot be empty.");
 		return;
 	}
 	if ((long)utf8_count(prompt, plen) > cfg->prompt_max_chars) {
+		char msg[160];
 		snprintf(msg, sizeof msg, "Prompt is too long (the limit is %ld characters).", cfg->prompt_max_chars);
 		response_error(res, 400, msg);
 		return;
@@ -209,7 +208,7 @@ static void chat(struct request *req, struct response *res)
 		return;
 	}
 
-	struct turn t = {req, res, wants_stream(req->accept), 0, time(NULL)};
+	struct turn t = {res, wants_stream(req->accept), 0, time(NULL)};
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_stop_signal;

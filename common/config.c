@@ -53,6 +53,24 @@ static void trim_newlines(char *s)
 		s[--n] = '\0';
 }
 
+/* The closing quote of a value that opens with one: the first matching quote
+ * followed only by blanks or by blanks and a comment; NULL if there is none. */
+static const char *closing_quote(const char *v, const char *ve)
+{
+	if (ve - v < 2 || (*v != '"' && *v != '\''))
+		return NULL;
+	for (const char *c = v + 1; c < ve; c++) {
+		if (*c != *v)
+			continue;
+		const char *t = c + 1;
+		while (t < ve && (*t == ' ' || *t == '\t'))
+			t++;
+		if (t == ve || (*t == '#' && t > c + 1))
+			return c;
+	}
+	return NULL;
+}
+
 char *config_dotenv_lookup(const char *text, size_t len, const char *name)
 {
 	size_t nlen = strlen(name);
@@ -62,16 +80,18 @@ char *config_dotenv_lookup(const char *text, size_t len, const char *name)
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		const char *line_end = eol ? eol : end;
 		const char *q = p;
-		while (q < line_end && (*q == ' ' || *q == '\t'))
-			q++;
-		if ((size_t)(line_end - q) > 7 && memcmp(q, "export ", 7) == 0)
-			q += 7;
-		if ((size_t)(line_end - q) > nlen && memcmp(q, name, nlen) == 0 && q[nlen] == '=') {
+		size_t rest = (size_t)(line_end - q);
+		while (rest > 0 && (*q == ' ' || *q == '\t'))
+			q++, rest--;
+		if (rest > 7 && memcmp(q, "export ", 7) == 0)
+			q += 7, rest -= 7;
+		if (rest > nlen && memcmp(q, name, nlen) == 0 && q[nlen] == '=') {
 			const char *v = q + nlen + 1, *ve = line_end;
 			if (ve > v && ve[-1] == '\r')
 				ve--;
-			if (ve - v >= 2 && (*v == '"' || *v == '\'') && ve[-1] == *v) {
-				v++, ve--;
+			const char *close = closing_quote(v, ve);
+			if (close) {
+				v++, ve = close;
 			} else {
 				/* unquoted: an inline comment starts at " #" */
 				for (const char *c = v; c < ve; c++)
@@ -135,7 +155,7 @@ int config_parse_seconds(const char *s, long min, long max, long *out)
 {
 	char *end;
 	errno = 0;
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	if (!s || *s < '0' || *s > '9') /* strtoll() would skip blanks and take a sign */
 		return -1;
 	long long v = strtoll(s, &end, 10);
 	if (errno || end == s)
@@ -156,6 +176,14 @@ int config_parse_seconds(const char *s, long min, long max, long *out)
 		return -1;
 	*out = (long)v;
 	return 0;
+}
+
+/* A whole decimal in [min,max] without a unit: a count, not a duration. */
+static int parse_count(const char *s, long min, long max, long *out)
+{
+	if (s[strspn(s, "0123456789")] != '\0')
+		return -1;
+	return config_parse_seconds(s, min, max, out);
 }
 
 int config_parse_rate(const char *s, struct rate *out)
@@ -323,7 +351,7 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 		FAIL("AI_TIMEOUT must be a number of seconds from 1 to 86400, like 600 or 10m");
 	GET("AI_CONTEXT_CHARS");
 	cfg->context_chars = 24000;
-	if (v && config_parse_seconds(v, 0, 10000000, &cfg->context_chars) < 0)
+	if (v && parse_count(v, 0, 10000000, &cfg->context_chars) < 0)
 		FAIL("AI_CONTEXT_CHARS must be a whole number of characters");
 
 	struct { const char *name, *dflt; struct rate *dst; } rates[] = {
@@ -339,7 +367,7 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 
 	GET("PROMPT_MAX_CHARS");
 	cfg->prompt_max_chars = 4000;
-	if (v && config_parse_seconds(v, 1, 1000000, &cfg->prompt_max_chars) < 0)
+	if (v && parse_count(v, 1, 1000000, &cfg->prompt_max_chars) < 0)
 		FAIL("PROMPT_MAX_CHARS must be a whole number from 1 to 1000000");
 	GET("SESSION_IDLE_TIMEOUT");
 	cfg->session_idle = 7 * 86400;
@@ -353,7 +381,11 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 	GET("TRUSTED_PROXIES");
 	cfg->trusted_proxies = split_list(v ? v : "127.0.0.1,::1", NULL);
 	GET("COOKIE_SECURE");
-	cfg->cookie_secure = !(v && strcmp(v, "0") == 0);
+	cfg->cookie_secure = 1;
+	if (v && strcmp(v, "0") == 0)
+		cfg->cookie_secure = 0;
+	else if (v && strcmp(v, "1") != 0)
+		FAIL("COOKIE_SECURE must be 1 (cookies only over HTTPS) or 0 (plain HTTP)");
 
 	GET("SECRET_KEY");
 	if (v == NULL) {

@@ -6,7 +6,7 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
+cd "$root" || exit 2
 what=${1:-all}
 [ $# -gt 0 ] && shift
 build=${AIFACADE_BUILD:-build}

@@ -5,7 +5,7 @@
 # Allowed: log lines (log_*), error text for the operator (snprintf into err
 # or msg buffers), and the modules whose job is output (escape.c, response.c).
 set -u
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 bad=0
 while IFS= read -r hit; do
   file=${hit%%:*}

@@ -61,6 +61,7 @@ caddy validate --config "$root/Caddyfile" --adapter caddyfile >/dev/null 2>&1 ||
   caddy validate --config "$root/Caddyfile" --adapter caddyfile
 
 pids=()
+# shellcheck disable=SC2317  # called from the traps
 stop() {
   trap - INT TERM EXIT
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
