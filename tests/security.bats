@@ -120,3 +120,32 @@ security_headers_present() {
   assert_equal "$code" 200
   assert_equal "$(json .status)" "ok"
 }
+
+@test "bad requests leave the database exactly as it was" {
+  needs_local
+  new_user
+  api POST /api/chat '{"prompt":"a turn to keep"}'
+  assert_equal "$code" 200
+  cid=$(json .conversation_id)
+  snapshot() {
+    sqlite3 -readonly "$STACK_DIR/instance/aifacade.db" \
+      "SELECT * FROM users; SELECT token_hash, user_id, ua_hash, created_at FROM sessions;
+       SELECT * FROM conversations; SELECT * FROM messages;" | sha256sum
+  }
+  before=$(snapshot)
+  api POST /api/chat '{"prompt":""}'
+  api POST /api/chat '{"prompt":"x","conversation_id":999999}'
+  api POST /api/chat '{"prompt":"x","model":"nope"}'
+  api POST /api/chat '{"prompt":"x","extra":1}'
+  api POST /api/chat '{"prompt":"x"' 
+  CSRF= api POST /api/chat '{"prompt":"no token"}'
+  CSRF= api POST /api/clear
+  CSRF= api DELETE "/api/conversations/$cid"
+  api PATCH "/api/conversations/$cid" '{"title":""}'
+  api POST /api/chat '{"prompt":"x"}' -H 'Origin: https://evil.example'
+  api POST /api/register '{"username":"a","password":"b"}'
+  api POST /api/register "{\"username\":\"$USERNAME\",\"password\":\"another one\"}"
+  api POST /api/login "{\"username\":\"$USERNAME\",\"password\":\"wrong password\"}" 
+  JAR=$BATS_TEST_TMPDIR/none api POST /api/conversations '{"title":"anon"}'
+  assert_equal "$(snapshot)" "$before"
+}

@@ -45,6 +45,8 @@ for tool in lighttpd caddy; do
 done
 [ -x "$AIFACADE_CGI_DIR/health" ] || { echo "serve: no programs in $AIFACADE_CGI_DIR; run 'make'" >&2; exit 1; }
 
+# Users' data and keys are for this account's eyes only.
+umask 077
 mkdir -p "$AIFACADE_INSTANCE" "$XDG_DATA_HOME" "$XDG_CONFIG_HOME"
 chmod 0700 "$AIFACADE_INSTANCE"
 # Creates the database and the secret key on first start.
