@@ -14,7 +14,13 @@ packages=(
 # Extra groups on request: AIFACADE_DEPS="browser docker bench".
 for extra in ${AIFACADE_DEPS:-}; do
   case "$extra" in
-    browser) packages+=(chromium nodejs npm fonts-dejavu-core) ;;
+    browser)
+      packages+=(chromium fonts-dejavu-core)
+      # A machine may already carry node with its own npm (e.g. NodeSource),
+      # which conflicts with Debian's npm package: take Debian's only if absent.
+      command -v node >/dev/null || packages+=(nodejs)
+      command -v npm >/dev/null || packages+=(npm)
+      ;;
     docker) packages+=(docker-compose yamllint) ;;
     bench) packages+=(wrk hyperfine) ;;
     fuzz) packages+=(clang libclang-rt-14-dev) ;;
