@@ -245,15 +245,17 @@ static void chat(struct request *req, struct response *res)
 		.ctx = &t,
 	};
 	struct provider_result pres;
-	provider_complete(&preq, &pres);
+	int answered = provider_complete(&preq, &pres) == 0;
 
 	const char *status = "ok", *error = NULL;
 	const char *content = pres.content ? pres.content : "";
-	if (pres.status == PROVIDER_ABORTED) {
+	if (answered) {
+		/* the whole answer arrived */
+	} else if (pres.status == PROVIDER_ABORTED) {
 		status = "interrupted";
 		error = "The answer was stopped.";
 		log_info("answer %lld stopped by the client after %zu bytes", answer_id, strlen(content));
-	} else if (pres.status != PROVIDER_OK) {
+	} else {
 		status = *content ? "interrupted" : "error";
 		error = provider_user_message(pres.status);
 		log_error("provider %s failed (%s): %s", cfg->api_url, provider_status_name(pres.status),
@@ -278,12 +280,10 @@ static void chat(struct request *req, struct response *res)
 		if (!t.client_gone) {
 			struct json_object *o = json_object_new_object();
 			json_object_object_add(o, "message", turn_message_json(answer_id, "assistant", content, pres.reasoning, status, model, error, req->now));
-			if (pres.status == PROVIDER_OK) {
-				response_stream_event(res, "done", o);
-			} else {
+			if (!answered)
 				json_object_object_add(o, "error", json_object_new_string(error));
-				response_stream_event(res, "error", o);
-			}
+			if (response_stream_event(res, answered ? "done" : "error", o) < 0)
+				log_info("answer %lld stored, but the client left before its last event", answer_id);
 		}
 	} else if (rc != STORE_OK) {
 		app_store_error(res, rc);
@@ -291,7 +291,7 @@ static void chat(struct request *req, struct response *res)
 		struct json_object *o = json_object_new_object();
 		json_object_object_add(o, "conversation_id", json_object_new_int64(conv.id));
 		json_object_object_add(o, "message", turn_message_json(answer_id, "assistant", content, pres.reasoning, status, model, error, req->now));
-		if (pres.status == PROVIDER_OK) {
+		if (answered) {
 			response_json(res, 200, o);
 		} else {
 			json_object_object_add(o, "error", json_object_new_string(error));

@@ -30,9 +30,11 @@ start() {
   dir=$(cd "$dir" && pwd)
   local fake_port="" fake_pid=""
   if [ -f "$root/tests/fake_provider.py" ]; then
-    python3 "$root/tests/fake_provider.py" --port 0 --port-file "$dir/fake.port" >"$dir/fake.log" 2>&1 &
-    fake_pid=$!
-    for _ in $(seq 100); do [ -s "$dir/fake.port" ] && break; sleep 0.05; done
+    python3 "$root/tests/fake_provider.py" --port 0 --port-file "$dir/fake.port" --pid-file "$dir/fake.pid" \
+      >"$dir/fake.log" 2>&1 &
+    for _ in $(seq 100); do [ -s "$dir/fake.port" ] && [ -s "$dir/fake.pid" ] && break; sleep 0.05; done
+    # The provider's own pid: "python3" may be a wrapper that forks.
+    fake_pid=$(cat "$dir/fake.pid")
     fake_port=$(cat "$dir/fake.port")
   fi
   local https_port http_port caddy_http
