@@ -38,9 +38,14 @@ static int is_space(uint32_t cp)
 
 static int is_unprintable(uint32_t cp)
 {
-	return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
-	       (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xFEFF ||
-	       (cp >= 0xE000 && cp <= 0xF8FF) || (cp & 0xFFFE) == 0xFFFE;
+	/* Controls, separators, every Bidi_Control, invisible format characters
+	 * (ZWJ and ZWNJ stay: emoji and some scripts need them), private use,
+	 * noncharacters. */
+	return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0xAD || cp == 0x61C || cp == 0x180E ||
+	       cp == 0x200B || cp == 0x200E || cp == 0x200F || cp == 0x2028 || cp == 0x2029 ||
+	       (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2060 && cp <= 0x206F) || cp == 0xFEFF ||
+	       (cp >= 0xFFF9 && cp <= 0xFFFB) || (cp >= 0xE000 && cp <= 0xF8FF) || (cp >= 0xE0000 && cp <= 0xE007F) ||
+	       cp >= 0xF0000 || (cp & 0xFFFE) == 0xFFFE;
 }
 
 const char *account_check_username(const char *s, size_t len, char **display, char **key)
@@ -54,12 +59,15 @@ const char *account_check_username(const char *s, size_t len, char **display, ch
 		p += decode(p, &cp);
 	const unsigned char *last = p, *q = p;
 	while (q < end) {
-		size_t n = decode(q, &cp);
-		if (is_unprintable(cp))
-			return "Username may contain only printable characters.";
-		q += n;
+		q += decode(q, &cp);
 		if (!is_space(cp))
 			last = q;
+	}
+	/* Checked after trimming, so both ends are trimmed alike. */
+	for (q = p; q < last;) {
+		q += decode(q, &cp);
+		if (is_unprintable(cp))
+			return "Username may contain only printable characters.";
 	}
 	size_t tlen = (size_t)(last - p);
 	size_t chars = utf8_count((const char *)p, tlen);

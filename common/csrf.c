@@ -40,10 +40,17 @@ int csrf_cross_site(const char *origin, const char *sec_fetch_site, const char *
 		return 1;
 	if (!origin)
 		return 0; /* non-browser clients; the token still guards them */
-	const char *sep = strstr(origin, "://");
-	if (!sep || !host)
-		return 1; /* "null" and other opaque origins */
-	const char *ohost = sep + 3;
+	/* A serialised web origin is "http(s)://host[:port]"; anything else
+	 * ("null", other schemes, garbage) is another site. */
+	const char *ohost;
+	if (strncmp(origin, "https://", 8) == 0)
+		ohost = origin + 8;
+	else if (strncmp(origin, "http://", 7) == 0)
+		ohost = origin + 7;
+	else
+		return 1;
+	if (!host || !*host || !*ohost)
+		return 1;
 	if (strchr(ohost, '/'))
 		return 1;
 	return strcasecmp(ohost, host) != 0;

@@ -14,7 +14,7 @@ char *csrf_token(const struct config *cfg, const char *session_hash);
 /* 1 when presented equals the session's token. */
 int csrf_valid(const struct config *cfg, const char *session_hash, const char *presented);
 /* 1 when the request comes from another site: Origin's host differs from
- * host, Origin is "null", or Sec-Fetch-Site is cross-site. */
+ * host, Origin is "null" or not http(s), or Sec-Fetch-Site is cross-site. */
 int csrf_cross_site(const char *origin, const char *sec_fetch_site, const char *host);
 
 #endif

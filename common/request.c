@@ -208,14 +208,14 @@ int request_parse(struct request *req, int fd, const char *const *trusted_proxie
 
 	const char *cl = env_or_null("CONTENT_LENGTH");
 	if (cl) {
-		char *end;
-		errno = 0;
-		unsigned long long len = strtoull(cl, &end, 10);
-		if (errno || *end || *cl == '-') {
+		/* 1*DIGIT (RFC 9110): strtoull() alone would take a sign or spaces. */
+		if (strspn(cl, "0123456789") != strlen(cl)) {
 			*err = "Content-Length is malformed.";
 			return 400;
 		}
-		if (len > REQUEST_BODY_MAX) {
+		errno = 0;
+		unsigned long long len = strtoull(cl, NULL, 10);
+		if (errno == ERANGE || len > REQUEST_BODY_MAX) {
 			*err = "The request body is too large (the limit is 64 KiB).";
 			return 413;
 		}
