@@ -229,15 +229,22 @@ static char *secret_from_instance(const char *instance_dir, char *err, size_t er
 		sodium_memzero(raw, sizeof raw);
 		char *tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
 		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		int saved = 0;
 		if (fd >= 0) {
-			int ok = write(fd, hex, 64) == 64 && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
-			ok = close(fd) == 0 && ok;
-			/* link() fails if another process won the race: then use theirs. */
-			if (ok && link(tmp, path) != 0 && errno != EEXIST)
-				ok = 0;
-			if (unlink(tmp) != 0)
-				ok = 0;
-			(void)ok;
+			int written = write(fd, hex, 64) == 64 && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+			written = close(fd) == 0 && written;
+			/* link() fails with EEXIST if another process won the race: use theirs. */
+			saved = written && (link(tmp, path) == 0 || errno == EEXIST);
+			if (unlink(tmp) != 0 && saved)
+				saved = 1; /* a stray temporary file is harmless; the key is in place */
+		}
+		sodium_memzero(hex, sizeof hex);
+		if (!saved) {
+			snprintf(err, errlen, "cannot create %s (%s); set SECRET_KEY or make %s writable", path,
+				 strerror(errno), instance_dir);
+			free(tmp);
+			free(path);
+			return NULL;
 		}
 		free(tmp);
 		key = read_small_file(path, SECRET_FILE_MAX, NULL);
@@ -308,7 +315,10 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 	if (bad_file) FAIL("%s_FILE names a file that cannot be read; check its path and permissions", name); } while (0)
 
 	GET("AIFACADE_INSTANCE");
-	cfg->instance_dir = v ? xstrdup(v) : xasprintf("%s/instance", cfg->root);
+	if (v == NULL)
+		cfg->instance_dir = xasprintf("%s/instance", cfg->root);
+	else
+		cfg->instance_dir = v[0] == '/' ? xstrdup(v) : xasprintf("%s/%s", cfg->root, v);
 
 	GET("DATABASE");
 	if (v == NULL)
@@ -322,7 +332,8 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 	if (v == NULL) {
 		GET("DEEPSEEK_API_KEY");
 		}
-	cfg->api_key = v ? xstrdup(v) : NULL;
+	/* An empty key (an empty secret file, say) means no key: the demo. */
+	cfg->api_key = v && *v ? xstrdup(v) : NULL;
 
 	GET("AI_API_URL");
 	cfg->api_url = xstrdup(v ? v : "https://api.deepseek.com/chat/completions");
