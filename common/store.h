@@ -134,4 +134,15 @@ int store_restore(struct store *st, const char *path);
 /* Drops every table and recreates the schema. */
 int store_reset(struct store *st);
 
+/* Pins a read snapshot (a deferred transaction that has read): work done
+ * before store_rollback() sees the database as it was now, while other
+ * processes go on writing. store_backup() inside one copies that snapshot
+ * without restarting however busy the app is. */
+int store_read_begin(struct store *st);
+/* Checks without a store that the file at path is a sound AIFacade
+ * database: a SQLite file that passes PRAGMA integrity_check, has a schema
+ * version of at least 1 and every table and column of schema 1. Returns 0
+ * and its schema version in *version, or -1 with the reason in err. */
+int store_check_file(const char *path, int *version, char *err, size_t errlen);
+
 #endif

@@ -924,3 +924,96 @@ int store_reset(struct store *st)
 	}
 	return STORE_OK;
 }
+
+int store_read_begin(struct store *st)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(st->db, "BEGIN DEFERRED; SELECT count(*) FROM sqlite_schema;", NULL, NULL, &msg) != SQLITE_OK) {
+		log_error("database %s: cannot begin a read snapshot: %s", st->path, msg ? msg : "?");
+		sqlite3_free(msg);
+		store_rollback(st);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+/* The tables and columns of schema 1: what a file needs to be ours. */
+static const char *const required_columns[][2] = {
+	{"users", "id"}, {"users", "username"}, {"users", "username_key"},
+	{"users", "password_hash"}, {"users", "created_at"},
+	{"sessions", "token_hash"}, {"sessions", "user_id"}, {"sessions", "ua_hash"},
+	{"sessions", "created_at"}, {"sessions", "last_seen"},
+	{"rate_events", "bucket"}, {"rate_events", "at"},
+	{"conversations", "id"}, {"conversations", "user_id"}, {"conversations", "title"},
+	{"conversations", "created_at"}, {"conversations", "updated_at"},
+	{"messages", "id"}, {"messages", "conversation_id"}, {"messages", "role"},
+	{"messages", "content"}, {"messages", "reasoning"}, {"messages", "status"},
+	{"messages", "model"}, {"messages", "error"}, {"messages", "created_at"},
+};
+
+int store_check_file(const char *path, int *version, char *err, size_t errlen)
+{
+	*version = -1;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int ok = -1;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+		goto out;
+	}
+	int rc = sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL);
+	if (rc == SQLITE_NOTADB || (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_NOTADB)) {
+		snprintf(err, errlen, "%s is not a SQLite database", path);
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		snprintf(err, errlen, "cannot check %s: %s", path, sqlite3_errmsg(db));
+		goto out;
+	}
+	const unsigned char *verdict = sqlite3_column_text(s, 0);
+	if (!verdict || strcmp((const char *)verdict, "ok") != 0) {
+		snprintf(err, errlen, "%s is damaged (integrity check: %s)", path,
+			 verdict ? (const char *)verdict : "no answer");
+		goto out;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		snprintf(err, errlen, "cannot read the schema version of %s: %s", path, sqlite3_errmsg(db));
+		goto out;
+	}
+	int v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	s = NULL;
+	if (v < 1) {
+		snprintf(err, errlen, "%s has no AIFacade schema (schema version %d)", path, v);
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2", -1, &s, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot read the tables of %s: %s", path, sqlite3_errmsg(db));
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof required_columns / sizeof required_columns[0]; i++) {
+		bind_text(s, 1, required_columns[i][0]);
+		bind_text(s, 2, required_columns[i][1]);
+		if (sqlite3_step(s) != SQLITE_ROW) {
+			snprintf(err, errlen, "cannot read the tables of %s: %s", path, sqlite3_errmsg(db));
+			goto out;
+		}
+		int n = sqlite3_column_int(s, 0);
+		done(s);
+		if (n != 1) {
+			snprintf(err, errlen, "%s is not an AIFacade database: it has no column %s.%s", path,
+				 required_columns[i][0], required_columns[i][1]);
+			goto out;
+		}
+	}
+	*version = v;
+	ok = 0;
+out:
+	sqlite3_finalize(s);
+	if (db && sqlite3_close(db) != SQLITE_OK)
+		log_warn("%s did not close cleanly", path);
+	return ok;
+}
