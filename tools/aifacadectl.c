@@ -1,67 +1,657 @@
-/* aifacadectl.c: the operator's command: create, migrate, inspect and maintain the database. */
+/* aifacadectl.c: the operator's command: create, migrate, inspect, back up, restore and clean the database. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
+#include "account.h"
+#include "alloc.h"
 #include "config.h"
+#include "log.h"
 #include "store.h"
+
+/* Exit statuses: what scripts may rely on. */
+enum { EXIT_DONE = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
+
+struct args {
+	const char *pos[2]; /* positional arguments, as many as the command takes */
+	int npos;
+	int yes, force;
+};
+
+struct command {
+	const char *name;
+	const char *synopsis; /* what follows the name */
+	int npos;             /* positional arguments it needs */
+	int destructive;      /* refused without --yes */
+	int takes_force;
+	const char *consequence; /* for the refusal: what --yes lets happen */
+	const char *summary;
+	const char *details;
+	int (*run)(struct store *st, const struct config *cfg, const struct args *a);
+};
+
+static int cmd_init_db(struct store *st, const struct config *cfg, const struct args *a);
+static int cmd_migrate(struct store *st, const struct config *cfg, const struct args *a);
+static int cmd_stats(struct store *st, const struct config *cfg, const struct args *a);
+static int cmd_users(struct store *st, const struct config *cfg, const struct args *a);
+static int cmd_delete_user(struct store *st, const struct config *cfg, const struct args *a);
+static int cmd_clear_all(struct store *st, const struct config *cfg, const struct args *a);
+static int cmd_reset_db(struct store *st, const struct config *cfg, const struct args *a);
+static int cmd_backup(struct store *st, const struct config *cfg, const struct args *a);
+static int cmd_restore(struct store *st, const struct config *cfg, const struct args *a);
+
+static const struct command commands[] = {
+	{"init-db", "", 0, 0, 0, NULL,
+	 "create the database, its schema and the secret key if missing",
+	 "Creates the database (DATABASE, default AIFACADE_INSTANCE/aifacade.db) and its\n"
+	 "directory when missing, applies every schema migration, and creates\n"
+	 "instance/secret_key (mode 0600) when SECRET_KEY is not set. Running it again\n"
+	 "changes nothing that exists; the container runs it at every start.\n",
+	 cmd_init_db},
+	{"migrate", "", 0, 0, 0, NULL,
+	 "apply pending schema migrations",
+	 "Applies the numbered schema migrations this build knows and the database\n"
+	 "lacks (PRAGMA user_version), each once, in one transaction; safe while the\n"
+	 "app serves. The web programs do the same on their first request after an\n"
+	 "upgrade: this command lets you choose the moment.\n",
+	 cmd_migrate},
+	{"stats", "", 0, 0, 0, NULL,
+	 "counts of users, sessions, conversations, messages and rate-limit events",
+	 "Prints one NAME VALUE line each: database, schema_version, users, sessions,\n"
+	 "conversations, messages, rate_events.\n",
+	 cmd_stats},
+	{"users", "", 0, 0, 0, NULL,
+	 "list users: name, created, conversations, messages",
+	 "Lists every user, oldest first, in tab-separated columns: name, created\n"
+	 "(ISO 8601 UTC), conversations, messages. The first line names the columns.\n"
+	 "Control characters in a name are shown as \\xNN.\n",
+	 cmd_users},
+	{"delete-user", "NAME --yes", 1, 1, 0,
+	 "deletes the account with its sessions, conversations and messages for good",
+	 "delete a user with their sessions, conversations and messages",
+	 "Deletes the user NAME, matched as login matches it (surrounding spaces and\n"
+	 "letter case do not matter), with every session, conversation and message\n"
+	 "of theirs. It cannot be undone: take a backup first. A NAME that starts\n"
+	 "with '-' goes after '--'.\n",
+	 cmd_delete_user},
+	{"clear-all", "--yes", 0, 1, 0,
+	 "deletes every conversation and message of every user for good",
+	 "delete every user's conversations and messages (accounts stay)",
+	 "Deletes every conversation and message of every user, as if each had\n"
+	 "pressed \"clear all history\". Accounts and sessions stay. It cannot be\n"
+	 "undone: take a backup first.\n",
+	 cmd_clear_all},
+	{"reset-db", "--yes", 0, 1, 0,
+	 "deletes every user, session, conversation and message for good",
+	 "delete everything and recreate an empty schema",
+	 "Drops every table (users, sessions, conversations, messages, rate-limit\n"
+	 "events) and recreates the schema at the latest version. Everyone is logged\n"
+	 "out. The secret key stays. It cannot be undone: take a backup first.\n",
+	 cmd_reset_db},
+	{"backup", "FILE [--force]", 1, 0, 1, NULL,
+	 "copy the database to FILE, consistent while the app serves",
+	 "Copies the database to FILE with SQLite's online backup: one consistent\n"
+	 "snapshot, taken while the app goes on serving and writing. The copy is\n"
+	 "written beside FILE under a temporary name, checked, then renamed into\n"
+	 "place, so FILE is never half written; it is private to you (mode 0600).\n"
+	 "An existing FILE is refused unless --force is given.\n",
+	 cmd_backup},
+	{"restore", "FILE --yes", 1, 1, 0,
+	 "replaces the whole database with the backup",
+	 "replace the database with a backup FILE (the old one is kept beside it)",
+	 "Replaces the database's contents with FILE, a backup made by\n"
+	 "'aifacadectl backup'. A file that is not a sound AIFacade database is\n"
+	 "refused. Before writing, the current database is saved as\n"
+	 "DATABASE.pre-restore-<time>; remove it once you are satisfied. Safe while\n"
+	 "the app serves: requests wait for the copy. Sessions stored in FILE come\n"
+	 "back with it; schema migrations newer than FILE are applied.\n",
+	 cmd_restore},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static int usage(FILE *out)
 {
 	fprintf(out,
-		"usage: aifacadectl COMMAND\n"
+		"usage: aifacadectl COMMAND [ARGUMENTS]\n"
+		"       aifacadectl COMMAND --help\n"
 		"\n"
-		"Reads DATABASE and the other settings like the web programs do\n"
-		"(environment, then .env in AIFACADE_ROOT).\n"
+		"The operator's command for AIFacade's database. It reads DATABASE,\n"
+		"AIFACADE_INSTANCE and the other settings as the web programs do: the\n"
+		"environment first, then .env in AIFACADE_ROOT (default: the current\n"
+		"directory).\n"
 		"\n"
-		"commands:\n"
-		"  init-db     create the database and its schema if missing\n"
-		"  migrate     apply pending schema migrations\n"
-		"  stats       counts of users, sessions, conversations and messages\n"
-		"  help        this text\n");
-	return out == stdout ? 0 : 2;
+		"commands:\n");
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		char head[64];
+		snprintf(head, sizeof head, "%s %s", commands[i].name, commands[i].synopsis);
+		fprintf(out, "  %-26s %s\n", head, commands[i].summary);
+	}
+	fprintf(out,
+		"  %-26s %s\n"
+		"\n"
+		"exit status: 0 done, 1 failed (the message says why and what to do),\n"
+		"2 usage error or a destructive command without --yes.\n",
+		"help [COMMAND]", "this text, or one command's");
+	return out == stdout ? EXIT_DONE : EXIT_USAGE;
 }
 
-int main(int argc, char **argv)
+static int command_help(const struct command *c, FILE *out)
 {
-	if (argc < 2)
-		return usage(stderr);
-	const char *cmd = argv[1];
-	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
-		return usage(stdout);
-	if (strcmp(cmd, "init-db") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "stats") != 0) {
-		fprintf(stderr, "aifacadectl: unknown command '%s'\n", cmd);
-		return usage(stderr);
+	fprintf(out, "usage: aifacadectl %s%s%s\n\n%s", c->name, *c->synopsis ? " " : "", c->synopsis, c->details);
+	return out == stdout ? EXIT_DONE : EXIT_USAGE;
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* Writes s with control characters (C0, DEL, C1) as \xNN: names come from
+ * users and must not drive the operator's terminal. With quote, each ' is
+ * written as '\'' for a shell word in single quotes. */
+static void print_escaped(FILE *out, const char *s, int quote)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			fprintf(out, "\\x%02x", *p);
+		} else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			fprintf(out, "\\xc2\\x%02x", p[1]);
+			p++;
+		} else if (quote && *p == '\'') {
+			fputs("'\\''", out);
+		} else {
+			putc(*p, out);
+		}
+	}
+}
+
+static void print_name(FILE *out, const char *s)
+{
+	print_escaped(out, s, 0);
+}
+
+/* Writes s as a single-quoted shell word, control characters escaped. */
+static void print_shell_word(FILE *out, const char *s)
+{
+	putc('\'', out);
+	print_escaped(out, s, 1);
+	putc('\'', out);
+}
+
+/* Formats milliseconds since the epoch as ISO 8601 UTC into out. */
+static void format_time(long long ms, char *out, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	if (!gmtime_r(&t, &tm) || strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, len, "%lld", ms);
+}
+
+/* Flushes file descriptor fd's data (and, for a directory, its entries). */
+static int sync_path(const char *path, int directory)
+{
+	int fd = open(path, (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	if (close(fd) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* The directory part of path, fresh; "." when it has none. */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+static int same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Copies the database to file through a temporary name beside it; returns
+ * 0 or 1 (reported). With force an existing file is replaced. */
+static int backup_to(struct store *st, const struct config *cfg, const char *file, int force)
+{
+	struct stat sb;
+	if (lstat(file, &sb) == 0) {
+		if (S_ISDIR(sb.st_mode)) {
+			fprintf(stderr, "aifacadectl: %s is a directory; name a file in it, e.g. %s/aifacade-backup.db\n",
+				file, file);
+			return EXIT_FAILED;
+		}
+		if (same_file(file, cfg->database)) {
+			fprintf(stderr, "aifacadectl: %s is the database itself; name another file\n", file);
+			return EXIT_FAILED;
+		}
+		if (!force) {
+			fprintf(stderr, "aifacadectl: %s exists; choose a new name, or add --force to replace it\n", file);
+			return EXIT_FAILED;
+		}
+	}
+	char *tmp = xasprintf("%s.tmp-%ld", file, (long)getpid());
+	int rc = EXIT_FAILED;
+	if (unlink(tmp) != 0 && errno != ENOENT) {
+		fprintf(stderr, "aifacadectl: cannot remove the stale %s: %s\n", tmp, strerror(errno));
+		goto out;
+	}
+	/* A pinned snapshot: the copy never restarts, however busy the app is. */
+	if (store_read_begin(st) != STORE_OK) {
+		fprintf(stderr, "aifacadectl: cannot read %s; see the line above\n", cfg->database);
+		goto out;
+	}
+	int brc = store_backup(st, tmp);
+	store_rollback(st);
+	if (brc != STORE_OK) {
+		fprintf(stderr, "aifacadectl: the backup to %s failed (see the line above); check that its directory "
+				"exists, is writable and has room\n", file);
+		goto out;
+	}
+	char err[512];
+	int version;
+	if (store_check_file(tmp, &version, err, sizeof err) != 0) {
+		fprintf(stderr, "aifacadectl: the copy did not verify: %s; the database itself is untouched, try again\n",
+			err);
+		goto out;
+	}
+	char *dir = dir_of(file);
+	if (sync_path(tmp, 0) != 0 || rename(tmp, file) != 0 || sync_path(dir, 1) != 0) {
+		fprintf(stderr, "aifacadectl: cannot put the backup in place as %s: %s\n", file, strerror(errno));
+		free(dir);
+		goto out;
+	}
+	free(dir);
+	rc = EXIT_DONE;
+out:
+	if (rc != EXIT_DONE && unlink(tmp) != 0 && errno != ENOENT)
+		fprintf(stderr, "aifacadectl: also could not remove %s: %s\n", tmp, strerror(errno));
+	free(tmp);
+	return rc;
+}
+
+static int cmd_init_db(struct store *st, const struct config *cfg, const struct args *a)
+{
+	(void)a;
+	printf("database %s is ready at schema version %d\n", cfg->database, store_schema_version(st));
+	return EXIT_DONE;
+}
+
+static int cmd_migrate(struct store *st, const struct config *cfg, const struct args *a)
+{
+	(void)a;
+	int v = store_schema_version(st), latest = store_schema_latest();
+	if (v < 0) {
+		fprintf(stderr, "aifacadectl: cannot read the schema version of %s\n", cfg->database);
+		return EXIT_FAILED;
+	}
+	if (v > latest)
+		printf("database %s is at schema version %d, newer than this build's %d: a newer build migrated it;"
+		       " this one reads on (migrations only add)\n", cfg->database, v, latest);
+	else
+		printf("database %s is at schema version %d, the latest this build knows\n", cfg->database, v);
+	return EXIT_DONE;
+}
+
+static int cmd_stats(struct store *st, const struct config *cfg, const struct args *a)
+{
+	(void)a;
+	struct store_stats s;
+	if (store_stats(st, &s) != STORE_OK) {
+		fprintf(stderr, "aifacadectl: cannot count the rows of %s; see the line above\n", cfg->database);
+		return EXIT_FAILED;
+	}
+	printf("database %s\nschema_version %d\nusers %lld\nsessions %lld\nconversations %lld\nmessages %lld\n"
+	       "rate_events %lld\n",
+	       cfg->database, s.schema_version, s.users, s.sessions, s.conversations, s.messages, s.rate_events);
+	return EXIT_DONE;
+}
+
+static void print_user(void *ctx, const struct user *u, long long conversations, long long messages)
+{
+	(void)ctx;
+	char created[32];
+	format_time(u->created_at, created, sizeof created);
+	print_name(stdout, u->username ? u->username : "");
+	printf("\t%s\t%lld\t%lld\n", created, conversations, messages);
+}
+
+static int cmd_users(struct store *st, const struct config *cfg, const struct args *a)
+{
+	(void)a;
+	printf("name\tcreated\tconversations\tmessages\n");
+	if (store_users_each(st, print_user, NULL) != STORE_OK) {
+		fprintf(stderr, "aifacadectl: cannot list the users of %s; see the line above\n", cfg->database);
+		return EXIT_FAILED;
+	}
+	return EXIT_DONE;
+}
+
+struct user_counts {
+	long long id, conversations, messages;
+};
+
+static void find_counts(void *ctx, const struct user *u, long long conversations, long long messages)
+{
+	struct user_counts *c = ctx;
+	if (u->id == c->id) {
+		c->conversations = conversations;
+		c->messages = messages;
+	}
+}
+
+static int cmd_delete_user(struct store *st, const struct config *cfg, const struct args *a)
+{
+	char *display = NULL, *key = NULL;
+	const char *why = account_check_username(a->pos[0], strlen(a->pos[0]), &display, &key);
+	if (why) {
+		fprintf(stderr, "aifacadectl: no user can have that name: %s\n", why);
+		return EXIT_USAGE;
+	}
+	int rc = EXIT_FAILED;
+	struct user u;
+	int found = store_user_find(st, key, &u);
+	if (found == STORE_NOTFOUND) {
+		fprintf(stderr, "aifacadectl: there is no user ");
+		print_shell_word(stderr, display);
+		fprintf(stderr, " in %s; 'aifacadectl users' lists them\n", cfg->database);
+		goto out;
+	}
+	if (found != STORE_OK) {
+		fprintf(stderr, "aifacadectl: cannot look up the user; see the line above\n");
+		goto out;
+	}
+	struct user_counts counts = {u.id, 0, 0};
+	if (store_users_each(st, find_counts, &counts) != STORE_OK || store_user_delete(st, key) != STORE_OK) {
+		fprintf(stderr, "aifacadectl: the user was not deleted; see the line above\n");
+		store_user_free(&u);
+		goto out;
+	}
+	printf("deleted user ");
+	print_shell_word(stdout, u.username);
+	printf(" with %lld conversations and %lld messages; their sessions ended\n", counts.conversations,
+	       counts.messages);
+	store_user_free(&u);
+	rc = EXIT_DONE;
+out:
+	free(display);
+	free(key);
+	return rc;
+}
+
+static int cmd_clear_all(struct store *st, const struct config *cfg, const struct args *a)
+{
+	(void)a;
+	long long n = 0;
+	if (store_conv_clear_all(st, &n) != STORE_OK) {
+		fprintf(stderr, "aifacadectl: nothing was cleared in %s; see the line above\n", cfg->database);
+		return EXIT_FAILED;
+	}
+	printf("deleted %lld conversations with their messages; accounts and sessions stay\n", n);
+	return EXIT_DONE;
+}
+
+static int cmd_reset_db(struct store *st, const struct config *cfg, const struct args *a)
+{
+	(void)a;
+	if (store_reset(st) != STORE_OK) {
+		fprintf(stderr, "aifacadectl: the reset of %s failed (see the line above); the database is as it was "
+				"or empty: run 'aifacadectl init-db', or restore a backup\n", cfg->database);
+		return EXIT_FAILED;
+	}
+	printf("database %s is empty at schema version %d; everyone is logged out\n", cfg->database,
+	       store_schema_version(st));
+	return EXIT_DONE;
+}
+
+static int cmd_backup(struct store *st, const struct config *cfg, const struct args *a)
+{
+	int rc = backup_to(st, cfg, a->pos[0], a->force);
+	if (rc != EXIT_DONE)
+		return rc;
+	struct store_stats s;
+	if (store_stats(st, &s) == STORE_OK)
+		printf("backed up %s to %s (schema version %d; about %lld users, %lld messages)\n", cfg->database,
+		       a->pos[0], s.schema_version, s.users, s.messages);
+	else
+		printf("backed up %s to %s\n", cfg->database, a->pos[0]);
+	return EXIT_DONE;
+}
+
+static int cmd_restore(struct store *st, const struct config *cfg, const struct args *a)
+{
+	const char *file = a->pos[0];
+	/* The file was checked before the store opened; it must not be the store. */
+	if (same_file(file, cfg->database)) {
+		fprintf(stderr, "aifacadectl: %s is the database itself; name a backup file\n", file);
+		return EXIT_FAILED;
+	}
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	if (!gmtime_r(&now, &tm) || strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm) == 0)
+		snprintf(stamp, sizeof stamp, "%lld", (long long)now);
+	char *keep = xasprintf("%s.pre-restore-%s", cfg->database, stamp);
+	int rc = backup_to(st, cfg, keep, 0);
+	if (rc != EXIT_DONE) {
+		fprintf(stderr, "aifacadectl: nothing was restored: the current database could not be saved first\n");
+		free(keep);
+		return rc;
+	}
+	printf("saved the current database as %s\n", keep);
+	free(keep);
+	if (store_restore(st, file) != STORE_OK) {
+		fprintf(stderr, "aifacadectl: the restore from %s failed (see the line above); the saved copy named "
+				"above holds the data from before: restore that\n", file);
+		return EXIT_FAILED;
+	}
+	struct store_stats s;
+	if (store_stats(st, &s) != STORE_OK) {
+		fprintf(stderr, "aifacadectl: restored, but the result cannot be read; see the line above\n");
+		return EXIT_FAILED;
+	}
+	printf("restored %s from %s: schema version %d, %lld users, %lld conversations, %lld messages\n",
+	       cfg->database, file, s.schema_version, s.users, s.conversations, s.messages);
+	return EXIT_DONE;
+}
+
+/* Creates the database's directory (mode 0700) when it is missing. */
+static int ensure_parent(const char *database)
+{
+	char *dir = dir_of(database);
+	int rc = 0;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "aifacadectl: cannot create the directory %s: %s; create it, writable by this user\n",
+			dir, strerror(errno));
+		rc = -1;
+	}
+	free(dir);
+	return rc;
+}
+
+/* Parses the arguments after the command name; returns 0, or prints why and
+ * returns EXIT_USAGE. *help is set by --help. */
+static int parse_args(const struct command *c, int argc, char **argv, struct args *a, int *help)
+{
+	memset(a, 0, sizeof *a);
+	*help = 0;
+	int options = 1;
+	for (int i = 0; i < argc; i++) {
+		const char *s = argv[i];
+		if (options && strcmp(s, "--") == 0) {
+			options = 0;
+		} else if (options && (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0)) {
+			*help = 1;
+		} else if (options && strcmp(s, "--yes") == 0 && c->destructive) {
+			a->yes = 1;
+		} else if (options && strcmp(s, "--force") == 0 && c->takes_force) {
+			a->force = 1;
+		} else if (options && s[0] == '-' && s[1] != '\0') {
+			fprintf(stderr, "aifacadectl %s: unknown option '%s'\n", c->name, s);
+			return EXIT_USAGE;
+		} else if (a->npos < c->npos) {
+			a->pos[a->npos++] = s;
+		} else {
+			fprintf(stderr, "aifacadectl %s: unexpected argument '%s'\n", c->name, s);
+			return EXIT_USAGE;
+		}
+	}
+	if (*help)
+		return 0;
+	if (a->npos < c->npos) {
+		fprintf(stderr, "aifacadectl %s: missing %s\n", c->name, c->npos == 1 && strncmp(c->synopsis, "NAME", 4) == 0
+									  ? "the user's NAME" : "the FILE");
+		return EXIT_USAGE;
+	}
+	if (a->npos > 0 && a->pos[0][0] == '\0') {
+		fprintf(stderr, "aifacadectl %s: the argument is empty\n", c->name);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int run(const struct command *c, const struct args *a)
+{
+	/* Checks that need no database come first: a refusal changes nothing. */
+	if (strcmp(c->name, "restore") == 0) {
+		char err[512];
+		int version;
+		if (access(a->pos[0], R_OK) != 0) {
+			fprintf(stderr, "aifacadectl: cannot read %s: %s\n", a->pos[0], strerror(errno));
+			return EXIT_FAILED;
+		}
+		if (store_check_file(a->pos[0], &version, err, sizeof err) != 0) {
+			fprintf(stderr, "aifacadectl: refusing to restore: %s; nothing was changed\n", err);
+			return EXIT_FAILED;
+		}
+		if (version > store_schema_latest())
+			fprintf(stderr, "aifacadectl: note: %s has schema version %d, newer than this build's %d\n",
+				a->pos[0], version, store_schema_latest());
 	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "aifacadectl: libsodium failed to initialise\n");
-		return 1;
+		return EXIT_FAILED;
 	}
+	int creates = strcmp(c->name, "init-db") == 0 || strcmp(c->name, "restore") == 0;
 	struct config cfg;
 	char err[512];
-	if (config_load(&cfg, err, sizeof err) < 0) {
-		fprintf(stderr, "aifacadectl: configuration: %s\n", err);
+	int loaded = config_load(&cfg, err, sizeof err);
+	/* On first start the instance directory, home of the secret key, may be missing. */
+	if (loaded < 0 && creates && cfg.instance_dir && access(cfg.instance_dir, F_OK) != 0 && errno == ENOENT) {
+		char *dir = xstrdup(cfg.instance_dir);
 		config_free(&cfg);
-		return 1;
+		if (mkdir(dir, 0700) != 0) {
+			fprintf(stderr, "aifacadectl: cannot create the instance directory %s: %s; create it, writable by "
+					"this user\n", dir, strerror(errno));
+			free(dir);
+			return EXIT_FAILED;
+		}
+		free(dir);
+		loaded = config_load(&cfg, err, sizeof err);
+	}
+	if (loaded < 0 && !creates && cfg.instance_dir && access(cfg.instance_dir, F_OK) != 0) {
+		fprintf(stderr, "aifacadectl: there is no instance directory %s (%s); check AIFACADE_INSTANCE, or create "
+				"the database with 'aifacadectl init-db'\n", cfg.instance_dir, strerror(errno));
+		config_free(&cfg);
+		return EXIT_FAILED;
+	}
+	if (loaded < 0) {
+		fprintf(stderr, "aifacadectl: configuration: %s; fix it in the environment or in %s/.env\n", err,
+			cfg.root ? cfg.root : ".");
+		config_free(&cfg);
+		return EXIT_FAILED;
+	}
+	/* Only init-db and restore may bring a database into being: elsewhere a
+	 * missing file means DATABASE or AIFACADE_INSTANCE points astray. */
+	int is_file = strstr(cfg.database, "://") == NULL;
+	if (is_file && !creates && access(cfg.database, F_OK) != 0) {
+		fprintf(stderr, "aifacadectl: there is no database at %s (%s); check DATABASE and AIFACADE_INSTANCE, "
+				"or create it with 'aifacadectl init-db'\n", cfg.database, strerror(errno));
+		config_free(&cfg);
+		return EXIT_FAILED;
+	}
+	if (is_file && creates && ensure_parent(cfg.database) != 0) {
+		config_free(&cfg);
+		return EXIT_FAILED;
 	}
 	struct store *st;
 	if (store_open(cfg.database, &st, err, sizeof err) < 0) {
 		fprintf(stderr, "aifacadectl: %s\n", err);
 		config_free(&cfg);
-		return 1;
+		return EXIT_FAILED;
 	}
-	int rc = 0;
-	if (strcmp(cmd, "stats") == 0) {
-		struct store_stats s;
-		rc = store_stats(st, &s) == STORE_OK ? 0 : 1;
-		printf("schema_version %d\nusers %lld\nsessions %lld\nconversations %lld\nmessages %lld\n",
-		       s.schema_version, s.users, s.sessions, s.conversations, s.messages);
-	} else {
-		printf("database %s is at schema version %d\n", cfg.database, store_schema_version(st));
-	}
+	int rc = c->run(st, &cfg, a);
 	store_close(st);
 	config_free(&cfg);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	log_set_program("aifacadectl");
+	/* Databases, backups and the secret key hold users' data: ours alone. */
+	umask(077);
+	if (argc < 2)
+		return usage(stderr);
+	const char *name = argv[1];
+	if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+		if (argc < 3)
+			return usage(stdout);
+		const struct command *c = find_command(argv[2]);
+		if (!c) {
+			fprintf(stderr, "aifacadectl: unknown command '%s'; 'aifacadectl --help' lists them\n", argv[2]);
+			return EXIT_USAGE;
+		}
+		return command_help(c, stdout);
+	}
+	const struct command *c = find_command(name);
+	if (!c) {
+		fprintf(stderr, "aifacadectl: unknown command '%s'; 'aifacadectl --help' lists them\n", name);
+		return EXIT_USAGE;
+	}
+	struct args a;
+	int help;
+	if (parse_args(c, argc - 2, argv + 2, &a, &help) != 0) {
+		fprintf(stderr, "usage: aifacadectl %s%s%s ('aifacadectl %s --help' says more)\n", c->name,
+			*c->synopsis ? " " : "", c->synopsis, c->name);
+		return EXIT_USAGE;
+	}
+	if (help)
+		return command_help(c, stdout);
+	if (c->destructive && !a.yes) {
+		fprintf(stderr,
+			"aifacadectl: refusing to run %s without --yes: it %s.\n"
+			"%s, then run: aifacadectl %s ",
+			c->name, c->consequence,
+			strcmp(c->name, "restore") == 0 ? "Check that this is the backup you mean"
+							 : "Take a backup first (aifacadectl backup FILE)",
+			c->name);
+		if (a.npos)
+			print_shell_word(stderr, a.pos[0]);
+		fprintf(stderr, "%s--yes\n", a.npos ? " " : "");
+		return EXIT_USAGE;
+	}
+	int rc = run(c, &a);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "aifacadectl: cannot write the output: %s\n", strerror(errno));
+		return EXIT_FAILED;
+	}
 	return rc;
 }
