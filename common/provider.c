@@ -788,7 +788,9 @@ static void provider_outcome(struct provider_call *c, int finished, CURLcode cc,
 	const char *key = c->req->api_key;
 	long http = 0;
 
-	if (curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &http) != CURLE_OK)
+	if (c->easy == NULL)
+		http = out->http_status; /* provider_parse_body(): no transfer, the caller said */
+	else if (curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &http) != CURLE_OK)
 		http = 0;
 	out->http_status = http;
 	if (c->stop == PROVIDER_STOP_NONE && c->mode == PROVIDER_MODE_SSE && sse_finish(&c->sse) != SSE_OK &&
@@ -1132,6 +1134,61 @@ void provider_global_cleanup(void)
 	curl_global_cleanup();
 }
 
+static void provider_call_init(struct provider_call *c, const struct provider_request *req)
+{
+	memset(c, 0, sizeof *c);
+	c->req = req;
+	c->idle_ms = (req->idle_timeout_s > 0 ? req->idle_timeout_s : PROVIDER_DEFAULT_IDLE_TIMEOUT) * 1000;
+	c->total_ms = (req->total_timeout_s > 0 ? req->total_timeout_s : PROVIDER_DEFAULT_TOTAL_TIMEOUT) * 1000;
+	c->max_answer = req->max_answer_bytes > 0 ? req->max_answer_bytes : PROVIDER_MAX_ANSWER;
+	sse_init(&c->sse, SSE_DEFAULT_MAX_LINE, provider_on_sse_piece, c);
+}
+
+/* Ends a call: flushes the texts into *out and releases the rest of c. */
+static int provider_call_end(struct provider_call *c, struct provider_result *out)
+{
+	provider_pieces_flush(c, out->status == PROVIDER_OK);
+	sse_free(&c->sse);
+	free(c->body.data);
+	if (c->content.data == NULL && provider_text_append(&c->content, "", 0) != 0)
+		out->status = PROVIDER_ERR_NOMEM;
+	if (c->reasoning.data == NULL && provider_text_append(&c->reasoning, "", 0) != 0)
+		out->status = PROVIDER_ERR_NOMEM;
+	out->content = c->content.data;
+	out->reasoning = c->reasoning.data;
+	return out->status == PROVIDER_OK ? 0 : -1;
+}
+
+int provider_parse_body(const struct provider_request *req, long http_status, int event_stream,
+    const char *body, size_t len, struct provider_result *out)
+{
+	struct provider_call c;
+	char *copy;
+
+	memset(out, 0, sizeof *out);
+	provider_call_init(&c, req);
+	if (http_status < 200 || http_status > 299)
+		c.mode = PROVIDER_MODE_ERROR;
+	else
+		c.mode = event_stream ? PROVIDER_MODE_SSE : PROVIDER_MODE_JSON;
+	/* The write callback takes a mutable buffer, as libcurl hands it one. */
+	copy = malloc(len > 0 ? len : 1);
+	if (copy == NULL) {
+		c.stop = PROVIDER_STOP_NOMEM;
+	} else {
+		if (len > 0)
+			memcpy(copy, body, len);
+		(void)provider_on_body(copy, 1, len, &c);
+		free(copy);
+	}
+	out->http_status = http_status;
+	if (c.mode == PROVIDER_MODE_ERROR && (c.stop == PROVIDER_STOP_NONE || c.stop == PROVIDER_STOP_ERROR_FULL))
+		provider_read_http_error(&c, http_status, out);
+	else
+		provider_outcome(&c, 1, CURLE_OK, out);
+	return provider_call_end(&c, out);
+}
+
 int provider_complete(const struct provider_request *req, struct provider_result *out)
 {
 	struct provider_call c;
@@ -1140,12 +1197,7 @@ int provider_complete(const struct provider_request *req, struct provider_result
 	if (req->api_key == NULL || req->api_key[0] == '\0')
 		return demo_complete(req, out);
 
-	memset(&c, 0, sizeof c);
-	c.req = req;
-	c.idle_ms = (req->idle_timeout_s > 0 ? req->idle_timeout_s : PROVIDER_DEFAULT_IDLE_TIMEOUT) * 1000;
-	c.total_ms = (req->total_timeout_s > 0 ? req->total_timeout_s : PROVIDER_DEFAULT_TOTAL_TIMEOUT) * 1000;
-	c.max_answer = req->max_answer_bytes > 0 ? req->max_answer_bytes : PROVIDER_MAX_ANSWER;
-	sse_init(&c.sse, SSE_DEFAULT_MAX_LINE, provider_on_sse_piece, &c);
+	provider_call_init(&c, req);
 
 	out->status = provider_check_request(req, out);
 	if (out->status == PROVIDER_OK) {
@@ -1160,16 +1212,7 @@ int provider_complete(const struct provider_request *req, struct provider_result
 			curl_global_cleanup();
 		}
 	}
-	provider_pieces_flush(&c, out->status == PROVIDER_OK);
-	sse_free(&c.sse);
-	free(c.body.data);
-	if (c.content.data == NULL && provider_text_append(&c.content, "", 0) != 0)
-		out->status = PROVIDER_ERR_NOMEM;
-	if (c.reasoning.data == NULL && provider_text_append(&c.reasoning, "", 0) != 0)
-		out->status = PROVIDER_ERR_NOMEM;
-	out->content = c.content.data;
-	out->reasoning = c.reasoning.data;
-	return out->status == PROVIDER_OK ? 0 : -1;
+	return provider_call_end(&c, out);
 }
 
 void provider_result_free(struct provider_result *r)

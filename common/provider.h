@@ -90,6 +90,15 @@ struct provider_result {
  * content and reasoning are NULL only with PROVIDER_ERR_NOMEM. */
 int provider_complete(const struct provider_request *req, struct provider_result *out);
 
+/* Reads one complete response body as provider_complete() reads what
+ * arrives over the network, without any network: a non-2xx http_status as
+ * an error body, else an event stream (event_stream) or a JSON answer.
+ * Pieces go to req->on_delta; url, timeouts and should_abort's timing do not
+ * matter. Fills *out like provider_complete() (http_status included) and
+ * returns the same. For tests and the fuzzers in fuzz/. */
+int provider_parse_body(const struct provider_request *req, long http_status, int event_stream,
+			const char *body, size_t len, struct provider_result *out);
+
 /* Frees the strings of r and clears it; r itself is the caller's. */
 void provider_result_free(struct provider_result *r);
 
