@@ -200,21 +200,23 @@ function errorBox(text, retry, live) {
   return box;
 }
 
-const stoppedMark = () => h('span', 'stopped-mark', 'Stopped', { 'data-testid': 'stopped' });
+/** "Stopped", with the server's reason (if any) as its tooltip. */
+const stoppedMark = (why) => h('span', 'stopped-mark', 'Stopped', why ? { 'data-testid': 'stopped', title: why } : { 'data-testid': 'stopped' });
 
-/** One message as an <article>: user text stays plain, answers show html. */
+const FAILED = 'The answer could not be completed.';
+
+/** One message as an <article>: user text stays plain, answers show html.
+ *  A user message's status is that of its turn, so only answers get the
+ *  error box or the stopped mark. A failed answer's `content` is what had
+ *  arrived (often nothing) and its `error` the cause in plain words. */
 function messageEl(m) {
   const role = m.role === 'user' ? 'user' : 'assistant';
+  const status = role === 'user' ? 'ok' : m.status || 'ok';
   const art = h('article', `msg ${role}`, null, {
     'data-testid': 'message', 'data-role': role, 'data-status': m.status || 'ok', 'aria-label': role === 'user' ? 'You' : 'Assistant',
   });
   if (m.id != null) art.dataset.id = m.id;
   if (m.reasoning) art.append(reasoningEl(m.reasoning, false));
-  if (role === 'assistant' && m.status === 'error') {
-    art.classList.add('error');
-    art.append(errorBox(m.content || 'The answer could not be completed.'));
-    return art;
-  }
   const body = h('div', 'msg-body');
   if (role === 'assistant' && m.html) {
     body.innerHTML = m.html;  // safe: rendered server-side without raw HTML
@@ -223,8 +225,11 @@ function messageEl(m) {
     body.classList.add('plain');
     body.textContent = m.content || '';
   }
-  art.append(body);
-  if (m.status === 'interrupted') art.append(stoppedMark());
+  if (body.textContent.trim() || body.querySelector('img')) art.append(body);
+  if (status === 'error') {
+    art.classList.add('error');
+    art.append(errorBox(m.error || FAILED));
+  } else if (status === 'interrupted') art.append(stoppedMark(m.error));
   return art;
 }
 
@@ -233,7 +238,9 @@ function enhance(body) {
   for (const pre of body.querySelectorAll('pre')) {
     const code = pre.querySelector('code') || pre;
     const wrap = h('div', 'code-wrap');
-    const bar = h('div', 'code-bar', /language-([\w+#.-]+)/.exec(code.className)?.[1] || 'code');
+    // cmark-gfm names the language in <pre lang>, others in class="language-…".
+    const lang = pre.getAttribute('lang') || /language-([\w+#.-]+)/.exec(code.className)?.[1];
+    const bar = h('div', 'code-bar', lang || 'code');
     const copy = h('button', 'copy', 'Copy', { type: 'button', 'aria-label': 'Copy code', 'data-testid': 'copy-code' });
     copy.addEventListener('click', async () => {
       copy.textContent = (await copyText(code.textContent)) ? 'Copied' : 'Copy failed';
@@ -244,6 +251,8 @@ function enhance(body) {
     wrap.append(bar, pre);
   }
   for (const a of body.querySelectorAll('a[href^="http"]')) Object.assign(a, { target: '_blank', rel: 'noopener noreferrer' });
+  // The server empties unsafe links (javascript: …); an empty href would reload the page.
+  for (const a of body.querySelectorAll('a[href=""]')) a.removeAttribute('href');
 }
 
 /** The clipboard API needs a secure context: HTTPS, or localhost. */
@@ -289,8 +298,8 @@ function liveAnswer() {
       art.replaceWith(fresh);
       if (state.stick) scrollToBottom();
     },
-    fail(msg, retry) {
-      end('error');
+    fail(msg, retry, m) {  // m: the stored answer, when the server sent it
+      end(m?.status === 'interrupted' ? 'interrupted' : 'error');
       art.classList.add('error');
       art.append(errorBox(msg, retry, true));
       if (state.stick) scrollToBottom();
@@ -347,27 +356,34 @@ async function send(text) {
     if (!started) { mine.remove(); bot.art.remove(); }
     send(text);
   };
-  const begin = (conversationId, userMessage) => {
+  // start: {"conversation_id","conversation","user_message","message_id"}
+  const begin = (conversationId, userMessage, conversation, answerId) => {
     started = true;
     mine.classList.remove('pending');
     if (userMessage?.id != null) mine.dataset.id = userMessage.id;
+    if (answerId != null) bot.art.dataset.id = answerId;
     state.oldest ??= userMessage?.id ?? null;
     if (state.current == null && conversationId != null && view === state.view) {
       state.current = conversationId;
       history.replaceState(null, '', `#c/${enc(conversationId)}`);
-      loadConversations();  // the server titled it from the prompt
+      // The server titled it from the prompt; list it at once.
+      if (conversation?.id != null && !state.conversations.some((c) => sameId(c.id, conversation.id))) {
+        state.conversations.unshift(conversation);
+        renderList();
+      } else loadConversations();
     }
   };
   const finish = (how, ...args) => { finished = true; bot[how](...args); };
   const onEvent = (name, raw) => {
     let d;
     try { d = JSON.parse(raw); } catch { return; }
-    if (name === 'start') begin(d.conversation_id, d.user_message);
+    if (name === 'start') begin(d.conversation_id, d.user_message, d.conversation, d.message_id);
     else if (name === 'delta') {
       if (typeof d.reasoning === 'string') bot.reasoning(d.reasoning);
       if (typeof d.content === 'string') bot.content(d.content);
     } else if (name === 'done' && d.message) finish('done', d.message);
-    else if (name === 'error') finish('fail', d.error || 'The answer failed.', retry);
+    // error: {"error","message"}: the cause in plain words and the stored answer
+    else if (name === 'error') finish('fail', d.error || d.message?.error || 'The answer failed.', retry, d.message);
   };
   const body = { prompt: text };
   if (state.current != null) body.conversation_id = state.current;
