@@ -1,0 +1,620 @@
+// chat.test.mjs: the browser walk through AIFacade (SPEC §5), against the real
+// stack that tests/run.sh e2e starts with the fake AI provider. Prints TAP.
+//
+// One account and one browser serve every test, in order: each test starts
+// where the one before left off (signed in, the same conversation open), as a
+// person would use the app. A test fails when its checks fail or when the page
+// logged a console error, a CSP violation or an uncaught exception meanwhile.
+//
+// Environment: BASE_URL (required), FAKE_URL (optional: the fake provider's
+// request log), CHROMIUM (/usr/bin/chromium), ARTIFACTS (screenshots).
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+
+const BASE = (process.env.BASE_URL || '').replace(/\/+$/, '');
+const FAKE = (process.env.FAKE_URL || '').replace(/\/+$/, '');
+const ARTIFACTS = process.env.ARTIFACTS || new URL('../artifacts', import.meta.url).pathname;
+const TEST_TIMEOUT = 20_000;   // one test
+const RUN_TIMEOUT = 150_000;   // the whole walk
+const started = Date.now();
+
+/* ---------- a small TAP runner ---------- */
+
+const tests = [];
+// opts.allow: console errors the test expects, such as the "401" Chromium
+// logs when a signed-out page asks /api/me who is there.
+const test = (name, fn, opts = {}) => tests.push({ name, fn, allow: opts.allow || [] });
+const problems = [];          // console errors, CSP violations, page errors, dialogs
+let allowed = [];             // patterns of console errors the current test expects
+
+function diag(text) {
+  for (const line of String(text).split('\n')) console.log(`# ${line}`);
+}
+
+/* ---------- the browser ---------- */
+
+let browser;
+const contexts = [];
+
+/** A fresh context (cookie jar) whose pages report every problem. */
+async function newContext(opts = {}) {
+  const ctx = await browser.newContext({
+    ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 }, ...opts,
+  });
+  contexts.push(ctx);
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
+  // A CSP violation becomes a console error the listener below sees.
+  await ctx.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline code'}`);
+    });
+  });
+  ctx.on('page', watch);
+  return ctx;
+}
+
+function watch(page) {
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const text = `${m.text()} (${m.location()?.url || 'no url'})`;
+    if (!allowed.some((re) => re.test(text))) problems.push(`console error: ${text}`);
+  });
+  page.on('pageerror', (e) => problems.push(`uncaught exception: ${e.message}`));
+  page.on('dialog', (d) => { problems.push(`unexpected ${d.type()} dialog: ${d.message()}`); d.dismiss().catch(() => {}); });
+}
+
+/* ---------- helpers ---------- */
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const unique = () => `e2e${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+const user = { name: unique(), password: 'correct horse battery' };
+let page;                     // the main tab
+let convA;                    // the conversation most tests write into
+
+const messages = (p = page) => p.locator('#message-list [data-testid=message]');
+const lastAnswer = (p = page) => p.locator('#message-list [data-testid=message][data-role=assistant]').last();
+const lastUser = (p = page) => p.locator('#message-list [data-testid=message][data-role=user]').last();
+const convId = (p = page) => decodeURIComponent(/#c\/(.+)$/.exec(p.url())?.[1] || '');
+
+/** Waits until no answer streams any more. */
+async function idle(p = page, timeout = 15_000) {
+  await p.waitForSelector('.msg.streaming', { state: 'detached', timeout });
+  await p.waitForSelector('#stop', { state: 'hidden', timeout });
+}
+
+/** Types a prompt and sends it with Enter. */
+async function ask(text, p = page) {
+  await p.fill('#prompt', text);
+  await p.press('#prompt', 'Enter');
+}
+
+/** JSON from the API, fetched inside the page with its session. */
+async function apiGet(path, p = page) {
+  return p.evaluate(async (u) => {
+    const r = await fetch(u, { headers: { Accept: 'application/json' } });
+    return { status: r.status, body: r.status === 204 ? null : await r.json().catch(() => null) };
+  }, path);
+}
+
+async function poll(fn, what, timeout = 5000) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    last = await fn();
+    if (last) return last;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const shot = (p, name) => p.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+
+/* ---------- the tests ---------- */
+
+test('/ without a session redirects to /login', async () => {
+  const ctx = await newContext();
+  page = await ctx.newPage();
+  await page.goto(`${BASE}/`);
+  await page.waitForURL(/\/login$/);
+  await page.waitForSelector('#auth-form');
+}, { allow: [/status of 401.*\/api\/me/] });
+
+test('register: the form checks its fields before sending, then signs in to /', async () => {
+  const sent = [];
+  const onRequest = (r) => { if (r.url().endsWith('/api/register')) sent.push(r); };
+  page.on('request', onRequest);
+  await page.click('a[href="/register"]');
+  await page.waitForURL(/\/register$/);
+  await page.fill('#username', 'ab');
+  await page.fill('#password', 'short');
+  await page.fill('#confirm', 'other');
+  await page.click('#submit');
+  assert.equal(await page.textContent('#username-error'), 'Use 3 to 80 characters.');
+  assert.equal(await page.textContent('#password-error'), 'Use 8 to 128 characters.');
+  assert.equal(await page.textContent('#confirm-error'), 'The passwords do not match.');
+  assert.equal(await page.getAttribute('#username', 'aria-invalid'), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'username', 'focus on the first bad field');
+  await shot(page, 'register-errors-light');
+  assert.equal(sent.length, 0, 'nothing was sent while the form was invalid');
+  await page.fill('#username', user.name);
+  await page.fill('#password', user.password);
+  await page.fill('#confirm', user.password);
+  await page.click('#submit');
+  await page.waitForURL(`${BASE}/`);
+  await page.waitForSelector('#app:not([hidden])');
+  page.off('request', onRequest);
+  assert.equal(sent.length, 1);
+  assert.equal(await page.textContent('#username'), user.name);
+  assert.ok(await page.isVisible('#empty'), 'a new account starts with the empty state');
+}, { allow: [/status of 401.*\/api\/me/] });
+
+test('the model picker lists the configured models; no demo badge with a key', async () => {
+  await page.waitForSelector('#model-wrap', { state: 'visible' });
+  const options = await page.$$eval('#model option', (os) => os.map((o) => o.value));
+  assert.deepEqual(options, ['fake-model', 'fake-reasoner']);
+  assert.equal(await page.inputValue('#model'), 'fake-model');
+  assert.ok(await page.isHidden('#demo-badge'), 'demo badge hidden');
+});
+
+test('log out, then a wrong password is refused and the right one signs in again', async () => {
+  await page.click('#logout');
+  await page.waitForURL(/\/login$/);
+  await page.fill('#username', user.name);
+  await page.fill('#password', 'not the password');
+  await page.click('#submit');
+  await page.waitForSelector('#form-error:not([hidden])');
+  assert.match(await page.textContent('#form-error'), /Invalid username or password/);
+  await page.fill('#username', `  ${user.name.toUpperCase()} `);  // trimmed; names ignore case
+  await page.fill('#password', user.password);
+  await page.press('#password', 'Enter');
+  await page.waitForURL(`${BASE}/`);
+  await page.waitForSelector('#app:not([hidden])');
+  assert.equal(await page.textContent('#username'), user.name);
+}, { allow: [/status of 401.*\/api\/(me|login)/] });
+
+test('Enter sends the prompt and the answer streams in piece by piece', async () => {
+  const before = await messages().count();
+  await ask('Hello stream [[fake:slow=250]] [[fake:chunks=8]]');
+  await page.waitForSelector('.msg.streaming');
+  assert.ok(await page.isVisible('#stop'), 'Stop shown while streaming');
+  assert.ok(await page.isDisabled('#prompt'), 'prompt disabled while streaming');
+  await shot(page, 'chat-streaming-light');
+  // Sample the growing text inside the page, where no round trip slows us.
+  const lengths = await page.evaluate(() => new Promise((resolve) => {
+    const seen = [];
+    const tick = () => {
+      const el = document.querySelector('.msg.streaming .msg-body');
+      if (!el) return resolve(seen);
+      const n = el.textContent.length;
+      if (!seen.length || seen[seen.length - 1] !== n) seen.push(n);
+      setTimeout(tick, 40);
+    };
+    tick();
+  }));
+  await idle();
+  const growth = lengths.filter((n) => n > 0);
+  assert.ok(growth.length >= 3, `the text grew in pieces while streaming: lengths seen ${JSON.stringify(lengths)}`);
+  assert.equal(await messages().count(), before + 2);
+  assert.equal(await lastUser().textContent(), 'Hello stream [[fake:slow=250]] [[fake:chunks=8]]');
+  assert.equal(await lastAnswer().getAttribute('data-status'), 'ok');
+  assert.equal((await lastAnswer().textContent()).trim(), 'Echo: Hello stream');
+  convA = convId();
+  assert.match(convA, /^\d+$/, `the URL names the new conversation: ${page.url()}`);
+  const active = page.locator('[data-testid=conversation].active');
+  assert.equal(await active.getAttribute('data-id'), convA);
+  assert.equal(await page.textContent('#chat-title'), 'Hello stream [[fake:slow=250]] [[fake:chunks=8]]');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'prompt', 'focus back in the prompt');
+});
+
+test('Shift+Enter breaks the line instead of sending', async () => {
+  const chats = [];
+  const onRequest = (r) => { if (r.url().endsWith('/api/chat')) chats.push(r); };
+  page.on('request', onRequest);
+  const before = await messages().count();
+  await page.click('#prompt');
+  await page.keyboard.type('line one');
+  await page.keyboard.press('Shift+Enter');
+  await page.keyboard.type('line two');
+  await sleep(200);
+  assert.equal(await page.inputValue('#prompt'), 'line one\nline two');
+  await shot(page, 'chat-composer-light');
+  assert.equal(chats.length, 0, 'no request was sent');
+  assert.equal(await messages().count(), before);
+  await page.keyboard.press('Enter');
+  await idle();
+  page.off('request', onRequest);
+  assert.equal(chats.length, 1);
+  assert.equal(await lastUser().textContent(), 'line one\nline two', 'the user message keeps its line break');
+  assert.equal(await page.inputValue('#prompt'), '');
+});
+
+test('Markdown answers: headings, a table and a code block whose button copies it', async () => {
+  await ask('Show me Markdown [[fake:markdown]]');
+  await idle();
+  const answer = lastAnswer();
+  assert.equal(await answer.getAttribute('data-status'), 'ok');
+  assert.equal(await answer.locator('h1').textContent(), 'Markdown test');
+  assert.equal(await answer.locator('table td').count(), 4);
+  assert.equal(await answer.locator('.code-wrap').count(), 1);
+  assert.match(await answer.locator('.code-bar').textContent(), /python/, 'the code block names its language');
+  await answer.locator('[data-testid=copy-code]').click();
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=copy-code]')].pop()?.textContent === 'Copied');
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(copied, 'def hello():\n    return "<b>not bold</b> & done"\n');
+  await answer.locator('h1').scrollIntoViewIfNeeded();
+  await page.evaluate(() => { document.getElementById('messages').scrollTop -= 60; });
+  await shot(page, 'chat-markdown-light');
+});
+
+test("the model's hostile HTML does not run", async () => {
+  // The same answer carried <script>alert(1)</script>, <img onerror> and a
+  // javascript: link. A dialog would have been reported as a problem.
+  const answer = lastAnswer();
+  assert.equal(await page.locator('#messages script').count(), 0, 'no <script> in the messages');
+  assert.equal(await answer.locator('img').count(), 0, 'no <img> from raw HTML');
+  assert.equal(await page.locator('#messages [onerror], #messages [onclick], #messages [onload]').count(), 0);
+  const hrefs = await answer.locator('a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  assert.ok(hrefs.every((h) => h === null || /^https?:/.test(h)), `no script links: ${JSON.stringify(hrefs)}`);
+  await answer.locator('a', { hasText: 'click me' }).click();
+  await sleep(300);
+  assert.equal(convId(), convA, 'clicking the neutralised link goes nowhere');
+});
+
+test('the Content-Security-Policy blocks inline script, and the watcher sees it', async () => {
+  await page.evaluate(() => {
+    const s = document.createElement('script');
+    s.textContent = 'window.__inline = 1';
+    document.body.append(s);
+  });
+  const csp = (p) => /Content Security Policy|CSP violation/.test(p);
+  await poll(async () => problems.some(csp), 'the violation to be reported', 3000).catch(() => {});
+  assert.equal(await page.evaluate(() => window.__inline), undefined, 'the inline script did not run');
+  const seen = problems.filter(csp).length;
+  problems.splice(0, problems.length, ...problems.filter((p) => !csp(p)));  // expected here, and only here
+  assert.ok(seen >= 1, 'the violation was reported as a console error');
+});
+
+test('a reasoning model: the chosen model is sent and its thinking is shown folded', async () => {
+  await page.selectOption('#model', 'fake-reasoner');
+  const req = page.waitForRequest((r) => r.url().endsWith('/api/chat'));
+  await ask('Think first [[fake:reasoning]] [[fake:slow=150]]');
+  const body = JSON.parse((await req).postData());
+  assert.equal(body.model, 'fake-reasoner');
+  assert.equal(body.conversation_id, Number(convA));
+  await page.waitForSelector('.msg.streaming [data-testid=reasoning]');
+  await idle();
+  const details = lastAnswer().locator('[data-testid=reasoning]');
+  assert.equal(await details.count(), 1);
+  assert.equal(await details.getAttribute('open'), null, 'folded');
+  assert.equal(await details.locator('.reasoning-text').textContent(), 'Let me think about this request.');
+  assert.equal((await lastAnswer().locator('.msg-body').textContent()).trim(), 'Echo: Think first');
+  await page.selectOption('#model', 'fake-model');
+});
+
+test('Stop mid-stream keeps the partial answer, marks it stopped, and the server has it interrupted', async () => {
+  const fakeBefore = FAKE ? (await (await fetch(`${FAKE}/_fake/requests`)).json()).length : 0;
+  await ask('Stop me [[fake:slow=150]] [[fake:chunks=40]]');
+  await page.waitForFunction(() => (document.querySelector('.msg.streaming .msg-body')?.textContent.length || 0) >= 4);
+  await page.click('#stop');
+  await page.waitForSelector('#message-list > :last-child [data-testid=stopped]');
+  const answer = lastAnswer();
+  assert.equal(await answer.getAttribute('data-status'), 'interrupted');
+  const shown = (await answer.locator('.msg-body').textContent()).trim();
+  assert.ok(shown.length >= 4 && 'Echo: Stop me'.startsWith(shown), `partial answer shown: ${JSON.stringify(shown)}`);
+  assert.ok(await page.isEnabled('#prompt'), 'the prompt is usable again');
+  const id = await answer.getAttribute('data-id');
+  assert.ok(id, 'the answer carries its id from the start event');
+  // The answer's row exists from the start (as "interrupted", empty); the
+  // program fills in what had arrived once it notices the browser is gone.
+  let stored;
+  await poll(async () => {
+    const r = await apiGet(`/api/conversations/${convA}`);
+    stored = r.body?.messages?.find((x) => String(x.id) === id);
+    return stored?.status === 'interrupted' && stored.content.trim().length >= shown.length;
+  }, 'the server to store the partial answer as interrupted').catch((e) => {
+    throw new Error(`${e.message}; it has ${JSON.stringify(stored)}`);
+  });
+  assert.ok('Echo: Stop me'.startsWith(stored.content), `stored what had arrived: ${JSON.stringify(stored.content)}`);
+  if (FAKE) {  // the upstream request was dropped at once, not played to the end
+    const log = await poll(async () => {
+      const l = await (await fetch(`${FAKE}/_fake/requests`)).json();
+      const mine = l.slice(fakeBefore).filter((e) => JSON.stringify(e.body).includes('Stop me'));
+      return mine.length && mine[0].ended && mine;
+    }, 'the fake provider to see the request end');
+    assert.equal(log[0].disconnected, true, 'the provider saw the client go away');
+    assert.equal(log[0].completed, false);
+  }
+});
+
+test('a provider failure shows its cause with Retry, and Retry sends again and succeeds', async () => {
+  // The fake fails whenever the prompt carries [[fake:status=503]], and Retry
+  // sends the same prompt again. To play a provider that has recovered, the
+  // retried request leaves the browser without the marker; it still goes
+  // through the real stack.
+  let recovered = false;
+  const sent = [];
+  await page.route('**/api/chat', async (route) => {
+    let data = route.request().postData();
+    if (recovered) data = data.replace(' [[fake:status=503]]', '');
+    sent.push(JSON.parse(data).prompt);
+    await route.continue({ postData: data });
+  });
+  try {
+    await ask('Please fail [[fake:status=503]]');
+    await page.waitForSelector('#message-list > :last-child [data-testid=message-error] [data-testid=retry]');
+    await idle();
+    const failed = lastAnswer();
+    assert.equal(await failed.getAttribute('data-status'), 'error');
+    const text = (await failed.locator('[data-testid=message-error]').textContent()).replace('Retry', '').trim();
+    assert.match(text, /AI service/, `the cause in plain words: ${text}`);
+    await shot(page, 'chat-error-light');
+    const before = await messages().count();
+    recovered = true;
+    await failed.locator('[data-testid=retry]').click();
+    await page.waitForFunction((n) => document.querySelectorAll('#message-list [data-testid=message]').length === n, before + 2);
+    await idle();
+    assert.deepEqual(sent, ['Please fail [[fake:status=503]]', 'Please fail']);
+    assert.equal(await messages().count(), before + 2, 'the retry is a new turn; the failed one stays');
+    assert.equal(await lastAnswer().getAttribute('data-status'), 'ok');
+    assert.equal((await lastAnswer().textContent()).trim(), 'Echo: Please fail');
+    assert.equal(await failed.locator('[data-testid=retry]').count(), 0, 'the used Retry button is gone');
+  } finally {
+    await page.unroute('**/api/chat');
+  }
+});
+
+test('a reloaded conversation shows what the server stored: answers, causes of failures, stopped marks', async () => {
+  const stored = (await apiGet(`/api/conversations/${convA}`)).body.messages;
+  await page.reload();
+  await page.waitForSelector('#message-list [data-testid=message]');
+  await page.waitForFunction((n) => document.querySelectorAll('#message-list [data-testid=message]').length === n, stored.length);
+  const shown = await messages().evaluateAll((els) => els.map((e) => ({
+    id: e.dataset.id, role: e.dataset.role, status: e.dataset.status,
+    error: e.querySelector('[data-testid=message-error] p')?.textContent ?? null,
+    stopped: !!e.querySelector('[data-testid=stopped]'),
+    copy: !!e.querySelector('[data-testid=copy-code]'),
+  })));
+  for (const [i, m] of stored.entries()) {
+    const s = shown[i];
+    assert.equal(s.id, String(m.id));
+    assert.equal(s.role, m.role);
+    if (m.role === 'user') {
+      assert.ok(s.error === null && !s.stopped, `user message ${m.id} (${m.status}) carries no failure mark`);
+      continue;
+    }
+    assert.equal(s.status, m.status, `answer ${m.id}`);
+    if (m.status === 'error') assert.equal(s.error, m.error, `answer ${m.id} shows the stored cause`);
+    assert.equal(s.stopped, m.status === 'interrupted', `answer ${m.id}: stopped mark`);
+  }
+  assert.ok(shown.some((s) => s.copy), 'the Markdown answer has its copy button again');
+  assert.ok(stored.some((m) => m.status === 'error') && stored.some((m) => m.status === 'interrupted'));
+  assert.equal(await page.locator('[data-testid=conversation].active').getAttribute('data-id'), convA);
+});
+
+test("a user's HTML stays text, in the message and in the conversation title", async () => {
+  await page.click('#new-chat');
+  await page.waitForSelector('#empty', { state: 'visible' });
+  assert.equal(await messages().count(), 0);
+  assert.equal(convId(), '', 'a new chat has no id in the URL yet');
+  const evil = '<img src=x onerror="window.__pwned=1"><b>bold?</b> <script>window.__pwned=2</script>';
+  await ask(evil);
+  await idle();
+  assert.equal(await lastUser().textContent(), evil);
+  assert.equal(await page.locator('#message-list :is(img, b, script)').count(), 0);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  const id = convId();
+  assert.ok(id && id !== convA);
+  assert.equal(await page.locator('[data-testid=conversation]').count(), 2);
+  // The server titles it from the prompt, shortened with "…".
+  const title = (await apiGet('/api/conversations')).body.conversations.find((c) => String(c.id) === id).title;
+  assert.ok(evil.startsWith(title.replace(/…$/, '')), `title from the prompt: ${title}`);
+  assert.equal(await page.locator(`[data-testid=conversation][data-id="${id}"] .conv-open`).textContent(), title);
+  assert.equal(await page.textContent('#chat-title'), title);
+  assert.equal(await page.locator('#conversation-list img, #conversation-list b').count(), 0);
+});
+
+test('rename, switch and delete conversations through their dialogs', async () => {
+  const idB = convId();
+  const item = (id) => page.locator(`[data-testid=conversation][data-id="${id}"]`);
+  // rename the open one
+  await item(idB).locator('[data-testid=rename]').click();
+  await page.waitForSelector('#rename-dialog[open]');
+  await page.fill('#rename-input', '   ');
+  await page.press('#rename-input', 'Enter');
+  assert.ok(await page.isVisible('#rename-error'), 'an empty title is refused in the dialog');
+  await page.fill('#rename-input', 'Renamed by e2e');
+  await page.press('#rename-input', 'Enter');
+  await page.waitForSelector('#rename-dialog', { state: 'hidden' });
+  assert.equal(await page.textContent('#chat-title'), 'Renamed by e2e');
+  assert.equal(await item(idB).locator('.conv-open').textContent(), 'Renamed by e2e');
+  const list = (await apiGet('/api/conversations')).body.conversations;
+  assert.equal(list.find((c) => String(c.id) === idB)?.title, 'Renamed by e2e', 'the server has the new title');
+  // switch to the first conversation
+  await item(convA).locator('.conv-open').click();
+  await page.waitForFunction((a) => location.hash === `#c/${a}`, convA);
+  await page.waitForSelector('#message-list [data-testid=message]');
+  assert.equal(await page.getAttribute('[data-testid=conversation].active', 'data-id'), convA);
+  assert.match(await page.textContent('#chat-title'), /^Hello stream/);
+  assert.equal(await page.locator('#message-list [data-role=user]').first().textContent(), 'Hello stream [[fake:slow=250]] [[fake:chunks=8]]');
+  // delete the other one: Cancel keeps it, Delete removes it
+  await item(idB).locator('[data-testid=delete]').click();
+  await page.waitForSelector('#confirm-dialog[open]');
+  await page.click('#confirm-cancel');
+  await page.waitForSelector('#confirm-dialog', { state: 'hidden' });
+  assert.equal(await page.locator('[data-testid=conversation]').count(), 2, 'Cancel keeps it');
+  await item(idB).locator('[data-testid=delete]').click();
+  await page.waitForSelector('#confirm-dialog[open]');
+  await page.click('#confirm-ok');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=conversation]').length === 1);
+  assert.equal((await apiGet(`/api/conversations/${idB}`)).status, 404, 'the server no longer has it');
+  assert.equal(convId(), convA, 'the open conversation stays open');
+}, { allow: [/status of 404.*\/api\/conversations\//] });
+
+test('older messages load as the user scrolls up', async () => {
+  // 26 turns (52 messages) through the API, quickly; the page shows 50 at first.
+  const id = await page.evaluate(async () => {
+    const me = await (await fetch('/api/me')).json();
+    let conversation;
+    for (let i = 1; i <= 26; i++) {
+      const r = await fetch('/api/chat', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': me.csrf_token },
+        body: JSON.stringify(conversation ? { prompt: `Turn ${i}`, conversation_id: conversation } : { prompt: `Turn ${i}` }),
+      });
+      if (r.status !== 200) throw new Error(`turn ${i}: ${r.status} ${await r.text()}`);
+      conversation = (await r.json()).conversation_id;
+    }
+    return conversation;
+  });
+  await page.goto(`${BASE}/#c/${id}`);
+  await page.reload();
+  await page.waitForFunction(() => document.querySelectorAll('#message-list [data-testid=message]').length >= 50);
+  assert.equal(await messages().count(), 50, 'the first page holds the newest 50');
+  assert.equal((await messages().last().textContent()).trim(), 'Echo: Turn 26');
+  assert.equal(await messages().first().textContent(), 'Turn 2');
+  await page.evaluate(() => { document.getElementById('messages').scrollTop = 0; });
+  await page.waitForFunction(() => document.querySelectorAll('#message-list [data-testid=message]').length === 52);
+  assert.equal(await messages().first().textContent(), 'Turn 1');
+  assert.equal((await messages().nth(1).textContent()).trim(), 'Echo: Turn 1');
+  const ids = (await messages().evaluateAll((els) => els.map((e) => Number(e.dataset.id))));
+  assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'oldest first, no duplicates');
+  assert.equal(new Set(ids).size, 52);
+  assert.ok(await page.evaluate(() => document.getElementById('messages').scrollTop > 0), 'the reader keeps their place');
+});
+
+test('screenshots of the chat: light, dark and a 360×740 phone', async () => {
+  await page.goto(`${BASE}/#c/${convA}`);
+  await page.reload();
+  await page.waitForSelector('#message-list [data-testid=copy-code]');
+  await shot(page, 'chat-light');
+  const state = await page.context().storageState();
+  const dark = await (await newContext({ colorScheme: 'dark', storageState: state })).newPage();
+  await dark.goto(`${BASE}/#c/${convA}`);
+  await dark.waitForSelector('#message-list [data-testid=copy-code]');
+  const bg = await dark.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.equal(bg, 'rgb(20, 22, 27)', 'the dark theme applies');
+  await shot(dark, 'chat-dark');
+  await dark.click('#new-chat');
+  await shot(dark, 'chat-empty-dark');
+  const phone = await (await newContext({
+    storageState: state, viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
+  })).newPage();
+  await phone.goto(`${BASE}/#c/${convA}`);
+  await phone.waitForSelector('#message-list [data-testid=copy-code]');
+  assert.ok(await phone.isHidden('#new-chat'), 'the sidebar is a closed drawer');
+  assert.ok(await phone.evaluate(() => document.documentElement.scrollWidth <= 360), 'no sideways scrolling');
+  await shot(phone, 'phone-chat');
+  await phone.click('#menu');
+  await phone.waitForSelector('#new-chat', { state: 'visible' });
+  await sleep(300);  // the drawer slides in
+  await shot(phone, 'phone-drawer');
+  await phone.click('#close-drawer');
+  await phone.waitForSelector('#new-chat', { state: 'hidden' });
+  await phone.context().close();
+  await dark.context().close();
+});
+
+test('clear all asks first, then leaves an empty list', async () => {
+  await page.click('#clear-all');
+  await page.waitForSelector('#confirm-dialog[open]');
+  await page.click('#confirm-cancel');
+  await page.waitForSelector('#confirm-dialog', { state: 'hidden' });
+  assert.equal(await page.locator('[data-testid=conversation]').count(), 2, 'Cancel keeps everything');
+  await page.click('#clear-all');
+  await page.waitForSelector('#confirm-dialog[open]');
+  await page.click('#confirm-ok');
+  await page.waitForSelector('.conv-none');
+  assert.equal(await page.locator('[data-testid=conversation]').count(), 0);
+  assert.ok(await page.isVisible('#empty'));
+  assert.equal(await messages().count(), 0);
+  assert.deepEqual((await apiGet('/api/conversations')).body.conversations, []);
+  await page.reload();
+  await page.waitForSelector('.conv-none');
+});
+
+test('log out ends the session', async () => {
+  await page.click('#logout');
+  await page.waitForURL(/\/login$/);
+  assert.equal((await apiGet('/api/me')).status, 401);
+  await page.goto(`${BASE}/`);
+  await page.waitForURL(/\/login$/);
+}, { allow: [/status of 401.*\/api\/me/] });
+
+/* ---------- run ---------- */
+
+async function main() {
+  console.log(`1..${tests.length}`);
+  if (!BASE) throw new Error('BASE_URL is not set');
+  mkdirSync(ARTIFACTS, { recursive: true });
+  let failed = 0;
+  try {
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        '--ignore-certificate-errors'],
+      // playwright gives Chromium a fresh --user-data-dir of its own and removes it on close
+      timeout: 30_000,
+    });
+  } catch (e) {
+    tests.forEach((t, i) => console.log(`not ok ${i + 1} - ${t.name}`));
+    diag(`Chromium did not start: ${e.message}`);
+    return 1;
+  }
+  for (const [i, t] of tests.entries()) {
+    const t0 = Date.now();
+    allowed = t.allow;
+    problems.length = 0;
+    let error = null;
+    let timer;
+    try {
+      await Promise.race([
+        t.fn(),
+        new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${TEST_TIMEOUT / 1000} s`)), TEST_TIMEOUT); }),
+      ]);
+    } catch (e) {
+      error = e;
+    } finally {
+      clearTimeout(timer);
+    }
+    await sleep(50);  // late console messages belong to this test
+    const bad = error || problems.length;
+    if (bad) failed++;
+    console.log(`${bad ? 'not ok' : 'ok'} ${i + 1} - ${t.name}`);
+    if (error) diag(error.stack || error.message);
+    if (problems.length) diag(problems.join('\n'));
+    if (bad && page && !page.isClosed()) {
+      await shot(page, `failed-${i + 1}`).catch(() => {});
+      diag(`page: ${page.url()}; screenshot tests/artifacts/failed-${i + 1}.png`);
+    }
+    if (Date.now() - t0 > 10_000) diag(`(took ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  }
+  diag(`e2e: ${tests.length - failed}/${tests.length} passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return failed ? 1 : 0;
+}
+
+async function shutdown() {
+  for (const c of contexts) await c.close().catch(() => {});
+  if (browser) await browser.close().catch(() => {});
+}
+
+const watchdog = setTimeout(async () => {
+  diag(`the whole run took longer than ${RUN_TIMEOUT / 1000} s; stopping`);
+  console.log('not ok - the run finished in time');
+  await shutdown();
+  process.exit(1);
+}, RUN_TIMEOUT);
+
+let code = 1;
+try {
+  code = await main();
+} catch (e) {
+  diag(e.stack || e.message);
+} finally {
+  clearTimeout(watchdog);
+  await shutdown();
+}
+process.exit(code);
