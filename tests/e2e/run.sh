@@ -27,8 +27,9 @@ bail() { # reason: one failing TAP line, so the run counts as failed
 [ -n "${BASE_URL:-}" ] || bail "BASE_URL is not set (run tests/run.sh e2e)"
 export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 [ -x "$CHROMIUM" ] || bail "$CHROMIUM is missing: AIFACADE_DEPS=browser tools/install-deps.sh"
-command -v node >/dev/null && command -v npm >/dev/null ||
-  bail "node and npm are missing: AIFACADE_DEPS=browser tools/install-deps.sh"
+for tool in node npm; do
+  command -v "$tool" >/dev/null || bail "$tool is missing: AIFACADE_DEPS=browser tools/install-deps.sh"
+done
 
 if [ ! -f "$here/node_modules/playwright-core/package.json" ]; then
   echo "e2e: npm ci (playwright-core, no browser download)" >&2
