@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""report.py: turns one bench run's raw numbers into the table (see bench/README.md).
+
+Usage: report.py [--markdown] RESULTS_DIR
+
+Reads RESULTS_DIR/results (wrk: "key path round rps p50_ms p99_ms bad"),
+rss (bench/cgirun per program), stream (bench/sseprobe.py), memory (the
+stack at rest) and meta. For each row and path it shows the median over
+rounds of req/s and of the p50/p99 latencies, and the cost ratio: the
+floor's req/s in the same round and path divided by the row's req/s (the
+mean of the floor runs that open and close the round), median over rounds.
+"""
+import statistics
+import sys
+
+ROWS = [
+    ("floor-dyn", "floor: trivial C CGI, dynamic", None),
+    ("floor-static", "floor: trivial C CGI, static", None),
+    ("static", "static file /static/app.css", None),
+    ("health", "GET /api/health (opens the db)", None),
+    ("me", "GET /api/me", 1.3),
+    ("list", "GET /api/conversations (100)", None),
+    ("conv50", "GET /api/conversations/{id}, 50 msgs", 1.6),
+    ("conv5k", "  same, 5,000-msg conv (newest 50)", None),
+    ("chat", "POST /api/chat (non-streaming)", 2.5),
+    ("login", "POST /api/login (argon2id)", None),
+]
+PATHS = ("lighttpd", "caddy")
+FLASK = [("conv50", 587, "chat page, 120 exchanges"), ("conv5k", 52, "chat page, 2,265 exchanges"),
+         ("chat", 267, "prompt, instant provider")]
+RSS_LIMIT_KIB = 8 * 1024
+
+
+def kv(line):
+    out = {}
+    for part in line.split():
+        if "=" in part:
+            k, v = part.split("=", 1)
+            out[k] = v.strip('"')
+    return out
+
+
+def read_lines(path):
+    try:
+        with open(path) as f:
+            return [line.rstrip("\n") for line in f if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def main():
+    args = sys.argv[1:]
+    markdown = "--markdown" in args
+    args = [a for a in args if a != "--markdown"]
+    d = args[0]
+    meta = {}
+    for line in read_lines(d + "/meta"):
+        k, _, v = line.partition("=")
+        meta[k] = v
+
+    runs = {}  # (key, path, round) -> list of (rps, p50, p99, bad)
+    for line in read_lines(d + "/results"):
+        key, path, rnd, rps, p50, p99, bad = line.split()
+        runs.setdefault((key, path, rnd), []).append((float(rps), float(p50), float(p99), int(bad)))
+
+    def floor(path, rnd):
+        v = runs.get(("floor-dyn", path, rnd))
+        return statistics.mean(r[0] for r in v) if v else None
+
+    table = {}
+    bad_rows = []
+    for key, _, _ in ROWS:
+        for path in PATHS:
+            rounds = sorted({r for (k, p, r) in runs if k == key and p == path and r != "login"})
+            if key == "login":
+                rounds = ["1"]
+            samples, ratios = [], []
+            for rnd in rounds:
+                for s in runs.get((key, path, rnd), []):
+                    samples.append(s)
+                    if s[3]:
+                        bad_rows.append("%s via %s round %s: %d bad responses or socket errors" % (key, path, rnd, s[3]))
+                    f = floor(path, "login" if key == "login" else rnd)
+                    if f and s[0] > 0:
+                        ratios.append(f / s[0])
+            if not samples:
+                continue
+            table[(key, path)] = {
+                "rps": statistics.median(s[0] for s in samples),
+                "p50": statistics.median(s[1] for s in samples),
+                "p99": statistics.median(s[2] for s in samples),
+                "ratio": statistics.median(ratios) if ratios else float("nan"),
+            }
+
+    rss = {}
+    for line in read_lines(d + "/rss"):
+        key, rest = line.split(" ", 1)
+        rss[key] = kv(rest)
+    stream = {}
+    for line in read_lines(d + "/stream"):
+        path, rest = line.split(" ", 1)
+        stream[path] = kv(rest)
+    memory = {}
+    for line in read_lines(d + "/memory"):
+        label, rest = line.split(" ", 1)
+        memory[label] = (kv(rest), rest)
+
+    def fmt_rps(v):
+        return "{:,.0f}".format(v)
+
+    def cell(key, path, field):
+        t = table.get((key, path))
+        if not t:
+            return "-"
+        if field == "rps":
+            return fmt_rps(t["rps"])
+        if field == "ratio":
+            return "%.2f" % t["ratio"]
+        return "%.1f" % t[field]
+
+    def verdict(ok):
+        return "ok" if ok else "MISS"
+
+    header = ["endpoint", "lighttpd req/s", "p50 ms", "p99 ms", "x floor", "Caddy req/s", "p50 ms", "p99 ms",
+              "x floor", "target", "peak RSS MiB", "direct ms"]
+    rows = []
+    for key, label, target in ROWS:
+        if not any((key, p) in table for p in PATHS):
+            continue
+        t = table.get((key, "lighttpd"))
+        tgt = ""
+        if target is not None and t:
+            tgt = "<= %.1f %s" % (target, verdict(t["ratio"] <= target))
+        if key == "conv5k" and t and ("conv50", "lighttpd") in table:
+            grow = table[("conv50", "lighttpd")]["rps"] / t["rps"]
+            tgt = "%.2f x 50-msg, <= 1.2 %s" % (grow, verdict(grow <= 1.2))
+        r = rss.get(key, {})
+        mib = "%.1f" % (int(r["max_rss_kib"]) / 1024) if "max_rss_kib" in r else "-"
+        direct = "%.2f" % (int(r["p50_us"]) / 1000) if "p50_us" in r else "-"
+        rows.append([label] + [cell(key, "lighttpd", f) for f in ("rps", "p50", "p99", "ratio")] +
+                    [cell(key, "caddy", f) for f in ("rps", "p50", "p99", "ratio")] + [tgt, mib, direct])
+
+    notes = []
+    if "caddy" in stream:
+        s = stream["caddy"]
+        ok = float(s["first_p50_ms"]) <= 5
+        notes.append("Streaming, provider's write to the client's read of a delta, through Caddy: first delta "
+                     "p50 %s ms, p99 %s ms (%s answers); every delta p50 %s ms, p99 %s ms (%s deltas); target "
+                     "p50 <= 5 ms %s" % (s["first_p50_ms"], s["first_p99_ms"], s["n_first"], s["all_p50_ms"],
+                                         s["all_p99_ms"], s["n_all"], verdict(ok)))
+    if "lighttpd" in stream:
+        s = stream["lighttpd"]
+        notes.append("  same through lighttpd alone: first delta p50 %s ms, p99 %s ms; every delta p50 %s ms, "
+                     "p99 %s ms" % (s["first_p50_ms"], s["first_p99_ms"], s["all_p50_ms"], s["all_p99_ms"]))
+    over = [k for k, r in rss.items() if k not in ("login", "register") and "max_rss_kib" in r
+            and int(r["max_rss_kib"]) >= RSS_LIMIT_KIB]
+    if rss:
+        notes.append("Peak RSS per run (wait4 ru_maxrss of direct CGI runs): every program but login under 8 MiB: "
+                     "%s" % (verdict(not over) if not over else "MISS (" + ", ".join(over) + ")"))
+        wrong = ["%s answered %s" % (k, r.get("http", "?")) for k, r in rss.items()
+                 if not r.get("http", "").startswith("200")]
+        if wrong:
+            notes.append("  direct runs with an unexpected status: " + "; ".join(wrong))
+    for label in ("rest", "after-load"):
+        if label in memory:
+            m, rest = memory[label]
+            procs = " ".join(p for p in rest.split() if not p.startswith(("rss_kib", "pss_kib")))
+            notes.append("Stack memory %s: RSS %.1f MiB, PSS %.1f MiB (%s, KiB)" % (
+                "at rest" if label == "rest" else "after the load", int(m["rss_kib"]) / 1024,
+                int(m["pss_kib"]) / 1024, procs))
+    for key, flask, what in FLASK:
+        t = table.get((key, "caddy"))
+        if t:
+            x = t["rps"] / flask
+            notes.append("Flask %s: %d req/s; ours through Caddy %s req/s = %.1fx (target >= 3x %s)" % (
+                what, flask, fmt_rps(t["rps"]), x, verdict(x >= 3)))
+    notes.extend(bad_rows)
+
+    title = "AIFacade bench, %s; %s, %s CPUs, %s, Linux %s; wrk %s; load before %s, after %s; commit %s" % (
+        meta.get("date", "?"), meta.get("cpu", "?"), meta.get("cpus", "?"), meta.get("mem", "?"),
+        meta.get("kernel", "?"), meta.get("wrk", "?"), meta.get("load_before", "?"), meta.get("load_after", "?"),
+        meta.get("commit", "?"))
+    counts = meta.get("counts", "").split("|")
+    if len(counts) == 6:
+        title += "\nDatabase: %s users, %s conversations, %s messages (long conversation %s, short %s)" % (
+            counts[0], counts[1], counts[2], counts[3], counts[4])
+
+    if markdown:
+        print(title.replace("\n", "  \n"))
+        print()
+        print("| " + " | ".join(header) + " |")
+        print("|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|")
+        for r in rows:
+            print("| " + " | ".join(r) + " |")
+        print()
+        for n in notes:
+            print("- " + n.strip())
+        return 0
+    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) for i in range(len(header))]
+    print(title)
+    print()
+    print("  ".join(h.ljust(widths[i]) if i == 0 else h.rjust(widths[i]) for i, h in enumerate(header)))
+    for r in rows:
+        print("  ".join(c.ljust(widths[i]) if i in (0, 9) else c.rjust(widths[i]) for i, c in enumerate(r)))
+    print()
+    for n in notes:
+        print(n)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

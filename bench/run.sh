@@ -1,0 +1,283 @@
+#!/usr/bin/env bash
+# run.sh: the benchmark behind `make bench` (see bench/README.md).
+#
+#   bench/run.sh [BUILD_DIR]          normally called by `make bench`
+#
+# Starts a throw-away stack (tests/stack.sh: lighttpd + Caddy on free
+# loopback ports) whose CGI directory holds copies of BUILD_DIR/cgi-bin plus
+# the two floor programs, with bench/fakeprov as the AI provider; fills its
+# database with bench/seed.sql; measures every endpoint with wrk through
+# lighttpd alone and through Caddy (TLS), the streaming delay with
+# bench/sseprobe.py, each program's peak RSS with bench/cgirun, and the
+# stack's memory at rest; prints one table and writes it, with the raw
+# numbers, to bench/results/<time>/ (bench/results/latest points there).
+#
+# Knobs (environment): BENCH_DURATION (4, seconds per wrk run), BENCH_ROUNDS
+# (3; the table shows medians over rounds, each round measures its own
+# floor), BENCH_THREADS (2) and BENCH_CONNS (8) for wrk, BENCH_STREAMS (200),
+# BENCH_KEEP=1 keeps the 90 MB database, BENCH_ONLY="me conv50 ..." limits
+# the wrk rows (keys as in bench/report.py).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+build=${1:-${AIFACADE_BUILD:-build}}
+tools=$build/bench
+duration=${BENCH_DURATION:-4}
+rounds=${BENCH_ROUNDS:-3}
+threads=${BENCH_THREADS:-2}
+conns=${BENCH_CONNS:-8}
+streams=${BENCH_STREAMS:-200}
+ua="aifacade-bench/1 (wrk)"
+password="bench-password-1"
+
+for t in wrk sqlite3 python3 curl lighttpd caddy; do
+  command -v "$t" >/dev/null || { echo "bench: $t is missing; run 'make bench' (it installs it)" >&2; exit 1; }
+done
+for t in cgirun fakeprov floor-dyn floor-static; do
+  [ -x "$tools/$t" ] || { echo "bench: $tools/$t is missing; run 'make bench'" >&2; exit 1; }
+done
+[ -x "$build/cgi-bin/me" ] || { echo "bench: no programs in $build/cgi-bin; run 'make bench'" >&2; exit 1; }
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+out=${BENCH_OUT:-$root/bench/results/$stamp}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+ln -sfn "$out" "$root/bench/results/latest" 2>/dev/null || true
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# ---- the stack ---------------------------------------------------------------
+
+cgi=$out/cgi-bin
+mkdir -p "$cgi"
+cp -p "$build"/cgi-bin/* "$cgi"/
+cp -p "$tools/floor-dyn" "$tools/floor-static" "$cgi"/
+
+fake_pid=""
+stack=$out/stack
+cleanup() {
+  set +e
+  [ -f "$stack/stack.env" ] && tests/stack.sh stop "$stack"
+  [ -n "$fake_pid" ] && kill -TERM "$fake_pid" 2>/dev/null
+  if [ "${BENCH_KEEP:-0}" != 1 ]; then
+    rm -f "$stack"/instance/aifacade.db "$stack"/instance/aifacade.db-wal "$stack"/instance/aifacade.db-shm
+    rm -rf "$cgi"
+  fi
+}
+trap cleanup EXIT
+
+"$tools/fakeprov" --port 0 --port-file "$out/fakeprov.port" --pid-file "$out/fakeprov.pid" \
+  --chunks 5 --gap-us 2000 >"$out/fakeprov.log" 2>&1 &
+for _ in $(seq 100); do [ -s "$out/fakeprov.port" ] && [ -s "$out/fakeprov.pid" ] && break; sleep 0.05; done
+fake_pid=$(cat "$out/fakeprov.pid")
+fake_url="http://127.0.0.1:$(cat "$out/fakeprov.port")/v1/chat/completions"
+
+# Prompts are rate-limited per user (30/hour by default): the bench raises
+# the limits so that it measures the check, not the refusal.
+log "starting the stack"
+tests/stack.sh start "$stack" AIFACADE_CGI_DIR="$cgi" AI_API_URL="$fake_url" \
+  RATE_LIMIT_PROMPTS=1000000000/hour RATE_LIMIT_LOGIN=1000000000/minute RATE_LIMIT_AUTH_IP=1000000000/minute \
+  AI_IDLE_TIMEOUT=30 AI_TIMEOUT=60
+# shellcheck source=/dev/null
+. "$stack/stack.env"
+db=$stack/instance/aifacade.db
+
+# ---- data and sessions -------------------------------------------------------
+
+# Prints the session token a login or register answer sets.
+cookie_of() { sed -n 's/^[Ss]et-[Cc]ookie: __Host-aifacade=\([^;]*\);.*/\1/p' "$1" | tail -1; }
+csrf_of() { # token
+  curl -sf -H "Cookie: __Host-aifacade=$1" -H "User-Agent: $ua" "$LIGHTTPD_URL/api/me" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf_token"])'
+}
+
+log "registering the bench user and filling the database"
+curl -sf -o /dev/null -D "$out/register.head" -H 'Content-Type: application/json' -H "User-Agent: $ua" \
+  -d "{\"username\":\"bench\",\"password\":\"$password\"}" "$LIGHTTPD_URL/api/register"
+bench_token=$(cookie_of "$out/register.head")
+[ -n "$bench_token" ] || { echo "bench: register set no session cookie" >&2; exit 1; }
+sqlite3 "$db" <bench/seed.sql >/dev/null
+counts=$(sqlite3 "$db" "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM conversations),
+  (SELECT count(*) FROM messages), (SELECT count(*) FROM messages WHERE conversation_id = 1),
+  (SELECT count(*) FROM messages WHERE conversation_id = 2), (SELECT count(*) FROM conversations WHERE user_id =
+  (SELECT id FROM users WHERE username_key = 'bench'))")
+log "database: users|conversations|messages|long|short|bench's conversations = $counts"
+echo "$counts" >"$out/counts"
+
+# Sessions of the 64 chat users (each with its own conversation): the chat
+# bench spreads its prompts over them as real users would.
+log "logging in the chat users"
+: >"$out/sessions"
+for i in $(seq -w 1 64); do
+  curl -sf -o /dev/null -D "$out/login.head" -H 'Content-Type: application/json' -H "User-Agent: $ua" \
+    -d "{\"username\":\"chat$i\",\"password\":\"$password\"}" "$LIGHTTPD_URL/api/login"
+  tok=$(cookie_of "$out/login.head")
+  echo "$tok $(csrf_of "$tok") $((1861 + 10#$i))" >>"$out/sessions"
+done
+bench_csrf=$(csrf_of "$bench_token")
+
+# ---- memory at rest ----------------------------------------------------------
+
+stack_memory() { # label
+  local pids total_rss=0 total_pss=0 names="" p rss pss
+  pids="$SERVE_PID $(pgrep -P "$SERVE_PID" | tr '\n' ' ')"
+  for p in $pids; do
+    [ -r "/proc/$p/status" ] || continue
+    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status")
+    pss=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
+    total_rss=$((total_rss + ${rss:-0})); total_pss=$((total_pss + ${pss:-0}))
+    names+="$(cat "/proc/$p/comm")=${rss:-0} "
+  done
+  echo "$1 rss_kib=$total_rss pss_kib=$total_pss $names" >>"$out/memory"
+}
+: >"$out/memory"
+stack_memory rest
+
+# ---- wrk ---------------------------------------------------------------------
+
+# Runs wrk; appends "key path round rps p50_ms p99_ms bad" to results.
+# Usage: run_wrk KEY PATH ROUND URL [WRK_OPTIONS...] [-- SCRIPT_ARGS...]
+: >"$out/results"
+run_wrk() { # key path round url [wrk args...]
+  local key=$1 path=$2 round=$3 url=$4; shift 4
+  local raw=$out/wrk/$key.$path.$round.txt opts=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+  mkdir -p "$out/wrk"
+  # wrk takes the URL before the script's own arguments (after "--").
+  wrk -t"$threads" -c"$conns" -d"${duration}s" --latency "${opts[@]}" "$url" "$@" >"$raw" 2>&1 || true
+  awk -v key="$key" -v path="$path" -v round="$round" '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
+    /^Requests\/sec:/ { rps = $2 }
+    /Non-2xx or 3xx responses:/ { bad += $NF }
+    /Socket errors:/ { for (i = 3; i <= NF; i++) { gsub(",", "", $i); if ($i ~ /^[0-9]+$/) bad += $i } }
+    END { printf "%s %s %s %s %s %s %d\n", key, path, round, rps + 0, p50 + 0, p99 + 0, bad }' "$raw" >>"$out/results"
+  tail -1 "$out/results" >&2
+}
+
+get_args=(-H "Cookie: __Host-aifacade=$bench_token" -H "User-Agent: $ua")
+chat_body='{"prompt":"How do I check every value of a configuration file and report the first bad one? (bench)","conversation_id":@CONV@}'
+login_body="{\"username\":\"chat01\",\"password\":\"$password\"}"
+
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
+
+measure_round() { # round
+  local r=$1 path base
+  for path in lighttpd caddy; do
+    if [ "$path" = lighttpd ]; then base=$LIGHTTPD_URL; else base=$BASE_URL; fi
+    run_wrk floor-dyn "$path" "$r" "$base/api/floor-dyn"
+    want floor-static && run_wrk floor-static "$path" "$r" "$base/api/floor-static"
+    want static && run_wrk static "$path" "$r" "$base/static/app.css"
+    want health && run_wrk health "$path" "$r" "$base/api/health"
+    want me && run_wrk me "$path" "$r" "$base/api/me" "${get_args[@]}"
+    want list && run_wrk list "$path" "$r" "$base/api/conversations" "${get_args[@]}"
+    want conv50 && run_wrk conv50 "$path" "$r" "$base/api/conversations/2" "${get_args[@]}"
+    want conv5k && run_wrk conv5k "$path" "$r" "$base/api/conversations/1" "${get_args[@]}"
+    want chat && run_wrk chat "$path" "$r" "$base/api/chat" -s bench/wrk/post.lua -- \
+      "$out/sessions" "$ua" /api/chat "$chat_body"
+    run_wrk floor-dyn "$path" "$r" "$base/api/floor-dyn"
+  done
+}
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+# Warm-up: page cache, Caddy's TLS sessions, the first WAL frames.
+log "warming up"
+for u in floor-dyn me conversations conversations/1; do
+  wrk -t1 -c2 -d1s -H "Cookie: __Host-aifacade=$bench_token" -H "User-Agent: $ua" "$BASE_URL/api/$u" >/dev/null 2>&1 || true
+done
+for r in $(seq 1 "$rounds"); do
+  log "round $r of $rounds (wrk -t$threads -c$conns -d${duration}s per row)"
+  measure_round "$r"
+done
+if want login; then
+  log "login (argon2id)"
+  run_wrk login lighttpd 1 "$LIGHTTPD_URL/api/login" -s bench/wrk/post.lua -- - "$ua" /api/login "$login_body"
+  run_wrk floor-dyn lighttpd login "$LIGHTTPD_URL/api/floor-dyn"
+  run_wrk login caddy 1 "$BASE_URL/api/login" -s bench/wrk/post.lua -- - "$ua" /api/login "$login_body"
+  run_wrk floor-dyn caddy login "$BASE_URL/api/floor-dyn"
+fi
+
+# ---- streaming ---------------------------------------------------------------
+
+log "streaming: $streams answers through Caddy, $((streams / 2)) through lighttpd"
+: >"$out/stream"
+echo "caddy $(python3 bench/sseprobe.py --url "$BASE_URL" --sessions "$out/sessions" --ua "$ua" --n "$streams")" >>"$out/stream"
+echo "lighttpd $(python3 bench/sseprobe.py --url "$LIGHTTPD_URL" --sessions "$out/sessions" --ua "$ua" --n $((streams / 2)))" >>"$out/stream"
+cat "$out/stream" >&2
+
+# ---- peak RSS of each program, run directly ----------------------------------
+
+log "peak RSS per program (direct CGI runs)"
+chat_session=$(head -1 "$out/sessions")
+read -r chat_token chat_csrf chat_conv <<<"$chat_session"
+cgi_env() { # method path_info query cookie_token csrf content_length
+  cat <<EOF
+AIFACADE_ROOT=$root
+AIFACADE_INSTANCE=$stack/instance
+AI_API_URL=$fake_url
+AI_API_KEY=test-key
+AI_MODEL=fake-model
+AI_MODELS=fake-model,fake-reasoner
+AI_IDLE_TIMEOUT=30
+AI_TIMEOUT=60
+RATE_LIMIT_PROMPTS=1000000000/hour
+RATE_LIMIT_LOGIN=1000000000/minute
+RATE_LIMIT_AUTH_IP=1000000000/minute
+GATEWAY_INTERFACE=CGI/1.1
+SERVER_PROTOCOL=HTTP/1.1
+SERVER_SOFTWARE=aifacade
+REQUEST_METHOD=$1
+PATH_INFO=$2
+QUERY_STRING=$3
+REMOTE_ADDR=127.0.0.1
+HTTP_HOST=localhost
+HTTP_USER_AGENT=$ua
+HTTP_COOKIE=__Host-aifacade=$4
+HTTP_X_CSRF_TOKEN=$5
+CONTENT_TYPE=application/json
+CONTENT_LENGTH=$6
+EOF
+}
+: >"$out/rss"
+direct() { # key program runs method path_info token csrf [body]
+  local key=$1 prog=$2 n=$3 body=${8:-}
+  local envf=$out/direct/$key.env bodyf=$out/direct/$key.body
+  mkdir -p "$out/direct"
+  printf '%s' "$body" >"$bodyf"
+  cgi_env "$4" "$5" "" "$6" "$7" "${#body}" >"$envf"
+  local line
+  line=$("$tools/cgirun" -n "$n" -e "$envf" -i "$bodyf" -o "$out/direct/$key.out" "$cgi/$prog")
+  local status
+  status=$(head -1 "$out/direct/$key.out" | tr -d '\r')
+  echo "$key $line http=\"${status#Status: }\"" >>"$out/rss"
+  tail -1 "$out/rss" >&2
+}
+direct floor-dyn floor-dyn 50 GET "" "" ""
+direct floor-static floor-static 50 GET "" "" ""
+direct health health 50 GET "" "" ""
+direct me me 50 GET "" "$bench_token" ""
+direct list conversations 50 GET "" "$bench_token" ""
+direct conv50 conversations 50 GET /2 "$bench_token" ""
+direct conv5k conversations 50 GET /1 "$bench_token" ""
+direct chat chat 30 POST "" "$chat_token" "$chat_csrf" \
+  "{\"prompt\":\"How do I check every value? (bench)\",\"conversation_id\":$chat_conv}"
+direct login login 5 POST "" "" "" "$login_body"
+stack_memory "after-load"
+
+# ---- the table ---------------------------------------------------------------
+
+{
+  echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+  echo "cpus=$(nproc)"
+  echo "mem=$(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)"
+  echo "kernel=$(uname -r)"
+  echo "load_before=$load_before"
+  echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "wrk=-t$threads -c$conns -d${duration}s, $rounds rounds"
+  echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- common cgi-bin lighttpd.conf 2>/dev/null || echo '+changes')"
+  echo "counts=$counts"
+} >"$out/meta"
+python3 bench/report.py "$out" | tee "$out/table.txt"
+python3 bench/report.py --markdown "$out" >"$out/table.md"
+log "results in $out (table.txt, table.md, raw wrk output in wrk/)"

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""sseprobe.py: how long a streamed delta takes from the provider to the browser.
+
+Usage: sseprobe.py --url URL --sessions FILE --ua UA [--n N]
+
+Sends N streaming prompts (POST /api/chat, Accept: text/event-stream) to URL
+(Caddy's https address, or lighttpd's http one), taking the sessions of FILE
+(lines "TOKEN CSRF CONVERSATION_ID") in turn, over one kept-alive connection
+as a browser would. bench/fakeprov puts "t=<ns>" in each delta it sends,
+<ns> being its CLOCK_MONOTONIC just before the write; on reading each
+`event: delta` line pair this reads CLOCK_MONOTONIC (time.monotonic_ns, the
+same clock) and records the difference: the delay the whole path (libcurl,
+the chat program's SSE parser and writer, lighttpd, Caddy, TLS) adds.
+
+Prints one line: first_p50_ms first_p99_ms all_p50_ms all_p99_ms n_first n_all
+errors (the first delta of each answer, and every delta).
+"""
+import argparse
+import http.client
+import json
+import re
+import ssl
+import sys
+import time
+from urllib.parse import urlsplit
+
+STAMP = re.compile(r"t=(\d+)")
+
+
+def percentile(values, p):
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    k = min(len(s) - 1, max(0, int(round(p / 100.0 * len(s) + 0.5)) - 1))
+    return s[k]
+
+
+def connect(url):
+    u = urlsplit(url)
+    if u.scheme == "https":
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return http.client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=30)
+    return http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--url", required=True)
+    ap.add_argument("--sessions", required=True)
+    ap.add_argument("--ua", required=True)
+    ap.add_argument("--n", type=int, default=200)
+    args = ap.parse_args()
+    sessions = [line.split() for line in open(args.sessions) if len(line.split()) == 3]
+    host = urlsplit(args.url).netloc
+    conn = connect(args.url)
+    firsts, every, errors = [], [], 0
+    for i in range(args.n):
+        token, csrf, conv = sessions[i % len(sessions)]
+        body = json.dumps({"prompt": "Stream a short answer, please (bench %d)." % i,
+                           "conversation_id": int(conv)})
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream",
+                   "Cookie": "__Host-aifacade=" + token, "X-CSRF-Token": csrf,
+                   "User-Agent": args.ua, "Host": host}
+        try:
+            conn.request("POST", "/api/chat", body, headers)
+            resp = conn.getresponse()
+            if resp.status != 200:
+                errors += 1
+                resp.read()
+                continue
+            event, first, done = None, True, False
+            while True:
+                line = resp.readline()
+                now = time.monotonic_ns()
+                if not line:
+                    break
+                line = line.rstrip(b"\r\n")
+                if line.startswith(b"event: "):
+                    event = line[7:]
+                elif line.startswith(b"data: ") and event == b"delta":
+                    content = json.loads(line[6:]).get("content") or ""
+                    for m in STAMP.finditer(content):
+                        delay = (now - int(m.group(1))) / 1e6
+                        every.append(delay)
+                        if first:
+                            firsts.append(delay)
+                            first = False
+                elif line.startswith(b"data: ") and event in (b"done", b"error"):
+                    done = event == b"done"
+            if not done:
+                errors += 1
+            if resp.will_close:
+                conn.close()
+                conn = connect(args.url)
+        except (OSError, http.client.HTTPException, ValueError) as e:
+            errors += 1
+            sys.stderr.write("sseprobe: %s\n" % e)
+            conn.close()
+            conn = connect(args.url)
+    print("first_p50_ms=%.2f first_p99_ms=%.2f all_p50_ms=%.2f all_p99_ms=%.2f n_first=%d n_all=%d errors=%d"
+          % (percentile(firsts, 50), percentile(firsts, 99), percentile(every, 50), percentile(every, 99),
+             len(firsts), len(every), errors))
+    return 0 if errors == 0 and firsts else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
