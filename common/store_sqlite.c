@@ -263,8 +263,13 @@ int store_open(const char *database, struct store **out, char *err, size_t errle
 	    "PRAGMA foreign_keys = ON;"
 	    "PRAGMA temp_store = MEMORY;";
 	char *msg = NULL;
-	if (sqlite3_exec(st->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errlen, "cannot configure database %s: %s", database, msg ? msg : "?");
+	rc = sqlite3_exec(st->db, pragmas, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		/* A full disk or a read-only directory shows up here first, as an
+		 * I/O or open error on the -wal and -shm files: say what to check. */
+		int disk = rc == SQLITE_FULL || rc == SQLITE_IOERR || rc == SQLITE_READONLY || rc == SQLITE_CANTOPEN;
+		snprintf(err, errlen, "cannot configure database %s: %s%s", database, msg ? msg : "?",
+			 disk ? "; check free disk space and that the file and its directory are writable" : "");
 		sqlite3_free(msg);
 		store_close(st);
 		return -1;

@@ -1,0 +1,341 @@
+#!/usr/bin/env bats
+# faults.bats: the stack under failure, through Caddy: a provider that
+# refuses, stalls, trickles, dies or answers garbage at the HTTP level; the
+# database locked, full or read-only; a CGI process killed with SIGKILL;
+# lighttpd stopped while answers stream. Each fault must end in a clean
+# answer (a JSON error or an SSE error event), an honest stored status and a
+# working app afterwards. chat.bats covers the provider's HTTP error codes,
+# garbage bodies, cut streams and idle timeouts of a JSON turn; this suite
+# does not repeat them.
+#
+# Two private stacks: "main" (the fake provider; its instance directory on
+# a small tmpfs when one can be mounted, for the disk-full and read-only
+# tests) and "hostile" (tests/hardening/hostile_provider.py, started only
+# after the connection-refused test has run against its empty port).
+
+load helpers
+
+setup_file() {
+  [ -z "${DEPLOYED:-}" ] || skip "needs private stacks; not run against a deployed BASE_URL"
+  mkdir -p "$BATS_FILE_TMPDIR/stack/instance"
+  if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=24m,mode=0700 tmpfs "$BATS_FILE_TMPDIR/stack/instance" 2>/dev/null; then
+    touch "$BATS_FILE_TMPDIR/tmpfs"
+  fi
+  private_stack_start AI_IDLE_TIMEOUT=2 AI_TIMEOUT=8
+  HOSTILE_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+  "$BATS_TEST_DIRNAME/stack.sh" start "$BATS_FILE_TMPDIR/hostile" \
+    AI_API_URL="http://127.0.0.1:$HOSTILE_PORT/v1/chat/completions" AI_IDLE_TIMEOUT=2 AI_TIMEOUT=5
+  HOSTILE_BASE=$(. "$BATS_FILE_TMPDIR/hostile/stack.env" && echo "$BASE_URL")
+  export HOSTILE_PORT HOSTILE_BASE
+}
+
+teardown_file() {
+  [ -z "${DEPLOYED:-}" ] || return 0
+  [ ! -s "$BATS_FILE_TMPDIR/hostile.pid" ] || kill -TERM "$(cat "$BATS_FILE_TMPDIR/hostile.pid")" 2>/dev/null || true
+  "$BATS_TEST_DIRNAME/stack.sh" stop "$BATS_FILE_TMPDIR/hostile"
+  private_stack_stop
+  if [ -f "$BATS_FILE_TMPDIR/tmpfs" ]; then
+    mount -o remount,rw "$BATS_FILE_TMPDIR/stack/instance" 2>/dev/null || true
+    umount "$BATS_FILE_TMPDIR/stack/instance" || umount -l "$BATS_FILE_TMPDIR/stack/instance"
+  fi
+}
+
+# The pid of the main stack's lighttpd (a child of its serve.sh).
+lighttpd_pid() {
+  local serve
+  serve=$(. "$STACK_DIR/stack.env" && echo "$SERVE_PID")
+  pgrep -P "$serve" -x lighttpd
+}
+
+# The chat programs lighttpd runs right now.
+chat_pids() {
+  pgrep -P "$(lighttpd_pid)" -x chat || true
+}
+
+# stream_bg PROMPT: starts a streamed turn in the background into
+# $BATS_TEST_TMPDIR/sse; sets $curl_pid.
+stream_bg() {
+  curl -sk -N -A "$UA" -b "$BATS_TEST_TMPDIR/jar" -H "X-CSRF-Token: $CSRF" --max-time 30 \
+    -H 'Content-Type: application/json' -H 'Accept: text/event-stream' \
+    --data-binary "$(jq -cn --arg p "$1" '{prompt:$p}')" "$BASE_URL/api/chat" >"$BATS_TEST_TMPDIR/sse" &
+  curl_pid=$!
+}
+
+# wait_grep PATTERN FILE SECONDS
+wait_grep() {
+  local deadline=$((SECONDS + $3))
+  until grep -q "$1" "$2" 2>/dev/null; do
+    [ $SECONDS -lt "$deadline" ] || return 1
+    sleep 0.05
+  done
+}
+
+# wait_gone PID SECONDS: waits for a process (not necessarily our child) to end.
+wait_gone() {
+  local deadline=$((SECONDS + $2))
+  while kill -0 "$1" 2>/dev/null; do
+    [ $SECONDS -lt "$deadline" ] || return 1
+    sleep 0.05
+  done
+}
+
+sse_field() { # event jq-filter
+  awk -v e="$1" '/^event:/ {cur=$2} /^data:/ && cur == e {sub(/^data: /, ""); print}' "$BATS_TEST_TMPDIR/sse" | jq -r "$2"
+}
+sse_events() { awk '/^event:/ {print $2}' "$BATS_TEST_TMPDIR/sse" | tr '\n' ' '; }
+
+chat_json() {
+  api POST /api/chat "$(jq -cn --arg p "$1" '{prompt:$p}')"
+}
+
+chat_sse() {
+  curl -sk -N -A "$UA" -b "$BATS_TEST_TMPDIR/jar" -H "X-CSRF-Token: $CSRF" --max-time 30 \
+    -H 'Content-Type: application/json' -H 'Accept: text/event-stream' \
+    --data-binary "$(jq -cn --arg p "$1" '{prompt:$p}')" "$BASE_URL/api/chat" >"$BATS_TEST_TMPDIR/sse"
+}
+
+use_hostile_stack() {
+  BASE_URL=$HOSTILE_BASE
+  STACK_DIR=$BATS_FILE_TMPDIR/hostile
+}
+
+hostile_up() {
+  [ -s "$BATS_FILE_TMPDIR/hostile.pid" ] && return 0
+  python3 "$BATS_TEST_DIRNAME/hardening/hostile_provider.py" --port "$HOSTILE_PORT" \
+    --port-file "$BATS_FILE_TMPDIR/hostile.port" --pid-file "$BATS_FILE_TMPDIR/hostile.pid" \
+    >"$BATS_FILE_TMPDIR/hostile.log" 2>&1 3>&- &
+  wait_grep . "$BATS_FILE_TMPDIR/hostile.port" 10
+}
+
+# ---- the provider ------------------------------------------------------------
+
+@test "a provider refusing connections: a streamed turn ends with an error event, and the next turn works once it is back" {
+  use_hostile_stack
+  new_user
+  chat_sse "is anyone there?"
+  assert_equal "$(sse_events)" "start error "
+  assert_equal "$(sse_field error .error)" "Could not reach the AI service."
+  cid=$(sse_field start .conversation_id)
+  api GET "/api/conversations/$cid"
+  assert_equal "$(json '[.messages[] | .role + ":" + .status] | join(",")')" "user:error,assistant:error"
+  assert_equal "$(json '.messages[0].content')" "is anyone there?"
+  hostile_up
+  api POST /api/chat "$(jq -cn --argjson c "$cid" '{prompt:"and now?",conversation_id:$c}')"
+  assert_equal "$code" 200
+  assert_equal "$(json .message.content)" "plain answer"
+}
+
+@test "a provider that goes silent mid-stream past AI_IDLE_TIMEOUT: error event, partial answer kept as interrupted, upstream closed" {
+  new_user
+  curl -s -X POST "$FAKE_URL/_fake/reset" >/dev/null
+  start=$SECONDS
+  chat_sse "say a little then stall [[fake:hangafter=10]] [[fake:chunks=4]]"
+  took=$((SECONDS - start))
+  echo "took $took s with AI_IDLE_TIMEOUT=2"
+  [ "$took" -lt 8 ]
+  assert_regex "$(sse_events)" '^start delta .*error $'
+  assert_equal "$(sse_field error .error)" "The AI service stopped responding."
+  cid=$(sse_field start .conversation_id)
+  api GET "/api/conversations/$cid"
+  assert_equal "$(json '.messages[1].status')" interrupted
+  [ -n "$(json '.messages[1].content')" ]
+  for _ in $(seq 50); do
+    [ "$(curl -s "$FAKE_URL/_fake/requests" | jq -r '.[-1].disconnected')" = true ] && break
+    sleep 0.1
+  done
+  assert_equal "$(curl -s "$FAKE_URL/_fake/requests" | jq -r '.[-1].disconnected')" true
+}
+
+@test "a provider that trickles a byte a second is stopped at AI_TIMEOUT" {
+  use_hostile_stack
+  hostile_up
+  new_user
+  start=$SECONDS
+  chat_sse "never finish [[hostile:trickle]]"
+  took=$((SECONDS - start))
+  echo "took $took s with AI_TIMEOUT=5"
+  [ "$took" -ge 4 ] && [ "$took" -lt 10 ]
+  assert_equal "$(sse_field error .error)" "The AI service took too long to answer."
+  cid=$(sse_field start .conversation_id)
+  api GET "/api/conversations/$cid"
+  assert_equal "$(json '.messages[1].status')" interrupted
+  assert_equal "$(json '.messages[1].content')" "slow "
+}
+
+@test "a provider dying in the middle of a JSON answer gives 502 and a failed turn that is not context later" {
+  use_hostile_stack
+  hostile_up
+  new_user
+  chat_json "answer then die [[hostile:truncate]]"
+  assert_equal "$code" 502
+  [ -n "$(json .error)" ]
+  assert_equal "$(json .message.status)" error
+  cid=$(json .conversation_id)
+  api GET "/api/conversations/$cid"
+  assert_equal "$(json '[.messages[].status] | join(",")')" "error,error"
+}
+
+@test "hostile answer bodies: too large, nested too deep, wrongly typed, NUL and lone surrogates" {
+  use_hostile_stack
+  hostile_up
+  new_user
+  chat_sse "flood me [[hostile:huge]]"
+  assert_equal "$(sse_field error .error)" "The AI service sent an answer we could not read."
+  cid=$(sse_field start .conversation_id)
+  api GET "/api/conversations/$cid"
+  len=$(json '.messages[1].content | length')
+  echo "stored $len characters of a 5 MiB answer"
+  [ "$len" -le $((4 * 1024 * 1024)) ]
+  for m in nested wrongtype; do
+    chat_json "bad body [[hostile:$m]]"
+    assert_equal "$code" 502
+    assert_equal "$(json .error)" "The AI service sent an answer we could not read."
+  done
+  chat_sse "control bytes [[hostile:nul]]"
+  assert_regex "$(sse_events)" 'done $'
+  cid=$(sse_field start .conversation_id)
+  api GET "/api/conversations/$cid"
+  content=$(json '.messages[1].content')
+  # NUL is dropped; the lone surrogate arrives as U+FFFD or is dropped, never as raw bytes.
+  assert_regex "$content" '^ab.*c$'
+  [ "$(json '.messages[1].content | test("\u0000")')" = false ]
+  iconv -f UTF-8 -t UTF-8 <<<"$content" >/dev/null
+}
+
+# ---- the database ------------------------------------------------------------
+
+@test "the database locked by a long writer: a clean 503 after the busy timeout, then the retry is stored once" {
+  new_user
+  db=$STACK_DIR/instance/aifacade.db
+  python3 -c '
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+c.execute("BEGIN EXCLUSIVE")
+open(sys.argv[2], "w").close()
+time.sleep(7.5)
+c.execute("ROLLBACK")
+' "$db" "$BATS_TEST_TMPDIR/locked" 3>&- &
+locker=$!
+for _ in $(seq 200); do [ -f "$BATS_TEST_TMPDIR/locked" ] && break; sleep 0.05; done
+[ -f "$BATS_TEST_TMPDIR/locked" ]
+start=$(date +%s%N)
+# A chat turn waits in parallel: nothing of it may be stored.
+curl -sk -o "$BATS_TEST_TMPDIR/chat.out" -w '%{http_code}' -A "$UA" -b "$BATS_TEST_TMPDIR/jar" \
+  -H "X-CSRF-Token: $CSRF" -H 'Content-Type: application/json' --max-time 20 \
+  --data-binary '{"prompt":"written under lock"}' "$BASE_URL/api/chat" >"$BATS_TEST_TMPDIR/chat.code" &
+chatter=$!
+api POST /api/conversations '{"title":"under lock"}'
+ms=$((($(date +%s%N) - start) / 1000000))
+wait "$chatter"
+echo "answered $code after $ms ms: $body"
+assert_equal "$code" 503
+assert_equal "$(json .error)" "The server is busy; try again in a moment."
+[ "$ms" -ge 4500 ] && [ "$ms" -lt 7500 ]
+assert_equal "$(cat "$BATS_TEST_TMPDIR/chat.code")" 503
+jq -e '.error | length > 0' "$BATS_TEST_TMPDIR/chat.out"
+wait "$locker"
+grep -q 'busy past the busy timeout' "$STACK_DIR/serve.log"
+api POST /api/conversations '{"title":"under lock"}'
+assert_equal "$code" 201
+chat_json "written under lock"
+assert_equal "$code" 200
+api GET /api/conversations
+assert_equal "$(json '[.conversations[] | select(.title == "under lock")] | length')" 1
+assert_equal "$(json '[.conversations[] | select(.title == "written under lock")] | length')" 1
+assert_equal "$(sql "SELECT count(*) FROM messages WHERE content = 'written under lock'")" 1
+}
+
+@test "a chat process killed with SIGKILL mid-stream: database intact, the turn stored as interrupted, never half" {
+  new_user
+  curl -s -X POST "$FAKE_URL/_fake/reset" >/dev/null
+  stream_bg "stream for a while [[fake:slow=250]] [[fake:chunks=40]]"
+  wait_grep '^event: delta' "$BATS_TEST_TMPDIR/sse" 10
+  pids=$(chat_pids)
+  [ -n "$pids" ]
+  # shellcheck disable=SC2086  # one or more pids
+  kill -KILL $pids
+  wait "$curl_pid" || true
+  cid=$(sse_field start .conversation_id)
+  assert_equal "$(sql 'PRAGMA integrity_check')" ok
+  assert_equal "$(sql "SELECT group_concat(role || ':' || status, ',') FROM (SELECT * FROM messages WHERE conversation_id = $cid ORDER BY id)")" \
+    "user:interrupted,assistant:interrupted"
+  assert_equal "$(sql "SELECT content FROM messages WHERE conversation_id = $cid AND role = 'user'")" \
+    "stream for a while [[fake:slow=250]] [[fake:chunks=40]]"
+  for _ in $(seq 50); do
+    [ "$(curl -s "$FAKE_URL/_fake/requests" | jq -r '.[-1].disconnected')" = true ] && break
+    sleep 0.1
+  done
+  assert_equal "$(curl -s "$FAKE_URL/_fake/requests" | jq -r '.[-1].disconnected')" true
+  chat_json "still alive?"
+  assert_equal "$code" 200
+}
+
+@test "a full disk: 503 with a plain message and an operator line, and writes work again once space is back" {
+  [ -f "$BATS_FILE_TMPDIR/tmpfs" ] || skip "no tmpfs could be mounted for the instance directory"
+  new_user
+  sqlite3 "$STACK_DIR/instance/aifacade.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
+  dd if=/dev/zero of="$STACK_DIR/instance/filler" bs=64k 2>/dev/null || true
+  dd if=/dev/zero of="$STACK_DIR/instance/filler2" bs=512 2>/dev/null || true
+  api POST /api/conversations '{"title":"no room"}'
+  got=$code answer=$body
+  rm -f "$STACK_DIR/instance/filler" "$STACK_DIR/instance/filler2"
+  echo "answered $got: $answer"
+  grep 'aifacade\[' "$STACK_DIR/serve.log" | tail -3
+  assert_equal "$got" 503
+  [ -n "$(jq -r .error <<<"$answer")" ]
+  assert_regex "$(jq -r .error <<<"$answer")" '^The (server cannot save data right now|database is unavailable)'
+  # The operator learns what to check, whether opening or writing failed.
+  grep -q 'check free disk space' "$STACK_DIR/serve.log"
+  api POST /api/conversations '{"title":"room again"}'
+  assert_equal "$code" 201
+  assert_equal "$(sql 'PRAGMA integrity_check')" ok
+}
+
+@test "a read-only database: writes answer 503 with an operator line, and all works again once writable" {
+  [ -f "$BATS_FILE_TMPDIR/tmpfs" ] || skip "no tmpfs could be mounted for the instance directory"
+  new_user
+  mount -o remount,ro "$STACK_DIR/instance"
+  api POST /api/conversations '{"title":"read only"}'
+  got=$code answer=$body
+  chat_json "read only chat"
+  chat_code=$code
+  mount -o remount,rw "$STACK_DIR/instance"
+  echo "answered $got: $answer; chat $chat_code"
+  grep 'aifacade\[' "$STACK_DIR/serve.log" | tail -3
+  assert_equal "$got" 503
+  assert_equal "$chat_code" 503
+  [ -n "$(jq -r .error <<<"$answer")" ]
+  grep -q 'check free disk space and that the file and its directory are writable' "$STACK_DIR/serve.log"
+  api POST /api/conversations '{"title":"writable again"}'
+  assert_equal "$code" 201
+  api GET /api/conversations
+  assert_equal "$(json '[.conversations[] | select(.title == "read only")] | length')" 0
+}
+
+# ---- the servers ------------------------------------------------------------
+
+@test "lighttpd stopped while an answer streams: the stream ends, the turn is stored as interrupted, the restarted stack serves it" {
+  new_user
+  stream_bg "a long answer [[fake:slow=250]] [[fake:chunks=40]]"
+  wait_grep '^event: delta' "$BATS_TEST_TMPDIR/sse" 10
+  chat=$(chat_pids)
+  [ -n "$chat" ]
+  kill -TERM "$(lighttpd_pid)"
+  start=$SECONDS
+  wait "$curl_pid" || true
+  echo "the stream ended $((SECONDS - start)) s after lighttpd was stopped"
+  [ $((SECONDS - start)) -lt 10 ]
+  for pid in $chat; do wait_gone "$pid" 10; done
+  cid=$(sse_field start .conversation_id)
+  assert_equal "$(sql "SELECT status FROM messages WHERE conversation_id = $cid AND role = 'assistant'")" interrupted
+  [ -n "$(sql "SELECT content FROM messages WHERE conversation_id = $cid AND role = 'assistant'")" ]
+  assert_equal "$(sql 'PRAGMA integrity_check')" ok
+  # The same instance directory (database, key, sessions) serves again.
+  dir=$BATS_FILE_TMPDIR/stack
+  "$BATS_TEST_DIRNAME/stack.sh" stop "$dir"
+  "$BATS_TEST_DIRNAME/stack.sh" start "$dir" AI_IDLE_TIMEOUT=2 AI_TIMEOUT=8
+  BASE_URL=$(. "$dir/stack.env" && echo "$BASE_URL")
+  api GET "/api/conversations/$cid"
+  assert_equal "$code" 200
+  assert_equal "$(json '.messages[1].status')" interrupted
+}
