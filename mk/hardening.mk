@@ -49,7 +49,7 @@ fuzz-long: fuzz
 asan-build:
 	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CC=gcc \
 	  SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
-	  OPT='-O1 -g' all
+	  OPT='-O1 -g' all $(UNIT_TESTS:%=$(ASAN_BUILD)/tests/%)
 
 test-asan: deps asan-build
 	@tests/hardening/asan-run.sh $(ASAN_BUILD)

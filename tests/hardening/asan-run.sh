@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# asan-run.sh: runs the bats suites (and the unit tests) against programs
+# built with AddressSanitizer and UndefinedBehaviorSanitizer, then fails on
+# any sanitizer report.
+#   tests/hardening/asan-run.sh BUILD_DIR [bats files...]
+# Every sanitized process (CGI programs under lighttpd, aifacadectl, unit
+# tests) writes its reports to $ASAN_LOGS/asan.<pid> and ubsan.<pid>
+# (log_path): the stacks' own serve.log files live in temporary directories
+# that tests/run.sh removes, so the reports are kept apart where they
+# survive. verbosity=1 makes each process leave a file, which counts them.
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root" || exit 2
+build=${1:-build-asan}
+shift || true
+logs=${ASAN_LOGS:-$(mktemp -d /tmp/aifacade-asan.XXXXXX)}
+mkdir -p "$logs"
+export AIFACADE_BUILD=$build
+export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:log_path=$logs/asan:verbosity=1:check_initialization_order=1:detect_stack_use_after_return=1"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan"
+
+rc=0
+if [ $# -eq 0 ]; then
+  tests/run.sh unit || rc=1
+fi
+tests/run.sh bats "$@" || rc=1
+
+processes=$(find "$logs" -name 'asan.*' | wc -l)
+reports=$(grep -lE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$logs"/asan.* "$logs"/ubsan.* 2>/dev/null)
+echo
+if [ -n "$reports" ]; then
+  echo "asan: sanitizer reports in $(wc -l <<<"$reports") of $processes processes:"
+  for f in $reports; do
+    echo "--- $f"
+    grep -E -A30 'ERROR: |runtime error:' "$f" | head -60
+  done
+  rc=1
+else
+  echo "asan: $processes sanitized processes (CGI requests, aifacadectl, unit tests), no AddressSanitizer, LeakSanitizer or UBSan report"
+  [ -n "${ASAN_LOGS:-}" ] || rm -rf "$logs"
+fi
+exit "$rc"
