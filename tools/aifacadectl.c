@@ -472,12 +472,33 @@ static int cmd_restore(struct store *st, const struct config *cfg, const struct 
 	return EXIT_DONE;
 }
 
-/* Creates the database's directory (mode 0700) when it is missing. */
+/* Creates dir and its missing parents (mode 0700, as mkdir -p); returns 0
+ * or -1 with errno set. */
+static int make_dirs(const char *dir)
+{
+	char *p = xstrdup(dir);
+	int rc = 0;
+	for (char *s = p + 1; rc == 0; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, 0700) != 0 && errno != EEXIST)
+			rc = -1;
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	free(p);
+	return rc;
+}
+
+/* Creates the database's directory when it is missing. */
 static int ensure_parent(const char *database)
 {
 	char *dir = dir_of(database);
 	int rc = 0;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+	if (make_dirs(dir) != 0) {
 		fprintf(stderr, "aifacadectl: cannot create the directory %s: %s; create it, writable by this user\n",
 			dir, strerror(errno));
 		rc = -1;
@@ -557,7 +578,7 @@ static int run(const struct command *c, const struct args *a)
 	if (loaded < 0 && creates && cfg.instance_dir && access(cfg.instance_dir, F_OK) != 0 && errno == ENOENT) {
 		char *dir = xstrdup(cfg.instance_dir);
 		config_free(&cfg);
-		if (mkdir(dir, 0700) != 0) {
+		if (make_dirs(dir) != 0) {
 			fprintf(stderr, "aifacadectl: cannot create the instance directory %s: %s; create it, writable by "
 					"this user\n", dir, strerror(errno));
 			free(dir);
