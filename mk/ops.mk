@@ -1,0 +1,53 @@
+# mk/ops.mk: deploy, roll back, prepare docker compose, and check the operations files.
+#
+#   make deploy DEST=/srv/aifacade              build, install a new release, switch to it atomically
+#   make rollback DEST=/srv/aifacade            switch back to the previous release
+#   make deploy-endpoint DEST=... NAME=chat     replace one endpoint program in the running release
+#   make deploy-status DEST=...                 list the releases
+#   make compose-init                           create .env, secrets/ and instance/ for docker compose
+#   make ops-check                              lint and test the Docker, compose, CI and deploy files
+
+OPS_SCRIPTS = tools/deploy.sh tools/container-start.sh
+OPS_YAML = docker-compose.yml docker-compose.staging.yml .github/workflows/deploy.yml .yamllint
+OPS_SUITES = tests/docker.bats tests/deploy.bats tests/admin.bats
+
+.PHONY: deploy rollback deploy-endpoint deploy-status compose-init ops-check ops-lint
+
+ops-need-dest = @test -n "$(DEST)" || { echo "make $@: name the target directory, e.g. make $@ DEST=/srv/aifacade" >&2; exit 2; }
+
+deploy: all
+	$(ops-need-dest)
+	tools/deploy.sh release "$(DEST)" "$(BUILD)"
+
+rollback:
+	$(ops-need-dest)
+	tools/deploy.sh rollback "$(DEST)"
+
+deploy-endpoint: all
+	$(ops-need-dest)
+	@test -n "$(NAME)" || { echo "make $@: name the endpoint, e.g. NAME=chat" >&2; exit 2; }
+	AIFACADE_BUILD="$(BUILD)" tools/deploy.sh endpoint "$(DEST)" "$(NAME)"
+
+deploy-status:
+	$(ops-need-dest)
+	@tools/deploy.sh status "$(DEST)"
+
+# docker compose reads .env (env_file) and the secret files; it refuses to
+# start without them. The secret is readable by the container's user
+# (0644) inside a directory only you can enter (0700); an empty key file
+# means the offline demo provider.
+compose-init:
+	@test -f .env || { cp .env.example .env && echo "compose-init: created .env from .env.example"; }
+	@mkdir -p secrets instance && chmod 0700 secrets
+	@test -f secrets/.gitignore || printf '*\n' >secrets/.gitignore
+	@test -f secrets/deepseek_api_key || { : >secrets/deepseek_api_key && \
+	  echo "compose-init: created an empty secrets/deepseek_api_key (offline demo); put the key in it to use DeepSeek"; }
+	@chmod 0644 secrets/deepseek_api_key
+
+ops-lint:
+	@AIFACADE_DEPS="docker $(AIFACADE_DEPS)" tools/install-deps.sh
+	shellcheck -x $(OPS_SCRIPTS)
+	yamllint -s $(OPS_YAML)
+
+ops-check: all ops-lint
+	tests/run.sh bats $(OPS_SUITES)
