@@ -135,9 +135,9 @@ tools_deploy() { "$ROOT/tools/deploy.sh" "$@"; }
   ) &
   swapper=$!
   args=()
-  for _ in $(seq 50); do args+=(-o /dev/null "$URL/api/health"); done
+  for _ in $(seq 100); do args+=(-o /dev/null "$URL/api/health"); done
   pids=()
-  for k in 1 2 3 4; do
+  for k in 1 2; do
     curl -s --max-time 60 -w '%{http_code}\n' "${args[@]}" >"$BATS_TEST_TMPDIR/codes$k" &
     pids+=($!)
   done
