@@ -202,6 +202,20 @@ hostile_up() {
   iconv -f UTF-8 -t UTF-8 <<<"$content" >/dev/null
 }
 
+@test "the API key never reaches the log or the user, even when the provider echoes it back" {
+  new_user
+  mark=$(wc -l <"$STACK_DIR/serve.log")
+  chat_json "who am I? [[fake:status=401]]"
+  assert_equal "$code" 502
+  assert_equal "$(json .error)" "The AI service rejected the API key."
+  [[ "$body" != *test-key* ]]
+  # The fake provider's 401 repeats the key it was sent; the log line keeps the rest.
+  sleep 0.2
+  tail -n +"$((mark + 1))" "$STACK_DIR/serve.log" | grep -q 'Your api key: \[redacted\]'
+  run grep -c 'test-key' "$STACK_DIR/serve.log"
+  assert_output 0
+}
+
 # ---- the database ------------------------------------------------------------
 
 @test "the database locked by a long writer: a clean 503 after the busy timeout, then the retry is stored once" {
@@ -313,6 +327,16 @@ assert_equal "$(sql "SELECT count(*) FROM messages WHERE content = 'written unde
 }
 
 # ---- the servers ------------------------------------------------------------
+
+@test "POSTs that arrive as lighttpd drops idle keep-alive connections never get a 502 from Caddy" {
+  # lighttpd closes a keep-alive connection after 5 s idle; a proxy that keeps
+  # it longer may send a request down it just as it closes, and answers 502.
+  grep -Eq '^[[:space:]]*keepalive[[:space:]]+[0-4]s' "$BATS_TEST_DIRNAME/../Caddyfile" ||
+    skip "pending the Caddyfile change in SECURITY.md (reverse_proxy transport: keepalive 4s)"
+  run "$BATS_TEST_DIRNAME/hardening/keepalive-probe.sh" "$BASE_URL" 1
+  echo "requests and 502s: $output"
+  assert_success
+}
 
 @test "lighttpd stopped while an answer streams: the stream ends, the turn is stored as interrupted, the restarted stack serves it" {
   new_user

@@ -1,0 +1,192 @@
+#!/usr/bin/env bats
+# load.bats: bounded load on loopback through Caddy: many users prompting at
+# once (JSON and streamed turns mixed), registrations and logins at once,
+# and a long conversation read while it is written. Every answer must be
+# stored exactly once, no request may fail with a 5xx, and the log must not
+# show a database that was locked past its busy timeout. Counts and times
+# are bounded: the whole file takes well under a minute on two cores.
+
+load helpers
+
+USERS=${LOAD_USERS:-20}
+PROMPTS=${LOAD_PROMPTS:-5}
+LOGINS=${LOAD_LOGINS:-30}
+
+# The number of lines in the stack's log now, so a test reads only its own.
+log_mark() {
+  if [ -n "${STACK_DIR:-}" ]; then wc -l <"$STACK_DIR/serve.log"; else echo 0; fi
+}
+
+# log_since MARK: the stack's log lines after MARK.
+log_since() {
+  [ -n "${STACK_DIR:-}" ] || return 0
+  tail -n +"$(($1 + 1))" "$STACK_DIR/serve.log"
+}
+
+# new_account N: registers user N of this test into jar$N, csrf$N and
+# name$N. Safe to run in parallel: it uses no shared file (api() does).
+new_account() {
+  local n=$1 name code
+  name="$(unique_name)x$n"
+  echo "$name" >"$BATS_TEST_TMPDIR/name$n"
+  rm -f "$BATS_TEST_TMPDIR/jar$n"
+  code=$(curl -sk -o /dev/null -w '%{http_code}' -A "$UA" -c "$BATS_TEST_TMPDIR/jar$n" --max-time 30 \
+    -H 'Content-Type: application/json' "$BASE_URL/api/register" \
+    --data-binary "$(jq -cn --arg u "$name" '{username:$u,password:"correct horse battery"}')")
+  [ "$code" = 201 ] || { echo "register $n: $code" >&2; return 1; }
+  curl -sk -A "$UA" -b "$BATS_TEST_TMPDIR/jar$n" --max-time 30 "$BASE_URL/api/me" |
+    jq -r .csrf_token >"$BATS_TEST_TMPDIR/csrf$n"
+}
+
+# prompt_as N TEXT STREAM: one chat turn of user N; appends "code" to codes
+# and, when streamed, the name of the last event.
+prompt_as() {
+  local n=$1 text=$2 stream=$3 out code
+  out=$(mktemp "$BATS_TEST_TMPDIR/out.XXXXXX")
+  local args=(-sk -o "$out" -w '%{http_code}' -A "$UA" -b "$BATS_TEST_TMPDIR/jar$n" --max-time 40
+    -H "X-CSRF-Token: $(cat "$BATS_TEST_TMPDIR/csrf$n")" -H 'Content-Type: application/json'
+    --data-binary "$(jq -cn --arg p "$text" '{prompt:$p}')")
+  [ "$stream" = 1 ] && args+=(-N -H 'Accept: text/event-stream')
+  code=$(curl "${args[@]}" "$BASE_URL/api/chat") || code="curl-failed-$?"
+  if [ "$stream" = 1 ]; then
+    echo "$code $(awk '/^event:/ {e=$2} END {print e}' "$out")" >>"$BATS_TEST_TMPDIR/codes"
+  else
+    echo "$code $(jq -r '.message.status // "no-message"' "$out" 2>/dev/null)" >>"$BATS_TEST_TMPDIR/codes"
+  fi
+}
+
+@test "$USERS users x $PROMPTS prompts at once: every answer stored exactly once, no 5xx, no lock errors" {
+  mark=$(log_mark)
+  for u in $(seq "$USERS"); do new_account "$u" & done
+  wait
+  for u in $(seq "$USERS"); do [ -s "$BATS_TEST_TMPDIR/csrf$u" ]; done
+  start=$(date +%s%N)
+  for u in $(seq "$USERS"); do
+    for p in $(seq "$PROMPTS"); do
+      prompt_as "$u" "load user $u prompt $p [[fake:chunks=4]]" $((p % 2)) &
+    done
+  done
+  wait
+  ms=$((($(date +%s%N) - start) / 1000000))
+  total=$((USERS * PROMPTS))
+  sort "$BATS_TEST_TMPDIR/codes" | uniq -c
+  # JSON turns answer "200 ok", streamed ones "200 done".
+  good=$(grep -cE '^200 (ok|done)$' "$BATS_TEST_TMPDIR/codes")
+  lost=0 dup=0
+  for u in $(seq "$USERS"); do
+    JAR=$BATS_TEST_TMPDIR/jar$u api GET /api/conversations
+    assert_equal "$code" 200
+    for p in $(seq "$PROMPTS"); do
+      n=$(json "[.conversations[] | select(.title | startswith(\"load user $u prompt $p \"))] | length")
+      [ "$n" -ge 1 ] || lost=$((lost + 1))
+      [ "$n" -le 1 ] || dup=$((dup + 1))
+    done
+    for cid in $(json '.conversations[].id'); do
+      JAR=$BATS_TEST_TMPDIR/jar$u api GET "/api/conversations/$cid"
+      assert_equal "$(json '[.messages[] | .role + ":" + .status] | join(",")')" "user:ok,assistant:ok"
+      assert_equal "$(json '.messages[1].content')" "Echo: $(json '.messages[0].content' | sed 's/ \[\[fake:chunks=4\]\]//')"
+    done
+  done
+  echo "load: $USERS users x $PROMPTS prompts = $total turns in $ms ms: $good answered, lost $lost, duplicated $dup"
+  echo "load: $USERS x $PROMPTS, $((total - good)) errors, $lost lost, $dup duplicated, $ms ms" >>"${BATS_FILE_TMPDIR}/figures"
+  assert_equal "$good" "$total"
+  assert_equal "$lost" 0
+  assert_equal "$dup" 0
+  if [ -n "${STACK_DIR:-}" ]; then
+    assert_equal "$(sql "SELECT count(*) FROM messages WHERE content LIKE 'load user % prompt % [[fake:chunks=4]]' AND role = 'user' AND conversation_id IN (SELECT c.id FROM conversations c JOIN users u ON u.id = c.user_id WHERE u.username IN ($(for u in $(seq "$USERS"); do printf "'%s'," "$(cat "$BATS_TEST_TMPDIR/name$u")"; done | sed 's/,$//')))")" "$total"
+    run log_since "$mark"
+    refute_output --partial 'database is locked'
+    refute_output --partial 'busy past the busy timeout'
+  fi
+}
+
+@test "$LOGINS logins at once (and wrong passwords among them): every session works, no 5xx" {
+  mark=$(log_mark)
+  for u in $(seq "$LOGINS"); do new_account "$u" & done
+  wait
+  start=$(date +%s%N)
+  for u in $(seq "$LOGINS"); do
+    (
+      name=$(cat "$BATS_TEST_TMPDIR/name$u")
+      pass="correct horse battery"
+      [ $((u % 5)) -ne 0 ] || pass="wrong horse battery"
+      rm -f "$BATS_TEST_TMPDIR/jar$u"
+      code=$(curl -sk -o /dev/null -w '%{http_code}' -A "$UA" -c "$BATS_TEST_TMPDIR/jar$u" --max-time 30 \
+        -H 'Content-Type: application/json' \
+        --data-binary "$(jq -cn --arg u "$name" --arg p "$pass" '{username:$u,password:$p}')" "$BASE_URL/api/login")
+      echo "$u $code" >>"$BATS_TEST_TMPDIR/logins"
+    ) &
+  done
+  wait
+  ms=$((($(date +%s%N) - start) / 1000000))
+  ok=0 refused=0
+  while read -r u c; do
+    if [ $((u % 5)) -eq 0 ]; then
+      assert_equal "$c" 401
+      refused=$((refused + 1))
+    else
+      assert_equal "$c" 200
+      JAR=$BATS_TEST_TMPDIR/jar$u api GET /api/me
+      assert_equal "$code" 200
+      assert_equal "$(json .username)" "$(cat "$BATS_TEST_TMPDIR/name$u")"
+      ok=$((ok + 1))
+    fi
+  done <"$BATS_TEST_TMPDIR/logins"
+  echo "load: $LOGINS logins at once in $ms ms: $ok sessions, $refused refused as wrong"
+  assert_equal "$((ok + refused))" "$LOGINS"
+  if [ -n "${STACK_DIR:-}" ]; then
+    run log_since "$mark"
+    refute_output --partial 'database is locked'
+    refute_output --partial 'busy past the busy timeout'
+  fi
+}
+
+@test "a long conversation read while it is written: every read is whole, pages add up" {
+  new_account 1
+  CSRF=$(cat "$BATS_TEST_TMPDIR/csrf1")
+  JAR=$BATS_TEST_TMPDIR/jar1 api POST /api/conversations '{"title":"long one"}'
+  cid=$(json .id)
+  turns=30
+  # The writer reads its own copy of the jar: api() rewrites jar1 on every read.
+  cp "$BATS_TEST_TMPDIR/jar1" "$BATS_TEST_TMPDIR/writer-jar"
+  (
+    for i in $(seq "$turns"); do
+      curl -sk -o /dev/null -w '%{http_code}\n' -A "$UA" -b "$BATS_TEST_TMPDIR/writer-jar" --max-time 30 \
+        -H "X-CSRF-Token: $CSRF" -H 'Content-Type: application/json' \
+        --data-binary "$(jq -cn --arg p "turn $i" --argjson c "$cid" '{prompt:$p,conversation_id:$c}')" \
+        "$BASE_URL/api/chat" >>"$BATS_TEST_TMPDIR/writes"
+    done
+    touch "$BATS_TEST_TMPDIR/written"
+  ) 3>&- &
+  writer=$!
+  reads=0 last=0
+  deadline=$((SECONDS + 45))
+  while [ ! -f "$BATS_TEST_TMPDIR/written" ] && [ $SECONDS -lt $deadline ]; do
+    JAR=$BATS_TEST_TMPDIR/jar1 api GET "/api/conversations/$cid?limit=200"
+    assert_equal "$code" 200
+    n=$(json '.messages | length')
+    # A turn's two messages are stored in one transaction: never one alone.
+    assert_equal "$((n % 2))" 0
+    [ "$n" -ge "$last" ]
+    last=$n
+    [ "$(json '[.messages[] | select(.status != "ok" and .status != "interrupted")] | length')" = 0 ]
+    reads=$((reads + 1))
+  done
+  wait "$writer"
+  assert_equal "$(sort -u "$BATS_TEST_TMPDIR/writes")" 200
+  # Walk the finished conversation backwards in pages of 7.
+  before="" seen=0 ids=""
+  while :; do
+    JAR=$BATS_TEST_TMPDIR/jar1 api GET "/api/conversations/$cid?limit=7${before:+&before=$before}"
+    assert_equal "$code" 200
+    got=$(json '.messages | length')
+    seen=$((seen + got))
+    ids="$ids $(json '[.messages[].id] | join(" ")')"
+    [ "$(json .has_more)" = true ] || break
+    before=$(json '.messages[0].id')
+  done
+  echo "load: $reads whole reads while $turns turns were written; $seen messages paged back"
+  assert_equal "$seen" $((turns * 2))
+  assert_equal "$(tr ' ' '\n' <<<"$ids" | grep -c .)" "$(tr ' ' '\n' <<<"$ids" | grep . | sort -u | wc -l)"
+  [ "$reads" -ge 3 ]
+}
