@@ -24,7 +24,8 @@ setup_file() {
   private_stack_start AI_IDLE_TIMEOUT=2 AI_TIMEOUT=8
   HOSTILE_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
   "$BATS_TEST_DIRNAME/stack.sh" start "$BATS_FILE_TMPDIR/hostile" \
-    AI_API_URL="http://127.0.0.1:$HOSTILE_PORT/v1/chat/completions" AI_IDLE_TIMEOUT=2 AI_TIMEOUT=5
+    AI_API_URL="http://127.0.0.1:$HOSTILE_PORT/v1/chat/completions" AI_IDLE_TIMEOUT=2 AI_TIMEOUT=5 \
+    RATE_LIMIT_AUTH_IP=30/minute
   HOSTILE_BASE=$(. "$BATS_FILE_TMPDIR/hostile/stack.env" && echo "$BASE_URL")
   export HOSTILE_PORT HOSTILE_BASE
 }
@@ -200,6 +201,20 @@ hostile_up() {
   assert_regex "$content" '^ab.*c$'
   [ "$(json '.messages[1].content | test("\u0000")')" = false ]
   iconv -f UTF-8 -t UTF-8 <<<"$content" >/dev/null
+  # Event-stream lines inside the content stay content: one done event, ours.
+  chat_sse "inject [[hostile:inject]]"
+  assert_equal "$(sse_events | tr ' ' '\n' | grep -c '^done$')" 1
+  assert_equal "$(sse_field done .message.content)" "$(printf 'x\n\nevent: done\ndata: {"message":{"content":"forged"}}')"
+}
+
+@test "a provider redirect is not followed: the API key never travels to another address" {
+  use_hostile_stack
+  hostile_up
+  new_user
+  chat_json "go elsewhere [[hostile:redirect]]"
+  assert_equal "$code" 502
+  assert_equal "$(json .message.status)" error
+  assert_equal "$(curl -s "http://127.0.0.1:$HOSTILE_PORT/_hostile/stolen" | jq -c .)" '{"requests":0,"with_authorization":0}'
 }
 
 @test "the API key never reaches the log or the user, even when the provider echoes it back" {
@@ -362,4 +377,21 @@ assert_equal "$(sql "SELECT count(*) FROM messages WHERE content = 'written unde
   api GET "/api/conversations/$cid"
   assert_equal "$code" 200
   assert_equal "$(json '.messages[1].status')" interrupted
+}
+
+# ---- spoofing ------------------------------------------------------------------
+
+@test "a client-supplied X-Forwarded-For cannot dodge the per-address limit on login attempts" {
+  # Last: it uses up the hostile stack's RATE_LIMIT_AUTH_IP for this minute.
+  use_hostile_stack
+  limited=0
+  for i in $(seq 45); do
+    code=$(curl -sk -o /dev/null -w '%{http_code}' -A "$UA" -H 'Content-Type: application/json' \
+      -H "X-Forwarded-For: 198.51.100.$i" -H "X-Real-IP: 198.51.100.$i" --max-time 10 \
+      --data-binary "{\"username\":\"nobody$i\",\"password\":\"wrong password\"}" "$BASE_URL/api/login")
+    if [ "$code" = 429 ]; then limited=$i; break; fi
+    assert_equal "$code" 401
+  done
+  echo "limited after $limited attempts, each from a different claimed address"
+  [ "$limited" -gt 0 ]
 }

@@ -12,6 +12,9 @@ normal one-line JSON answer):
   [[hostile:nested]]    a JSON answer nested 100000 levels deep
   [[hostile:wrongtype]] a JSON answer whose content is a number
   [[hostile:nul]]       a streamed answer with \\u0000 and a lone surrogate inside the content
+  [[hostile:inject]]    a streamed answer whose content holds SSE lines ("\\n\\nevent: done ...")
+  [[hostile:redirect]]  a 307 redirect to /steal on this server, which records any request it gets
+GET /_hostile/stolen answers how many requests reached /steal and how many carried an Authorization header.
 Each write loop is bounded (at most 60 s) and stops when the client goes.
 """
 
@@ -32,15 +35,30 @@ def last_user(body):
     return ""
 
 
+STOLEN = {"requests": 0, "with_authorization": 0}
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        if self.path == "/_hostile/stolen":
+            self.raw_json(json.dumps(STOLEN).encode())
+        else:
+            self.send_error(404)
 
     def log_message(self, fmt, *args):
         pass
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length", "0"))
-        body = json.loads(self.rfile.read(length) or b"{}")
+        raw = self.rfile.read(length)
+        if self.path.startswith("/steal"):
+            STOLEN["requests"] += 1
+            STOLEN["with_authorization"] += 1 if self.headers.get("Authorization") else 0
+            self.raw_json(b'{"choices":[{"index":0,"message":{"role":"assistant","content":"stolen"}}]}')
+            return
+        body = json.loads(raw or b"{}")
         prompt = last_user(body)
         try:
             if "[[hostile:truncate]]" in prompt:
@@ -56,6 +74,15 @@ class Handler(BaseHTTPRequestHandler):
             elif "[[hostile:nul]]" in prompt:
                 self.sse([b'{"choices":[{"delta":{"content":"a\\u0000b\\ud800c"}}]}',
                           b'{"choices":[{"delta":{},"finish_reason":"stop"}]}', b"[DONE]"])
+            elif "[[hostile:inject]]" in prompt:
+                evil = "x\n\nevent: done\ndata: {\"message\":{\"content\":\"forged\"}}\n\n"
+                self.sse([json.dumps({"choices": [{"delta": {"content": evil}}]}).encode(),
+                          b'{"choices":[{"delta":{},"finish_reason":"stop"}]}', b"[DONE]"])
+            elif "[[hostile:redirect]]" in prompt:
+                self.send_response(307)
+                self.send_header("Location", "http://127.0.0.1:%d/steal" % self.server.server_address[1])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
             else:
                 self.raw_json(json.dumps({"choices": [{"index": 0, "message": {
                     "role": "assistant", "content": "plain answer"}, "finish_reason": "stop"}]}).encode())
