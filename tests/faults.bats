@@ -48,9 +48,16 @@ lighttpd_pid() {
   pgrep -P "$serve" -x lighttpd
 }
 
-# The chat programs lighttpd runs right now.
+# The chat processes serving a request right now: the chat programs below
+# lighttpd that have no chat child. Run by mod_cgi, chat is lighttpd's child;
+# spawned through mod_scgi, a warm chat parent forks one child per request
+# (common/scgi.h), and only the child serves it.
 chat_pids() {
-  pgrep -P "$(lighttpd_pid)" -x chat || true
+  local p c
+  for p in $(pgrep -P "$(lighttpd_pid)" -x chat); do
+    c=$(pgrep -P "$p" -x chat || true)
+    echo "${c:-$p}"
+  done
 }
 
 # stream_bg PROMPT: starts a streamed turn in the background into
@@ -372,7 +379,9 @@ assert_equal "$(sql "SELECT count(*) FROM messages WHERE content = 'written unde
   # The same instance directory (database, key, sessions) serves again.
   dir=$BATS_FILE_TMPDIR/stack
   "$BATS_TEST_DIRNAME/stack.sh" stop "$dir"
-  "$BATS_TEST_DIRNAME/stack.sh" start "$dir" AI_IDLE_TIMEOUT=2 AI_TIMEOUT=8
+  # stack.sh start waits for these files: stale ones would name the old fake.
+  rm -f "$dir/fake.pid" "$dir/fake.port"
+  "$BATS_TEST_DIRNAME/stack.sh" start "$dir" AI_IDLE_TIMEOUT=2 AI_TIMEOUT=8 3>&-
   BASE_URL=$(. "$dir/stack.env" && echo "$BASE_URL")
   api GET "/api/conversations/$cid"
   assert_equal "$code" 200
