@@ -69,7 +69,7 @@ int main(void)
 	provider_result_free(&r);
 
 	rc = parse(429, 0, "{\"error\":{\"message\":\"quota\",\"type\":\"insufficient_quota\"}}", &r, &s);
-	CHECK(r.status == PROVIDER_ERR_BALANCE, "429 insufficient_quota is about money");
+	CHECK(rc == -1 && r.status == PROVIDER_ERR_BALANCE, "429 insufficient_quota is about money");
 	provider_result_free(&r);
 
 	rc = parse(200, 0, "<html>not json", &r, &s);
