@@ -7,6 +7,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "alloc.h"
 #include "app.h"
 #include "buf.h"
@@ -15,6 +17,7 @@
 #include "log.h"
 #include "provider.h"
 #include "ratelimit.h"
+#include "scgi.h"
 #include "store.h"
 #include "utf8.h"
 
@@ -316,8 +319,21 @@ static const struct route routes[] = {
 	{NULL, 0, NULL, NULL},
 };
 
-int main(void)
+/* The warm parent's one-time set-up (scgi.h): OpenSSL and libcurl's globals. */
+static void warm(void)
+{
+	if (sodium_init() < 0 || provider_global_init() != 0)
+		log_warn("one-time set-up failed; each request will try again");
+}
+
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"chat", routes};
+	(void)argc;
+	/* lighttpd.conf spawns chat through mod_scgi: libcurl's shared objects
+	 * are then loaded once, not for every prompt (bench/README.md). Run by
+	 * mod_cgi or by hand, it is a plain CGI program. */
+	if (scgi_listening())
+		return scgi_serve(&ep, argv, warm);
 	return app_run(&ep);
 }

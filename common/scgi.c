@@ -1,0 +1,229 @@
+/* scgi.c: a warm parent that forks one child per SCGI request (see scgi.h). */
+#define _GNU_SOURCE
+#include "scgi.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* lighttpd sends a few kilobytes of variables; more is not lighttpd. */
+#define SCGI_HEADERS_MAX (256 * 1024)
+/* How long a child waits for lighttpd to send the request's variables. */
+#define SCGI_READ_TIMEOUT_MS 10000
+
+int scgi_listening(void)
+{
+	int listening = 0;
+	socklen_t len = sizeof listening;
+	return getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening;
+}
+
+/* Reads exactly n bytes within the timeout; returns 0 or -1. */
+static int read_exact(int fd, char *p, size_t n)
+{
+	while (n > 0) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int ready = poll(&pfd, 1, SCGI_READ_TIMEOUT_MS);
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready <= 0)
+			return -1;
+		ssize_t k = read(fd, p, n);
+		if (k < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Reads the netstring "<len>:<len bytes>," and makes each NUL-separated
+ * name and value an environment entry. Reads nothing past the comma: what
+ * follows is the body, which the request parser reads from stdin. */
+static int read_request_env(int fd)
+{
+	size_t len = 0;
+	int digits = 0;
+	for (;;) {
+		char c;
+		if (read_exact(fd, &c, 1) < 0)
+			return -1;
+		if (c == ':' && digits > 0)
+			break;
+		if (c < '0' || c > '9' || ++digits > 7)
+			return -1;
+		len = len * 10 + (size_t)(c - '0');
+	}
+	if (len == 0 || len > SCGI_HEADERS_MAX)
+		return -1;
+	/* Lives until the process ends: putenv() keeps pointers into it. */
+	char *block = malloc(len + 1);
+	if (!block || read_exact(fd, block, len + 1) < 0 || block[len] != ',' || block[len - 1] != '\0')
+		return -1;
+	if (clearenv() != 0)
+		return -1;
+	for (char *p = block, *end = block + len; p < end;) {
+		char *name = p, *value = name + strlen(name) + 1;
+		if (value >= end)
+			return -1;
+		p = value + strlen(value) + 1;
+		if (*name == '\0' || strchr(name, '='))
+			return -1;
+		value[-1] = '=';
+		if (putenv(name) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The connection closed by lighttpd before we are done means the client
+ * went away: end the request as mod_cgi would, with SIGTERM (chat catches
+ * it to stop the provider and store what arrived). Only a full close shows
+ * as POLLHUP on a Unix socket, never a half-close. */
+static void *watch_hangup(void *arg)
+{
+	(void)arg;
+	struct pollfd pfd = {.fd = 0, .events = 0};
+	while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+		;
+	if (pfd.revents & (POLLHUP | POLLERR))
+		kill(getpid(), SIGTERM);
+	return NULL;
+}
+
+static void serve_child(const struct endpoint *ep, int conn, pid_t parent)
+{
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	/* The server stopping or dying ends its requests as lighttpd stopping
+	 * ends CGI runs: with SIGTERM, which chat turns into an orderly stop. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+		kill(getpid(), SIGTERM);
+	int flags = fcntl(conn, F_GETFL);
+	if (flags >= 0)
+		fcntl(conn, F_SETFL, flags & ~O_NONBLOCK);
+	if (read_request_env(conn) < 0) {
+		log_error("a malformed or incomplete SCGI request; answered nothing");
+		_exit(1);
+	}
+	if (dup2(conn, 0) < 0 || dup2(conn, 1) < 0)
+		_exit(1);
+	if (conn > 1)
+		close(conn);
+	pthread_attr_t attr;
+	pthread_t watcher;
+	if (pthread_attr_init(&attr) == 0) {
+		pthread_attr_setstacksize(&attr, 64 * 1024);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&watcher, &attr, watch_hangup, NULL) != 0)
+			log_warn("cannot watch for the client going away; the request runs to its end");
+		pthread_attr_destroy(&attr);
+	}
+	int rc = app_run(ep);
+	fflush(NULL);
+	/* _exit: the parent's atexit handlers (OpenSSL's clean-up) are the parent's. */
+	_exit(rc);
+}
+
+/* The program file: argv[0] as lighttpd started it (bin-path, through any
+ * symlinked release directory), else what /proc/self/exe names. */
+static char *program_path(char **argv)
+{
+	if (argv && argv[0] && strchr(argv[0], '/'))
+		return strdup(argv[0]);
+	char buf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+int scgi_serve(const struct endpoint *ep, char **argv, void (*warm)(void))
+{
+	log_set_program(ep->name);
+	char *path = program_path(argv);
+	struct stat started;
+	int can_reload = path && stat(path, &started) == 0;
+	/* Children are reaped by the kernel; nobody waits for them. */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	sa.sa_flags = SA_NOCLDWAIT;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (warm)
+		warm();
+	for (;;) {
+		struct pollfd pfd = {.fd = 0, .events = POLLIN};
+		if (poll(&pfd, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("waiting for requests failed: %s", strerror(errno));
+			return 1;
+		}
+		if (pfd.revents & (POLLERR | POLLNVAL)) {
+			log_error("the SCGI socket from lighttpd is gone");
+			return 1;
+		}
+		struct stat now;
+		if (can_reload && stat(path, &now) == 0 && !same_file(&started, &now)) {
+			/* A new binary: it takes over the socket (fd 0) and the
+			 * connection waiting on it. In-flight children finish. */
+			log_info("%s was replaced; restarting it", path);
+			fflush(NULL);
+			execv(path, argv);
+			log_error("cannot restart %s (%s); serving on with the old program", path, strerror(errno));
+			started = now;
+		}
+		int conn = accept4(0, NULL, NULL, SOCK_CLOEXEC);
+		if (conn < 0) {
+			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED)
+				continue;
+			log_error("accepting a request failed: %s", strerror(errno));
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				struct timespec pause = {0, 100 * 1000 * 1000};
+				nanosleep(&pause, NULL);
+				continue;
+			}
+			return 1;
+		}
+		pid_t self = getpid(), pid = fork();
+		if (pid == 0) {
+			free(path);
+			serve_child(ep, conn, self);
+		}
+		if (pid < 0) {
+			static const char busy[] = "Status: 503 Service Unavailable\r\nContent-Type: application/json; "
+						   "charset=utf-8\r\nRetry-After: 5\r\n\r\n"
+						   "{\"error\":\"The server is busy; try again in a moment.\"}";
+			log_error("cannot start a process for a request: %s", strerror(errno));
+			if (write(conn, busy, sizeof busy - 1) < 0) {
+				/* the client gets lighttpd's 502 instead */
+			}
+		}
+		close(conn);
+	}
+}
