@@ -30,11 +30,12 @@ conns=${BENCH_CONNS:-8}
 streams=${BENCH_STREAMS:-200}
 ua="aifacade-bench/1 (wrk)"
 password="bench-password-1"
+login_body="{\"username\":\"chat01\",\"password\":\"$password\"}"
 
 for t in wrk sqlite3 python3 curl lighttpd caddy; do
   command -v "$t" >/dev/null || { echo "bench: $t is missing; run 'make bench' (it installs it)" >&2; exit 1; }
 done
-for t in cgirun fakeprov floor-dyn floor-static; do
+for t in cgirun fakeprov floor-dyn floor-static me-staticpie conversations-staticpie; do
   [ -x "$tools/$t" ] || { echo "bench: $tools/$t is missing; run 'make bench'" >&2; exit 1; }
 done
 [ -x "$build/cgi-bin/me" ] || { echo "bench: no programs in $build/cgi-bin; run 'make bench'" >&2; exit 1; }
@@ -51,7 +52,7 @@ log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 cgi=$out/cgi-bin
 mkdir -p "$cgi"
 cp -p "$build"/cgi-bin/* "$cgi"/
-cp -p "$tools/floor-dyn" "$tools/floor-static" "$cgi"/
+cp -p "$tools/floor-dyn" "$tools/floor-static" "$tools/me-staticpie" "$tools/conversations-staticpie" "$cgi"/
 
 fake_pid=""
 stack=$out/stack
@@ -65,6 +66,7 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
 
 "$tools/fakeprov" --port 0 --port-file "$out/fakeprov.port" --pid-file "$out/fakeprov.pid" \
   --chunks 5 --gap-us 2000 >"$out/fakeprov.log" 2>&1 &
@@ -107,107 +109,51 @@ echo "$counts" >"$out/counts"
 # Sessions of the 64 chat users (each with its own conversation): the chat
 # bench spreads its prompts over them as real users would.
 log "logging in the chat users"
-: >"$out/sessions"
+login_chat_user() { # NN
+  local head=$out/logins/$1.head tok="" csrf="" try
+  for try in 1 2 3; do
+    curl -s -o "$out/logins/$1.body" -D "$head" -H 'Content-Type: application/json' -H "User-Agent: $ua" \
+      -d "{\"username\":\"chat$1\",\"password\":\"$password\"}" "$LIGHTTPD_URL/api/login" || true
+    tok=$(cookie_of "$head")
+    [ -n "$tok" ] && csrf=$(csrf_of "$tok" 2>/dev/null) && [ -n "$csrf" ] && break
+    echo "bench: login of chat$1 failed (try $try): $(head -1 "$head" 2>/dev/null) $(cat "$out/logins/$1.body" 2>/dev/null)" >&2
+    sleep 1
+  done
+  echo "$tok $csrf $((1861 + 10#$1))" >"$out/logins/$1"
+}
+mkdir -p "$out/logins"
+jobs_=()
 for i in $(seq -w 1 64); do
-  curl -sf -o /dev/null -D "$out/login.head" -H 'Content-Type: application/json' -H "User-Agent: $ua" \
-    -d "{\"username\":\"chat$i\",\"password\":\"$password\"}" "$LIGHTTPD_URL/api/login"
-  tok=$(cookie_of "$out/login.head")
-  echo "$tok $(csrf_of "$tok") $((1861 + 10#$i))" >>"$out/sessions"
+  login_chat_user "$i" &
+  jobs_+=($!)
+  # four argon2id verifications at a time; never a bare wait (fakeprov runs in the background)
+  if [ ${#jobs_[@]} -eq 4 ]; then wait "${jobs_[@]}" || true; jobs_=(); fi
 done
-bench_csrf=$(csrf_of "$bench_token")
+[ ${#jobs_[@]} -eq 0 ] || wait "${jobs_[@]}" || true
+cat "$out"/logins/[0-9][0-9] >"$out/sessions"
+[ "$(awk 'NF == 3' "$out/sessions" | wc -l)" -eq 64 ] || { echo "bench: not every chat user could log in" >&2; exit 1; }
 
 # ---- memory at rest ----------------------------------------------------------
 
 stack_memory() { # label
   local pids total_rss=0 total_pss=0 names="" p rss pss
-  pids="$SERVE_PID $(pgrep -P "$SERVE_PID" | tr '\n' ' ')"
+  # serve.sh, lighttpd, Caddy, and lighttpd's children (the chat SCGI server)
+  pids="$SERVE_PID $(pgrep -P "$SERVE_PID" | tr '\n' ' ' || true)"
+  for p in $(pgrep -P "$SERVE_PID" || true); do pids+=" $(pgrep -P "$p" | tr '\n' ' ' || true)"; done
   for p in $pids; do
     [ -r "/proc/$p/status" ] || continue
     rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status")
     pss=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
     total_rss=$((total_rss + ${rss:-0})); total_pss=$((total_pss + ${pss:-0}))
-    names+="$(cat "/proc/$p/comm")=${rss:-0} "
+    names+="$(cat "/proc/$p/comm" 2>/dev/null || echo gone)=${rss:-0} "
   done
   echo "$1 rss_kib=$total_rss pss_kib=$total_pss $names" >>"$out/memory"
 }
 : >"$out/memory"
 stack_memory rest
 
-# ---- wrk ---------------------------------------------------------------------
+# ---- direct runs: each program's peak RSS and time without lighttpd ------------
 
-# Runs wrk; appends "key path round rps p50_ms p99_ms bad" to results.
-# Usage: run_wrk KEY PATH ROUND URL [WRK_OPTIONS...] [-- SCRIPT_ARGS...]
-: >"$out/results"
-run_wrk() { # key path round url [wrk args...]
-  local key=$1 path=$2 round=$3 url=$4; shift 4
-  local raw=$out/wrk/$key.$path.$round.txt opts=()
-  while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
-  mkdir -p "$out/wrk"
-  # wrk takes the URL before the script's own arguments (after "--").
-  wrk -t"$threads" -c"$conns" -d"${duration}s" --latency "${opts[@]}" "$url" "$@" >"$raw" 2>&1 || true
-  awk -v key="$key" -v path="$path" -v round="$round" '
-    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-    /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
-    /^Requests\/sec:/ { rps = $2 }
-    /Non-2xx or 3xx responses:/ { bad += $NF }
-    /Socket errors:/ { for (i = 3; i <= NF; i++) { gsub(",", "", $i); if ($i ~ /^[0-9]+$/) bad += $i } }
-    END { printf "%s %s %s %s %s %s %d\n", key, path, round, rps + 0, p50 + 0, p99 + 0, bad }' "$raw" >>"$out/results"
-  tail -1 "$out/results" >&2
-}
-
-get_args=(-H "Cookie: __Host-aifacade=$bench_token" -H "User-Agent: $ua")
-chat_body='{"prompt":"How do I check every value of a configuration file and report the first bad one? (bench)","conversation_id":@CONV@}'
-login_body="{\"username\":\"chat01\",\"password\":\"$password\"}"
-
-want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
-
-measure_round() { # round
-  local r=$1 path base
-  for path in lighttpd caddy; do
-    if [ "$path" = lighttpd ]; then base=$LIGHTTPD_URL; else base=$BASE_URL; fi
-    run_wrk floor-dyn "$path" "$r" "$base/api/floor-dyn"
-    want floor-static && run_wrk floor-static "$path" "$r" "$base/api/floor-static"
-    want static && run_wrk static "$path" "$r" "$base/static/app.css"
-    want health && run_wrk health "$path" "$r" "$base/api/health"
-    want me && run_wrk me "$path" "$r" "$base/api/me" "${get_args[@]}"
-    want list && run_wrk list "$path" "$r" "$base/api/conversations" "${get_args[@]}"
-    want conv50 && run_wrk conv50 "$path" "$r" "$base/api/conversations/2" "${get_args[@]}"
-    want conv5k && run_wrk conv5k "$path" "$r" "$base/api/conversations/1" "${get_args[@]}"
-    want chat && run_wrk chat "$path" "$r" "$base/api/chat" -s bench/wrk/post.lua -- \
-      "$out/sessions" "$ua" /api/chat "$chat_body"
-    run_wrk floor-dyn "$path" "$r" "$base/api/floor-dyn"
-  done
-}
-
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-# Warm-up: page cache, Caddy's TLS sessions, the first WAL frames.
-log "warming up"
-for u in floor-dyn me conversations conversations/1; do
-  wrk -t1 -c2 -d1s -H "Cookie: __Host-aifacade=$bench_token" -H "User-Agent: $ua" "$BASE_URL/api/$u" >/dev/null 2>&1 || true
-done
-for r in $(seq 1 "$rounds"); do
-  log "round $r of $rounds (wrk -t$threads -c$conns -d${duration}s per row)"
-  measure_round "$r"
-done
-if want login; then
-  log "login (argon2id)"
-  run_wrk login lighttpd 1 "$LIGHTTPD_URL/api/login" -s bench/wrk/post.lua -- - "$ua" /api/login "$login_body"
-  run_wrk floor-dyn lighttpd login "$LIGHTTPD_URL/api/floor-dyn"
-  run_wrk login caddy 1 "$BASE_URL/api/login" -s bench/wrk/post.lua -- - "$ua" /api/login "$login_body"
-  run_wrk floor-dyn caddy login "$BASE_URL/api/floor-dyn"
-fi
-
-# ---- streaming ---------------------------------------------------------------
-
-log "streaming: $streams answers through Caddy, $((streams / 2)) through lighttpd"
-: >"$out/stream"
-echo "caddy $(python3 bench/sseprobe.py --url "$BASE_URL" --sessions "$out/sessions" --ua "$ua" --n "$streams")" >>"$out/stream"
-echo "lighttpd $(python3 bench/sseprobe.py --url "$LIGHTTPD_URL" --sessions "$out/sessions" --ua "$ua" --n $((streams / 2)))" >>"$out/stream"
-cat "$out/stream" >&2
-
-# ---- peak RSS of each program, run directly ----------------------------------
-
-log "peak RSS per program (direct CGI runs)"
 chat_session=$(head -1 "$out/sessions")
 read -r chat_token chat_csrf chat_conv <<<"$chat_session"
 cgi_env() { # method path_info query cookie_token csrf content_length
@@ -245,6 +191,7 @@ direct() { # key program runs method path_info token csrf [body]
   mkdir -p "$out/direct"
   printf '%s' "$body" >"$bodyf"
   cgi_env "$4" "$5" "" "$6" "$7" "${#body}" >"$envf"
+  [ "${BENCH_HOLD:-0}" = 1 ] && return 0
   local line
   line=$("$tools/cgirun" -n "$n" -e "$envf" -i "$bodyf" -o "$out/direct/$key.out" "$cgi/$prog")
   local status
@@ -252,16 +199,119 @@ direct() { # key program runs method path_info token csrf [body]
   echo "$key $line http=\"${status#Status: }\"" >>"$out/rss"
   tail -1 "$out/rss" >&2
 }
-direct floor-dyn floor-dyn 50 GET "" "" ""
-direct floor-static floor-static 50 GET "" "" ""
-direct health health 50 GET "" "" ""
-direct me me 50 GET "" "$bench_token" ""
-direct list conversations 50 GET "" "$bench_token" ""
-direct conv50 conversations 50 GET /2 "$bench_token" ""
-direct conv5k conversations 50 GET /1 "$bench_token" ""
-direct chat chat 30 POST "" "$chat_token" "$chat_csrf" \
-  "{\"prompt\":\"How do I check every value? (bench)\",\"conversation_id\":$chat_conv}"
-direct login login 5 POST "" "" "" "$login_body"
+direct_all() {
+  direct floor-dyn floor-dyn 50 GET "" "" ""
+  direct floor-static floor-static 50 GET "" "" ""
+  direct health health 50 GET "" "" ""
+  direct me me 50 GET "" "$bench_token" ""
+  direct list conversations 50 GET "" "$bench_token" ""
+  direct conv50 conversations 50 GET /2 "$bench_token" ""
+  direct conv5k conversations 50 GET /1 "$bench_token" ""
+  direct me-staticpie me-staticpie 50 GET "" "$bench_token" ""
+  direct conv50-staticpie conversations-staticpie 50 GET /2 "$bench_token" ""
+  direct chat chat 30 POST "" "$chat_token" "$chat_csrf" \
+    "{\"prompt\":\"How do I check every value? (bench)\",\"conversation_id\":$chat_conv}"
+  direct login login 5 POST "" "" "" "$login_body"
+}
+
+# BENCH_HOLD=1: set everything up, write the direct runs' environments
+# (for perf, callgrind, strace: bench/cgirun -e ENV -i BODY PROGRAM) and
+# wait until stopped (SIGTERM or Ctrl-C), then clean up as usual.
+if [ "${BENCH_HOLD:-0}" = 1 ]; then
+  direct_all
+  log "holding: stack in $stack, direct-run environments in $out/direct; stop me with SIGTERM"
+  trap 'exit 0' TERM INT
+  while :; do sleep 1; done
+fi
+
+# ---- wrk ---------------------------------------------------------------------
+
+# Runs wrk; appends "key path round rps p50_ms p99_ms bad" to results.
+# Usage: run_wrk KEY PATH ROUND URL [WRK_OPTIONS...] [-- SCRIPT_ARGS...]
+: >"$out/results"
+run_wrk() { # key path round url [wrk args...]
+  local key=$1 path=$2 round=$3 url=$4; shift 4
+  local raw=$out/wrk/$key.$path.$round.txt opts=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+  mkdir -p "$out/wrk"
+  # wrk takes the URL before the script's own arguments (after "--").
+  wrk -t"$threads" -c"$conns" -d"${duration}s" --latency "${opts[@]}" "$url" "$@" >"$raw" 2>&1 || true
+  awk -v key="$key" -v path="$path" -v round="$round" '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
+    /^Requests\/sec:/ { rps = $2 }
+    /Non-2xx or 3xx responses:/ { bad += $NF }
+    /Socket errors:/ { for (i = 3; i <= NF; i++) { gsub(",", "", $i); if ($i ~ /^[0-9]+$/) bad += $i } }
+    END { printf "%s %s %s %s %s %s %d\n", key, path, round, rps + 0, p50 + 0, p99 + 0, bad }' "$raw" >>"$out/results"
+  tail -1 "$out/results" >&2
+}
+
+get_args=(-H "Cookie: __Host-aifacade=$bench_token" -H "User-Agent: $ua")
+chat_body='{"prompt":"How do I check every value of a configuration file and report the first bad one? (bench)","conversation_id":@CONV@}'
+
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
+
+measure_round() { # round
+  local r=$1 path base
+  for path in lighttpd caddy; do
+    if [ "$path" = lighttpd ]; then base=$LIGHTTPD_URL; else base=$BASE_URL; fi
+    run_wrk floor-dyn "$path" "$r" "$base/api/floor-dyn"
+    want floor-static && run_wrk floor-static "$path" "$r" "$base/api/floor-static"
+    want static && run_wrk static "$path" "$r" "$base/static/app.css"
+    want health && run_wrk health "$path" "$r" "$base/api/health"
+    want me && run_wrk me "$path" "$r" "$base/api/me" "${get_args[@]}"
+    want list && run_wrk list "$path" "$r" "$base/api/conversations" "${get_args[@]}"
+    want conv50 && run_wrk conv50 "$path" "$r" "$base/api/conversations/2" "${get_args[@]}"
+    want conv5k && run_wrk conv5k "$path" "$r" "$base/api/conversations/1" "${get_args[@]}"
+    want chat && run_wrk chat "$path" "$r" "$base/api/chat" -s bench/wrk/post.lua -- \
+      "$out/sessions" "$ua" /api/chat "$chat_body"
+    # Proposed, not what make builds: the same programs linked fully static.
+    if [ "$path" = lighttpd ]; then
+      want me-staticpie && run_wrk me-staticpie "$path" "$r" "$base/api/me-staticpie" "${get_args[@]}"
+      want conv50-staticpie && run_wrk conv50-staticpie "$path" "$r" "$base/api/conversations-staticpie/2" "${get_args[@]}"
+    fi
+    run_wrk floor-dyn "$path" "$r" "$base/api/floor-dyn"
+  done
+}
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+# Warm-up: page cache, Caddy's TLS sessions, the first WAL frames.
+log "warming up"
+for u in floor-dyn me conversations conversations/1; do
+  wrk -t1 -c2 -d1s -H "Cookie: __Host-aifacade=$bench_token" -H "User-Agent: $ua" "$BASE_URL/api/$u" >/dev/null 2>&1 || true
+done
+for r in $(seq 1 "$rounds"); do
+  log "round $r of $rounds (wrk -t$threads -c$conns -d${duration}s per row)"
+  measure_round "$r"
+done
+if want login; then
+  log "login (argon2id)"
+  run_wrk login lighttpd 1 "$LIGHTTPD_URL/api/login" -s bench/wrk/post.lua -- - "$ua" /api/login "$login_body"
+  run_wrk floor-dyn lighttpd login "$LIGHTTPD_URL/api/floor-dyn"
+  run_wrk login caddy 1 "$BASE_URL/api/login" -s bench/wrk/post.lua -- - "$ua" /api/login "$login_body"
+  run_wrk floor-dyn caddy login "$BASE_URL/api/floor-dyn"
+fi
+
+# ---- streaming ---------------------------------------------------------------
+
+log "streaming: $streams answers through Caddy, $((streams / 2)) through lighttpd"
+: >"$out/stream"
+echo "caddy $(python3 bench/sseprobe.py --url "$BASE_URL" --sessions "$out/sessions" --ua "$ua" --n "$streams")" >>"$out/stream"
+# Meanwhile, the peak memory of the chat SCGI server's per-request children
+# (no wait4 sees them: bench/rsswatch.py samples /proc).
+lighttpd_pid=$(pgrep -P "$SERVE_PID" -x lighttpd || true)
+chat_parent=$( [ -z "$lighttpd_pid" ] || pgrep -P "$lighttpd_pid" -x chat || true)
+watcher=""
+if [ -n "$chat_parent" ]; then
+  python3 bench/rsswatch.py "$chat_parent" 8 >"$out/scgi_rss" &
+  watcher=$!
+fi
+echo "lighttpd $(python3 bench/sseprobe.py --url "$LIGHTTPD_URL" --sessions "$out/sessions" --ua "$ua" --n $((streams / 2)))" >>"$out/stream"
+[ -z "$watcher" ] || wait "$watcher" || true
+cat "$out/stream" >&2
+
+log "peak RSS per program (direct CGI runs)"
+direct_all
 stack_memory "after-load"
 
 # ---- the table ---------------------------------------------------------------

@@ -11,7 +11,8 @@
 .PHONY: bench bench-tools deps-bench
 
 BENCH_BIN = $(BUILD)/bench
-BENCH_TOOLS = $(BENCH_BIN)/cgirun $(BENCH_BIN)/fakeprov $(BENCH_BIN)/floor-dyn $(BENCH_BIN)/floor-static
+BENCH_TOOLS = $(BENCH_BIN)/cgirun $(BENCH_BIN)/fakeprov $(BENCH_BIN)/floor-dyn $(BENCH_BIN)/floor-static \
+              $(BENCH_BIN)/me-staticpie $(BENCH_BIN)/conversations-staticpie
 # The bench's helpers are not endpoints: plain flags, warnings still fatal.
 BENCH_CFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror
 
@@ -35,6 +36,18 @@ $(BENCH_BIN)/cgirun: bench/cgirun.c
 $(BENCH_BIN)/fakeprov: bench/fakeprov.c
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -pthread -o $@ $<
+
+# The same endpoints linked fully static (libc too), for the table's
+# "proposed" rows: what dropping the dynamic loader would save each run.
+$(BENCH_BIN)/%-staticpie: cgi-bin/%.c $(LIB)
+	@mkdir -p $(BENCH_BIN)/obj
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MF $(BENCH_BIN)/obj/$*.d -c $< -o $(BENCH_BIN)/obj/$*.o
+	@# glibc warns that SQLite's (unused) extension loader needs dlopen; that is all it says.
+	$(CC) -static-pie -Wl,-z,relro,-z,now -o $@ $(BENCH_BIN)/obj/$*.o $(LIB) \
+	  -lcmark-gfm-extensions -lcmark-gfm -lsqlite3 -ljson-c -lsodium -lm -lpthread -ldl 2>$@.log || \
+	  { cat $@.log; exit 1; }
+	@grep -v -e "Using 'dlopen' in statically linked" -e 'in function .unixDlOpen' $@.log || true
+	@rm -f $@.log
 
 bench-tools: $(BENCH_TOOLS)
 
