@@ -247,6 +247,11 @@ int store_open(const char *database, struct store **out, char *err, size_t errle
 	}
 	struct store *st = xcalloc(1, sizeof *st);
 	st->path = xstrdup(database);
+	/* Nothing reads SQLite's memory statistics; keeping them costs a mutex
+	 * and bookkeeping on every allocation (8% of GET /api/me's instructions).
+	 * It only takes effect before SQLite's first use in a process; later
+	 * calls answer SQLITE_MISUSE and change nothing. */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	int rc = sqlite3_open_v2(database, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open database %s: %s; check that its directory exists and is writable",
