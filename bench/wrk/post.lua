@@ -26,7 +26,11 @@ function init(args)
 end
 
 function request()
-  local headers = {["Content-Type"] = "application/json", ["User-Agent"] = ua}
+  -- wrk.format() takes these instead of wrk.headers: keep the -H ones too
+  local headers = {}
+  for k, v in pairs(wrk.headers) do headers[k] = v end
+  headers["Content-Type"] = "application/json"
+  headers["User-Agent"] = ua
   local b = body
   if #sessions > 0 then
     idx = idx % #sessions + 1
