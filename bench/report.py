@@ -3,12 +3,19 @@
 
 Usage: report.py [--markdown] RESULTS_DIR
 
-Reads RESULTS_DIR/results (wrk: "key path round rps p50_ms p99_ms bad"),
-rss (bench/cgirun per program), stream (bench/sseprobe.py), memory (the
-stack at rest) and meta. For each row and path it shows the median over
-rounds of req/s and of the p50/p99 latencies, and the cost ratio: the
-floor's req/s in the same round and path divided by the row's req/s (the
-mean of the floor runs that open and close the round), median over rounds.
+Reads RESULTS_DIR/results (wrk: "key path round rps p50_ms p99_ms bad
+cpu_us_per_request"), rss (bench/cgirun per program), scgi_rss
+(bench/rsswatch.py), stream (bench/sseprobe.py), memory (the stack) and
+meta. For each row and path it shows the median over rounds of req/s, of
+the p50/p99 latencies and of the CPU per request (wrk's, lighttpd's with
+its CGI children, the chat server's with its children, and Caddy's on the
+Caddy path), and two costs relative to the floor of the same round and path
+(the mean of the floor runs that open and close the round), each the median
+over rounds:
+  x floor      CPU per request / the floor's CPU per request (the cost; it
+               hardly moves when other programs load the machine)
+  by req/s     the floor's req/s / the row's req/s (what the issue's
+               figures are; equal to the above on an idle machine)
 """
 import statistics
 import sys
@@ -31,6 +38,7 @@ PATHS = ("lighttpd", "caddy")
 FLASK = [("conv50", 587, "chat page, 120 exchanges"), ("conv5k", 52, "chat page, 2,265 exchanges"),
          ("chat", 267, "prompt, instant provider")]
 RSS_LIMIT_KIB = 8 * 1024
+NAN = float("nan")
 
 
 def kv(line):
@@ -50,6 +58,11 @@ def read_lines(path):
         return []
 
 
+def median(values):
+    values = [v for v in values if v == v]
+    return statistics.median(values) if values else NAN
+
+
 def main():
     args = sys.argv[1:]
     markdown = "--markdown" in args
@@ -59,39 +72,45 @@ def main():
     for line in read_lines(d + "/meta"):
         k, _, v = line.partition("=")
         meta[k] = v
+    cpus = int(meta.get("cpus", "2") or 2)
 
-    runs = {}  # (key, path, round) -> list of (rps, p50, p99, bad)
+    runs = {}  # (key, path, round) -> list of (rps, p50, p99, bad, cpu_us)
     for line in read_lines(d + "/results"):
-        key, path, rnd, rps, p50, p99, bad = line.split()
-        runs.setdefault((key, path, rnd), []).append((float(rps), float(p50), float(p99), int(bad)))
+        f = line.split()
+        cpu = float(f[7]) if len(f) > 7 and float(f[7]) > 0 else NAN
+        runs.setdefault((f[0], f[1], f[2]), []).append((float(f[3]), float(f[4]), float(f[5]), int(f[6]), cpu))
 
-    def floor(path, rnd):
+    def floor(path, rnd, i):
         v = runs.get(("floor-dyn", path, rnd))
-        return statistics.mean(r[0] for r in v) if v else None
+        vals = [r[i] for r in v if r[i] == r[i] and r[i] > 0] if v else []
+        return statistics.mean(vals) if vals else None
 
     table = {}
     bad_rows = []
     for key, _, _ in ROWS:
         for path in PATHS:
-            rounds = sorted({r for (k, p, r) in runs if k == key and p == path and r != "login"})
-            if key == "login":
-                rounds = ["1"]
-            samples, ratios = [], []
+            rounds = ["1"] if key == "login" else sorted({r for (k, p, r) in runs if k == key and p == path})
+            samples, by_rps, by_cpu = [], [], []
             for rnd in rounds:
+                frnd = "login" if key == "login" else rnd
                 for s in runs.get((key, path, rnd), []):
                     samples.append(s)
                     if s[3]:
                         bad_rows.append("%s via %s round %s: %d bad responses or socket errors" % (key, path, rnd, s[3]))
-                    f = floor(path, "login" if key == "login" else rnd)
-                    if f and s[0] > 0:
-                        ratios.append(f / s[0])
+                    f_rps, f_cpu = floor(path, frnd, 0), floor(path, frnd, 4)
+                    if f_rps and s[0] > 0:
+                        by_rps.append(f_rps / s[0])
+                    if f_cpu and s[4] == s[4]:
+                        by_cpu.append(s[4] / f_cpu)
             if not samples:
                 continue
             table[(key, path)] = {
-                "rps": statistics.median(s[0] for s in samples),
-                "p50": statistics.median(s[1] for s in samples),
-                "p99": statistics.median(s[2] for s in samples),
-                "ratio": statistics.median(ratios) if ratios else float("nan"),
+                "rps": median(s[0] for s in samples),
+                "p50": median(s[1] for s in samples),
+                "p99": median(s[2] for s in samples),
+                "cpu": median(s[4] for s in samples),
+                "ratio": median(by_cpu),
+                "ratio_rps": median(by_rps),
             }
 
     rss = {}
@@ -110,41 +129,41 @@ def main():
         label, rest = line.split(" ", 1)
         memory[label] = (kv(rest), rest)
 
-    def fmt_rps(v):
-        return "{:,.0f}".format(v)
+    def num(v, fmt):
+        return "-" if v != v else fmt.format(v)
 
     def cell(key, path, field):
         t = table.get((key, path))
         if not t:
             return "-"
-        if field == "rps":
-            return fmt_rps(t["rps"])
-        if field == "ratio":
-            return "%.2f" % t["ratio"]
-        return "%.1f" % t[field]
+        return num(t[field], {"rps": "{:,.0f}", "cpu": "{:,.0f}", "ratio": "{:.2f}",
+                              "ratio_rps": "{:.2f}"}.get(field, "{:.1f}"))
 
     def verdict(ok):
         return "ok" if ok else "MISS"
 
-    header = ["endpoint", "lighttpd req/s", "p50 ms", "p99 ms", "x floor", "Caddy req/s", "p50 ms", "p99 ms",
-              "x floor", "target", "peak RSS MiB", "CPU ms/run"]
+    header = ["endpoint", "lighttpd req/s", "p50 ms", "p99 ms", "CPU us/req", "x floor", "(by req/s)",
+              "Caddy req/s", "p50 ms", "p99 ms", "x floor", "target", "peak RSS MiB", "CPU ms/run"]
     rows = []
     for key, label, target in ROWS:
         if not any((key, p) in table for p in PATHS):
             continue
         t = table.get((key, "lighttpd"))
         tgt = ""
-        if target is not None and t:
+        if target is not None and t and t["ratio"] == t["ratio"]:
             tgt = "<= %.1f %s" % (target, verdict(t["ratio"] <= target))
         if key == "conv5k" and t and ("conv50", "lighttpd") in table:
-            grow = table[("conv50", "lighttpd")]["rps"] / t["rps"]
+            short = table[("conv50", "lighttpd")]
+            grow = t["cpu"] / short["cpu"]
+            if grow != grow:  # no CPU figures: by req/s
+                grow = short["rps"] / t["rps"]
             tgt = "%.2f x 50-msg, <= 1.2 %s" % (grow, verdict(grow <= 1.2))
         r = rss.get(key, {})
         mib = "%.1f" % (int(r["max_rss_kib"]) / 1024) if "max_rss_kib" in r else "-"
         if key == "chat" and "max_hwm_kib" in scgi:
             mib = "%.1f*" % (int(scgi["max_hwm_kib"]) / 1024)
         direct = "%.2f" % (int(r["cpu_p50_us"]) / 1000) if "cpu_p50_us" in r else "-"
-        rows.append([label] + [cell(key, "lighttpd", f) for f in ("rps", "p50", "p99", "ratio")] +
+        rows.append([label] + [cell(key, "lighttpd", f) for f in ("rps", "p50", "p99", "cpu", "ratio", "ratio_rps")] +
                     [cell(key, "caddy", f) for f in ("rps", "p50", "p99", "ratio")] + [tgt, mib, direct])
 
     notes = []
@@ -167,6 +186,10 @@ def main():
         notes.append("Peak RSS per run (wait4 ru_maxrss of direct CGI runs; chat*: its SCGI children, sampled): "
                      "every program but login under 8 MiB: "
                      "%s" % (verdict(not over) if not over else "MISS (" + ", ".join(over) + ")"))
+        wrong = ["%s answered %s" % (k, r.get("http", "?")) for k, r in rss.items()
+                 if not r.get("http", "").startswith("200")]
+        if wrong:
+            notes.append("  direct runs with an unexpected status: " + "; ".join(wrong))
     if "max_hwm_kib" in scgi and "chat" in rss:
         notes.append("  chat runs as an SCGI server (lighttpd.conf): the warm parent holds %.1f MiB RSS; each request's "
                      "child peaks at %.1f MiB RSS of which %.1f MiB private (%s children seen); run as a plain CGI "
@@ -174,10 +197,6 @@ def main():
                          int(scgi["parent_rss_kib"]) / 1024, int(scgi["max_hwm_kib"]) / 1024,
                          int(scgi["max_private_kib"]) / 1024, scgi.get("children", "?"),
                          int(rss["chat"]["max_rss_kib"]) / 1024, int(rss["chat"]["cpu_p50_us"]) / 1000))
-        wrong = ["%s answered %s" % (k, r.get("http", "?")) for k, r in rss.items()
-                 if not r.get("http", "").startswith("200")]
-        if wrong:
-            notes.append("  direct runs with an unexpected status: " + "; ".join(wrong))
     for label in ("rest", "after-load"):
         if label in memory:
             m, rest = memory[label]
@@ -188,9 +207,11 @@ def main():
     for key, flask, what in FLASK:
         t = table.get((key, "caddy"))
         if t:
-            x = t["rps"] / flask
-            notes.append("Flask %s: %d req/s; ours through Caddy %s req/s = %.1fx (target >= 3x %s)" % (
-                what, flask, fmt_rps(t["rps"]), x, verdict(x >= 3)))
+            cap = cpus * 1e6 / t["cpu"] if t["cpu"] == t["cpu"] else NAN
+            x = max(t["rps"], cap if cap == cap else 0) / flask
+            notes.append("Flask %s: %d req/s; ours through Caddy %s req/s measured, %s req/s from its CPU per request "
+                         "on %d idle CPUs = %.1fx (target >= 3x %s)" % (
+                             what, flask, num(t["rps"], "{:,.0f}"), num(cap, "{:,.0f}"), cpus, x, verdict(x >= 3)))
     notes.extend(bad_rows)
 
     title = "AIFacade bench, %s; %s, %s CPUs, %s, Linux %s; wrk %s; load before %s, after %s; commit %s" % (
@@ -218,7 +239,7 @@ def main():
     print()
     print("  ".join(h.ljust(widths[i]) if i == 0 else h.rjust(widths[i]) for i, h in enumerate(header)))
     for r in rows:
-        print("  ".join(c.ljust(widths[i]) if i in (0, 9) else c.rjust(widths[i]) for i, c in enumerate(r)))
+        print("  ".join(c.ljust(widths[i]) if i in (0, 11) else c.rjust(widths[i]) for i, c in enumerate(r)))
     print()
     for n in notes:
         print(n)

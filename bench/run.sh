@@ -226,23 +226,71 @@ fi
 
 # ---- wrk ---------------------------------------------------------------------
 
-# Runs wrk; appends "key path round rps p50_ms p99_ms bad" to results.
+# CPU accounting, so that a row's cost does not depend on what else the
+# machine runs: the CPU time of wrk (this shell's reaped children) plus that
+# of lighttpd with its reaped CGI children, the chat SCGI server with its
+# children, and Caddy when the path is Caddy, per request. Read with shell
+# builtins only: a fork inside the window would count too.
+lighttpd_pid=$(pgrep -P "$SERVE_PID" -x lighttpd || true)
+caddy_pid=$(pgrep -P "$SERVE_PID" -x caddy || true)
+clk_tck=$(getconf CLK_TCK)
+ticks=0
+add_ticks() { # pid: adds utime+stime+cutime+cstime of pid to $ticks
+  local stat
+  [ -n "$1" ] && [ -r "/proc/$1/stat" ] && read -r stat <"/proc/$1/stat" || return 0
+  local -a f
+  read -r -a f <<<"${stat##*) }"
+  ticks=$((ticks + f[11] + f[12] + f[13] + f[14]))
+}
+children_us=0
+read_children_us() { # sets $children_us from the times builtin (user + system of reaped children)
+  local cu cs _ t us=0
+  times >"$out/.times"
+  { read -r _ _; read -r cu cs; } <"$out/.times"
+  for t in "$cu" "$cs"; do
+    local min=${t%%m*} sec=${t#*m}
+    sec=${sec%s}
+    local whole=${sec%.*} frac=${sec#*.}000000
+    us=$((us + (10#$min * 60 + 10#$whole) * 1000000 + 10#${frac:0:6}))
+  done
+  children_us=$us
+}
+stack_cpu_us() { # path chat_pid: sets $cpu_us, the CPU so far of wrk and the stack's side of the path
+  ticks=0
+  add_ticks "$lighttpd_pid"
+  add_ticks "$2"
+  [ "$1" != caddy ] || add_ticks "$caddy_pid"
+  read_children_us
+  cpu_us=$((ticks * 1000000 / clk_tck + children_us))
+}
+
+# Runs wrk; appends "key path round rps p50_ms p99_ms bad cpu_us_per_request"
+# to results.
 # Usage: run_wrk KEY PATH ROUND URL [WRK_OPTIONS...] [-- SCRIPT_ARGS...]
-: >"$out/results"
 run_wrk() { # key path round url [wrk args...]
   local key=$1 path=$2 round=$3 url=$4; shift 4
-  local raw=$out/wrk/$key.$path.$round.txt opts=()
+  local raw=$out/wrk/$key.$path.$round.txt opts=() chat_pid before after
   while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
   mkdir -p "$out/wrk"
+  chat_pid=$(pgrep -P "$lighttpd_pid" -x chat || true)
+  stack_cpu_us "$path" "$chat_pid"
+  before=$cpu_us
   # wrk takes the URL before the script's own arguments (after "--").
   wrk -t"$threads" -c"$conns" -d"${duration}s" --latency "${opts[@]}" "$url" "$@" >"$raw" 2>&1 || true
-  awk -v key="$key" -v path="$path" -v round="$round" '
+  # requests cut off at the end finish and are reaped (their CPU counts; they
+  # are at most -c of thousands, and sleep's own is a millisecond)
+  sleep 0.2
+  stack_cpu_us "$path" "$chat_pid"
+  after=$cpu_us
+  awk -v key="$key" -v path="$path" -v round="$round" -v cpu="$((after - before))" '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
     /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
     /^Requests\/sec:/ { rps = $2 }
+    / requests in / { n = $1 }
     /Non-2xx or 3xx responses:/ { bad += $NF }
     /Socket errors:/ { for (i = 3; i <= NF; i++) { gsub(",", "", $i); if ($i ~ /^[0-9]+$/) bad += $i } }
-    END { printf "%s %s %s %s %s %s %d\n", key, path, round, rps + 0, p50 + 0, p99 + 0, bad }' "$raw" >>"$out/results"
+    END { printf "%s %s %s %s %s %s %d %.0f\n", key, path, round, rps + 0, p50 + 0, p99 + 0, bad, n ? cpu / n : 0 }' \
+    "$raw" >>"$out/results"
   tail -1 "$out/results" >&2
 }
 
