@@ -33,6 +33,8 @@ ROWS = [
     ("login", "POST /api/login (argon2id)", None),
     ("me-staticpie", "proposed: GET /api/me, static-pie", None),
     ("conv50-staticpie", "proposed: GET .../{id} 50 msgs, static-pie", None),
+    ("me-scgi", "proposed: GET /api/me, SCGI like chat", None),
+    ("conv50-scgi", "proposed: GET .../{id} 50 msgs, SCGI", None),
 ]
 PATHS = ("lighttpd", "caddy")
 FLASK = [("conv50", 587, "chat page, 120 exchanges"), ("conv5k", 52, "chat page, 2,265 exchanges"),

@@ -35,7 +35,7 @@ login_body="{\"username\":\"chat01\",\"password\":\"$password\"}"
 for t in wrk sqlite3 python3 curl lighttpd caddy; do
   command -v "$t" >/dev/null || { echo "bench: $t is missing; run 'make bench' (it installs it)" >&2; exit 1; }
 done
-for t in cgirun fakeprov floor-dyn floor-static me-staticpie conversations-staticpie; do
+for t in cgirun fakeprov floor-dyn floor-static me-staticpie conversations-staticpie me-scgi conversations-scgi; do
   [ -x "$tools/$t" ] || { echo "bench: $tools/$t is missing; run 'make bench'" >&2; exit 1; }
 done
 [ -x "$build/cgi-bin/me" ] || { echo "bench: no programs in $build/cgi-bin; run 'make bench'" >&2; exit 1; }
@@ -52,12 +52,15 @@ log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 cgi=$out/cgi-bin
 mkdir -p "$cgi"
 cp -p "$build"/cgi-bin/* "$cgi"/
-cp -p "$tools/floor-dyn" "$tools/floor-static" "$tools/me-staticpie" "$tools/conversations-staticpie" "$cgi"/
+cp -p "$tools/floor-dyn" "$tools/floor-static" "$tools/me-staticpie" "$tools/conversations-staticpie" \
+  "$tools/me-scgi" "$tools/conversations-scgi" "$cgi"/
 
 fake_pid=""
 stack=$out/stack
+proposed_pid=""
 cleanup() {
   set +e
+  [ -z "$proposed_pid" ] || kill -TERM "$proposed_pid" 2>/dev/null
   [ -f "$stack/stack.env" ] && tests/stack.sh stop "$stack"
   [ -n "$fake_pid" ] && kill -TERM "$fake_pid" 2>/dev/null
   if [ "${BENCH_KEEP:-0}" != 1 ]; then
@@ -255,10 +258,12 @@ read_children_us() { # sets $children_us from the times builtin (user + system o
   done
   children_us=$us
 }
-stack_cpu_us() { # path chat_pid: sets $cpu_us, the CPU so far of wrk and the stack's side of the path
+cpu_lighttpd=""
+stack_cpu_us() { # path server_pids: sets $cpu_us, the CPU so far of wrk and the stack's side of the path
+  local p
   ticks=0
-  add_ticks "$lighttpd_pid"
-  add_ticks "$2"
+  add_ticks "${cpu_lighttpd:-$lighttpd_pid}"
+  for p in $2; do add_ticks "$p"; done
   [ "$1" != caddy ] || add_ticks "$caddy_pid"
   read_children_us
   cpu_us=$((ticks * 1000000 / clk_tck + children_us))
@@ -272,7 +277,8 @@ run_wrk() { # key path round url [wrk args...]
   local raw=$out/wrk/$key.$path.$round.txt opts=() chat_pid before after
   while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
   mkdir -p "$out/wrk"
-  chat_pid=$(pgrep -P "$lighttpd_pid" -x chat || true)
+  # lighttpd's children while idle: its SCGI servers (chat)
+  chat_pid=$(pgrep -P "${cpu_lighttpd:-$lighttpd_pid}" | tr '\n' ' ' || true)
   stack_cpu_us "$path" "$chat_pid"
   before=$cpu_us
   # wrk takes the URL before the script's own arguments (after "--").
@@ -313,14 +319,58 @@ measure_round() { # round
     want conv5k && run_wrk conv5k "$path" "$r" "$base/api/conversations/1" "${get_args[@]}"
     want chat && run_wrk chat "$path" "$r" "$base/api/chat" -s bench/wrk/post.lua -- \
       "$out/sessions" "$ua" /api/chat "$chat_body"
-    # Proposed, not what make builds: the same programs linked fully static.
+    # Proposed, not what make builds: the same programs linked fully static,
+    # and run as SCGI servers like chat (a second lighttpd, below).
     if [ "$path" = lighttpd ]; then
       want me-staticpie && run_wrk me-staticpie "$path" "$r" "$base/api/me-staticpie" "${get_args[@]}"
       want conv50-staticpie && run_wrk conv50-staticpie "$path" "$r" "$base/api/conversations-staticpie/2" "${get_args[@]}"
+      if [ -n "$proposed_url" ]; then
+        cpu_lighttpd=$proposed_lighttpd
+        want me-scgi && run_wrk me-scgi "$path" "$r" "$proposed_url/api/me-scgi" "${get_args[@]}"
+        want conv50-scgi && run_wrk conv50-scgi "$path" "$r" "$proposed_url/api/conversations-scgi/2" "${get_args[@]}"
+        cpu_lighttpd=""
+      fi
     fi
     run_wrk floor-dyn "$path" "$r" "$base/api/floor-dyn"
   done
 }
+
+# A second lighttpd with the project's configuration plus me and
+# conversations as SCGI servers (bench/scgi_main.c): the "proposed" rows of
+# running every endpoint the way chat runs. Same database and secret; its own
+# directory for the sockets.
+proposed_url="" proposed_lighttpd=""
+if want me-scgi || want conv50-scgi; then
+  pinst=$out/proposed-instance
+  mkdir -p "$pinst"
+  pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+  {
+    echo "include \"$root/lighttpd.conf\""
+    for name in me conversations; do
+      echo "\$HTTP[\"url\"] =~ \"^/api/$name-scgi(/|\$)\" {"
+      echo "  scgi.server = (\"/api/$name-scgi\" => (( \"socket\" => \"$pinst/$name.sock\", \"bin-path\" => \"$cgi/$name-scgi\","
+      echo "    \"check-local\" => \"disable\", \"min-procs\" => 1, \"max-procs\" => 1 )))"
+      echo "}"
+    done
+  } >"$out/proposed.conf"
+  penv=()
+  while IFS= read -r -d '' e; do
+    case $e in HTTP_PORT=* | AIFACADE_ACCESSLOG=* | AIFACADE_INSTANCE=*) ;; *) penv+=("$e") ;; esac
+  done <"/proc/$lighttpd_pid/environ"
+  env -i "${penv[@]}" HTTP_PORT="$pport" AIFACADE_ACCESSLOG=/dev/null AIFACADE_INSTANCE="$pinst" \
+    DATABASE="$db" SECRET_KEY_FILE="$stack/instance/secret_key" \
+    lighttpd -D -f "$out/proposed.conf" >"$out/proposed.log" 2>&1 &
+  proposed_pid=$!
+  for _ in $(seq 100); do
+    curl -sf -o /dev/null "http://127.0.0.1:$pport/api/health" && break
+    sleep 0.1
+  done
+  if curl -sf -o /dev/null "${get_args[@]}" "http://127.0.0.1:$pport/api/me-scgi"; then
+    proposed_url=http://127.0.0.1:$pport proposed_lighttpd=$proposed_pid
+  else
+    log "the proposed SCGI lighttpd did not answer; its rows are left out (see $out/proposed.log)"
+  fi
+fi
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 # Warm-up: page cache, Caddy's TLS sessions, the first WAL frames.

@@ -12,7 +12,8 @@
 
 BENCH_BIN = $(BUILD)/bench
 BENCH_TOOLS = $(BENCH_BIN)/cgirun $(BENCH_BIN)/fakeprov $(BENCH_BIN)/floor-dyn $(BENCH_BIN)/floor-static \
-              $(BENCH_BIN)/me-staticpie $(BENCH_BIN)/conversations-staticpie
+              $(BENCH_BIN)/me-staticpie $(BENCH_BIN)/conversations-staticpie \
+              $(BENCH_BIN)/me-scgi $(BENCH_BIN)/conversations-scgi
 # The bench's helpers are not endpoints: plain flags, warnings still fatal.
 BENCH_CFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror
 
@@ -48,6 +49,14 @@ $(BENCH_BIN)/%-staticpie: cgi-bin/%.c $(LIB)
 	  { cat $@.log; exit 1; }
 	@grep -v -e "Using 'dlopen' in statically linked" -e 'in function .unixDlOpen' $@.log || true
 	@rm -f $@.log
+
+# The same endpoints able to run as SCGI servers like chat (bench/scgi_main.c),
+# linked exactly as the Makefile links them, for the table's other proposed rows.
+$(BENCH_BIN)/%-scgi: cgi-bin/%.c bench/scgi_main.c $(LIB)
+	@mkdir -p $(BENCH_BIN)/obj
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Dapp_run=bench_app_run -MF $(BENCH_BIN)/obj/$*-scgi.d -c $< -o $(BENCH_BIN)/obj/$*-scgi.o
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MF $(BENCH_BIN)/obj/scgi_main-$*.d -c bench/scgi_main.c -o $(BENCH_BIN)/obj/scgi_main-$*.o
+	$(CC) $(LDFLAGS) -o $@ $(BENCH_BIN)/obj/$*-scgi.o $(BENCH_BIN)/obj/scgi_main-$*.o $(LIB) $(STATIC_LIBS)
 
 bench-tools: $(BENCH_TOOLS)
 
