@@ -3,9 +3,10 @@
 # process under valgrind, with a CGI environment and a body on stdin,
 # against a throw-away database and the fake AI provider. Any memory error
 # or definite/indirect leak fails the run.
-#   tests/hardening/valgrind-run.sh BUILD_DIR [quick|full]
+#   tests/hardening/valgrind-run.sh BUILD_DIR [quick|full|scgi]
 # quick: a dozen requests, one per endpoint plus a streamed and a failed
-# chat turn (fits in make test); full: every route and failure path.
+# chat turn (fits in make test); full: every route and failure path, and
+# chat served through SCGI as lighttpd runs it; scgi: quick and that.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -18,7 +19,7 @@ work=$(mktemp -d /tmp/aifacade-valgrind.XXXXXX)
 fake_pid=""
 cleanup() {
   [ -z "$fake_pid" ] || kill -TERM "$fake_pid" 2>/dev/null
-  rm -rf "$work"
+  [ -n "${VALGRIND_KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 mkdir -p "$work/instance" "$work/vg"
@@ -58,7 +59,7 @@ cgi() {
   printf '%s' "$body" | env -i "${env_args[@]}" "$@" "${VG[@]}" --log-file="$log" "$build/cgi-bin/$name" \
     >"$out" 2>"$out.stderr" || rc=$?
   status=$(sed -n '1s/^Status: \([0-9]*\).*/\1/p' "$out")
-  if [ "$rc" -eq 99 ] || grep -q 'ERROR SUMMARY: [1-9]\|definitely lost: [1-9]\|indirectly lost: [1-9]\|Invalid \(read\|write\)\|uninitialised' "$log"; then
+  if [ "$rc" -eq 99 ] || grep -q 'are \(definitely\|indirectly\) lost\|Invalid \(read\|write\|free\)\|uninitialised\|Syscall param' "$log"; then
     echo "not ok $checked - $method /api/$name$path: valgrind found errors"; sed 's/^/#   /' "$log" | head -40
     failures=$((failures + 1))
   elif [ "$status" != "$want" ]; then
@@ -92,7 +93,37 @@ grep -q '^event: done' "$out" || { echo "not ok - the streamed turn did not end 
 cgi chat POST "" '{"prompt":"fail [[fake:status=401]]"}' 502
 cgi login POST "" "$(jq -cn --arg u "$user" '{username:$u,password:"wrong password!"}')" 401
 
-if [ "$mode" = full ]; then
+# scgi_checks: chat as lighttpd's mod_scgi runs it (a warm parent forking a
+# child per request, common/scgi.h), under valgrind, which follows the forks.
+# The parent ends by SIGTERM as under lighttpd; every process must be clean.
+scgi_checks() {
+  local logs=$work/vg/scgi py log bad=0 procs=0
+  mkdir -p "$logs"
+  py=$(python3 -c 'import sys; print(sys.executable)')
+  env -i "${base_env[@]}" SESSION_COOKIE="$cookie" CSRF_TOKEN="$csrf" CHAT="$build/cgi-bin/chat" \
+    VG_LOG="$logs/chat.%p.log" "$py" "$root/tests/hardening/scgi_valgrind.py" || bad=1
+  # With --quiet, valgrind writes only what it found: memory errors, and
+  # leak records ("... are definitely lost in loss record ...").
+  local errors='Invalid \(read\|write\|free\)\|uninitialised\|Syscall param\|Mismatched free\|overlap\|Process terminating with default action of signal \(6\|11\|7\|8\)'
+  local leaks='are \(definitely\|indirectly\) lost'
+  local parent_log
+  parent_log=$logs/chat.$(cat "$logs/parent.pid" 2>/dev/null).log
+  for log in "$logs"/chat.*.log; do
+    procs=$((procs + 1))
+    if grep -q "$errors" "$log" || { [ "$log" != "$parent_log" ] && grep -q "$leaks" "$log"; }; then
+      echo "not ok - chat under SCGI: valgrind found errors ($log)"; sed 's/^/#   /' "$log" | head -40
+      bad=1
+    fi
+  done
+  echo "scgi: $procs chat processes (the SCGI parent and a child per request) checked under valgrind"
+  checked=$((checked + 5))
+  failures=$((failures + bad))
+}
+
+if [ "$mode" = scgi ]; then
+  scgi_checks
+elif [ "$mode" = full ]; then
+  scgi_checks
   cgi register POST "" "$cred" 409
   cgi register POST "" '{"username":"x","password":"short"}' 400
   cgi register POST "" '{"username":"abc","password":"long enough","username":"y"}' 400
