@@ -71,6 +71,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' TERM INT
 
+# A reused BENCH_OUT must not hand us the last run's pid and port files
+# (tests/stack.sh reads its fake's the same way).
+rm -f "$out/fakeprov.port" "$out/fakeprov.pid" "$stack/fake.port" "$stack/fake.pid" "$stack/stack.env"
 "$tools/fakeprov" --port 0 --port-file "$out/fakeprov.port" --pid-file "$out/fakeprov.pid" \
   --chunks 5 --gap-us 2000 >"$out/fakeprov.log" 2>&1 &
 for _ in $(seq 100); do [ -s "$out/fakeprov.port" ] && [ -s "$out/fakeprov.pid" ] && break; sleep 0.05; done
