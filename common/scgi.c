@@ -20,6 +20,20 @@
 
 #include "log.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define SCGI_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SCGI_LSAN 1
+#endif
+#endif
+#ifdef SCGI_LSAN
+#include <sanitizer/lsan_interface.h>
+#define SCGI_LEAK_CHECK() __lsan_do_leak_check()
+#else
+#define SCGI_LEAK_CHECK() ((void)0)
+#endif
+
 /* lighttpd sends a few kilobytes of variables; more is not lighttpd. */
 #define SCGI_HEADERS_MAX (256 * 1024)
 /* How long a child waits for lighttpd to send the request's variables. */
@@ -142,6 +156,9 @@ static void serve_child(const struct endpoint *ep, int conn, pid_t parent)
 	}
 	int rc = app_run(ep);
 	fflush(NULL);
+	/* _exit skips LeakSanitizer's check at exit: run it here in sanitizer
+	 * builds, so that the sanitized test runs see this request's leaks. */
+	SCGI_LEAK_CHECK();
 	/* _exit: the parent's atexit handlers (OpenSSL's clean-up) are the parent's. */
 	_exit(rc);
 }
