@@ -67,20 +67,25 @@ run_bats() {
   ensure_stack || return
   local files=("$@")
   [ ${#files[@]} -gt 0 ] || files=(tests/*.bats)
-  local tap=$artifacts/bats.tap
+  # One TAP file per run: two runs side by side must not count each other.
+  local tap
+  tap=$(mktemp "$artifacts/bats.XXXXXX.tap")
   bats --tap "${files[@]}" | tee "$tap"
   count_tap "$tap"
   if grep -q '^not ok' "$tap" && [ -n "$stack_dir" ]; then
     echo "--- stack log (last 60 lines) ---"; tail -60 "$stack_dir/serve.log"
   fi
+  rm -f "$tap"
 }
 
 run_e2e() {
   [ -f tests/e2e/run.sh ] || return 0
   ensure_stack || return
-  local tap=$artifacts/e2e.tap
+  local tap
+  tap=$(mktemp "$artifacts/e2e.XXXXXX.tap")
   tests/e2e/run.sh | tee "$tap"
   count_tap "$tap"
+  rm -f "$tap"
 }
 
 case "$what" in

@@ -30,8 +30,11 @@ start() {
   dir=$(cd "$dir" && pwd)
   local fake_port="" fake_pid=""
   if [ -f "$root/tests/fake_provider.py" ]; then
+    # A reused DIR must not hand us the last run's port or pid.
+    rm -f "$dir/fake.port" "$dir/fake.pid"
+    # 3>&-: bats waits on fd 3; a background server must not hold it open.
     python3 "$root/tests/fake_provider.py" --port 0 --port-file "$dir/fake.port" --pid-file "$dir/fake.pid" \
-      >"$dir/fake.log" 2>&1 &
+      >"$dir/fake.log" 2>&1 3>&- &
     for _ in $(seq 100); do [ -s "$dir/fake.port" ] && [ -s "$dir/fake.pid" ] && break; sleep 0.05; done
     # The provider's own pid: "python3" may be a wrapper that forks.
     fake_pid=$(cat "$dir/fake.pid")
@@ -51,7 +54,7 @@ start() {
       RATE_LIMIT_AUTH_IP="100000/minute" RATE_LIMIT_LOGIN="10/minute" RATE_LIMIT_PROMPTS="1000/hour" \
       ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" \
       "$@" "$root/tools/serve.sh" >"$dir/serve.log" 2>&1
-  ) </dev/null &
+  ) </dev/null 3>&- &
   local serve_pid=$!
   {
     echo "BASE_URL=https://localhost:$https_port"
