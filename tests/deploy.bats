@@ -170,7 +170,7 @@ tools_deploy() { "$ROOT/tools/deploy.sh" "$@"; }
   cp "$ROOT/$BUILD_DIR/cgi-bin/me" "$variant"
   printf 'v2' >>"$variant"
   before=$(sha "$rel/build/cgi-bin/me")
-  run make -C "$ROOT" --no-print-directory -o all deploy-endpoint DEST="$DEPLOY_DEST" NAME=me
+  run make -C "$ROOT" --no-print-directory -o all deploy-endpoint BUILD="$BUILD_DIR" DEST="$DEPLOY_DEST" NAME=me
   assert_success
   run tools_deploy endpoint "$DEPLOY_DEST" me "$variant"
   assert_success

@@ -16,7 +16,7 @@
 load helpers
 
 setup_file() {
-  [ -z "${DEPLOYED:-}" ] || skip "needs private stacks; not run against a deployed BASE_URL"
+  [ -z "${DEPLOYED:-}" ] || return 0
   mkdir -p "$BATS_FILE_TMPDIR/stack/instance"
   if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=24m,mode=0700 tmpfs "$BATS_FILE_TMPDIR/stack/instance" 2>/dev/null; then
     touch "$BATS_FILE_TMPDIR/tmpfs"
@@ -39,6 +39,10 @@ teardown_file() {
     mount -o remount,rw "$BATS_FILE_TMPDIR/stack/instance" 2>/dev/null || true
     umount "$BATS_FILE_TMPDIR/stack/instance" || umount -l "$BATS_FILE_TMPDIR/stack/instance"
   fi
+}
+
+setup() {
+  needs_private_stack
 }
 
 # The pid of the main stack's lighttpd (a child of its serve.sh).

@@ -11,6 +11,10 @@ teardown_file() {
   private_stack_stop
 }
 
+setup() {
+  needs_private_stack
+}
+
 @test "failed logins are limited per username with 429 and Retry-After, and count only failures" {
   name=$(unique_name)
   register "$name"

@@ -11,6 +11,10 @@ teardown_file() {
   private_stack_stop
 }
 
+setup() {
+  needs_private_stack
+}
+
 @test "prompts over the limit answer 429 with Retry-After and store nothing" {
   new_user
   # Three at once from separate processes: the limit is counted in the database.

@@ -11,6 +11,10 @@ teardown_file() {
   private_stack_stop
 }
 
+setup() {
+  needs_private_stack
+}
+
 @test "a session expires after the idle limit and is deleted" {
   new_user
   api GET /api/me
