@@ -38,6 +38,11 @@ help:
 	@echo "make test-unit  C unit tests only;  make test-bats  the HTTP suites only"
 	@echo "make lint       cppcheck, shellcheck and the output-escaping check"
 	@echo "make deps       install the Debian packages the build, run and tests need"
+	@echo "make test-asan  the suites against an ASan+UBSan build;  make test-valgrind[-quick]  under valgrind"
+	@echo "make fuzz       libFuzzer targets, 20 s each;  make fuzz-long  300 s each"
+	@echo "make bench      benchmarks against bench/README.md's targets (about 6 min)"
+	@echo "make deploy DEST=dir | rollback | deploy-endpoint NAME=x | deploy-status   releases (README)"
+	@echo "make ops-check  Docker, compose, workflow and deploy files;  make compose-init  first Docker start"
 
 deps:
 	@tools/install-deps.sh
