@@ -72,6 +72,10 @@ $(BUILD)/tools/%: $(BUILD)/obj/tools/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(STATIC_LIBS)
 
+# Keep the objects that pattern chains would delete as intermediate, so that
+# a second `make test` relinks nothing.
+.SECONDARY:
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(CURL_LIBS) $(STATIC_LIBS)
