@@ -4,6 +4,7 @@
 #include "app.h"
 #include "config.h"
 #include "csrf.h"
+#include "scgi.h"
 
 static void me(struct request *req, struct response *res)
 {
@@ -28,8 +29,11 @@ static const struct route routes[] = {
 	{NULL, 0, NULL, NULL},
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"me", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* Every page load asks for this: lighttpd.conf runs it as an SCGI
+	 * server so that a request costs a fork, not an exec (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }

@@ -253,3 +253,10 @@ int scgi_serve(const struct endpoint *ep, char **argv, void (*warm)(void))
 		close(conn);
 	}
 }
+
+int scgi_main(const struct endpoint *ep, char **argv, void (*warm)(void))
+{
+	if (scgi_listening())
+		return scgi_serve(ep, argv, warm);
+	return app_run(ep);
+}

@@ -30,4 +30,9 @@
 int scgi_listening(void);
 int scgi_serve(const struct endpoint *ep, char **argv, void (*warm)(void));
 
+/* scgi_main: the whole main() of an endpoint that lighttpd.conf spawns as an
+ * SCGI server: scgi_serve() when fd 0 is a listening socket, otherwise one
+ * CGI run (mod_cgi, a test, or by hand). warm may be NULL. */
+int scgi_main(const struct endpoint *ep, char **argv, void (*warm)(void));
+
 #endif

@@ -164,6 +164,35 @@ tools_deploy() { "$ROOT/tools/deploy.sh" "$@"; }
   grep -q "endpoint health replaced in ${rel##*/}" "$DEPLOY_DEST/deploy.log"
 }
 
+@test "deploy: an SCGI endpoint (me) swapped while requests run drops none and its server runs the new program" {
+  rel=$(cd "$DEPLOY_DEST/current" && pwd -P)
+  variant=$BATS_TEST_TMPDIR/me-variant
+  cp "$rel/build/cgi-bin/me" "$variant"
+  printf 'variant' >>"$variant"
+  lighttpd=$(cat "$BATS_FILE_TMPDIR/main.pid")
+  run curl -s -o /dev/null -w '%{http_code}' "$URL/api/me"
+  assert_output 401
+  server=$(pgrep -P "$lighttpd" -x me)
+  [ -n "$server" ]
+  args=()
+  for _ in $(seq 100); do args+=(-o /dev/null "$URL/api/me"); done
+  curl -s --max-time 60 -w '%{http_code}\n' "${args[@]}" >"$BATS_TEST_TMPDIR/codes" &
+  load=$!
+  sleep 0.2
+  tools_deploy endpoint "$DEPLOY_DEST" me "$variant" >/dev/null
+  wait "$load"
+  assert_equal "$(grep -cx 401 "$BATS_TEST_TMPDIR/codes")" 100
+  run curl -s -o /dev/null -w '%{http_code}' "$URL/api/me"
+  assert_output 401
+  # The same server process (lighttpd did not have to restart it) now runs
+  # the new file: it re-executed itself before the next request.
+  assert_equal "$(pgrep -P "$lighttpd" -x me)" "$server"
+  assert_equal "$(stat -L -c %i "/proc/$server/exe")" "$(stat -c %i "$rel/build/cgi-bin/me")"
+  grep -q "me was replaced; restarting it" "$BATS_FILE_TMPDIR/main.log"
+  run tools_deploy endpoint-rollback "$DEPLOY_DEST" me
+  assert_success
+}
+
 @test "deploy: endpoint-rollback puts back the program an endpoint swap replaced" {
   rel=$(cd "$DEPLOY_DEST/current" && pwd -P)
   variant=$BATS_TEST_TMPDIR/me-variant
