@@ -353,13 +353,14 @@ PY
   checkout=$(pos '^actions/checkout@'); buildx=$(pos '^docker/setup-buildx-action@')
   build=$(pos 'docker compose build'); up=$(pos 'docker compose up -d')
   wait_health=$(pos '/api/health'); install=$(pos 'apt-get install.*bats.*bats-support.*bats-assert.*jq.*curl')
-  tests=$(pos 'tests/run.sh bats'); logs=$(pos 'docker compose logs'); down=$(pos 'docker compose down --volumes')
-  for v in checkout buildx build up wait_health install tests logs down; do
+  tests=$(pos 'tests/run.sh bats'); logs=$(pos 'docker compose logs --no-color --timestamps'); down=$(pos 'docker compose down --volumes')
+  backup=$(pos 'aifacadectl backup'); restore=$(pos 'aifacadectl restore .* --yes')
+  for v in checkout buildx build up wait_health install tests backup restore logs down; do
     [ "${!v}" != null ] || { echo "no step for $v"; return 1; }
   done
   [ "$checkout" -lt "$buildx" ] && [ "$buildx" -lt "$build" ] && [ "$build" -lt "$up" ]
   [ "$up" -lt "$wait_health" ] && [ "$wait_health" -lt "$tests" ] && [ "$install" -lt "$tests" ]
-  [ "$tests" -lt "$down" ]
+  [ "$tests" -lt "$down" ] && [ "$up" -lt "$backup" ] && [ "$backup" -le "$restore" ] && [ "$restore" -lt "$down" ]
   # The wait is a bounded retry loop that fails, not a blind sleep.
   jq -r --argjson i "$wait_health" '.[$i].run' <<<"$steps" | grep -qE 'for .* in \$\(seq [0-9]+ [0-9]+\)'
   jq -r --argjson i "$wait_health" '.[$i].run' <<<"$steps" | grep -q 'exit 1'
