@@ -118,7 +118,8 @@ tools_deploy() { "$ROOT/tools/deploy.sh" "$@"; }
   assert_equal "$(readlink "$DEPLOY_DEST/current")" "$second"
   run curl -s "$URL/marker.txt"
   assert_output "second release"
-  run tools_deploy status "$DEPLOY_DEST"
+  run make -C "$ROOT" --no-print-directory deploy-status DEST="$DEPLOY_DEST"
+  assert_success
   assert_line "current:  $second"
   assert_line "previous: $FIRST"
   [ "$(grep -c 'rolled back' "$DEPLOY_DEST/deploy.log")" -eq 2 ]
