@@ -11,6 +11,11 @@
 
 static const char *const extensions[] = {"table", "strikethrough", "autolink", "tasklist", "tagfilter"};
 
+long long markdown_render_version(void)
+{
+	return (long long)MARKDOWN_RENDER_VERSION << 32 | (long long)(unsigned)cmark_version();
+}
+
 char *markdown_to_html(const char *text, size_t len)
 {
 	/* CMARK_OPT_UNSAFE is never set: safe mode is cmark-gfm's default. */
