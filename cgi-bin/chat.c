@@ -78,13 +78,14 @@ static int turn_on_delta(void *ctx, const char *content, const char *reasoning)
 }
 
 /* The JSON of a message built from borrowed strings (any may be NULL but
- * role, content and status). */
+ * role, content, status and html; html is content's message_html()). */
 static struct json_object *turn_message_json(long long id, const char *role, const char *content,
 					     const char *reasoning, const char *status, const char *model,
-					     const char *error, long long at)
+					     const char *error, long long at, const char *html)
 {
 	struct message m = {id, xstrdup(role), xstrdup(content), reasoning ? xstrdup(reasoning) : NULL,
-			    xstrdup(status), model ? xstrdup(model) : NULL, error ? xstrdup(error) : NULL, at};
+			    xstrdup(status), model ? xstrdup(model) : NULL, error ? xstrdup(error) : NULL, at,
+			    xstrdup(html), message_html_version()};
 	struct json_object *o = message_json(&m);
 	store_msg_free(&m);
 	return o;
@@ -178,7 +179,11 @@ static void chat(struct request *req, struct response *res)
 	}
 
 	/* The turn is stored first, as "interrupted": a process killed from
-	 * here on leaves the prompt and an honest status, never a torn turn. */
+	 * here on leaves the prompt and an honest status, never a torn turn.
+	 * Each message's HTML is stored with its final content (the prompt's
+	 * now, the answer's at the end), so reads need not render it again. */
+	const long long html_version = message_html_version();
+	char *prompt_html = message_html("user", prompt);
 	long long user_id = 0, answer_id = 0;
 	rc = store_begin(req->store);
 	if (rc == STORE_OK && !conv_id) {
@@ -187,9 +192,11 @@ static void chat(struct request *req, struct response *res)
 		free(title);
 	}
 	if (rc == STORE_OK)
-		rc = store_msg_add(req->store, conv.id, "user", prompt, "interrupted", NULL, req->now, &user_id);
+		rc = store_msg_add(req->store, conv.id, "user", prompt, "interrupted", NULL, prompt_html, html_version,
+				   req->now, &user_id);
 	if (rc == STORE_OK)
-		rc = store_msg_add(req->store, conv.id, "assistant", "", "interrupted", model, req->now, &answer_id);
+		rc = store_msg_add(req->store, conv.id, "assistant", "", "interrupted", model, NULL, 0, req->now,
+				   &answer_id);
 	if (rc == STORE_OK)
 		rc = store_conv_touch(req->store, conv.id, req->now);
 	if (rc == STORE_OK)
@@ -198,6 +205,7 @@ static void chat(struct request *req, struct response *res)
 		store_rollback(req->store);
 		app_store_error(res, rc);
 		store_conv_free(&conv);
+		free(prompt_html);
 		return;
 	}
 
@@ -208,6 +216,7 @@ static void chat(struct request *req, struct response *res)
 	if (rc != STORE_OK) {
 		app_store_error(res, rc);
 		store_conv_free(&conv);
+		free(prompt_html);
 		return;
 	}
 
@@ -226,7 +235,8 @@ static void chat(struct request *req, struct response *res)
 		struct json_object *start = json_object_new_object();
 		json_object_object_add(start, "conversation_id", json_object_new_int64(conv.id));
 		json_object_object_add(start, "conversation", conversation_json(&conv));
-		json_object_object_add(start, "user_message", turn_message_json(user_id, "user", prompt, NULL, "interrupted", NULL, NULL, req->now));
+		json_object_object_add(start, "user_message", turn_message_json(user_id, "user", prompt, NULL, "interrupted",
+										 NULL, NULL, req->now, prompt_html));
 		json_object_object_add(start, "message_id", json_object_new_int64(answer_id));
 		if (!t.client_gone && response_stream_event(res, "start", start) < 0)
 			t.client_gone = 1;
@@ -264,12 +274,16 @@ static void chat(struct request *req, struct response *res)
 		log_error("provider %s failed (%s): %s", cfg->api_url, provider_status_name(pres.status),
 			  pres.detail ? pres.detail : "no detail");
 	}
+	/* Whatever content is stored, interrupted or not, is final: its HTML
+	 * goes with it, rendered before the write lock is taken. */
+	char *answer_html = message_html("assistant", content);
 	/* Both halves of the turn share its outcome: only ok turns are context later. */
 	rc = store_begin(req->store);
 	if (rc == STORE_OK)
-		rc = store_msg_finish(req->store, answer_id, content, pres.reasoning, status, error);
+		rc = store_msg_finish(req->store, answer_id, content, pres.reasoning, status, error, answer_html,
+				      html_version);
 	if (rc == STORE_OK)
-		rc = store_msg_finish(req->store, user_id, prompt, NULL, status, NULL);
+		rc = store_msg_finish(req->store, user_id, prompt, NULL, status, NULL, prompt_html, html_version);
 	if (rc == STORE_OK)
 		rc = store_conv_touch(req->store, conv.id, req->now);
 	if (rc == STORE_OK)
@@ -282,7 +296,8 @@ static void chat(struct request *req, struct response *res)
 	if (t.streaming) {
 		if (!t.client_gone) {
 			struct json_object *o = json_object_new_object();
-			json_object_object_add(o, "message", turn_message_json(answer_id, "assistant", content, pres.reasoning, status, model, error, req->now));
+			json_object_object_add(o, "message", turn_message_json(answer_id, "assistant", content, pres.reasoning,
+										       status, model, error, req->now, answer_html));
 			if (!answered)
 				json_object_object_add(o, "error", json_object_new_string(error));
 			if (response_stream_event(res, answered ? "done" : "error", o) < 0)
@@ -293,7 +308,8 @@ static void chat(struct request *req, struct response *res)
 	} else {
 		struct json_object *o = json_object_new_object();
 		json_object_object_add(o, "conversation_id", json_object_new_int64(conv.id));
-		json_object_object_add(o, "message", turn_message_json(answer_id, "assistant", content, pres.reasoning, status, model, error, req->now));
+		json_object_object_add(o, "message", turn_message_json(answer_id, "assistant", content, pres.reasoning,
+									       status, model, error, req->now, answer_html));
 		if (answered) {
 			response_json(res, 200, o);
 		} else {
@@ -302,6 +318,8 @@ static void chat(struct request *req, struct response *res)
 		}
 	}
 	provider_result_free(&pres);
+	free(answer_html);
+	free(prompt_html);
 	free(msgs);
 	store_msg_list_free(history, n_history);
 	store_conv_free(&conv);

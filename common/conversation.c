@@ -85,10 +85,20 @@ char *message_html(const char *role, const char *content)
 	return buf_detach(&b);
 }
 
+long long message_html_version(void)
+{
+	return markdown_render_version();
+}
+
 struct json_object *message_json(const struct message *m)
 {
 	struct json_object *o = json_object_new_object();
-	char *html = message_html(m->role, m->content);
+	/* The HTML stored with the message when this renderer made it (the
+	 * store keeps it in step with content); otherwise render it now. */
+	char *fresh = NULL;
+	const char *html = m->html;
+	if (!html || m->html_version != message_html_version())
+		html = fresh = message_html(m->role, m->content);
 	json_object_object_add(o, "id", json_object_new_int64(m->id));
 	json_object_object_add(o, "role", json_object_new_string(m->role));
 	json_object_object_add(o, "content", json_object_new_string(m->content));
@@ -101,6 +111,6 @@ struct json_object *message_json(const struct message *m)
 		json_object_object_add(o, "model", json_object_new_string(m->model));
 	if (m->error)
 		json_object_object_add(o, "error", json_object_new_string(m->error));
-	free(html);
+	free(fresh);
 	return o;
 }

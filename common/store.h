@@ -49,6 +49,13 @@ struct message {
 	char *model;     /* may be NULL */
 	char *error;     /* the user-facing failure text, may be NULL */
 	long long created_at;
+	/* The HTML rendered from content when it was written, and the renderer
+	 * revision that made it (message_html_version(), conversation.h); NULL
+	 * and 0 when none is stored. The store keeps the two in step with
+	 * content: a write of content without HTML clears them. Only
+	 * store_msg_page reads them. */
+	char *html;
+	long long html_version;
 };
 
 struct store_stats {
@@ -111,10 +118,14 @@ int store_conv_clear_all(struct store *st, long long *n);
 void store_conv_free(struct conversation *c);
 void store_conv_list_free(struct conversation *list, size_t n);
 
+/* html is content's rendering by revision html_version, or NULL (and 0)
+ * when it has none: it is stored with content in the same statement, so
+ * the two never disagree. */
 int store_msg_add(struct store *st, long long conv_id, const char *role, const char *content,
-		  const char *status, const char *model, long long now, long long *id);
+		  const char *status, const char *model, const char *html, long long html_version,
+		  long long now, long long *id);
 int store_msg_finish(struct store *st, long long id, const char *content, const char *reasoning,
-		     const char *status, const char *error);
+		     const char *status, const char *error, const char *html, long long html_version);
 /* The newest `limit` messages with id < before (0: no bound), oldest first. */
 int store_msg_page(struct store *st, long long conv_id, long long before, int limit,
 		   struct message **list, size_t *n, int *has_more);
@@ -122,6 +133,15 @@ int store_msg_page(struct store *st, long long conv_id, long long before, int li
  * budget characters, oldest first: the context for the next answer. */
 int store_msg_context(struct store *st, long long conv_id, long long before, long long budget,
 		      struct message **list, size_t *n);
+/* Up to limit messages with id > after whose stored HTML is missing or of
+ * another revision than html_version, in id order (store_msg_set_html's
+ * work list; reads no stored HTML). */
+int store_msg_unrendered(struct store *st, long long html_version, long long after, int limit,
+			 struct message **list, size_t *n);
+/* Stores html for message id only while its content is still content (a
+ * message finished meanwhile keeps its own): STORE_NOTFOUND when not. */
+int store_msg_set_html(struct store *st, long long id, const char *content, const char *html,
+		       long long html_version);
 /* Frees the strings of one message (not the struct). */
 void store_msg_free(struct message *m);
 void store_msg_list_free(struct message *list, size_t n);

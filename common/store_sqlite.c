@@ -52,6 +52,17 @@ static const char *const migrations[] = {
 	"  error TEXT,"
 	"  created_at INTEGER NOT NULL);"
 	"CREATE INDEX messages_conversation ON messages(conversation_id, id);",
+	/* 2: each message keeps its rendered HTML and the renderer revision that
+	 * made it (markdown.h), so reads need not render again. Rows from before
+	 * have neither and are rendered on read. The trigger keeps the HTML true
+	 * to the content whoever writes: a change of content that leaves the
+	 * HTML as it was (an older program beside this schema after a rollback,
+	 * an operator's UPDATE) drops the HTML instead of letting it lie. */
+	"ALTER TABLE messages ADD COLUMN html TEXT;"
+	"ALTER TABLE messages ADD COLUMN html_version INTEGER;"
+	"CREATE TRIGGER messages_html_follows_content AFTER UPDATE OF content ON messages"
+	"  WHEN NEW.html IS NOT NULL AND NEW.content IS NOT OLD.content AND NEW.html IS OLD.html"
+	"  BEGIN UPDATE messages SET html = NULL, html_version = NULL WHERE id = NEW.id; END;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -61,7 +72,7 @@ enum stmt_id {
 	S_RATE_COUNT, S_RATE_ADD, S_RATE_PURGE,
 	S_CONV_CREATE, S_CONV_LIST, S_CONV_GET, S_CONV_RENAME, S_CONV_TOUCH, S_CONV_DELETE,
 	S_CONV_CLEAR, S_CONV_CLEAR_ALL,
-	S_MSG_ADD, S_MSG_FINISH, S_MSG_PAGE, S_MSG_CONTEXT,
+	S_MSG_ADD, S_MSG_FINISH, S_MSG_PAGE, S_MSG_CONTEXT, S_MSG_UNRENDERED, S_MSG_SET_HTML,
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_PING,
 	S_COUNT
 };
@@ -93,13 +104,19 @@ static const char *const sql[S_COUNT] = {
 	[S_CONV_DELETE] = "DELETE FROM conversations WHERE user_id = ?1 AND id = ?2",
 	[S_CONV_CLEAR] = "DELETE FROM conversations WHERE user_id = ?1",
 	[S_CONV_CLEAR_ALL] = "DELETE FROM conversations",
-	[S_MSG_ADD] = "INSERT INTO messages (conversation_id, role, content, status, model, created_at)"
-		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[S_MSG_FINISH] = "UPDATE messages SET content = ?2, reasoning = ?3, status = ?4, error = ?5 WHERE id = ?1",
-	[S_MSG_PAGE] = "SELECT id, role, content, reasoning, status, model, error, created_at FROM messages"
-		       " WHERE conversation_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+	[S_MSG_ADD] = "INSERT INTO messages (conversation_id, role, content, status, model, created_at, html, html_version)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[S_MSG_FINISH] = "UPDATE messages SET content = ?2, reasoning = ?3, status = ?4, error = ?5, html = ?6,"
+			 " html_version = ?7 WHERE id = ?1",
+	/* Only the page reads html: the context and the work list need not
+	 * fetch its overflow pages. */
+	[S_MSG_PAGE] = "SELECT id, role, content, reasoning, status, model, error, created_at, html, html_version"
+		       " FROM messages WHERE conversation_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
 	[S_MSG_CONTEXT] = "SELECT id, role, content, reasoning, status, model, error, created_at FROM messages"
 			  " WHERE conversation_id = ?1 AND id < ?2 AND status = 'ok' ORDER BY id DESC LIMIT 1000",
+	[S_MSG_UNRENDERED] = "SELECT id, role, content, reasoning, status, model, error, created_at FROM messages"
+			     " WHERE id > ?1 AND html_version IS NOT ?2 ORDER BY id LIMIT ?3",
+	[S_MSG_SET_HTML] = "UPDATE messages SET html = ?3, html_version = ?4 WHERE id = ?1 AND content = ?2",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -690,8 +707,19 @@ void store_conv_list_free(struct conversation *list, size_t n)
 
 /* ---- messages ---- */
 
+/* Binds html and its revision at i and i + 1: both NULL without html. */
+static void bind_html(sqlite3_stmt *s, int i, const char *html, long long html_version)
+{
+	bind_text(s, i, html);
+	if (html)
+		sqlite3_bind_int64(s, i + 1, html_version);
+	else
+		sqlite3_bind_null(s, i + 1);
+}
+
 int store_msg_add(struct store *st, long long conv_id, const char *role, const char *content,
-		  const char *status, const char *model, long long now, long long *id)
+		  const char *status, const char *model, const char *html, long long html_version,
+		  long long now, long long *id)
 {
 	sqlite3_stmt *s = stmt(st, S_MSG_ADD);
 	if (!s)
@@ -702,6 +730,7 @@ int store_msg_add(struct store *st, long long conv_id, const char *role, const c
 	bind_text(s, 4, status);
 	bind_text(s, 5, model);
 	sqlite3_bind_int64(s, 6, now);
+	bind_html(s, 7, html, html_version);
 	int rc = exec_stmt(st, s, "store message");
 	if (rc == STORE_OK && id)
 		*id = sqlite3_last_insert_rowid(st->db);
@@ -709,7 +738,7 @@ int store_msg_add(struct store *st, long long conv_id, const char *role, const c
 }
 
 int store_msg_finish(struct store *st, long long id, const char *content, const char *reasoning,
-		     const char *status, const char *error)
+		     const char *status, const char *error, const char *html, long long html_version)
 {
 	sqlite3_stmt *s = stmt(st, S_MSG_FINISH);
 	if (!s)
@@ -719,9 +748,12 @@ int store_msg_finish(struct store *st, long long id, const char *content, const 
 	bind_text(s, 3, reasoning && *reasoning ? reasoning : NULL);
 	bind_text(s, 4, status);
 	bind_text(s, 5, error);
+	bind_html(s, 6, html, html_version);
 	return exec_owned(st, s, "finish message");
 }
 
+/* Columns 0-7 of every message query; 8 and 9 (html, html_version) only
+ * where the statement selects them. */
 static void msg_from_row(sqlite3_stmt *s, struct message *m)
 {
 	m->id = sqlite3_column_int64(s, 0);
@@ -732,6 +764,12 @@ static void msg_from_row(sqlite3_stmt *s, struct message *m)
 	m->model = col_text(s, 5);
 	m->error = col_text(s, 6);
 	m->created_at = sqlite3_column_int64(s, 7);
+	m->html = NULL;
+	m->html_version = 0;
+	if (sqlite3_column_count(s) > 9) {
+		m->html = col_text(s, 8);
+		m->html_version = m->html ? sqlite3_column_int64(s, 9) : 0;
+	}
 }
 
 static void reverse(struct message *list, size_t n)
@@ -800,6 +838,38 @@ int store_msg_context(struct store *st, long long conv_id, long long before, lon
 	return out;
 }
 
+int store_msg_unrendered(struct store *st, long long html_version, long long after, int limit,
+			 struct message **list, size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	sqlite3_stmt *s = stmt(st, S_MSG_UNRENDERED);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, after);
+	sqlite3_bind_int64(s, 2, html_version);
+	sqlite3_bind_int(s, 3, limit);
+	*list = xcalloc(limit > 0 ? (size_t)limit : 1, sizeof **list);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < (size_t)limit)
+		msg_from_row(s, &(*list)[(*n)++]);
+	int out = rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : rc_of(st, rc, "list messages to render");
+	done(s);
+	return out;
+}
+
+int store_msg_set_html(struct store *st, long long id, const char *content, const char *html,
+		       long long html_version)
+{
+	sqlite3_stmt *s = stmt(st, S_MSG_SET_HTML);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, content);
+	bind_html(s, 3, html, html_version);
+	return exec_owned(st, s, "store rendered message");
+}
+
 void store_msg_free(struct message *m)
 {
 	free(m->role);
@@ -808,6 +878,7 @@ void store_msg_free(struct message *m)
 	free(m->status);
 	free(m->model);
 	free(m->error);
+	free(m->html);
 	memset(m, 0, sizeof *m);
 }
 

@@ -62,6 +62,9 @@ static const struct want wants[] = {
 	{S_MSG_CONTEXT, "context walks the conversation's index backwards",
 	 {"INDEX messages_conversation (conversation_id=? AND id<?)", NULL, NULL}},
 	{S_MSG_FINISH, "finishing a message by id", {"USING INTEGER PRIMARY KEY (rowid=?)", NULL, NULL}},
+	{S_MSG_UNRENDERED, "render-html's work list walks messages by id from where it left off",
+	 {"USING INTEGER PRIMARY KEY (rowid>?)", NULL, NULL}},
+	{S_MSG_SET_HTML, "storing a message's HTML by id", {"USING INTEGER PRIMARY KEY (rowid=?)", NULL, NULL}},
 	{S_SESSION_TOUCH, "touching a session by token hash", {"USING PRIMARY KEY (token_hash=?)", NULL, NULL}},
 };
 

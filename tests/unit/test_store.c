@@ -22,8 +22,8 @@ static struct store *open_db(const char *name)
 static long long add_turn(struct store *st, long long conv, const char *q, const char *a, const char *status)
 {
 	long long u, m;
-	store_msg_add(st, conv, "user", q, status, NULL, 1000, &u);
-	store_msg_add(st, conv, "assistant", a, status, "m", 1000, &m);
+	store_msg_add(st, conv, "user", q, status, NULL, NULL, 0, 1000, &u);
+	store_msg_add(st, conv, "assistant", a, status, "m", NULL, 0, 1000, &m);
 	return m;
 }
 
