@@ -49,7 +49,7 @@ broken_turns() {
 @test "admin: --help lists every command; unknown commands, options and arguments exit 2" {
   run ctl --help
   assert_success
-  for c in init-db migrate stats users delete-user clear-all reset-db backup restore; do
+  for c in init-db migrate render-html stats users delete-user clear-all reset-db backup restore; do
     assert_output --partial "  $c"
   done
   assert_output --partial "exit status"
@@ -75,7 +75,7 @@ broken_turns() {
 }
 
 @test "admin: each command has its own help" {
-  for c in init-db migrate stats users delete-user clear-all reset-db backup restore; do
+  for c in init-db migrate render-html stats users delete-user clear-all reset-db backup restore; do
     run ctl "$c" --help
     assert_success
     assert_line --index 0 --regexp "^usage: aifacadectl $c( |$)"
@@ -118,6 +118,40 @@ broken_turns() {
   [ "$(stat -c %a "$fresh")" = 700 ]
   [ "$(stat -c %a "$fresh/secret_key")" = 600 ]
   [ "$(count "$fresh/aifacade.db" 'PRAGMA user_version')" -ge 1 ]
+}
+
+@test "admin: render-html stores the HTML reads would render; the answers stay byte-identical" {
+  new_user
+  api POST /api/chat '{"prompt":"[[fake:markdown]] <b>bold?</b> & \"quotes\""}'
+  assert_equal "$code" 200
+  id=$(json .conversation_id)
+  # An interrupted partial answer too: a stream the provider cuts.
+  curl -sk -N -A "$UA" -b "$BATS_TEST_TMPDIR/jar" -H "X-CSRF-Token: $CSRF" -H 'Content-Type: application/json' \
+    -H 'Accept: text/event-stream' --max-time 30 -o /dev/null \
+    --data-binary "{\"prompt\":\"cut [[fake:cut]] [[fake:chunks=8]]\",\"conversation_id\":$id}" "$BASE_URL/api/chat"
+  where="conversation_id = $id"
+  assert_equal "$(count "$DB" "SELECT group_concat(status) FROM messages WHERE $where AND role = 'assistant'")" \
+    "ok,interrupted"
+  assert_equal "$(count "$DB" "SELECT count(*), count(html) FROM messages WHERE $where AND content <> ''")" "4|4"
+  api GET "/api/conversations/$id"
+  assert_equal "$code" 200
+  cp "$BATS_TEST_TMPDIR/body" "$BATS_TEST_TMPDIR/stored"
+  # Rows as a build before the migration left them, and as an older renderer did.
+  sqlite3 "$DB" "UPDATE messages SET html = NULL, html_version = NULL WHERE $where AND role = 'user';
+    UPDATE messages SET html = '<p>stale</p>', html_version = html_version + 1 WHERE $where AND role = 'assistant';"
+  api GET "/api/conversations/$id"
+  assert_equal "$code" 200
+  cmp "$BATS_TEST_TMPDIR/stored" "$BATS_TEST_TMPDIR/body"
+  assert_equal "$(count "$DB" "SELECT count(html) FROM messages WHERE $where AND role = 'user'")" 0
+  run ctl render-html
+  assert_success
+  assert_output --regexp '^stored the HTML of [1-9][0-9]* messages in .* \(renderer revision [0-9]+\)$'
+  assert_equal "$(count "$DB" "SELECT count(*) FROM messages WHERE $where AND (html IS NULL OR html = '<p>stale</p>')")" 0
+  api GET "/api/conversations/$id"
+  cmp "$BATS_TEST_TMPDIR/stored" "$BATS_TEST_TMPDIR/body"
+  run ctl render-html
+  assert_success
+  assert_output --regexp '^stored the HTML of 0 messages'
 }
 
 @test "admin: commands other than init-db and restore never create a database" {

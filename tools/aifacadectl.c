@@ -13,6 +13,7 @@
 #include "account.h"
 #include "alloc.h"
 #include "config.h"
+#include "conversation.h"
 #include "log.h"
 #include "store.h"
 
@@ -39,6 +40,7 @@ struct command {
 
 static int cmd_init_db(struct store *st, const struct config *cfg, const struct args *a);
 static int cmd_migrate(struct store *st, const struct config *cfg, const struct args *a);
+static int cmd_render_html(struct store *st, const struct config *cfg, const struct args *a);
 static int cmd_stats(struct store *st, const struct config *cfg, const struct args *a);
 static int cmd_users(struct store *st, const struct config *cfg, const struct args *a);
 static int cmd_delete_user(struct store *st, const struct config *cfg, const struct args *a);
@@ -62,6 +64,16 @@ static const struct command commands[] = {
 	 "app serves. The web programs do the same on their first request after an\n"
 	 "upgrade: this command lets you choose the moment.\n",
 	 cmd_migrate},
+	{"render-html", "", 0, 0, 0, NULL,
+	 "store the HTML of messages that have none or an older renderer's",
+	 "Renders every message whose stored HTML is missing (written before schema\n"
+	 "version 2, or by hand) or was made by another renderer revision (after an\n"
+	 "upgrade of cmark-gfm or a bump of MARKDOWN_RENDER_VERSION), and stores it.\n"
+	 "Reads render such messages on every request until then, so run it after\n"
+	 "such an upgrade. It changes no content; a message written meanwhile keeps\n"
+	 "its own HTML. Safe while the app serves: it writes in short transactions\n"
+	 "of 200 messages, and running it again does only what is left.\n",
+	 cmd_render_html},
 	{"stats", "", 0, 0, 0, NULL,
 	 "counts of users, sessions, conversations, messages and rate-limit events",
 	 "Prints one NAME VALUE line each: database, schema_version, users, sessions,\n"
@@ -307,6 +319,73 @@ static int cmd_migrate(struct store *st, const struct config *cfg, const struct 
 		       " this one reads on (migrations only add)\n", cfg->database, v, latest);
 	else
 		printf("database %s is at schema version %d, the latest this build knows\n", cfg->database, v);
+	return EXIT_DONE;
+}
+
+/* Messages rendered per write transaction: short enough that the app's
+ * writers hardly wait. */
+#define RENDER_BATCH 200
+
+/* Renders and stores one batch; adds to *stored and *skipped what it
+ * committed. Returns a store_rc. */
+static int render_batch(struct store *st, const struct message *list, size_t n, long long version,
+			long long *stored, long long *skipped)
+{
+	/* Rendered before the write lock is taken. */
+	char **html = xcalloc(n, sizeof *html);
+	for (size_t i = 0; i < n; i++)
+		html[i] = message_html(list[i].role, list[i].content);
+	long long done_here = 0, skipped_here = 0;
+	int rc = store_begin(st);
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		int one = store_msg_set_html(st, list[i].id, list[i].content, html[i], version);
+		if (one == STORE_OK)
+			done_here++;
+		else if (one == STORE_NOTFOUND)
+			skipped_here++; /* its content changed or it was deleted meanwhile */
+		else
+			rc = one;
+	}
+	if (rc == STORE_OK)
+		rc = store_commit(st);
+	else
+		store_rollback(st);
+	if (rc == STORE_OK) {
+		*stored += done_here;
+		*skipped += skipped_here;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(html[i]);
+	free(html);
+	return rc;
+}
+
+static int cmd_render_html(struct store *st, const struct config *cfg, const struct args *a)
+{
+	(void)a;
+	const long long version = message_html_version();
+	long long after = 0, stored = 0, skipped = 0;
+	for (;;) {
+		struct message *list;
+		size_t n;
+		int rc = store_msg_unrendered(st, version, after, RENDER_BATCH, &list, &n);
+		if (rc == STORE_OK && n > 0) {
+			rc = render_batch(st, list, n, version, &stored, &skipped);
+			after = list[n - 1].id;
+		}
+		store_msg_list_free(list, n);
+		if (rc != STORE_OK) {
+			fprintf(stderr, "aifacadectl: rendering stopped after %lld messages (see the line above); what was "
+					"stored stays, run it again to finish\n", stored);
+			return EXIT_FAILED;
+		}
+		if (n == 0)
+			break;
+	}
+	printf("stored the HTML of %lld messages in %s (renderer revision %lld)", stored, cfg->database, version);
+	if (skipped)
+		printf("; %lld changed meanwhile and were left as they are", skipped);
+	printf("\n");
 	return EXIT_DONE;
 }
 
