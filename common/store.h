@@ -51,9 +51,9 @@ struct message {
 	long long created_at;
 	/* The HTML rendered from content when it was written, and the renderer
 	 * revision that made it (message_html_version(), conversation.h); NULL
-	 * and 0 when none is stored. The store keeps the two in step with
-	 * content: a write of content without HTML clears them. Only
-	 * store_msg_page reads them. */
+	 * and 0 when none is stored. Every write of content writes them too
+	 * (a write without HTML clears them), so they never describe another
+	 * content. Only store_msg_page reads them. */
 	char *html;
 	long long html_version;
 };
@@ -133,9 +133,11 @@ int store_msg_page(struct store *st, long long conv_id, long long before, int li
  * budget characters, oldest first: the context for the next answer. */
 int store_msg_context(struct store *st, long long conv_id, long long before, long long budget,
 		      struct message **list, size_t *n);
-/* Up to limit messages with id > after whose stored HTML is missing or of
- * another revision than html_version, in id order (store_msg_set_html's
- * work list; reads no stored HTML). */
+/* Up to limit messages with id > after, with content, whose stored HTML is
+ * missing or of another revision than html_version, in id order
+ * (store_msg_set_html's work list; reads no stored HTML). An empty content
+ * is left out: it renders to nothing, and it is what a turn in progress
+ * holds until its answer is written. */
 int store_msg_unrendered(struct store *st, long long html_version, long long after, int limit,
 			 struct message **list, size_t *n);
 /* Stores html for message id only while its content is still content (a

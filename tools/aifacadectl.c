@@ -71,8 +71,10 @@ static const struct command commands[] = {
 	 "upgrade of cmark-gfm or a bump of MARKDOWN_RENDER_VERSION), and stores it.\n"
 	 "Reads render such messages on every request until then, so run it after\n"
 	 "such an upgrade. It changes no content; a message written meanwhile keeps\n"
-	 "its own HTML. Safe while the app serves: it writes in short transactions\n"
-	 "of 200 messages, and running it again does only what is left.\n",
+	 "its own HTML, and an empty one (an answer still on its way) is left for\n"
+	 "its writer. Safe while the app serves: it writes in short transactions of\n"
+	 "200 messages, and running it again does only what is left. Whoever edits\n"
+	 "a message's content by hand must set its html to NULL.\n",
 	 cmd_render_html},
 	{"stats", "", 0, 0, 0, NULL,
 	 "counts of users, sessions, conversations, messages and rate-limit events",

@@ -7,7 +7,7 @@
  * the migration (a real schema-1 file, migrated by store_open), rows whose
  * HTML an older renderer made, and interrupted partial answers. It also
  * checks that the stored HTML is what reads use, that reads write nothing,
- * and that no write leaves HTML that disagrees with the content. Like
+ * and that no store write leaves HTML that disagrees with the content. Like
  * test_queryplan.c it includes store_sqlite.c to reach the schema-1
  * migration and the raw connection. */
 #include "store_sqlite.c"
@@ -264,8 +264,10 @@ static void test_before_migration(void)
 	check_same(before, rendered, "messages from before the migration render on read, byte-identical");
 	CHECK(count(st, "SELECT count(*) FROM messages WHERE html IS NOT NULL") == 0, "without being rewritten");
 
-	/* What `aifacadectl render-html` does: list, render, store. */
+	/* What `aifacadectl render-html` does: list, render, store. The last
+	 * answer is empty, like a turn still in progress: it is left out. */
 	const long long v = message_html_version();
+	const size_t with_content = 2 * N_TURNS - 1;
 	struct message *list;
 	size_t n;
 	CHECK(store_msg_unrendered(st, v, 0, 3, &list, &n) == STORE_OK && n == 3 && list[0].id == 1 &&
@@ -273,10 +275,11 @@ static void test_before_migration(void)
 	      "unrendered messages are listed in id order, limit kept");
 	long long after = n ? list[n - 1].id : 0;
 	store_msg_list_free(list, n);
-	CHECK(store_msg_unrendered(st, v, after, 100, &list, &n) == STORE_OK && n == 2 * N_TURNS - 3,
+	CHECK(store_msg_unrendered(st, v, after, 100, &list, &n) == STORE_OK && n == with_content - 3,
 	      "and after an id");
 	store_msg_list_free(list, n);
-	CHECK(store_msg_unrendered(st, v, 0, 100, &list, &n) == STORE_OK && n == 2 * N_TURNS, "all of them");
+	CHECK(store_msg_unrendered(st, v, 0, 100, &list, &n) == STORE_OK && n == with_content,
+	      "all of them but the empty answer");
 	int stored = 1;
 	for (size_t i = 0; i < n; i++) {
 		char *h = message_html(list[i].role, list[i].content);
@@ -290,7 +293,7 @@ static void test_before_migration(void)
 	store_msg_list_free(list, n);
 	CHECK(store_msg_unrendered(st, v, 0, 100, &list, &n) == STORE_OK && n == 0, "then none is left to render");
 	store_msg_list_free(list, n);
-	CHECK(store_msg_unrendered(st, v + 1, 0, 100, &list, &n) == STORE_OK && n == 2 * N_TURNS,
+	CHECK(store_msg_unrendered(st, v + 1, 0, 100, &list, &n) == STORE_OK && n == with_content,
 	      "while a newer revision would render them all again");
 	store_msg_list_free(list, n);
 	char *after_render = page_json(st, 1, 1);
@@ -340,18 +343,23 @@ static void test_html_follows_content(void)
 		      count(st, "SELECT count(*) FROM messages WHERE html IS NOT NULL") == 1,
 	      "a finish with HTML stores it again");
 
-	/* Whoever changes the content without the HTML (an older program
-	 * after a rollback, an operator), the trigger drops the HTML. */
-	run_sql(st->db, "UPDATE messages SET content = 'changed by hand'");
-	CHECK(count(st, "SELECT count(*) FROM messages WHERE html IS NULL AND html_version IS NULL") == 1,
-	      "changing the content alone drops the stored HTML");
-	cached = page_json(st, user, c.id);
-	CHECK(strstr(cached, "\"html\":\"<p>changed by hand</p>\\n\"") != NULL, "and the read renders the new content");
-	free(cached);
-	run_sql(st->db, "UPDATE messages SET html = '<p>same</p>', html_version = 5");
-	run_sql(st->db, "UPDATE messages SET status = 'ok'");
-	CHECK(count(st, "SELECT count(*) FROM messages WHERE html = '<p>same</p>'") == 1,
-	      "other changes keep the stored HTML");
+	/* A placeholder still empty is not render-html's to fill: its writer
+	 * stores content and HTML together when the answer ends. */
+	long long placeholder = 0;
+	struct message *list;
+	size_t n;
+	store_msg_add(st, c.id, "assistant", "", "interrupted", "m", NULL, 0, 4, &placeholder);
+	CHECK(store_msg_unrendered(st, v, 0, 100, &list, &n) == STORE_OK && n == 0,
+	      "an empty answer in progress is not listed for rendering");
+	store_msg_list_free(list, n);
+	/* A render that lost the race to the writer stores nothing. */
+	CHECK(store_msg_set_html(st, placeholder, "", "", v) == STORE_OK, "HTML for the content it has is stored");
+	CHECK(store_msg_finish(st, placeholder, "late **answer**", NULL, "ok", NULL, NULL, 0) == STORE_OK &&
+		      count(st, "SELECT count(*) FROM messages WHERE content = 'late **answer**' AND html IS NULL") == 1,
+	      "a later finish without HTML clears what was stored for the old content");
+	CHECK(store_msg_set_html(st, placeholder, "", "", v) == STORE_NOTFOUND &&
+		      count(st, "SELECT count(*) FROM messages WHERE content = 'late **answer**' AND html IS NULL") == 1,
+	      "and HTML rendered for the old content is refused");
 	free(ph);
 	store_conv_free(&c);
 	store_close(st);
