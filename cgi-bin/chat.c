@@ -351,7 +351,5 @@ int main(int argc, char **argv)
 	/* lighttpd.conf spawns chat through mod_scgi: libcurl's shared objects
 	 * are then loaded once, not for every prompt (bench/README.md). Run by
 	 * mod_cgi or by hand, it is a plain CGI program. */
-	if (scgi_listening())
-		return scgi_serve(&ep, argv, warm);
-	return app_run(&ep);
+	return scgi_main(&ep, argv, warm);
 }
