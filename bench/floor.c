@@ -1,5 +1,5 @@
 /* floor.c: the cheapest CGI program there is: one write of a fixed JSON
- * answer. Built twice by the bench (dynamic and static) and served by the
+ * answer. Linked as the endpoints are (mk/bench.mk) and served by the
  * same lighttpd as the endpoints, it is the floor: the cost of one
  * fork/exec/exit through lighttpd, against which each endpoint is a ratio. */
 #include <unistd.h>

@@ -21,8 +21,7 @@ import statistics
 import sys
 
 ROWS = [
-    ("floor-dyn", "floor: trivial C CGI, dynamic", None),
-    ("floor-static", "floor: trivial C CGI, static", None),
+    ("floor-dyn", "floor: trivial C CGI program", None),
     ("static", "static file /static/app.css", None),
     ("health", "GET /api/health (opens the db)", None),
     ("me", "GET /api/me", 1.3),
@@ -31,10 +30,6 @@ ROWS = [
     ("conv5k", "  same, 5,000-msg conv (newest 50)", None),
     ("chat", "POST /api/chat (non-streaming)", 2.5),
     ("login", "POST /api/login (argon2id)", None),
-    ("me-staticpie", "proposed: GET /api/me, static-pie", None),
-    ("conv50-staticpie", "proposed: GET .../{id} 50 msgs, static-pie", None),
-    ("me-scgi", "proposed: GET /api/me, SCGI like chat", None),
-    ("conv50-scgi", "proposed: GET .../{id} 50 msgs, SCGI", None),
 ]
 PATHS = ("lighttpd", "caddy")
 FLASK = [("conv50", 587, "chat page, 120 exchanges"), ("conv5k", 52, "chat page, 2,265 exchanges"),

@@ -5,7 +5,7 @@
 #
 # Starts a throw-away stack (tests/stack.sh: lighttpd + Caddy on free
 # loopback ports) whose CGI directory holds copies of BUILD_DIR/cgi-bin plus
-# the two floor programs, with bench/fakeprov as the AI provider; fills its
+# the floor program, with bench/fakeprov as the AI provider; fills its
 # database with bench/seed.sql; measures every endpoint with wrk through
 # lighttpd alone and through Caddy (TLS), the streaming delay with
 # bench/sseprobe.py, each program's peak RSS with bench/cgirun, and the
@@ -35,7 +35,7 @@ login_body="{\"username\":\"chat01\",\"password\":\"$password\"}"
 for t in wrk sqlite3 python3 curl lighttpd caddy; do
   command -v "$t" >/dev/null || { echo "bench: $t is missing; run 'make bench' (it installs it)" >&2; exit 1; }
 done
-for t in cgirun fakeprov floor-dyn floor-static me-staticpie conversations-staticpie me-scgi conversations-scgi; do
+for t in cgirun fakeprov floor-dyn; do
   [ -x "$tools/$t" ] || { echo "bench: $tools/$t is missing; run 'make bench'" >&2; exit 1; }
 done
 [ -x "$build/cgi-bin/me" ] || { echo "bench: no programs in $build/cgi-bin; run 'make bench'" >&2; exit 1; }
@@ -53,15 +53,12 @@ log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 cgi=$out/cgi-bin
 mkdir -p "$cgi"
 cp -p "$build"/cgi-bin/* "$cgi"/
-cp -p "$tools/floor-dyn" "$tools/floor-static" "$tools/me-staticpie" "$tools/conversations-staticpie" \
-  "$tools/me-scgi" "$tools/conversations-scgi" "$cgi"/
+cp -p "$tools/floor-dyn" "$cgi"/
 
 fake_pid=""
 stack=$out/stack
-proposed_pid=""
 cleanup() {
   set +e
-  [ -z "$proposed_pid" ] || kill -TERM "$proposed_pid" 2>/dev/null
   [ -f "$stack/stack.env" ] && tests/stack.sh stop "$stack"
   [ -n "$fake_pid" ] && kill -TERM "$fake_pid" 2>/dev/null
   if [ "${BENCH_KEEP:-0}" != 1 ]; then
@@ -148,7 +145,7 @@ cat "$out"/logins/[0-9][0-9] >"$out/sessions"
 
 stack_memory() { # label
   local pids total_rss=0 total_pss=0 names="" p rss pss
-  # serve.sh, lighttpd, Caddy, and lighttpd's children (the chat SCGI server)
+  # serve.sh, lighttpd, Caddy, and lighttpd's children (the SCGI servers: chat, me, conversations)
   pids="$SERVE_PID $(pgrep -P "$SERVE_PID" | tr '\n' ' ' || true)"
   for p in $(pgrep -P "$SERVE_PID" || true); do pids+=" $(pgrep -P "$p" | tr '\n' ' ' || true)"; done
   for p in $pids; do
@@ -212,14 +209,11 @@ direct() { # key program runs method path_info token csrf [body]
 }
 direct_all() {
   direct floor-dyn floor-dyn 50 GET "" "" ""
-  direct floor-static floor-static 50 GET "" "" ""
   direct health health 50 GET "" "" ""
   direct me me 50 GET "" "$bench_token" ""
   direct list conversations 50 GET "" "$bench_token" ""
   direct conv50 conversations 50 GET /2 "$bench_token" ""
   direct conv5k conversations 50 GET /1 "$bench_token" ""
-  direct me-staticpie me-staticpie 50 GET "" "$bench_token" ""
-  direct conv50-staticpie conversations-staticpie 50 GET /2 "$bench_token" ""
   direct chat chat 30 POST "" "$chat_token" "$chat_csrf" \
     "{\"prompt\":\"How do I check every value? (bench)\",\"conversation_id\":$chat_conv}"
   direct login login 5 POST "" "" "" "$login_body"
@@ -239,7 +233,7 @@ fi
 
 # CPU accounting, so that a row's cost does not depend on what else the
 # machine runs: the CPU time of wrk (this shell's reaped children) plus that
-# of lighttpd with its reaped CGI children, the chat SCGI server with its
+# of lighttpd with its reaped CGI children, the SCGI servers with their
 # children, and Caddy when the path is Caddy, per request. Read with shell
 # builtins only: a fork inside the window would count too.
 lighttpd_pid=$(pgrep -P "$SERVE_PID" -x lighttpd || true)
@@ -266,11 +260,10 @@ read_children_us() { # sets $children_us from the times builtin (user + system o
   done
   children_us=$us
 }
-cpu_lighttpd=""
 stack_cpu_us() { # path server_pids: sets $cpu_us, the CPU so far of wrk and the stack's side of the path
   local p
   ticks=0
-  add_ticks "${cpu_lighttpd:-$lighttpd_pid}"
+  add_ticks "$lighttpd_pid"
   for p in $2; do add_ticks "$p"; done
   [ "$1" != caddy ] || add_ticks "$caddy_pid"
   read_children_us
@@ -282,19 +275,19 @@ stack_cpu_us() { # path server_pids: sets $cpu_us, the CPU so far of wrk and the
 # Usage: run_wrk KEY PATH ROUND URL [WRK_OPTIONS...] [-- SCRIPT_ARGS...]
 run_wrk() { # key path round url [wrk args...]
   local key=$1 path=$2 round=$3 url=$4; shift 4
-  local raw=$out/wrk/$key.$path.$round.txt opts=() chat_pid before after
+  local raw=$out/wrk/$key.$path.$round.txt opts=() scgi_pids before after
   while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
   mkdir -p "$out/wrk"
-  # lighttpd's children while idle: its SCGI servers (chat)
-  chat_pid=$(pgrep -P "${cpu_lighttpd:-$lighttpd_pid}" | tr '\n' ' ' || true)
-  stack_cpu_us "$path" "$chat_pid"
+  # lighttpd's children while idle: its SCGI servers (chat, me, conversations)
+  scgi_pids=$(pgrep -P "$lighttpd_pid" | tr '\n' ' ' || true)
+  stack_cpu_us "$path" "$scgi_pids"
   before=$cpu_us
   # wrk takes the URL before the script's own arguments (after "--").
   wrk -t"$threads" -c"$conns" -d"${duration}s" --latency "${opts[@]}" "$url" "$@" >"$raw" 2>&1 || true
   # requests cut off at the end finish and are reaped (their CPU counts; they
   # are at most -c of thousands, and sleep's own is a millisecond)
   sleep 0.2
-  stack_cpu_us "$path" "$chat_pid"
+  stack_cpu_us "$path" "$scgi_pids"
   after=$cpu_us
   awk -v key="$key" -v path="$path" -v round="$round" -v cpu="$((after - before))" '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
@@ -318,7 +311,6 @@ measure_round() { # round
   for path in lighttpd caddy; do
     if [ "$path" = lighttpd ]; then base=$LIGHTTPD_URL; else base=$BASE_URL; fi
     run_wrk floor-dyn "$path" "$r" "$base/api/floor-dyn"
-    want floor-static && run_wrk floor-static "$path" "$r" "$base/api/floor-static"
     want static && run_wrk static "$path" "$r" "$base/static/app.css"
     want health && run_wrk health "$path" "$r" "$base/api/health"
     want me && run_wrk me "$path" "$r" "$base/api/me" "${get_args[@]}"
@@ -327,58 +319,9 @@ measure_round() { # round
     want conv5k && run_wrk conv5k "$path" "$r" "$base/api/conversations/1" "${get_args[@]}"
     want chat && run_wrk chat "$path" "$r" "$base/api/chat" -s bench/wrk/post.lua -- \
       "$out/sessions" "$ua" /api/chat "$chat_body"
-    # Proposed, not what make builds: the same programs linked fully static,
-    # and run as SCGI servers like chat (a second lighttpd, below).
-    if [ "$path" = lighttpd ]; then
-      want me-staticpie && run_wrk me-staticpie "$path" "$r" "$base/api/me-staticpie" "${get_args[@]}"
-      want conv50-staticpie && run_wrk conv50-staticpie "$path" "$r" "$base/api/conversations-staticpie/2" "${get_args[@]}"
-      if [ -n "$proposed_url" ]; then
-        cpu_lighttpd=$proposed_lighttpd
-        want me-scgi && run_wrk me-scgi "$path" "$r" "$proposed_url/api/me-scgi" "${get_args[@]}"
-        want conv50-scgi && run_wrk conv50-scgi "$path" "$r" "$proposed_url/api/conversations-scgi/2" "${get_args[@]}"
-        cpu_lighttpd=""
-      fi
-    fi
     run_wrk floor-dyn "$path" "$r" "$base/api/floor-dyn"
   done
 }
-
-# A second lighttpd with the project's configuration plus me and
-# conversations as SCGI servers (bench/scgi_main.c): the "proposed" rows of
-# running every endpoint the way chat runs. Same database and secret; its own
-# directory for the sockets.
-proposed_url="" proposed_lighttpd=""
-if want me-scgi || want conv50-scgi; then
-  pinst=$out/proposed-instance
-  mkdir -p "$pinst"
-  pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-  {
-    echo "include \"$root/lighttpd.conf\""
-    for name in me conversations; do
-      echo "\$HTTP[\"url\"] =~ \"^/api/$name-scgi(/|\$)\" {"
-      echo "  scgi.server = (\"/api/$name-scgi\" => (( \"socket\" => \"$pinst/$name.sock\", \"bin-path\" => \"$cgi/$name-scgi\","
-      echo "    \"check-local\" => \"disable\", \"min-procs\" => 1, \"max-procs\" => 1 )))"
-      echo "}"
-    done
-  } >"$out/proposed.conf"
-  penv=()
-  while IFS= read -r -d '' e; do
-    case $e in HTTP_PORT=* | AIFACADE_ACCESSLOG=* | AIFACADE_INSTANCE=*) ;; *) penv+=("$e") ;; esac
-  done <"/proc/$lighttpd_pid/environ"
-  env -i "${penv[@]}" HTTP_PORT="$pport" AIFACADE_ACCESSLOG=/dev/null AIFACADE_INSTANCE="$pinst" \
-    DATABASE="$db" SECRET_KEY_FILE="$stack/instance/secret_key" \
-    lighttpd -D -f "$out/proposed.conf" >"$out/proposed.log" 2>&1 &
-  proposed_pid=$!
-  for _ in $(seq 100); do
-    curl -sf -o /dev/null "http://127.0.0.1:$pport/api/health" && break
-    sleep 0.1
-  done
-  if curl -sf -o /dev/null "${get_args[@]}" "http://127.0.0.1:$pport/api/me-scgi"; then
-    proposed_url=http://127.0.0.1:$pport proposed_lighttpd=$proposed_pid
-  else
-    log "the proposed SCGI lighttpd did not answer; its rows are left out (see $out/proposed.log)"
-  fi
-fi
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 # Warm-up: page cache, Caddy's TLS sessions, the first WAL frames.
