@@ -4,7 +4,8 @@
 Usage: report.py [--markdown] RESULTS_DIR
 
 Reads RESULTS_DIR/results (wrk: "key path round rps p50_ms p99_ms bad
-cpu_us_per_request"), rss (bench/cgirun per program), scgi_rss
+cpu_us_per_request"), rss (bench/cgirun per program: CGI runs, and SCGI
+requests to the endpoints lighttpd.conf runs as SCGI servers), scgi_rss
 (bench/rsswatch.py), stream (bench/sseprobe.py), memory (the stack) and
 meta. For each row and path it shows the median over rounds of req/s, of
 the p50/p99 latencies and of the CPU per request (wrk's, lighttpd's with
@@ -23,14 +24,20 @@ import sys
 ROWS = [
     ("floor-dyn", "floor: trivial C CGI program", None),
     ("static", "static file /static/app.css", None),
-    ("health", "GET /api/health (opens the db)", None),
-    ("me", "GET /api/me", 1.3),
-    ("list", "GET /api/conversations (100)", None),
-    ("conv50", "GET /api/conversations/{id}, 50 msgs", 1.6),
+    ("health", "GET /api/health (CGI; opens the db)", None),
+    ("me", "GET /api/me (SCGI)", 1.3),
+    ("list", "GET /api/conversations (100) (SCGI)", None),
+    ("conv50", "GET /api/conversations/{id}, 50 msgs (SCGI)", 1.6),
     ("conv5k", "  same, 5,000-msg conv (newest 50)", None),
-    ("chat", "POST /api/chat (non-streaming)", 2.5),
-    ("login", "POST /api/login (argon2id)", None),
+    ("chat", "POST /api/chat, non-streaming (SCGI)", 2.5),
+    ("login", "POST /api/login (CGI; argon2id)", None),
+    ("me-cgi", "compare: GET /api/me run by mod_cgi", None),
+    ("conv50-cgi", "compare: 50 msgs run by mod_cgi", None),
+    ("conv50-nohtml", "compare: 50 msgs, no stored HTML (SCGI)", None),
 ]
+# Direct runs whose programs run as CGI programs elsewhere in the table
+# (bench/run.sh): the SCGI endpoints' binaries run by fork and exec.
+CGI_TWINS = [("me", "me-cgi"), ("conversations/{id}, 50 msgs", "conv50-cgi"), ("chat", "chat-cgi")]
 PATHS = ("lighttpd", "caddy")
 FLASK = [("conv50", 587, "chat page, 120 exchanges"), ("conv5k", 52, "chat page, 2,265 exchanges"),
          ("chat", 267, "prompt, instant provider")]
@@ -156,10 +163,10 @@ def main():
                 grow = short["rps"] / t["rps"]
             tgt = "%.2f x 50-msg, <= 1.2 %s" % (grow, verdict(grow <= 1.2))
         r = rss.get(key, {})
-        mib = "%.1f" % (int(r["max_rss_kib"]) / 1024) if "max_rss_kib" in r else "-"
-        if key == "chat" and "max_hwm_kib" in scgi:
-            mib = "%.1f*" % (int(scgi["max_hwm_kib"]) / 1024)
-        direct = "%.2f" % (int(r["cpu_p50_us"]) / 1000) if "cpu_p50_us" in r else "-"
+        mark = "*" if "children" in r else ""
+        mib = "%.1f%s" % (int(r["max_rss_kib"]) / 1024, mark) if int(r.get("max_rss_kib", 0)) > 0 else "-"
+        cpu_run = r.get("cpu_p50_us", r.get("cpu_mean_us")) if not mark else r.get("cpu_mean_us")
+        direct = "%.2f%s" % (int(cpu_run) / 1000, mark) if cpu_run else "-"
         rows.append([label] + [cell(key, "lighttpd", f) for f in ("rps", "p50", "p99", "cpu", "ratio", "ratio_rps")] +
                     [cell(key, "caddy", f) for f in ("rps", "p50", "p99", "ratio")] + [tgt, mib, direct])
 
@@ -177,23 +184,44 @@ def main():
                      "p99 %s ms" % (s["first_p50_ms"], s["first_p99_ms"], s["all_p50_ms"], s["all_p99_ms"]))
     peaks = {k: int(r["max_rss_kib"]) for k, r in rss.items() if "max_rss_kib" in r}
     if "max_hwm_kib" in scgi:
-        peaks["chat"] = int(scgi["max_hwm_kib"])
-    over = [k for k, v in peaks.items() if k not in ("login", "register") and v >= RSS_LIMIT_KIB]
+        peaks["chat-streaming"] = int(scgi["max_hwm_kib"])
+    # the *-cgi twins are comparisons: lighttpd.conf does not run those binaries that way
+    over = [k for k, v in peaks.items()
+            if k not in ("login", "register") and not k.endswith("-cgi") and v >= RSS_LIMIT_KIB]
     if rss:
-        notes.append("Peak RSS per run (wait4 ru_maxrss of direct CGI runs; chat*: its SCGI children, sampled): "
-                     "every program but login under 8 MiB: "
+        notes.append("Peak RSS per request (direct runs: wait4 ru_maxrss of CGI runs; *: the largest VmHWM sampled "
+                     "in an SCGI server's per-request children): every program but login, as lighttpd.conf runs it, under 8 MiB: "
                      "%s" % (verdict(not over) if not over else "MISS (" + ", ".join(over) + ")"))
+        sc = [(k, r) for k, r in rss.items() if "children" in r]
+        if sc:
+            notes.append("  * SCGI endpoints (lighttpd.conf: me, conversations, chat), measured as lighttpd runs them: "
+                         "requests one at a time on the socket of the server lighttpd spawned (bench/cgirun -s); "
+                         "CPU ms/run is the server's CPU with its reaped children per request, the mean of %s "
+                         "requests (the parent's accept, fork and reaping and the child's whole life), peak RSS the "
+                         "largest VmHWM seen in %s children sampled by a SCHED_FIFO reader%s" % (
+                             "/".join(r["runs"] for _, r in sc),
+                             "/".join(r.get("children", "?") for _, r in sc),
+                             "" if all(r.get("rt") == "1" for _, r in sc) else " (not everywhere: it may miss peaks)"))
+        twins = []
+        for what, key in CGI_TWINS:
+            r = rss.get(key)
+            if r and "cpu_p50_us" in r:
+                twins.append("%s %.2f ms CPU (mean %.2f), %.1f MiB" % (
+                    what, int(r["cpu_p50_us"]) / 1000, int(r.get("cpu_mean_us", r["cpu_p50_us"])) / 1000,
+                    int(r["max_rss_kib"]) / 1024))
+        if twins:
+            notes.append("  the same binaries run as CGI programs (fork, exec, wait4; median of 50 or 30 runs): "
+                         + "; ".join(twins))
         wrong = ["%s answered %s" % (k, r.get("http", "?")) for k, r in rss.items()
                  if not r.get("http", "").startswith("200")]
         if wrong:
             notes.append("  direct runs with an unexpected status: " + "; ".join(wrong))
-    if "max_hwm_kib" in scgi and "chat" in rss:
-        notes.append("  chat runs as an SCGI server (lighttpd.conf): the warm parent holds %.1f MiB RSS; each request's "
-                     "child peaks at %.1f MiB RSS of which %.1f MiB private (%s children seen); run as a plain CGI "
-                     "program it peaks at %.1f MiB and costs %.1f ms CPU" % (
+    if "max_hwm_kib" in scgi:
+        notes.append("  chat's SCGI server while answering streamed prompts through lighttpd (bench/rsswatch.py): the "
+                     "warm parent holds %.1f MiB RSS; a request's child peaks at %.1f MiB RSS of which %.1f MiB "
+                     "private (%s children seen)" % (
                          int(scgi["parent_rss_kib"]) / 1024, int(scgi["max_hwm_kib"]) / 1024,
-                         int(scgi["max_private_kib"]) / 1024, scgi.get("children", "?"),
-                         int(rss["chat"]["max_rss_kib"]) / 1024, int(rss["chat"]["cpu_p50_us"]) / 1000))
+                         int(scgi["max_private_kib"]) / 1024, scgi.get("children", "?")))
     for label in ("rest", "after-load"):
         if label in memory:
             m, rest = memory[label]

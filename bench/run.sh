@@ -54,6 +54,10 @@ cgi=$out/cgi-bin
 mkdir -p "$cgi"
 cp -p "$build"/cgi-bin/* "$cgi"/
 cp -p "$tools/floor-dyn" "$cgi"/
+# me and conversations under names lighttpd.conf's scgi.server blocks do not
+# match (/api/me-cgi), so that mod_cgi runs them: the rows "as a CGI program".
+cp -p "$build/cgi-bin/me" "$cgi/me-cgi"
+cp -p "$build/cgi-bin/conversations" "$cgi/conversations-cgi"
 
 fake_pid=""
 stack=$out/stack
@@ -107,6 +111,14 @@ sqlite3 "$db" <bench/seed.sql >/dev/null
 # when it writes one (migration 2): render it as an operator would after an
 # upgrade, so that the history rows measure reads as they are in use.
 AIFACADE_INSTANCE="$stack/instance" DATABASE="$db" "$build/tools/aifacadectl" render-html >&2
+# ...except in conversation 3, the bench user's other 50-message one (the
+# same texts as 2): its messages keep no HTML, as rows written before
+# migration 2 and not yet rendered do, for the "no stored HTML" rows.
+sqlite3 "$db" "UPDATE messages SET html = NULL, html_version = NULL WHERE conversation_id = 3"
+same=$(sqlite3 "$db" "SELECT (SELECT group_concat(length(content)) FROM (SELECT content FROM messages
+  WHERE conversation_id = 2 ORDER BY id)) IS (SELECT group_concat(length(content)) FROM (SELECT content
+  FROM messages WHERE conversation_id = 3 ORDER BY id))")
+[ "$same" = 1 ] || { echo "bench: conversations 2 and 3 no longer hold the same texts (bench/seed.sql)" >&2; exit 1; }
 counts=$(sqlite3 "$db" "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM conversations),
   (SELECT count(*) FROM messages), (SELECT count(*) FROM messages WHERE conversation_id = 1),
   (SELECT count(*) FROM messages WHERE conversation_id = 2), (SELECT count(*) FROM conversations WHERE user_id =
@@ -143,6 +155,9 @@ cat "$out"/logins/[0-9][0-9] >"$out/sessions"
 
 # ---- memory at rest ----------------------------------------------------------
 
+lighttpd_pid=$(pgrep -P "$SERVE_PID" -x lighttpd || true)
+caddy_pid=$(pgrep -P "$SERVE_PID" -x caddy || true)
+
 stack_memory() { # label
   local pids total_rss=0 total_pss=0 names="" p rss pss
   # serve.sh, lighttpd, Caddy, and lighttpd's children (the SCGI servers: chat, me, conversations)
@@ -161,6 +176,14 @@ stack_memory() { # label
 stack_memory rest
 
 # ---- direct runs: each program's peak RSS and time without lighttpd ------------
+
+# CGI programs run as lighttpd's mod_cgi runs them (bench/cgirun: fork, exec,
+# wait4); the SCGI endpoints (lighttpd.conf: chat, me, conversations) get
+# their requests on the socket of the server lighttpd spawned, one at a
+# time, and are measured on that server (bench/cgirun -s), since it is the
+# server, not cgirun, that forks and reaps each request's child. The same
+# binaries also run as CGI programs (keys *-cgi): the cost before they were
+# SCGI servers, and what a request costs when mod_cgi runs one.
 
 chat_session=$(head -1 "$out/sessions")
 read -r chat_token chat_csrf chat_conv <<<"$chat_session"
@@ -194,28 +217,50 @@ EOF
 }
 : >"$out/rss"
 direct() { # key program runs method path_info token csrf [body]
-  local key=$1 prog=$2 n=$3 body=${8:-}
+  direct_run cgi "$@"
+}
+direct_scgi() { # key endpoint runs method path_info token csrf [body]
+  direct_run scgi "$@"
+}
+direct_run() { # cgi|scgi key program runs method path_info token csrf [body]
+  local how=$1 key=$2 prog=$3 n=$4 body=${9:-}
   local envf=$out/direct/$key.env bodyf=$out/direct/$key.body
   mkdir -p "$out/direct"
   printf '%s' "$body" >"$bodyf"
-  cgi_env "$4" "$5" "" "$6" "$7" "${#body}" >"$envf"
+  cgi_env "$5" "$6" "" "$7" "$8" "${#body}" >"$envf"
   [ "${BENCH_HOLD:-0}" = 1 ] && return 0
-  local line
-  line=$("$tools/cgirun" -n "$n" -e "$envf" -i "$bodyf" -o "$out/direct/$key.out" "$cgi/$prog")
+  local line server sock
+  if [ "$how" = cgi ]; then
+    line=$("$tools/cgirun" -n "$n" -e "$envf" -i "$bodyf" -o "$out/direct/$key.out" "$cgi/$prog")
+  else
+    server=$(pgrep -P "$lighttpd_pid" -x "$prog" | head -1 || true)
+    sock=$(compgen -G "$stack/instance/$prog.sock*" | head -1 || true)
+    if [ -z "$server" ] || [ -z "$sock" ]; then
+      log "no SCGI server for $prog under lighttpd ($lighttpd_pid) or no socket; $key left out"
+      return 0
+    fi
+    line=$("$tools/cgirun" -s "$sock" -p "$server" -n "$n" -e "$envf" -i "$bodyf" -o "$out/direct/$key.out")
+  fi
   local status
   status=$(head -1 "$out/direct/$key.out" | tr -d '\r')
   echo "$key $line http=\"${status#Status: }\"" >>"$out/rss"
   tail -1 "$out/rss" >&2
 }
 direct_all() {
+  local prompt="{\"prompt\":\"How do I check every value? (bench)\",\"conversation_id\":$chat_conv}"
   direct floor-dyn floor-dyn 50 GET "" "" ""
   direct health health 50 GET "" "" ""
-  direct me me 50 GET "" "$bench_token" ""
-  direct list conversations 50 GET "" "$bench_token" ""
-  direct conv50 conversations 50 GET /2 "$bench_token" ""
-  direct conv5k conversations 50 GET /1 "$bench_token" ""
-  direct chat chat 30 POST "" "$chat_token" "$chat_csrf" \
-    "{\"prompt\":\"How do I check every value? (bench)\",\"conversation_id\":$chat_conv}"
+  # SCGI: enough requests that the server's CPU counters (1/CLK_TCK s) move
+  # by well over a hundred ticks.
+  direct_scgi me me 1000 GET "" "$bench_token" ""
+  direct_scgi list conversations 500 GET "" "$bench_token" ""
+  direct_scgi conv50 conversations 300 GET /2 "$bench_token" ""
+  direct_scgi conv5k conversations 300 GET /1 "$bench_token" ""
+  direct_scgi conv50-nohtml conversations 200 GET /3 "$bench_token" ""
+  direct_scgi chat chat 300 POST "" "$chat_token" "$chat_csrf" "$prompt"
+  direct me-cgi me 50 GET "" "$bench_token" ""
+  direct conv50-cgi conversations 50 GET /2 "$bench_token" ""
+  direct chat-cgi chat 30 POST "" "$chat_token" "$chat_csrf" "$prompt"
   direct login login 5 POST "" "" "" "$login_body"
 }
 
@@ -236,8 +281,6 @@ fi
 # of lighttpd with its reaped CGI children, the SCGI servers with their
 # children, and Caddy when the path is Caddy, per request. Read with shell
 # builtins only: a fork inside the window would count too.
-lighttpd_pid=$(pgrep -P "$SERVE_PID" -x lighttpd || true)
-caddy_pid=$(pgrep -P "$SERVE_PID" -x caddy || true)
 clk_tck=$(getconf CLK_TCK)
 ticks=0
 add_ticks() { # pid: adds utime+stime+cutime+cstime of pid to $ticks
@@ -319,6 +362,14 @@ measure_round() { # round
     want conv5k && run_wrk conv5k "$path" "$r" "$base/api/conversations/1" "${get_args[@]}"
     want chat && run_wrk chat "$path" "$r" "$base/api/chat" -s bench/wrk/post.lua -- \
       "$out/sessions" "$ua" /api/chat "$chat_body"
+    # For comparison, through lighttpd only: the same code as before this
+    # round, run by mod_cgi (a copy of the binary under another name), and
+    # the history page of a conversation whose messages have no stored HTML.
+    if [ "$path" = lighttpd ]; then
+      want me-cgi && run_wrk me-cgi "$path" "$r" "$base/api/me-cgi" "${get_args[@]}"
+      want conv50-cgi && run_wrk conv50-cgi "$path" "$r" "$base/api/conversations-cgi/2" "${get_args[@]}"
+      want conv50-nohtml && run_wrk conv50-nohtml "$path" "$r" "$base/api/conversations/3" "${get_args[@]}"
+    fi
     run_wrk floor-dyn "$path" "$r" "$base/api/floor-dyn"
   done
 }
@@ -359,7 +410,7 @@ echo "lighttpd $(python3 bench/sseprobe.py --url "$LIGHTTPD_URL" --sessions "$ou
 [ -z "$watcher" ] || wait "$watcher" || true
 cat "$out/stream" >&2
 
-log "peak RSS per program (direct CGI runs)"
+log "peak RSS and CPU per program (direct runs, without lighttpd)"
 direct_all
 stack_memory "after-load"
 
