@@ -23,7 +23,8 @@ import sys
 
 ROWS = [
     ("floor-dyn", "floor: trivial C CGI program", None),
-    ("static", "static file /static/app.css", None),
+    ("static", "static file /static/app.css, gzip/zstd accepted", None),
+    ("static-plain", "  same, not compressed (no Accept-Encoding)", None),
     ("health", "GET /api/health (CGI; opens the db)", None),
     ("me", "GET /api/me (SCGI)", 1.3),
     ("list", "GET /api/conversations (100) (SCGI)", None),
@@ -229,6 +230,12 @@ def main():
             notes.append("Stack memory %s: RSS %.1f MiB, PSS %.1f MiB (%s, KiB)" % (
                 "at rest" if label == "rest" else "after the load", int(m["rss_kib"]) / 1024,
                 int(m["pss_kib"]) / 1024, procs))
+    sent = meta.get("static_sent", "").split()
+    if sent and meta.get("static_bytes"):
+        notes.append("Static row: /static/app.css is %s bytes; through Caddy, to a client that accepts gzip and zstd, "
+                     "%s bytes (%s); lighttpd alone sends it as it is" % (
+                         "{:,}".format(int(meta["static_bytes"])), "{:,}".format(int(sent[0])),
+                         sent[1] if len(sent) > 1 else "not compressed"))
     for key, flask, what in FLASK:
         t = table.get((key, "caddy"))
         if t:

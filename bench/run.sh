@@ -345,6 +345,7 @@ run_wrk() { # key path round url [wrk args...]
 }
 
 get_args=(-H "Cookie: __Host-aifacade=$bench_token" -H "User-Agent: $ua")
+static_args=(-H "User-Agent: $ua" -H "Accept-Encoding: gzip, deflate, br, zstd")
 chat_body='{"prompt":"How do I check every value of a configuration file and report the first bad one? (bench)","conversation_id":@CONV@}'
 
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
@@ -354,7 +355,11 @@ measure_round() { # round
   for path in lighttpd caddy; do
     if [ "$path" = lighttpd ]; then base=$LIGHTTPD_URL; else base=$BASE_URL; fi
     run_wrk floor-dyn "$path" "$r" "$base/api/floor-dyn"
-    want static && run_wrk static "$path" "$r" "$base/static/app.css"
+    # as a browser asks for it: Caddy compresses the UI's files (Caddyfile);
+    # and, through Caddy, without Accept-Encoding: what the compression costs
+    want static && run_wrk static "$path" "$r" "$base/static/app.css" "${static_args[@]}"
+    [ "$path" = lighttpd ] || ! want static-plain ||
+      run_wrk static-plain "$path" "$r" "$base/static/app.css" -H "User-Agent: $ua"
     want health && run_wrk health "$path" "$r" "$base/api/health"
     want me && run_wrk me "$path" "$r" "$base/api/me" "${get_args[@]}"
     want list && run_wrk list "$path" "$r" "$base/api/conversations" "${get_args[@]}"
@@ -373,6 +378,11 @@ measure_round() { # round
     run_wrk floor-dyn "$path" "$r" "$base/api/floor-dyn"
   done
 }
+
+# What the static row's answer is through Caddy: its encoding and size.
+static_enc=$(curl -sk -o /dev/null -H "Accept-Encoding: gzip, deflate, br, zstd" \
+  -w '%{size_download} %header{content-encoding}' "$BASE_URL/static/app.css" || true)
+static_plain=$(curl -sk -o /dev/null -w '%{size_download}' "$BASE_URL/static/app.css" || true)
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 # Warm-up: page cache, Caddy's TLS sessions, the first WAL frames.
@@ -427,6 +437,8 @@ stack_memory "after-load"
   echo "wrk=-t$threads -c$conns -d${duration}s, $rounds rounds"
   echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- common cgi-bin lighttpd.conf 2>/dev/null || echo '+changes')"
   echo "counts=$counts"
+  echo "static_bytes=$static_plain"
+  echo "static_sent=$static_enc"
 } >"$out/meta"
 python3 bench/report.py "$out" | tee "$out/table.txt"
 python3 bench/report.py --markdown "$out" >"$out/table.md"
