@@ -95,6 +95,13 @@ needs_local() {
   [ -n "${STACK_DIR:-}" ] || skip "needs the local stack's files"
 }
 
+# sqlite3: the suites' SQLite shell waits for a lock as the programs do
+# (5 s) instead of failing at once with "database is locked" while the
+# stack writes or checkpoints.
+sqlite3() {
+  command sqlite3 -cmd '.timeout 5000' "$@"
+}
+
 # sql QUERY: runs a read-only query on the stack's database.
 sql() {
   sqlite3 -readonly "$STACK_DIR/instance/aifacade.db" "$1"
