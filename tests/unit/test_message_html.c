@@ -45,34 +45,10 @@ static char *db_path(const char *name)
 	return xasprintf("%s/%s", dir, name);
 }
 
-/* The page's JSON as GET /api/conversations/{id} builds it (conversations.c's read_one). */
-static char *page_json(struct store *st, long long user, long long conv)
-{
-	struct conversation c;
-	if (store_conv_get(st, user, conv, &c) != STORE_OK)
-		return xstrdup("no conversation");
-	struct message *msgs;
-	size_t n;
-	int more;
-	if (store_msg_page(st, conv, 0, 50, &msgs, &n, &more) != STORE_OK) {
-		store_conv_free(&c);
-		return xstrdup("no page");
-	}
-	struct json_object *o = conversation_json(&c);
-	struct json_object *arr = json_object_new_array();
-	for (size_t i = 0; i < n; i++)
-		json_object_array_add(arr, message_json(&msgs[i]));
-	json_object_object_add(o, "messages", arr);
-	json_object_object_add(o, "has_more", json_object_new_boolean(more));
-	char *s = json_to_string(o);
-	json_object_put(o);
-	store_msg_list_free(msgs, n);
-	store_conv_free(&c);
-	return s;
-}
-
-/* The same page with every stored HTML ignored: the render-on-read path. */
-static char *page_json_rendered(struct store *st, long long user, long long conv)
+/* The page's JSON as GET /api/conversations/{id} builds it (conversations.c's
+ * read_one); with ignore_html, every stored HTML is dropped first: the
+ * render-on-read path. */
+static char *page_json_as(struct store *st, long long user, long long conv, int ignore_html)
 {
 	struct conversation c;
 	if (store_conv_get(st, user, conv, &c) != STORE_OK)
@@ -87,9 +63,11 @@ static char *page_json_rendered(struct store *st, long long user, long long conv
 	struct json_object *o = conversation_json(&c);
 	struct json_object *arr = json_object_new_array();
 	for (size_t i = 0; i < n; i++) {
-		free(msgs[i].html);
-		msgs[i].html = NULL;
-		msgs[i].html_version = 0;
+		if (ignore_html) {
+			free(msgs[i].html);
+			msgs[i].html = NULL;
+			msgs[i].html_version = 0;
+		}
 		json_object_array_add(arr, message_json(&msgs[i]));
 	}
 	json_object_object_add(o, "messages", arr);
@@ -99,6 +77,16 @@ static char *page_json_rendered(struct store *st, long long user, long long conv
 	store_msg_list_free(msgs, n);
 	store_conv_free(&c);
 	return s;
+}
+
+static char *page_json(struct store *st, long long user, long long conv)
+{
+	return page_json_as(st, user, conv, 0);
+}
+
+static char *page_json_rendered(struct store *st, long long user, long long conv)
+{
+	return page_json_as(st, user, conv, 1);
 }
 
 static long long count(struct store *st, const char *q)
