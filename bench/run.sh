@@ -45,7 +45,11 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=${BENCH_OUT:-$root/bench/results/$stamp}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-ln -sfn "$out" "$root/bench/results/latest" 2>/dev/null || true
+# Only a run in the usual place becomes bench/results/latest: a BENCH_OUT
+# run (a probe, a held stack) must not hide the last real table.
+[ -n "${BENCH_OUT:-}" ] || ln -sfn "$out" "$root/bench/results/latest" 2>/dev/null || true
+# The commit that was built: others may commit while the bench runs.
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- common cgi-bin lighttpd.conf Caddyfile 2>/dev/null || echo '+changes')
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # ---- the stack ---------------------------------------------------------------
@@ -435,7 +439,7 @@ stack_memory "after-load"
   echo "load_before=$load_before"
   echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "wrk=-t$threads -c$conns -d${duration}s, $rounds rounds"
-  echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- common cgi-bin lighttpd.conf 2>/dev/null || echo '+changes')"
+  echo "commit=$commit"
   echo "counts=$counts"
   echo "static_bytes=$static_plain"
   echo "static_sent=$static_enc"
