@@ -45,9 +45,9 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=${BENCH_OUT:-$root/bench/results/$stamp}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-# Only a run in the usual place becomes bench/results/latest: a BENCH_OUT
-# run (a probe, a held stack) must not hide the last real table.
-[ -n "${BENCH_OUT:-}" ] || ln -sfn "$out" "$root/bench/results/latest" 2>/dev/null || true
+# Only a full run in the usual place becomes bench/results/latest: a
+# BENCH_OUT run (a probe) or a held stack must not hide the last real table.
+[ -n "${BENCH_OUT:-}" ] || [ "${BENCH_HOLD:-0}" = 1 ] || ln -sfn "$out" "$root/bench/results/latest" 2>/dev/null || true
 # The commit that was built: others may commit while the bench runs.
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- common cgi-bin lighttpd.conf Caddyfile 2>/dev/null || echo '+changes')
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
