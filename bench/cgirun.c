@@ -65,8 +65,12 @@ static char *slurp(const char *path, size_t *len)
 	size_t got;
 	while (b && (got = fread(b + n, 1, cap - n - 1, f)) > 0) {
 		n += got;
-		if (cap - n < 2)
-			b = realloc(b, cap *= 2);
+		if (cap - n < 2) {
+			char *bigger = realloc(b, cap *= 2);
+			if (!bigger)
+				exit(2);
+			b = bigger;
+		}
 	}
 	fclose(f);
 	if (!b)
@@ -260,10 +264,13 @@ static long scgi_request(const char *sock, const char *req, size_t req_len, pid_
 
 static void put(char **b, size_t *len, size_t *cap, const char *s, size_t n)
 {
-	while (*len + n + 1 > *cap)
-		*b = realloc(*b, *cap *= 2);
-	if (!*b)
-		exit(2);
+	while (*len + n + 1 > *cap) {
+		char *bigger = realloc(*b, *cap * 2);
+		if (!bigger)
+			exit(2);
+		*b = bigger;
+		*cap *= 2;
+	}
 	memcpy(*b + *len, s, n);
 	*len += n;
 }
@@ -274,6 +281,8 @@ static char *scgi_build(char **env, const char *body, size_t body_len, size_t *o
 {
 	size_t cap = 4096, len = 0, hcap = 4096, hlen = 0;
 	char *h = malloc(hcap), *b = malloc(cap), num[32];
+	if (!h || !b)
+		exit(2);
 	int nl = snprintf(num, sizeof num, "%zu", body_len);
 	put(&h, &hlen, &hcap, "CONTENT_LENGTH", 15);
 	put(&h, &hlen, &hcap, num, (size_t)nl + 1);
