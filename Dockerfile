@@ -22,7 +22,7 @@ RUN make all
 FROM debian:bookworm-slim
 # curl is the health check's client; it brings nothing libcurl4 does not.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends lighttpd libcurl4 ca-certificates curl \
+ && apt-get install -y --no-install-recommends lighttpd lighttpd-mod-deflate libcurl4 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /app --no-create-home \
       --shell /usr/sbin/nologin aifacade

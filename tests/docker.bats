@@ -164,6 +164,13 @@ free_port() {
     grep -qx "$pkg" <<<"$closure" || missing+=" $pkg"
   done
   [ -z "$missing" ] || { echo "the runtime stage lacks:$missing"; return 1; }
+  # Every lighttpd module lighttpd.conf loads comes from a package the stage installs.
+  for mod in $(sed -n '/^server.modules/,/)/p' "$ROOT/lighttpd.conf" | grep -oE 'mod_[a-z_]+' | sort -u); do
+    so=/usr/lib/lighttpd/$mod.so
+    [ -f "$so" ] || continue  # built into lighttpd itself
+    pkg=$(dpkg -S "$so" | cut -d: -f1)
+    grep -qx "$pkg" <<<"$closure" || { echo "the runtime stage lacks $pkg for $mod"; return 1; }
+  done
   # SQLite, json-c, libsodium and cmark-gfm are linked statically (README, SPEC §1).
   refute [ "$(grep -cE 'libsqlite3|libjson-c|libsodium|libcmark' <<<"$libs")" != 0 ]
 }

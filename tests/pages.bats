@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# pages.bats: how the UI's files travel: compressed through Caddy, within the
+# pages.bats: how the UI's files travel: compressed (by lighttpd, once), within the
 # page-weight budget the README states; API answers and streams never
 # compressed (a compressor would hold back the deltas).
 

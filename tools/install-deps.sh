@@ -7,7 +7,7 @@ packages=(
   build-essential pkg-config
   libsqlite3-dev libjson-c-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libsodium-dev
   libcurl4-openssl-dev
-  lighttpd caddy
+  lighttpd lighttpd-mod-deflate caddy
   curl jq python3 bats bats-assert bats-support sqlite3
   cppcheck shellcheck valgrind
 )
