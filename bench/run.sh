@@ -359,8 +359,8 @@ measure_round() { # round
   for path in lighttpd caddy; do
     if [ "$path" = lighttpd ]; then base=$LIGHTTPD_URL; else base=$BASE_URL; fi
     run_wrk floor-dyn "$path" "$r" "$base/api/floor-dyn"
-    # as a browser asks for it: Caddy compresses the UI's files (Caddyfile);
-    # and, through Caddy, without Accept-Encoding: what the compression costs
+    # as a browser asks for it: lighttpd sends the UI's files compressed
+    # (mod_deflate, cached); and, through Caddy, without Accept-Encoding
     want static && run_wrk static "$path" "$r" "$base/static/app.css" "${static_args[@]}"
     [ "$path" = lighttpd ] || ! want static-plain ||
       run_wrk static-plain "$path" "$r" "$base/static/app.css" -H "User-Agent: $ua"
