@@ -107,19 +107,28 @@ static int cmp(const void *a, const void *b)
 
 /* ---- SCGI mode ------------------------------------------------------------ */
 
+/* Reads /proc/<pid>/<file> into buf as a string; 0 if it cannot. */
+static int read_proc(pid_t pid, const char *file, char *buf, size_t len)
+{
+	char path[96];
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return 1;
+}
+
 /* utime + stime + cutime + cstime of pid, in clock ticks; -1 if unreadable. */
 static long long server_ticks(pid_t pid)
 {
-	char path[64], buf[4096];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
+	char buf[4096];
+	if (!read_proc(pid, "stat", buf, sizeof buf))
 		return -1;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	char *p = strrchr(buf, ')');
 	if (!p)
 		return -1;
@@ -140,16 +149,10 @@ static long long server_ticks(pid_t pid)
 /* The pids of pid's children, up to max; returns how many. */
 static int children_of(pid_t pid, pid_t *out, int max)
 {
-	char path[64], buf[4096];
-	snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
+	char file[48], buf[4096];
+	snprintf(file, sizeof file, "task/%d/children", (int)pid);
+	if (!read_proc(pid, file, buf, sizeof buf))
 		return 0;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	int k = 0;
 	for (char *p = buf, *end; k < max; p = end) {
 		long v = strtol(p, &end, 10);
@@ -163,16 +166,9 @@ static int children_of(pid_t pid, pid_t *out, int max)
 /* VmHWM of pid in KiB; 0 once it has exited (a zombie has no memory). */
 static long vm_hwm_kib(pid_t pid)
 {
-	char path[64], buf[2048];
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
+	char buf[2048];
+	if (!read_proc(pid, "status", buf, sizeof buf))
 		return 0;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	char *p = strstr(buf, "VmHWM:");
 	return p ? strtol(p + 6, NULL, 10) : 0;
 }
