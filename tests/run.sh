@@ -2,7 +2,7 @@
 # run.sh: runs the C unit tests and the bats suites and prints one closing
 # line "N passed, N failed". With BASE_URL set, the bats suites run against
 # that deployed stack; otherwise a throw-away stack is started and stopped.
-#   tests/run.sh [unit|bats|e2e|all] [bats files...]
+#   tests/run.sh [unit|bats|e2e|valgrind|all] [bats files...]
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -88,12 +88,28 @@ run_e2e() {
   rm -f "$tap"
 }
 
+# Every program under valgrind for a dozen requests, and chat's SCGI server
+# with its children (make test-valgrind runs the full set of 57).
+run_valgrind() {
+  [ -z "${BASE_URL:-}" ] || [ -n "$stack_dir" ] || return 0  # a deployed stack has no programs here
+  local tap rc
+  tap=$(mktemp "$artifacts/valgrind.XXXXXX.tap")
+  tests/hardening/valgrind-run.sh "$build" scgi | tee "$tap"
+  rc=${PIPESTATUS[0]}
+  count_tap "$tap"
+  if [ "$rc" -ne 0 ] && ! grep -q '^not ok' "$tap"; then
+    echo "valgrind: the run failed (status $rc) without a failed check"; failed=$((failed + 1))
+  fi
+  rm -f "$tap"
+}
+
 case "$what" in
   unit) run_unit ;;
   bats) run_bats "$@" ;;
   e2e) run_e2e ;;
-  all) run_unit; run_bats; run_e2e ;;
-  *) echo "usage: tests/run.sh [unit|bats|e2e|all] [files]" >&2; exit 2 ;;
+  valgrind) run_valgrind ;;
+  all) run_unit; run_bats; run_e2e; run_valgrind ;;
+  *) echo "usage: tests/run.sh [unit|bats|e2e|valgrind|all] [files]" >&2; exit 2 ;;
 esac
 
 echo
