@@ -88,8 +88,9 @@ run_e2e() {
   rm -f "$tap"
 }
 
-# Every program under valgrind for a dozen requests, and chat's SCGI server
-# with its children (make test-valgrind runs the full set of 57).
+# Every program under valgrind for a dozen requests, and the three SCGI
+# servers (chat, me, conversations) with their children (make
+# test-valgrind runs the full set).
 run_valgrind() {
   [ -z "${BASE_URL:-}" ] || [ -n "$stack_dir" ] || return 0  # a deployed stack has no programs here
   local tap rc

@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""scgi_valgrind.py: runs chat the way lighttpd's mod_scgi does, under valgrind.
+"""scgi_valgrind.py: runs the SCGI endpoints (chat, me, conversations) the way
+lighttpd's mod_scgi does, under valgrind.
 
 Used by valgrind-run.sh. The environment carries the application settings
-(as lighttpd's would) plus SESSION_COOKIE, CSRF_TOKEN, CHAT (the program)
-and VG_LOG (a valgrind --log-file pattern with %p). A listening Unix socket
-becomes chat's stdin, so chat serves as the warm SCGI parent (common/scgi.h)
-and forks one child per request; valgrind follows the forks, so each child
-leaves its own log. Requests, each checked for its status:
-a JSON turn, a streamed turn, a provider failure, a client that hangs up
-mid-stream, and a malformed SCGI header (the child answers nothing).
+(as lighttpd's would) plus SESSION_COOKIE, CSRF_TOKEN, CONV_ID (a
+conversation of that session), CGI_DIR (the programs) and VG_LOG (a valgrind
+--log-file pattern with %p). A listening Unix socket becomes each program's
+stdin, so it serves as the warm SCGI parent (common/scgi.h) and forks one
+child per request; valgrind follows the forks, so each child leaves its own
+log. The parents' pids go to parents.pid beside the logs. Requests, each
+checked for its status: for chat a JSON turn, a streamed turn, a provider
+failure, a client that hangs up mid-stream, and a malformed SCGI header (the
+child answers nothing); for me a signed-in and a signed-out request; for
+conversations the list, a page, a page with a bad query and another's id.
 Prints TAP-like lines; exits 1 on a wrong answer. The caller checks the logs.
 """
 import json
@@ -29,10 +33,10 @@ def netstring_request(env, body):
     return str(len(head)).encode() + b":" + head + b"," + body
 
 
-def cgi_env(body, accept=None):
+def cgi_env(body, accept=None, method="POST", script="/api/chat", path_info="", query=""):
     env = {k: os.environ[k] for k in APP_VARS}
     env.update({
-        "REQUEST_METHOD": "POST", "PATH_INFO": "", "SCRIPT_NAME": "/api/chat", "QUERY_STRING": "",
+        "REQUEST_METHOD": method, "PATH_INFO": path_info, "SCRIPT_NAME": script, "QUERY_STRING": query,
         "CONTENT_TYPE": "application/json", "HTTP_HOST": "localhost:8443", "REMOTE_ADDR": "127.0.0.1",
         "HTTP_USER_AGENT": os.environ["HTTP_USER_AGENT"], "SERVER_PROTOCOL": "HTTP/1.1",
         "HTTP_COOKIE": "__Host-aifacade=" + os.environ["SESSION_COOKIE"],
@@ -63,24 +67,43 @@ def exchange(path, raw, hang_up_after=None, timeout=60):
     return out
 
 
+class Server:
+    """One program served as lighttpd's mod_scgi would, under valgrind."""
+
+    def __init__(self, name):
+        self.tmp = tempfile.mkdtemp()
+        self.path = os.path.join(self.tmp, name + ".sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(self.path)
+        listener.listen(16)
+        logdir = os.path.dirname(os.environ["VG_LOG"])
+        vg = ["valgrind", "--quiet", "--leak-check=full", "--show-leak-kinds=definite,indirect",
+              "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99", "--track-origins=yes",
+              "--child-silent-after-fork=no", "--log-file=" + os.environ["VG_LOG"],
+              os.path.join(os.environ["CGI_DIR"], name)]
+        self.proc = subprocess.Popen(vg, stdin=listener.fileno(), stdout=subprocess.DEVNULL,
+                                     stderr=open(os.path.join(logdir, name + ".stderr"), "w"))
+        listener.close()
+        # valgrind execs the tool in place: this pid is the SCGI parent's, whose
+        # log the caller reads apart (killed by SIGTERM, its live memory is no leak).
+        with open(os.path.join(logdir, "parents.pid"), "a") as f:
+            f.write("%d\n" % self.proc.pid)
+
+    def stop(self, settle=0):
+        time.sleep(settle)
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        os.unlink(self.path)
+        os.rmdir(self.tmp)
+
+
 def main():
     failures = 0
     n = 0
-    tmp = tempfile.mkdtemp()
-    path = os.path.join(tmp, "chat.sock")
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    listener.listen(16)
-    vg = ["valgrind", "--quiet", "--leak-check=full", "--show-leak-kinds=definite,indirect",
-          "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99", "--track-origins=yes",
-          "--child-silent-after-fork=no", "--log-file=" + os.environ["VG_LOG"], os.environ["CHAT"]]
-    parent = subprocess.Popen(vg, stdin=listener.fileno(), stdout=subprocess.DEVNULL,
-                              stderr=open(os.path.join(os.path.dirname(os.environ["VG_LOG"]), "scgi.stderr"), "w"))
-    listener.close()
-    # valgrind execs the tool in place: this pid is the SCGI parent's, whose
-    # log the caller reads apart (killed by SIGTERM, its live memory is no leak).
-    with open(os.path.join(os.path.dirname(os.environ["VG_LOG"]), "parent.pid"), "w") as f:
-        f.write(str(parent.pid))
 
     def check(name, cond, detail=""):
         nonlocal failures, n
@@ -95,6 +118,8 @@ def main():
         line = out.split(b"\r\n", 1)[0].decode("latin-1")
         return line[len("Status: "):len("Status: ") + 3] if line.startswith("Status: ") else line[:40]
 
+    chat = Server("chat")
+    path = chat.path
     body = json.dumps({"prompt": "scgi json turn"}).encode()
     out = exchange(path, netstring_request(cgi_env(body), body))
     check("POST /api/chat through SCGI, JSON", status(out) == "200" and b"Echo: scgi json turn" in out, repr(out[:200]))
@@ -113,16 +138,30 @@ def main():
 
     out = exchange(path, b"12:not,a,netstring" + b"x" * 20, timeout=20)
     check("a malformed SCGI header gets no answer", out == b"", repr(out[:200]))
+    chat.stop(settle=3)  # the hung-up child stores its interrupted turn and exits
 
-    time.sleep(3)  # the hung-up child stores its interrupted turn and exits
-    parent.send_signal(signal.SIGTERM)
-    try:
-        parent.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        parent.kill()
-        parent.wait()
-    os.unlink(path)
-    os.rmdir(tmp)
+    def get(server, script, want, path_info="", query="", signed_in=True):
+        env = cgi_env(b"", method="GET", script=script, path_info=path_info, query=query)
+        del env["CONTENT_TYPE"]
+        if not signed_in:
+            del env["HTTP_COOKIE"]
+        out = exchange(server.path, netstring_request(env, b""))
+        where = script + path_info + ("?" + query if query else "")
+        check("GET %s through SCGI answers %s" % (where, want), status(out) == want, repr(out[:200]))
+
+    me = Server("me")
+    get(me, "/api/me", "200")
+    get(me, "/api/me", "401", signed_in=False)
+    me.stop()
+
+    conv = Server("conversations")
+    cid = os.environ["CONV_ID"]
+    get(conv, "/api/conversations", "200")
+    get(conv, "/api/conversations", "200", path_info="/" + cid, query="limit=2")
+    get(conv, "/api/conversations", "400", path_info="/" + cid, query="limit=abc")
+    get(conv, "/api/conversations", "404", path_info="/999999")
+    conv.stop()
+
     print("scgi: %d requests, %d wrong" % (n, failures))
     sys.exit(1 if failures else 0)
 

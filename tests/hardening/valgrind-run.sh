@@ -5,8 +5,9 @@
 # or definite/indirect leak fails the run.
 #   tests/hardening/valgrind-run.sh BUILD_DIR [quick|full|scgi]
 # quick: a dozen requests, one per endpoint plus a streamed and a failed
-# chat turn (fits in make test); full: every route and failure path, and
-# chat served through SCGI as lighttpd runs it; scgi: quick and that.
+# chat turn; full: every route and failure path, and chat, me and
+# conversations served through SCGI as lighttpd runs them; scgi: quick and
+# that SCGI part (what make test runs).
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -93,30 +94,34 @@ grep -q '^event: done' "$out" || { echo "not ok - the streamed turn did not end 
 cgi chat POST "" '{"prompt":"fail [[fake:status=401]]"}' 502
 cgi login POST "" "$(jq -cn --arg u "$user" '{username:$u,password:"wrong password!"}')" 401
 
-# scgi_checks: chat as lighttpd's mod_scgi runs it (a warm parent forking a
-# child per request, common/scgi.h), under valgrind, which follows the forks.
-# The parent ends by SIGTERM as under lighttpd; every process must be clean.
+# scgi_checks: chat, me and conversations as lighttpd's mod_scgi runs them
+# (a warm parent forking a child per request, common/scgi.h), under valgrind,
+# which follows the forks. Each parent ends by SIGTERM as under lighttpd;
+# every process must be free of memory errors, every child of leaks.
 scgi_checks() {
-  local logs=$work/vg/scgi py log bad=0 procs=0
+  local logs=$work/vg/scgi py log bad=0 procs=0 out requests
   mkdir -p "$logs"
   py=$(python3 -c 'import sys; print(sys.executable)')
-  env -i "${base_env[@]}" SESSION_COOKIE="$cookie" CSRF_TOKEN="$csrf" CHAT="$build/cgi-bin/chat" \
-    VG_LOG="$logs/chat.%p.log" "$py" "$root/tests/hardening/scgi_valgrind.py" || bad=1
+  out=$logs/requests.out
+  env -i "${base_env[@]}" SESSION_COOKIE="$cookie" CSRF_TOKEN="$csrf" CONV_ID="$cid" CGI_DIR="$build/cgi-bin" \
+    VG_LOG="$logs/vg.%p.log" "$py" "$root/tests/hardening/scgi_valgrind.py" >"$out" || bad=1
+  cat "$out"
+  requests=$(sed -n 's/^scgi: \([0-9]*\) requests.*/\1/p' "$out")
   # With --quiet, valgrind writes only what it found: memory errors, and
   # leak records ("... are definitely lost in loss record ...").
   local errors='Invalid \(read\|write\|free\)\|uninitialised\|Syscall param\|Mismatched free\|overlap\|Process terminating with default action of signal \(6\|11\|7\|8\)'
   local leaks='are \(definitely\|indirectly\) lost'
-  local parent_log
-  parent_log=$logs/chat.$(cat "$logs/parent.pid" 2>/dev/null).log
-  for log in "$logs"/chat.*.log; do
+  local pid
+  for log in "$logs"/vg.*.log; do
     procs=$((procs + 1))
-    if grep -q "$errors" "$log" || { [ "$log" != "$parent_log" ] && grep -q "$leaks" "$log"; }; then
-      echo "not ok - chat under SCGI: valgrind found errors ($log)"; sed 's/^/#   /' "$log" | head -40
+    pid=${log##*/vg.}; pid=${pid%.log}
+    if grep -q "$errors" "$log" || { ! grep -qx "$pid" "$logs/parents.pid" && grep -q "$leaks" "$log"; }; then
+      echo "not ok - under SCGI: valgrind found errors ($log)"; sed 's/^/#   /' "$log" | head -40
       bad=1
     fi
   done
-  echo "scgi: $procs chat processes (the SCGI parent and a child per request) checked under valgrind"
-  checked=$((checked + 5))
+  echo "scgi: $procs processes (3 SCGI parents and a child per request) checked under valgrind"
+  checked=$((checked + ${requests:-0}))
   failures=$((failures + bad))
 }
 
