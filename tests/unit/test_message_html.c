@@ -45,6 +45,18 @@ static char *db_path(const char *name)
 	return xasprintf("%s/%s", dir, name);
 }
 
+/* Opens (and migrates) the database at path as check `what`; NULL on failure. */
+static struct store *open_db(const char *path, const char *what)
+{
+	struct store *st = NULL;
+	char err[512];
+	if (!CHECK(store_open(path, &st, err, sizeof err) == 0, what)) {
+		printf("#   %s\n", err);
+		return NULL;
+	}
+	return st;
+}
+
 /* The page's JSON as GET /api/conversations/{id} builds it (conversations.c's
  * read_one); with ignore_html, every stored HTML is dropped first: the
  * render-on-read path. */
@@ -168,10 +180,8 @@ static void check_same(const char *got, const char *want, const char *name)
 static void test_written_with_html(void)
 {
 	char *path = db_path("new.db");
-	struct store *st = NULL;
-	char err[512];
-	if (!CHECK(store_open(path, &st, err, sizeof err) == 0, "open a fresh database")) {
-		printf("#   %s\n", err);
+	struct store *st = open_db(path, "open a fresh database");
+	if (!st) {
 		free(path);
 		return;
 	}
@@ -235,10 +245,8 @@ static void test_before_migration(void)
 		free(path);
 		return;
 	}
-	struct store *st = NULL;
-	char err[512];
-	if (!CHECK(store_open(path, &st, err, sizeof err) == 0, "opening it migrates it")) {
-		printf("#   %s\n", err);
+	struct store *st = open_db(path, "opening it migrates it");
+	if (!st) {
 		free(path);
 		return;
 	}
@@ -297,21 +305,21 @@ static void test_before_migration(void)
 static void test_html_follows_content(void)
 {
 	char *path = db_path("follow.db");
-	struct store *st = NULL;
-	char err[512];
-	if (!CHECK(store_open(path, &st, err, sizeof err) == 0, "open a database for the content checks")) {
-		printf("#   %s\n", err);
+	struct store *st = open_db(path, "open a database for the content checks");
+	if (!st) {
 		free(path);
 		return;
 	}
-	long long user, a = 0;
-	struct conversation c;
-	store_user_create(st, "A", "a", "h", 1, &user);
-	store_conv_create(st, user, "T", 2, &c);
+	long long user = 0, a = 0;
+	struct conversation c = {0};
+	CHECK(store_user_create(st, "A", "a", "h", 1, &user) == STORE_OK &&
+		      store_conv_create(st, user, "T", 2, &c) == STORE_OK,
+	      "a user with a conversation");
 	const long long v = message_html_version();
 
 	/* An interrupted partial answer: what is stored has matching HTML. */
-	store_msg_add(st, c.id, "assistant", "", "interrupted", "m", NULL, 0, 3, &a);
+	CHECK(store_msg_add(st, c.id, "assistant", "", "interrupted", "m", NULL, 0, 3, &a) == STORE_OK,
+	      "an answer placeholder");
 	const char *partial = "Half of a **list**:\n\n1. one\n2. tw";
 	char *ph = message_html("assistant", partial);
 	CHECK(store_msg_finish(st, a, partial, NULL, "interrupted", "The answer was stopped.", ph, v) == STORE_OK,
@@ -336,7 +344,8 @@ static void test_html_follows_content(void)
 	long long placeholder = 0;
 	struct message *list;
 	size_t n;
-	store_msg_add(st, c.id, "assistant", "", "interrupted", "m", NULL, 0, 4, &placeholder);
+	CHECK(store_msg_add(st, c.id, "assistant", "", "interrupted", "m", NULL, 0, 4, &placeholder) == STORE_OK,
+	      "a second answer placeholder");
 	CHECK(store_msg_unrendered(st, v, 0, 100, &list, &n) == STORE_OK && n == 0,
 	      "an empty answer in progress is not listed for rendering");
 	store_msg_list_free(list, n);
