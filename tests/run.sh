@@ -63,29 +63,37 @@ ensure_stack() {
   export BASE_URL FAKE_URL LIGHTTPD_URL STACK_DIR
 }
 
+# run_tap NAME COMMAND...: runs COMMAND, shows its TAP and adds it to the
+# counts, from a TAP file of this run's own (two runs side by side must not
+# count each other). Returns COMMAND's status; sets tap_failed to 1 when a
+# check failed.
+run_tap() {
+  local tap rc
+  tap=$(mktemp "$artifacts/$1.XXXXXX.tap")
+  shift
+  "$@" | tee "$tap"
+  rc=${PIPESTATUS[0]}
+  count_tap "$tap"
+  tap_failed=0
+  if grep -q '^not ok' "$tap"; then tap_failed=1; fi
+  rm -f "$tap"
+  return "$rc"
+}
+
 run_bats() {
   ensure_stack || return
   local files=("$@")
   [ ${#files[@]} -gt 0 ] || files=(tests/*.bats)
-  # One TAP file per run: two runs side by side must not count each other.
-  local tap
-  tap=$(mktemp "$artifacts/bats.XXXXXX.tap")
-  bats --tap "${files[@]}" | tee "$tap"
-  count_tap "$tap"
-  if grep -q '^not ok' "$tap" && [ -n "$stack_dir" ]; then
+  run_tap bats bats --tap "${files[@]}"
+  if [ "$tap_failed" = 1 ] && [ -n "$stack_dir" ]; then
     echo "--- stack log (last 60 lines) ---"; tail -60 "$stack_dir/serve.log"
   fi
-  rm -f "$tap"
 }
 
 run_e2e() {
   [ -f tests/e2e/run.sh ] || return 0
   ensure_stack || return
-  local tap
-  tap=$(mktemp "$artifacts/e2e.XXXXXX.tap")
-  tests/e2e/run.sh | tee "$tap"
-  count_tap "$tap"
-  rm -f "$tap"
+  run_tap e2e tests/e2e/run.sh
 }
 
 # Every program under valgrind for a dozen requests, and the three SCGI
@@ -93,15 +101,11 @@ run_e2e() {
 # test-valgrind runs the full set).
 run_valgrind() {
   [ -z "${BASE_URL:-}" ] || [ -n "$stack_dir" ] || return 0  # a deployed stack has no programs here
-  local tap rc
-  tap=$(mktemp "$artifacts/valgrind.XXXXXX.tap")
-  tests/hardening/valgrind-run.sh "$build" scgi | tee "$tap"
-  rc=${PIPESTATUS[0]}
-  count_tap "$tap"
-  if [ "$rc" -ne 0 ] && ! grep -q '^not ok' "$tap"; then
+  local rc=0
+  run_tap valgrind tests/hardening/valgrind-run.sh "$build" scgi || rc=$?
+  if [ "$rc" -ne 0 ] && [ "$tap_failed" = 0 ]; then
     echo "valgrind: the run failed (status $rc) without a failed check"; failed=$((failed + 1))
   fi
-  rm -f "$tap"
 }
 
 case "$what" in
