@@ -4,9 +4,9 @@ lighttpd's mod_scgi does, under valgrind.
 
 Used by valgrind-run.sh. The environment carries the application settings
 (as lighttpd's would) plus SESSION_COOKIE, CSRF_TOKEN, CONV_ID (a
-conversation of that session), CGI_DIR (the programs) and VG_LOG (a valgrind
---log-file pattern with %p). A listening Unix socket becomes each program's
-stdin, so it serves as the warm SCGI parent (common/scgi.h) and forks one
+conversation of that session), CGI_DIR (the programs), VG (the valgrind
+command line) and VG_LOG (a valgrind --log-file pattern with %p). A
+listening Unix socket becomes each program's stdin, so it serves as the warm SCGI parent (common/scgi.h) and forks one
 child per request; valgrind follows the forks, so each child leaves its own
 log. The parents' pids go to parents.pid beside the logs. Requests, each
 checked for its status: for chat a JSON turn, a streamed turn, a provider
@@ -77,12 +77,11 @@ class Server:
         listener.bind(self.path)
         listener.listen(16)
         logdir = os.path.dirname(os.environ["VG_LOG"])
-        vg = ["valgrind", "--quiet", "--leak-check=full", "--show-leak-kinds=definite,indirect",
-              "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99", "--track-origins=yes",
-              "--child-silent-after-fork=no", "--log-file=" + os.environ["VG_LOG"],
-              os.path.join(os.environ["CGI_DIR"], name)]
-        self.proc = subprocess.Popen(vg, stdin=listener.fileno(), stdout=subprocess.DEVNULL,
-                                     stderr=open(os.path.join(logdir, name + ".stderr"), "w"))
+        # VG: valgrind and the options valgrind-run.sh runs every program with.
+        vg = os.environ["VG"].split() + ["--child-silent-after-fork=no", "--log-file=" + os.environ["VG_LOG"],
+                                         os.path.join(os.environ["CGI_DIR"], name)]
+        with open(os.path.join(logdir, name + ".stderr"), "w") as err:
+            self.proc = subprocess.Popen(vg, stdin=listener.fileno(), stdout=subprocess.DEVNULL, stderr=err)
         listener.close()
         # valgrind execs the tool in place: this pid is the SCGI parent's, whose
         # log the caller reads apart (killed by SIGTERM, its live memory is no leak).

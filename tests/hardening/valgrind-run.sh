@@ -103,7 +103,7 @@ scgi_checks() {
   mkdir -p "$logs"
   py=$(python3 -c 'import sys; print(sys.executable)')
   out=$logs/requests.out
-  env -i "${base_env[@]}" SESSION_COOKIE="$cookie" CSRF_TOKEN="$csrf" CONV_ID="$cid" CGI_DIR="$build/cgi-bin" \
+  env -i "${base_env[@]}" SESSION_COOKIE="$cookie" CSRF_TOKEN="$csrf" CONV_ID="$cid" CGI_DIR="$build/cgi-bin" VG="${VG[*]}" \
     VG_LOG="$logs/vg.%p.log" "$py" "$root/tests/hardening/scgi_valgrind.py" >"$out" || bad=1
   cat "$out"
   requests=$(sed -n 's/^scgi: \([0-9]*\) requests.*/\1/p' "$out")
