@@ -68,6 +68,14 @@ setup() {
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 tools_deploy() { "$ROOT/tools/deploy.sh" "$@"; }
 
+# variant_of PROGRAM: sets $variant to a copy of PROGRAM with other bytes
+# appended: the same program, but a swap shows in the checksum.
+variant_of() {
+  variant=$BATS_TEST_TMPDIR/$(basename "$1")-variant
+  cp "$1" "$variant"
+  printf 'variant' >>"$variant"
+}
+
 @test "deploy: make deploy installs a complete release that lighttpd serves through DEST/current" {
   [[ "$FIRST" =~ ^releases/[0-9]{8}T[0-9]{6}Z- ]]
   rel=$DEPLOY_DEST/$FIRST
@@ -127,9 +135,7 @@ tools_deploy() { "$ROOT/tools/deploy.sh" "$@"; }
 }
 
 @test "deploy: one endpoint replaced again and again while 200 requests run drops none" {
-  variant=$BATS_TEST_TMPDIR/health-variant
-  cp "$ROOT/$BUILD_DIR/cgi-bin/health" "$variant"
-  printf 'variant' >>"$variant" # same program, other bytes: a swap shows in the checksum
+  variant_of "$ROOT/$BUILD_DIR/cgi-bin/health"
   original=$BATS_TEST_TMPDIR/health-original
   cp "$ROOT/$BUILD_DIR/cgi-bin/health" "$original"
   rel=$(cd "$DEPLOY_DEST/current" && pwd -P)
@@ -167,9 +173,7 @@ tools_deploy() { "$ROOT/tools/deploy.sh" "$@"; }
 
 @test "deploy: an SCGI endpoint (me) swapped while requests run drops none and its server runs the new program" {
   rel=$(cd "$DEPLOY_DEST/current" && pwd -P)
-  variant=$BATS_TEST_TMPDIR/me-variant
-  cp "$rel/build/cgi-bin/me" "$variant"
-  printf 'variant' >>"$variant"
+  variant_of "$rel/build/cgi-bin/me"
   lighttpd=$(cat "$BATS_FILE_TMPDIR/main.pid")
   run curl -s -o /dev/null -w '%{http_code}' "$URL/api/me"
   assert_output 401
@@ -196,9 +200,7 @@ tools_deploy() { "$ROOT/tools/deploy.sh" "$@"; }
 
 @test "deploy: endpoint-rollback puts back the program an endpoint swap replaced" {
   rel=$(cd "$DEPLOY_DEST/current" && pwd -P)
-  variant=$BATS_TEST_TMPDIR/me-variant
-  cp "$ROOT/$BUILD_DIR/cgi-bin/me" "$variant"
-  printf 'v2' >>"$variant"
+  variant_of "$ROOT/$BUILD_DIR/cgi-bin/me"
   before=$(sha "$rel/build/cgi-bin/me")
   run make -C "$ROOT" --no-print-directory -o all deploy-endpoint BUILD="$BUILD_DIR" DEST="$DEPLOY_DEST" NAME=me
   assert_success
