@@ -478,7 +478,11 @@ static void test_load_sources(void)
 		free(p);
 		env_clear();
 	} else {
-		CHECK(1, "sources: mode 000 file # skip running as root, who reads it anyway");
+		/* A diagnostic, not a check: root reads a mode 000 file, and a
+		 * check that passes without testing anything would count as one.
+		 * The read-failure path itself is covered as root too, by the
+		 * AI_API_KEY_FILE naming a directory above. */
+		printf("# not run as root (root reads a mode 000 file): unreadable secret file\n");
 	}
 }
 

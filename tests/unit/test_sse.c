@@ -527,12 +527,27 @@ static void test_lifecycle(void)
 	CHECK(sse_data_count(&p) == 1, "data count");
 	CHECK(sse_feed(&p, NULL, 0) == SSE_OK, "empty feed is harmless");
 	sse_free(&p);
+	/* The contract: free leaves nothing behind, so a second free is a no-op
+	 * and the parser can be set up again. */
+	CHECK(p.line == NULL && p.payload == NULL && p.tok == NULL && p.error_obj == NULL,
+	      "free releases and forgets every buffer, so freeing twice frees nothing twice");
 	sse_free(&p);
-	CHECK(1, "free twice is harmless");
+	memset(&c, 0, sizeof c);
+	sse_init(&p, 0, collect_piece, &c);
+	{
+		const char *y = "data: {\"choices\":[{\"delta\":{\"content\":\"y\"}}]}\n\n";
+
+		st = sse_feed(&p, y, strlen(y));
+	}
+	CHECK(st == SSE_OK && sse_data_count(&p) == 1 && strcmp(c.content, "y") == 0,
+	      "a parser freed twice can be set up and used again, counting afresh");
+	sse_free(&p);
 }
 
 int main(void)
 {
+	/* Line-buffered: a check that fails just before a crash still shows. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	test_sample();
 	test_garbage();
 	test_nested_depth();
