@@ -52,11 +52,50 @@ load helpers
   assert_equal "$code" 401
 }
 
-@test "register accepts 3 and 80 characters, counted as code points" {
-  api POST /api/register '{"username":"äöü","password":"pässwörd"}'
-  if [ "$code" = 409 ]; then :; else assert_equal "$code" 201; fi
-  JAR=$BATS_TEST_TMPDIR/j2 api POST /api/register "{\"username\":\"$(unique_name)$(printf 'é%.0s' {1..60})\",\"password\":\"longenough\"}"
-  assert_equal "$code" 201
+# name_of N PREFIX HEX: PREFIX padded with U+HEX to exactly N code points.
+name_of() {
+  python3 -c 'import sys; n, s, c = int(sys.argv[1]), sys.argv[2], chr(int(sys.argv[3], 16)); print(s + c * (n - len(s)))' "$@"
+}
+
+# cjk_name N: N random CJK ideographs (three UTF-8 bytes each, no case): a
+# name of exactly N code points that no earlier run has taken.
+cjk_name() {
+  python3 -c 'import random, sys; print("".join(chr(random.randint(0x4E00, 0x9FFF)) for _ in range(int(sys.argv[1]))))' "$1"
+}
+
+# register_as NAME: POST /api/register with NAME in a jar of its own.
+register_as() {
+  JAR=$BATS_TEST_TMPDIR/jar-$RANDOM api POST /api/register \
+    "$(jq -cn --arg u "$1" '{username:$u,password:"longenough"}')"
+}
+
+@test "register accepts 3 and 80 characters and refuses 2 and 81, counted as code points" {
+  prefix=$(unique_name)
+  # Accepted, and stored as sent: 3 code points in 9 and 10 bytes, 80
+  # code points in ASCII and in twice as many bytes, nearly.
+  for name in "$(cjk_name 3)" "$(printf '\xf0\x9f\x98\x80')$(cjk_name 2)" \
+              "$(name_of 80 "$prefix" 78)" "$(name_of 80 "${prefix}b" e9)"; do
+    n=$(jq -rn --arg s "$name" '$s | length')
+    register_as "$name"
+    echo "$n code points, $(printf %s "$name" | wc -c) bytes: $code $body"
+    [ "$n" = 3 ] || [ "$n" = 80 ]
+    assert_equal "$code" 201
+    assert_equal "$(json .username)" "$name"
+  done
+  # Refused: 2 code points in 6 bytes (a byte count would pass it), and 81
+  # code points in ASCII and in nearly twice as many bytes. Nothing is stored (seen in the
+  # database of a local stack).
+  for name in "$(cjk_name 2)" "$(name_of 81 "${prefix}c" 78)" "$(name_of 81 "${prefix}d" e9)"; do
+    n=$(jq -rn --arg s "$name" '$s | length')
+    register_as "$name"
+    echo "$n code points, $(printf %s "$name" | wc -c) bytes: $code $body"
+    [ "$n" = 2 ] || [ "$n" = 81 ]
+    assert_equal "$code" 400
+    assert_equal "$(json .error)" "Username must be 3 to 80 characters long."
+    if [ -n "${STACK_DIR:-}" ]; then
+      assert_equal "$(sql "SELECT count(*) FROM users WHERE username = '$name'")" 0
+    fi
+  done
 }
 
 @test "login answers 200 with the username and a new session" {
