@@ -28,7 +28,8 @@ setup() {
   api POST /api/chat '{"prompt":"one too many"}'
   assert_equal "$code" 429
   retry=$(header Retry-After)
-  [ "$retry" -gt 3000 ] && [ "$retry" -le 3600 ]
+  [ "$retry" -gt 3000 ]
+  [ "$retry" -le 3600 ]
   assert_regex "$(json .error)" 'too many prompts; try again in [0-9]+ minutes'
   api GET /api/conversations
   assert_equal "$(json '.conversations | length')" 3
