@@ -20,6 +20,7 @@ _Noreturn void alloc_fail(void)
 	if (write(STDERR_FILENO, logline, sizeof logline - 1) < 0) {
 		/* nothing left to report to */
 	}
+	/* check-output: the last-resort 500, fixed text: no response can be built without a heap. */
 	if (write(STDOUT_FILENO, msg, sizeof msg - 1) < 0) {
 		/* the client is gone; exit anyway */
 	}

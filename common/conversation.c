@@ -79,9 +79,7 @@ char *message_html(const char *role, const char *content)
 	if (strcmp(role, "assistant") == 0)
 		return markdown_to_html(content, len);
 	struct buf b = BUF_INIT;
-	buf_append_str(&b, "<p>");
-	escape_html(&b, content, len);
-	buf_append_str(&b, "</p>");
+	escape_html_paragraph(&b, content, len);
 	return buf_detach(&b);
 }
 

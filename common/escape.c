@@ -17,6 +17,13 @@ void escape_html(struct buf *out, const char *s, size_t len)
 	}
 }
 
+void escape_html_paragraph(struct buf *out, const char *s, size_t len)
+{
+	buf_append_str(out, "<p>");
+	escape_html(out, s, len);
+	buf_append_str(out, "</p>");
+}
+
 void escape_url(struct buf *out, const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {

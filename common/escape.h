@@ -11,6 +11,10 @@
 
 /* Escapes & < > " ' so the result is safe in HTML text and in quoted attributes. */
 void escape_html(struct buf *out, const char *s, size_t len);
+/* Plain text as one HTML paragraph: "<p>", the text through escape_html(),
+ * "</p>" (how a user's prompt is shown; markup is built only here and in
+ * markdown.c, which tools/check-output.sh enforces). */
+void escape_html_paragraph(struct buf *out, const char *s, size_t len);
 /* Percent-encodes everything but RFC 3986 unreserved characters. */
 void escape_url(struct buf *out, const char *s, size_t len);
 /* Copies a header value, dropping CR, LF and other control characters

@@ -65,6 +65,11 @@ static void test_html(void)
 		  "html: double-quoted attribute breakout");
 	CHECK_ESC(escape_html, "&amp;&lt;", "&amp;amp;&amp;lt;", "html: entities are escaped again, not kept");
 	CHECK_ESC(escape_html, "", "", "html: empty");
+	CHECK_ESC(escape_html_paragraph, "a <b> & 'c'\n", "<p>a &lt;b&gt; &amp; &#39;c&#39;\n</p>",
+		  "html paragraph: the text escaped inside one <p>");
+	CHECK_ESC(escape_html_paragraph, "</p><script>", "<p>&lt;/p&gt;&lt;script&gt;</p>",
+		  "html paragraph: the text cannot close the paragraph");
+	CHECK_ESC(escape_html_paragraph, "", "<p></p>", "html paragraph: empty text is an empty paragraph");
 	CHECK_ESC(escape_html, "caf\xC3\xA9 \xE2\x82\xAC", "caf\xC3\xA9 \xE2\x82\xAC", "html: UTF-8 passes unchanged");
 
 	size_t n;
