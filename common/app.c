@@ -17,18 +17,6 @@
 #include "store.h"
 #include "utf8.h"
 
-struct json_object *app_time_json(long long ms)
-{
-	time_t secs = (time_t)(ms / 1000);
-	struct tm tm;
-	char text[40];
-	if (gmtime_r(&secs, &tm) == NULL)
-		return json_object_new_string("1970-01-01T00:00:00.000Z");
-	size_t n = strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(text + n, sizeof text - n, ".%03lldZ", ms % 1000);
-	return json_object_new_string(text);
-}
-
 void app_store_error(struct response *res, int rc)
 {
 	if (rc == STORE_BUSY)

@@ -60,7 +60,4 @@ void app_too_many(struct response *res, long retry_after, const char *what);
 /* Sets the session cookie (token) or expires it (NULL). */
 void app_set_session_cookie(const struct request *req, struct response *res, const char *token);
 
-/* ISO 8601 UTC time with milliseconds, as a json-c string. */
-struct json_object *app_time_json(long long ms);
-
 #endif

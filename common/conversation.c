@@ -5,10 +5,10 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "app.h"
 #include "buf.h"
 #include "escape.h"
 #include "markdown.h"
+#include "timefmt.h"
 #include "utf8.h"
 
 static int is_blank(unsigned char c)
@@ -68,8 +68,8 @@ struct json_object *conversation_json(const struct conversation *c)
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_int64(c->id));
 	json_object_object_add(o, "title", json_object_new_string(c->title));
-	json_object_object_add(o, "created_at", app_time_json(c->created_at));
-	json_object_object_add(o, "updated_at", app_time_json(c->updated_at));
+	json_object_object_add(o, "created_at", timefmt_json(c->created_at));
+	json_object_object_add(o, "updated_at", timefmt_json(c->updated_at));
 	return o;
 }
 
@@ -101,7 +101,7 @@ struct json_object *message_json(const struct message *m)
 	json_object_object_add(o, "role", json_object_new_string(m->role));
 	json_object_object_add(o, "content", json_object_new_string(m->content));
 	json_object_object_add(o, "html", json_object_new_string(html));
-	json_object_object_add(o, "created_at", app_time_json(m->created_at));
+	json_object_object_add(o, "created_at", timefmt_json(m->created_at));
 	json_object_object_add(o, "status", json_object_new_string(m->status));
 	if (m->reasoning && *m->reasoning)
 		json_object_object_add(o, "reasoning", json_object_new_string(m->reasoning));

@@ -1,0 +1,15 @@
+/* timefmt.h: the one way times leave the program.
+ *
+ * Contract: the store keeps milliseconds since the Unix epoch; every JSON
+ * answer shows them as ISO 8601 UTC with milliseconds
+ * ("2026-12-01T18:42:05.123Z", README's API section). Domain modules and
+ * endpoints share this, so none depends on the HTTP runner for it. */
+#ifndef AIF_TIMEFMT_H
+#define AIF_TIMEFMT_H
+
+struct json_object;
+
+/* ms as an ISO 8601 UTC json-c string; the caller owns the reference. */
+struct json_object *timefmt_json(long long ms);
+
+#endif
