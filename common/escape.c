@@ -24,20 +24,6 @@ void escape_html_paragraph(struct buf *out, const char *s, size_t len)
 	buf_append_str(out, "</p>");
 }
 
-void escape_url(struct buf *out, const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '~') {
-			buf_append_char(out, (char)c);
-		} else {
-			char e[3] = {'%', hexdigits[c >> 4], hexdigits[c & 15]};
-			buf_append(out, e, 3);
-		}
-	}
-}
-
 void escape_header(struct buf *out, const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {

@@ -1,7 +1,8 @@
 /* escape.h: one escaper per output context.
  *
- * HTML text and attribute values, URL components, HTTP header values and log
- * lines each have their own function; JSON is written only through json-c.
+ * HTML text and attribute values, HTTP header values and log lines each
+ * have their own function (no response builds a URL from data, so there is
+ * no URL escaper until one does); JSON is written only through json-c.
  * All append to a struct buf the caller owns. */
 #ifndef AIF_ESCAPE_H
 #define AIF_ESCAPE_H
@@ -15,8 +16,6 @@ void escape_html(struct buf *out, const char *s, size_t len);
  * "</p>" (how a user's prompt is shown; markup is built only here and in
  * markdown.c, which tools/check-output.sh enforces). */
 void escape_html_paragraph(struct buf *out, const char *s, size_t len);
-/* Percent-encodes everything but RFC 3986 unreserved characters. */
-void escape_url(struct buf *out, const char *s, size_t len);
 /* Copies a header value, dropping CR, LF and other control characters
  * (response splitting is impossible through this function). */
 void escape_header(struct buf *out, const char *s, size_t len);

@@ -296,8 +296,3 @@ char *json_to_string(struct json_object *v)
 	const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	return xstrdup(s ? s : "null");
 }
-
-struct json_object *json_string_or_null(const char *s)
-{
-	return s ? json_object_new_string(s) : NULL;
-}

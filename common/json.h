@@ -36,7 +36,5 @@ const struct jv_member *json_member(const struct jv_object *obj, const char *key
 /* Serialises v compactly without escaping '/'; returns a string the caller
  * frees. Does not take ownership of v. */
 char *json_to_string(struct json_object *v);
-/* json_object_new_string_len() for a C string that may be NULL (→ null). */
-struct json_object *json_string_or_null(const char *s);
 
 #endif

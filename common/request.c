@@ -245,11 +245,3 @@ void request_free(struct request *req)
 	free(req->session_hash);
 	memset(req, 0, sizeof *req);
 }
-
-const char *request_query(const struct request *req, const char *key)
-{
-	for (size_t i = 0; i < req->n_query; i++)
-		if (strcmp(req->query[i].key, key) == 0)
-			return req->query[i].value;
-	return NULL;
-}

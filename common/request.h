@@ -47,9 +47,6 @@ struct request {
 int request_parse(struct request *req, int fd, const char *const *trusted_proxies, const char **err);
 void request_free(struct request *req);
 
-/* Looks up a decoded query parameter; NULL when absent. */
-const char *request_query(const struct request *req, const char *key);
-
 /* Parsers exposed for unit tests. */
 int request_parse_query(const char *qs, struct query_param **out, size_t *n, const char **err);
 /* Returns the single value of cookie name in a Cookie header (fresh string),

@@ -68,9 +68,9 @@ static void echo(struct request *req, struct response *res)
 	long long cid = app_field_id(req, "conversation_id");
 	FUZZ_ASSERT(cid >= 0, "ids are positive or absent");
 	json_object_object_add(o, "conversation_id", json_object_new_int64(cid));
-	const char *before = request_query(req, "before");
-	if (before)
-		json_object_object_add(o, "before", json_object_new_string(before));
+	for (size_t i = 0; i < req->n_query; i++)
+		if (strcmp(req->query[i].key, "before") == 0)
+			json_object_object_add(o, "before", json_object_new_string(req->query[i].value));
 	response_json(res, 200, o);
 }
 
