@@ -266,7 +266,7 @@ int store_open(const char *database, struct store **out, char *err, size_t errle
 	struct store *st = xcalloc(1, sizeof *st);
 	st->path = xstrdup(database);
 	/* Nothing reads SQLite's memory statistics; keeping them costs a mutex
-	 * and bookkeeping on every allocation (8% of GET /api/me's instructions).
+	 * and bookkeeping on every allocation (bench/README.md has the measure).
 	 * It only takes effect before SQLite's first use in a process; later
 	 * calls answer SQLITE_MISUSE and change nothing. */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
@@ -283,7 +283,8 @@ int store_open(const char *database, struct store **out, char *err, size_t errle
 	 * The last close still checkpoints, and journal_size_limit then empties
 	 * the WAL, so the database file is whole at rest as before; but the
 	 * -wal and -shm files stay instead of being deleted by one run and
-	 * created by the next, which cost each run 0.2 to 0.8 ms (bench/README.md). */
+	 * created by the next, which cost every run file-system work
+	 * (bench/README.md has the measure). */
 	int persist_wal = 1;
 	sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist_wal);
 	/* WAL is persistent in the file; the others are per connection. */
