@@ -48,7 +48,7 @@ void app_set_session_cookie(const struct request *req, struct response *res, con
 
 const char *app_field_string(const struct request *req, const char *name, size_t *len)
 {
-	const struct jv_member *m = json_member(&req->json, name);
+	const struct jv_member *m = jsonx_member(&req->json, name);
 	if (!m || m->type != JV_STRING)
 		return NULL;
 	if (len)
@@ -58,7 +58,7 @@ const char *app_field_string(const struct request *req, const char *name, size_t
 
 long long app_field_id(const struct request *req, const char *name)
 {
-	const struct jv_member *m = json_member(&req->json, name);
+	const struct jv_member *m = jsonx_member(&req->json, name);
 	return m && m->type == JV_INT ? m->num : 0;
 }
 
@@ -126,7 +126,7 @@ static const char *fields_check(const struct route *r, const struct jv_object *o
 		}
 	}
 	for (const struct field *g = r->fields; g && g->name; g++) {
-		const struct jv_member *m = json_member(obj, g->name);
+		const struct jv_member *m = jsonx_member(obj, g->name);
 		if (g->required && (!m || m->type == JV_NULL)) {
 			snprintf(msg, msglen, "Field '%s' is required.", g->name);
 			return msg;
@@ -209,7 +209,7 @@ static void run_checks_and_handler(const struct endpoint *ep, struct request *re
 	if ((r->flags & ROUTE_BODY) || req->body_len > 0) {
 		const char *text = req->body_len ? req->body : "{}";
 		size_t len = req->body_len ? req->body_len : 2;
-		if (json_parse_object(text, len, &req->json, &err) < 0) {
+		if (jsonx_parse_object(text, len, &req->json, &err) < 0) {
 			response_error(res, 400, err);
 			return;
 		}

@@ -196,7 +196,7 @@ static int read_value(struct reader *r, struct jv_member *m, const char **err)
 	}
 }
 
-int json_parse_object(const char *text, size_t len, struct jv_object *out, const char **err)
+int jsonx_parse_object(const char *text, size_t len, struct jv_object *out, const char **err)
 {
 	static const char bad[] = "Request body is not valid JSON.";
 	struct reader r = {text, text + len};
@@ -225,7 +225,7 @@ int json_parse_object(const char *text, size_t len, struct jv_object *out, const
 			buf_free(&key);
 			goto fail;
 		}
-		if (json_member(out, buf_str(&key)) != NULL) {
+		if (jsonx_member(out, buf_str(&key)) != NULL) {
 			buf_free(&key);
 			*err = "Request body repeats a field.";
 			goto fail;
@@ -268,11 +268,11 @@ tail:
 fail:
 	if (*err == NULL)
 		*err = bad;
-	json_object_free_members(out);
+	jsonx_free_members(out);
 	return -1;
 }
 
-void json_object_free_members(struct jv_object *obj)
+void jsonx_free_members(struct jv_object *obj)
 {
 	for (size_t i = 0; i < obj->count; i++) {
 		free(obj->members[i].key);
@@ -283,7 +283,7 @@ void json_object_free_members(struct jv_object *obj)
 	obj->count = 0;
 }
 
-const struct jv_member *json_member(const struct jv_object *obj, const char *key)
+const struct jv_member *jsonx_member(const struct jv_object *obj, const char *key)
 {
 	for (size_t i = 0; i < obj->count; i++)
 		if (strcmp(obj->members[i].key, key) == 0)
@@ -291,7 +291,7 @@ const struct jv_member *json_member(const struct jv_object *obj, const char *key
 	return NULL;
 }
 
-char *json_to_string(struct json_object *v)
+char *jsonx_to_string(struct json_object *v)
 {
 	const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	return xstrdup(s ? s : "null");

@@ -1,10 +1,10 @@
 /* json.h: strict reading of request bodies, and json-c helpers for output.
  *
  * Request bodies in this API are flat JSON objects. json-c silently keeps the
- * last of two equal keys, so requests are read by json_parse_object(), a small
+ * last of two equal keys, so requests are read by jsonx_parse_object(), a small
  * strict reader that rejects duplicate keys, nested values, lone surrogates,
  * NUL characters and trailing bytes. Every value the API sends is built with
- * json-c and serialised by json_to_string(); nothing prints JSON by hand. */
+ * json-c and serialised by jsonx_to_string(); nothing prints JSON by hand. */
 #ifndef AIF_JSON_H
 #define AIF_JSON_H
 #include <stddef.h>
@@ -29,12 +29,12 @@ struct jv_object {
 
 /* Parses text[0..len) (already checked to be valid UTF-8) as one flat JSON
  * object. Returns 0, or -1 with a message for the client in *err (static). */
-int json_parse_object(const char *text, size_t len, struct jv_object *out, const char **err);
-void json_object_free_members(struct jv_object *obj);
-const struct jv_member *json_member(const struct jv_object *obj, const char *key);
+int jsonx_parse_object(const char *text, size_t len, struct jv_object *out, const char **err);
+void jsonx_free_members(struct jv_object *obj);
+const struct jv_member *jsonx_member(const struct jv_object *obj, const char *key);
 
 /* Serialises v compactly without escaping '/'; returns a string the caller
  * frees. Does not take ownership of v. */
-char *json_to_string(struct json_object *v);
+char *jsonx_to_string(struct json_object *v);
 
 #endif

@@ -240,7 +240,7 @@ void request_free(struct request *req)
 	free(req->session_cookie);
 	free(req->client_addr);
 	free(req->body);
-	json_object_free_members(&req->json);
+	jsonx_free_members(&req->json);
 	free(req->username);
 	free(req->session_hash);
 	memset(req, 0, sizeof *req);

@@ -69,7 +69,7 @@ void response_header(struct response *res, const char *name, const char *value)
 
 void response_json(struct response *res, int status, struct json_object *body)
 {
-	char *text = json_to_string(body);
+	char *text = jsonx_to_string(body);
 	json_object_put(body);
 	res->status = status;
 	res->content_type = "application/json";
@@ -151,7 +151,7 @@ int response_stream_begin(struct response *res)
 
 int response_stream_event(struct response *res, const char *event, struct json_object *data)
 {
-	char *text = json_to_string(data);
+	char *text = jsonx_to_string(data);
 	json_object_put(data);
 	struct buf out = BUF_INIT;
 	/* json-c escapes control characters, so the payload is one line. */

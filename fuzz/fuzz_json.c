@@ -1,4 +1,4 @@
-/* fuzz_json.c: fuzzes the strict request-body reader (json_parse_object).
+/* fuzz_json.c: fuzzes the strict request-body reader (jsonx_parse_object).
  *
  * The input is first checked as request_parse() does (valid UTF-8, no NUL),
  * then parsed from an exact-size copy, so any read past the body is caught.
@@ -64,19 +64,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(text, data, size);
 	struct jv_object obj;
 	const char *err = NULL;
-	if (json_parse_object(text, size, &obj, &err) == 0) {
+	if (jsonx_parse_object(text, size, &obj, &err) == 0) {
 		FUZZ_ASSERT(err == NULL, "no message on success");
 		FUZZ_ASSERT(obj.count <= 64, "at most 64 fields");
 		for (size_t i = 0; i < obj.count; i++) {
 			const struct jv_member *m = &obj.members[i];
 			FUZZ_ASSERT(utf8_valid(m->key, strlen(m->key)), "key is valid UTF-8 without NUL");
-			FUZZ_ASSERT(json_member(&obj, m->key) == m, "no key twice");
+			FUZZ_ASSERT(jsonx_member(&obj, m->key) == m, "no key twice");
 			if (m->type == JV_STRING)
 				FUZZ_ASSERT(strlen(m->str) == m->len && utf8_valid(m->str, m->len),
 					    "string is valid UTF-8 without NUL");
 		}
 		compare_with_json_c(text, size, &obj);
-		json_object_free_members(&obj);
+		jsonx_free_members(&obj);
 	} else {
 		FUZZ_ASSERT(err != NULL && *err, "a refusal says why");
 		FUZZ_ASSERT(obj.members == NULL && obj.count == 0, "a refusal frees everything");

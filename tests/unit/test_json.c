@@ -9,7 +9,7 @@
 static int parse(const char *text, size_t len, struct jv_object *obj, const char **err)
 {
 	char *p = check_exact(text, len);
-	int rc = json_parse_object(p, len, obj, err);
+	int rc = jsonx_parse_object(p, len, obj, err);
 	free(p);
 	return rc;
 }
@@ -24,7 +24,7 @@ static int refused_len(const char *text, size_t len, const char **msg)
 		*msg = err;
 	int clean = obj.members == NULL && obj.count == 0;
 	if (rc == 0)
-		json_object_free_members(&obj);
+		jsonx_free_members(&obj);
 	return rc == -1 && err != NULL && clean;
 }
 
@@ -42,20 +42,20 @@ static int accepted_len(const char *text, size_t len, struct jv_object *obj)
 
 static int has_string(const struct jv_object *obj, const char *key, const char *want, size_t want_len)
 {
-	const struct jv_member *m = json_member(obj, key);
+	const struct jv_member *m = jsonx_member(obj, key);
 	return m && m->type == JV_STRING && m->len == want_len && memcmp(m->str, want, want_len) == 0 &&
 	       m->str[want_len] == '\0';
 }
 
 static int has_int(const struct jv_object *obj, const char *key, long long want)
 {
-	const struct jv_member *m = json_member(obj, key);
+	const struct jv_member *m = jsonx_member(obj, key);
 	return m && m->type == JV_INT && m->num == want;
 }
 
 static int has_type(const struct jv_object *obj, const char *key, enum jv_type t)
 {
-	const struct jv_member *m = json_member(obj, key);
+	const struct jv_member *m = jsonx_member(obj, key);
 	return m && m->type == t;
 }
 
@@ -95,7 +95,7 @@ static void test_truncated(void)
 	size_t len = sizeof body - 1;
 	struct jv_object obj;
 	CHECK(accepted_len(body, len, &obj), "the full body is accepted");
-	json_object_free_members(&obj);
+	jsonx_free_members(&obj);
 	int all_refused = 1;
 	for (size_t i = 0; i < len; i++)
 		if (!refused_len(body, i, NULL))
@@ -152,12 +152,12 @@ static void test_numbers(void)
 	CHECK(ACCEPTED("{\"a\":0,\"b\":-0,\"c\":42,\"d\":-7}", &obj), "plain integers accepted");
 	CHECK(has_int(&obj, "a", 0) && has_int(&obj, "b", 0) && has_int(&obj, "c", 42) && has_int(&obj, "d", -7),
 	      "integers read as JV_INT with their values");
-	json_object_free_members(&obj);
+	jsonx_free_members(&obj);
 
 	CHECK(ACCEPTED("{\"max\":9223372036854775807,\"min\":-9223372036854775808}", &obj), "long long limits");
 	CHECK(has_int(&obj, "max", 9223372036854775807LL) && has_int(&obj, "min", -9223372036854775807LL - 1),
 	      "long long limits are exact JV_INT");
-	json_object_free_members(&obj);
+	jsonx_free_members(&obj);
 
 	CHECK(ACCEPTED("{\"a\":9223372036854775808,\"b\":99999999999999999999,\"c\":-9223372036854775809,"
 		       "\"d\":1234567890123456789012345678901234567890}",
@@ -166,13 +166,13 @@ static void test_numbers(void)
 	CHECK(has_type(&obj, "a", JV_NUMBER) && has_type(&obj, "b", JV_NUMBER) && has_type(&obj, "c", JV_NUMBER) &&
 		      has_type(&obj, "d", JV_NUMBER),
 	      "integers beyond long long are JV_NUMBER, never a wrapped JV_INT");
-	json_object_free_members(&obj);
+	jsonx_free_members(&obj);
 
 	CHECK(ACCEPTED("{\"a\":1.5,\"b\":1e3,\"c\":1E-3,\"d\":-0.0,\"e\":2.0}", &obj), "fractions and exponents");
 	CHECK(has_type(&obj, "a", JV_NUMBER) && has_type(&obj, "b", JV_NUMBER) && has_type(&obj, "c", JV_NUMBER) &&
 		      has_type(&obj, "d", JV_NUMBER) && has_type(&obj, "e", JV_NUMBER),
 	      "1.5, 1e3, 2.0 are JV_NUMBER, not ids");
-	json_object_free_members(&obj);
+	jsonx_free_members(&obj);
 }
 
 static void test_strings(void)
@@ -206,24 +206,24 @@ static void test_strings(void)
 	struct jv_object obj;
 	CHECK(ACCEPTED("{\"s\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"}", &obj), "every simple escape");
 	CHECK(has_string(&obj, "s", "\"\\/\b\f\n\r\t", 8), "simple escapes decode");
-	json_object_free_members(&obj);
+	jsonx_free_members(&obj);
 
 	CHECK(ACCEPTED("{\"s\":\"\\u00e9\\u20AC\\uD83D\\uDE00\\uDBFF\\uDFFF\\u0001\"}", &obj), "\\u escapes");
 	CHECK(has_string(&obj, "s", "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\xF4\x8F\xBF\xBF\x01", 14),
 	      "\\u escapes and surrogate pairs decode to UTF-8");
-	json_object_free_members(&obj);
+	jsonx_free_members(&obj);
 
 	CHECK(ACCEPTED("{\"s\":\"caf\xC3\xA9 \xF0\x9F\x98\x80\",\"e\":\"\"}", &obj), "raw UTF-8 and empty strings");
 	CHECK(has_string(&obj, "s", "caf\xC3\xA9 \xF0\x9F\x98\x80", 10) && has_string(&obj, "e", "", 0),
 	      "raw UTF-8 kept byte for byte; empty string has length 0");
-	json_object_free_members(&obj);
+	jsonx_free_members(&obj);
 
 	CHECK(ACCEPTED("{\"s\":\"</script><b>\\u003c\"}", &obj), "markup is just text here");
 	CHECK(has_string(&obj, "s", "</script><b><", 13), "markup decoded verbatim (escaping is the writer's job)");
-	json_object_free_members(&obj);
+	jsonx_free_members(&obj);
 
 	CHECK(ACCEPTED("{\"s\":\"\x7F\"}", &obj), "DEL is allowed raw in JSON strings");
-	json_object_free_members(&obj);
+	jsonx_free_members(&obj);
 
 	/* A body as large as the request limit. */
 	size_t big = 64 * 1024;
@@ -234,9 +234,9 @@ static void test_strings(void)
 		memset(text + 6, 'x', big - 8);
 		memcpy(text + big - 2, "\"}", 2);
 		CHECK(accepted_len(text, big, &obj), "64 KiB string accepted");
-		const struct jv_member *m = json_member(&obj, "s");
+		const struct jv_member *m = jsonx_member(&obj, "s");
 		CHECK(m && m->len == big - 8 && strlen(m->str) == big - 8, "64 KiB string has its full length");
-		json_object_free_members(&obj);
+		jsonx_free_members(&obj);
 		free(text);
 	}
 }
@@ -274,26 +274,26 @@ static void test_duplicates_and_nesting(void)
 	struct jv_object obj;
 	CHECK(ACCEPTED("{\"a\":1,\"A\":2,\"a \":3}", &obj), "keys differing in case or space are distinct");
 	CHECK(obj.count == 3, "three distinct keys kept");
-	json_object_free_members(&obj);
+	jsonx_free_members(&obj);
 }
 
 static void test_limits_and_shapes(void)
 {
 	struct jv_object obj;
 	CHECK(ACCEPTED("{}", &obj) && obj.count == 0, "empty object");
-	json_object_free_members(&obj);
+	jsonx_free_members(&obj);
 	CHECK(ACCEPTED(" \r\n\t{ \r\n\t} \r\n\t", &obj) && obj.count == 0, "JSON whitespace everywhere");
-	json_object_free_members(&obj);
+	jsonx_free_members(&obj);
 
 	CHECK(ACCEPTED("{\"t\":true,\"f\":false,\"z\":null,\"\":\"empty key\"}", &obj), "literals and empty key");
-	const struct jv_member *t = json_member(&obj, "t"), *f = json_member(&obj, "f");
+	const struct jv_member *t = jsonx_member(&obj, "t"), *f = jsonx_member(&obj, "f");
 	CHECK(t && t->type == JV_BOOL && t->boolean == 1 && f && f->type == JV_BOOL && f->boolean == 0,
 	      "booleans read");
 	CHECK(has_type(&obj, "z", JV_NULL), "null read");
-	CHECK(json_member(&obj, "missing") == NULL, "absent key gives NULL");
+	CHECK(jsonx_member(&obj, "missing") == NULL, "absent key gives NULL");
 	CHECK(obj.count == 4 && strcmp(obj.members[0].key, "t") == 0 && strcmp(obj.members[3].key, "") == 0,
 	      "members kept in order");
-	json_object_free_members(&obj);
+	jsonx_free_members(&obj);
 
 	/* Field count limit: 64 accepted, 65 refused. */
 	char text[2048];
@@ -306,7 +306,7 @@ static void test_limits_and_shapes(void)
 		if (count == 64) {
 			CHECK(accepted_len(text, n, &obj) && obj.count == 64, "64 fields accepted");
 			CHECK(has_int(&obj, "k63", 63), "the 64th field is readable");
-			json_object_free_members(&obj);
+			jsonx_free_members(&obj);
 		} else {
 			const char *msg = NULL;
 			CHECK(refused_len(text, n, &msg), "65 fields refused");
@@ -314,7 +314,7 @@ static void test_limits_and_shapes(void)
 		}
 	}
 
-	json_object_free_members(&obj); /* freeing twice is harmless */
+	jsonx_free_members(&obj); /* freeing twice is harmless */
 	CHECK(obj.members == NULL && obj.count == 0, "free leaves an empty object");
 }
 
@@ -322,15 +322,15 @@ static void test_output(void)
 {
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "s", json_object_new_string("</script>\"\n\xE2\x80\xA8"));
-	char *s = json_to_string(o);
-	CHECK(s != NULL, "json_to_string returns a string");
-	CHECK(s && strstr(s, "<\\/") == NULL && strstr(s, "</script>") != NULL, "json_to_string does not escape '/'");
-	CHECK(s && strstr(s, "\\\"") && strstr(s, "\\n"), "json_to_string escapes quotes and newlines");
-	CHECK(s && strchr(s, ' ') == NULL, "json_to_string is compact");
+	char *s = jsonx_to_string(o);
+	CHECK(s != NULL, "jsonx_to_string returns a string");
+	CHECK(s && strstr(s, "<\\/") == NULL && strstr(s, "</script>") != NULL, "jsonx_to_string does not escape '/'");
+	CHECK(s && strstr(s, "\\\"") && strstr(s, "\\n"), "jsonx_to_string escapes quotes and newlines");
+	CHECK(s && strchr(s, ' ') == NULL, "jsonx_to_string is compact");
 	free(s);
 	json_object_put(o);
-	s = json_to_string(NULL);
-	CHECK_STR(s, "null", "json_to_string(NULL) is null");
+	s = jsonx_to_string(NULL);
+	CHECK_STR(s, "null", "jsonx_to_string(NULL) is null");
 	free(s);
 }
 

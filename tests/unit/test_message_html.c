@@ -84,7 +84,7 @@ static char *page_json_as(struct store *st, long long user, long long conv, int 
 	}
 	json_object_object_add(o, "messages", arr);
 	json_object_object_add(o, "has_more", json_object_new_boolean(more));
-	char *s = json_to_string(o);
+	char *s = jsonx_to_string(o);
 	json_object_put(o);
 	store_msg_list_free(msgs, n);
 	store_conv_free(&c);
