@@ -177,7 +177,7 @@ static void run_checks_and_handler(const struct endpoint *ep, struct request *re
 		response_error(res, 500, "The server is misconfigured; the operator's log says what to fix.");
 		return;
 	}
-	status = request_parse(req, 0, (const char *const *)cfg->trusted_proxies, &err);
+	status = request_parse(req, 0, &err);
 	req->id = id;
 	req->cfg = cfg;
 	if (status) {
