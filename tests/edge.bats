@@ -6,7 +6,8 @@
 load helpers
 
 setup_file() {
-  private_stack_start RATE_LIMIT_AUTH_IP=5/minute
+  # 16 connections: the slow-body test needs only a few to fill them.
+  private_stack_start RATE_LIMIT_AUTH_IP=5/minute AIFACADE_MAX_CONNS=16
 }
 
 teardown_file() {
@@ -126,4 +127,49 @@ PY
   code=$(attempt "$LIGHTTPD_URL" -H "X-Forwarded-For: 2001:db8:77:2::1")
   assert_equal "$code" 401
   grep -q '^2001:db8:77:1:' "$STACK_DIR/access.log"
+}
+
+@test "slow request bodies do not make the site unreachable" {
+  # 40 TLS POSTs through Caddy, each sending one byte of its body a second
+  # for at most 25 s: more than lighttpd's 16 connections here. Loopback
+  # only; the clients end with the test.
+  local port=${BASE_URL##*:}
+  python3 - "$port" 40 25 >"$BATS_TEST_TMPDIR/slow.log" 2>&1 3>&- <<'PY' &
+import socket, ssl, sys, time
+port, count, seconds = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+conns = []
+for _ in range(count):
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5), server_hostname="localhost")
+    s.sendall(b"POST /api/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+              b"Content-Length: 1000\r\n\r\n{")
+    conns.append(s)
+print("opened", len(conns), flush=True)
+end = time.time() + seconds
+while time.time() < end and conns:
+    for s in list(conns):
+        try:
+            s.sendall(b" ")
+        except OSError:
+            conns.remove(s)
+    time.sleep(1)
+print("still open at the end:", len(conns), flush=True)
+PY
+  local slow=$!
+  for _ in $(seq 100); do grep -q opened "$BATS_TEST_TMPDIR/slow.log" && break; sleep 0.1; done
+  sleep 2
+  local ok=0
+  for _ in 1 2 3; do
+    code=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 5 "$BASE_URL/api/health") || true
+    echo "health: $code"
+    [ "$code" != 200 ] || ok=$((ok + 1))
+    sleep 1
+  done
+  kill "$slow" 2>/dev/null || true
+  wait "$slow" 2>/dev/null || true
+  cat "$BATS_TEST_TMPDIR/slow.log"
+  grep -q 'opened 40' "$BATS_TEST_TMPDIR/slow.log"
+  assert_equal "$ok" 3
 }
