@@ -21,7 +21,7 @@ static void login(struct request *req, struct response *res)
 	char *display = NULL, *key = NULL, *user_bucket = NULL, *token = NULL, *session = NULL;
 	struct user u = {0};
 
-	char *ip_bucket = xasprintf("auth-ip:%s", req->client_addr);
+	char *ip_bucket = xasprintf("auth-ip:%s", req->client_net);
 	int rc = ratelimit_hit(req->store, ip_bucket, &req->cfg->rate_auth_ip, req->now, 1, &retry);
 	free(ip_bucket);
 	if (rc == 1) {

@@ -18,7 +18,7 @@ static void register_user(struct request *req, struct response *res)
 	const char *username = app_field_string(req, "username", &ulen);
 	const char *password = app_field_string(req, "password", &plen);
 	long retry = 0;
-	char *bucket = xasprintf("auth-ip:%s", req->client_addr);
+	char *bucket = xasprintf("auth-ip:%s", req->client_net);
 	int rc = ratelimit_hit(req->store, bucket, &req->cfg->rate_auth_ip, req->now, 1, &retry);
 	free(bucket);
 	if (rc < 0) {

@@ -1,11 +1,13 @@
 /* app.c: the request runner: checks first, then the handler (see app.h). */
 #include "app.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -13,6 +15,7 @@
 #include "config.h"
 #include "csrf.h"
 #include "log.h"
+#include "sandbox.h"
 #include "session.h"
 #include "store.h"
 #include "utf8.h"
@@ -146,6 +149,44 @@ static int attach_session(struct request *req)
 			       &req->user_id, &req->username, &req->session_hash);
 }
 
+/* Gives up what a request process does not need before it reads the
+ * request (sandbox.h): files outside the instance and database directories
+ * (read-write), www/ and the program's own directory (read-only).
+ * AIFACADE_SANDBOX=off leaves it out, for debugging tools that must open
+ * or run more (README, "Settings"). Returns 0, or -1 when it failed. */
+static int enter_sandbox(const struct config *cfg)
+{
+	const char *off = getenv("AIFACADE_SANDBOX");
+	if (off && strcmp(off, "off") == 0)
+		return 0;
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	char *www = xasprintf("%s/www", cfg->root ? cfg->root : ".");
+	char *db_dir = NULL;
+	if (cfg->database && strstr(cfg->database, "://") == NULL) {
+		const char *last = strrchr(cfg->database, '/');
+		db_dir = last ? xstrndup(cfg->database, (size_t)(last - cfg->database)) : xstrdup(".");
+		if (*db_dir == '\0') {
+			free(db_dir);
+			db_dir = xstrdup("/");
+		}
+	}
+	const char *read_write[] = {cfg->instance_dir ? cfg->instance_dir : ".", db_dir, NULL};
+	const char *read_only[] = {www, exe[0] ? exe : NULL, NULL};
+	enum sandbox_result rc = sandbox_enter(read_write, read_only);
+	free(www);
+	free(db_dir);
+	if (rc == SANDBOX_FAILED) {
+		log_error("cannot enter the sandbox (%s); set AIFACADE_SANDBOX=off to run without it", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static void run_checks_and_handler(const struct endpoint *ep, struct request *req, struct response *res,
 				   struct config *cfg)
 {
@@ -165,7 +206,11 @@ static void run_checks_and_handler(const struct endpoint *ep, struct request *re
 		response_error(res, 500, "The server is misconfigured; the operator's log says what to fix.");
 		return;
 	}
-	status = request_parse(req, 0, (const char *const *)cfg->trusted_proxies, &err);
+	if (enter_sandbox(cfg) < 0) {
+		response_error(res, 500, "The server is misconfigured; the operator's log says what to fix.");
+		return;
+	}
+	status = request_parse(req, 0, &err);
 	req->id = id;
 	req->cfg = cfg;
 	if (status) {

@@ -404,7 +404,8 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 		if (v == NULL)
 			goto out;
 	}
-	if (strlen(v) < 16)
+	/* SECURITY.md: a key shorter than 32 characters is refused. */
+	if (strlen(v) < CONFIG_SECRET_MIN)
 		FAIL("SECRET_KEY is too short: use at least 32 random characters (e.g. openssl rand -hex 32)");
 	/* Keyed hash so any string becomes a uniform 32-byte key. */
 	crypto_generichash(cfg->secret, sizeof cfg->secret, (const unsigned char *)v, strlen(v),

@@ -15,6 +15,9 @@ struct rate {
 	long window;  /* ... per this many seconds */
 };
 
+/* The shortest SECRET_KEY accepted, in characters (SECURITY.md). */
+#define CONFIG_SECRET_MIN 32
+
 struct config {
 	char *root;           /* project root */
 	char *instance_dir;   /* AIFACADE_INSTANCE, default <root>/instance */

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "request.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -147,22 +148,64 @@ char *request_cookie(const char *header, const char *name, int *repeated)
 	return found;
 }
 
-char *request_client_addr(const char *remote, const char *xff, const char *const *trusted)
+char *request_client_addr(const char *remote)
 {
-	int from_proxy = 0;
-	for (const char *const *t = trusted; t && *t && remote; t++)
-		if (strcmp(*t, remote) == 0)
-			from_proxy = 1;
-	if (from_proxy && xff && *xff) {
-		const char *last = strrchr(xff, ',');
-		last = last ? last + 1 : xff;
-		while (*last == ' ' || *last == '\t')
-			last++;
-		size_t len = strcspn(last, " \t");
-		if (len > 0 && len < 64)
-			return xstrndup(last, len);
-	}
 	return xstrdup(remote && *remote ? remote : "unknown");
+}
+
+char *request_client_net(const char *addr)
+{
+	if (!addr)
+		return xstrdup("unknown");
+	char text[INET6_ADDRSTRLEN + 4];
+	size_t len = strcspn(addr, "%"); /* a link-local zone (fe80::1%eth0) names no other client */
+	if (len >= sizeof text - 4)
+		return xstrdup(addr);
+	memcpy(text, addr, len);
+	text[len] = '\0';
+	unsigned char raw[16];
+	char out[INET6_ADDRSTRLEN + 4];
+	if (inet_pton(AF_INET, text, raw) == 1 && inet_ntop(AF_INET, raw, out, sizeof out))
+		return xstrdup(out);
+	if (inet_pton(AF_INET6, text, raw) != 1)
+		return xstrdup(addr);
+	static const unsigned char v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (memcmp(raw, v4_mapped, sizeof v4_mapped) == 0 && inet_ntop(AF_INET, raw + 12, out, sizeof out))
+		return xstrdup(out);
+	/* One site or home gets a /64 (RFC 6177) and picks any address in it. */
+	memset(raw + 8, 0, 8);
+	if (!inet_ntop(AF_INET6, raw, out, INET6_ADDRSTRLEN))
+		return xstrdup(addr);
+	strcat(out, "/64");
+	return xstrdup(out);
+}
+
+static int env_name_cmp(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	for (;; x++, y++) {
+		int cx = *x == '=' ? '\0' : (unsigned char)*x, cy = *y == '=' ? '\0' : (unsigned char)*y;
+		if (cx != cy || cx == '\0')
+			return cx - cy;
+	}
+}
+
+int request_env_repeated(char *const *envp)
+{
+	size_t n = 0;
+	while (envp && envp[n])
+		n++;
+	if (n < 2)
+		return 0;
+	const char **names = xmalloc(n * sizeof *names);
+	for (size_t i = 0; i < n; i++)
+		names[i] = envp[i];
+	qsort(names, n, sizeof *names, env_name_cmp);
+	int repeated = 0;
+	for (size_t i = 1; i < n && !repeated; i++)
+		repeated = env_name_cmp(&names[i - 1], &names[i]) == 0;
+	free(names);
+	return repeated;
 }
 
 static long long now_ms(void)
@@ -187,10 +230,20 @@ static int read_body(int fd, char *dst, size_t len)
 	return 0;
 }
 
-int request_parse(struct request *req, int fd, const char *const *trusted_proxies, const char **err)
+int request_parse(struct request *req, int fd, const char **err)
 {
 	memset(req, 0, sizeof *req);
 	req->now = now_ms();
+	req->client_addr = request_client_addr(env_or_null("REMOTE_ADDR"));
+	req->client_net = request_client_net(req->client_addr);
+	/* lighttpd makes X-Forwarded-For and X_Forwarded_For (any non-alphanumeric
+	 * spelling) the same variable, and which copy a reader sees differs
+	 * between CGI and SCGI: a request that carries one twice is refused. */
+	if (request_env_repeated(environ)) {
+		*err = "The request carries a header twice under different spellings (such as X-Forwarded-For "
+		       "and X_Forwarded_For); send each header once.";
+		return 400;
+	}
 	req->method = env("REQUEST_METHOD");
 	req->path_info = env("PATH_INFO");
 	req->user_agent = env("HTTP_USER_AGENT");
@@ -200,8 +253,6 @@ int request_parse(struct request *req, int fd, const char *const *trusted_proxie
 	req->content_type = env_or_null("CONTENT_TYPE");
 	req->accept = env("HTTP_ACCEPT");
 	req->host = env_or_null("HTTP_HOST");
-	req->client_addr = request_client_addr(env_or_null("REMOTE_ADDR"), env_or_null("HTTP_X_FORWARDED_FOR"),
-					       trusted_proxies);
 
 	if (request_parse_query(env("QUERY_STRING"), &req->query, &req->n_query, err) < 0)
 		return 400;
@@ -239,6 +290,7 @@ void request_free(struct request *req)
 	free_query(req->query, req->n_query);
 	free(req->session_cookie);
 	free(req->client_addr);
+	free(req->client_net);
 	free(req->body);
 	jsonx_free_members(&req->json);
 	free(req->username);

@@ -1,8 +1,8 @@
 /* request.h: one parsed CGI request, passed to every handler.
  *
  * Contract: request_parse() reads the CGI environment and standard input
- * once, validates what it read (size, UTF-8, percent-encoding, duplicate
- * query keys, JSON shape) and fills the struct; request_free() releases it.
+ * once, validates what it read (a variable given twice, size, UTF-8,
+ * percent-encoding, duplicate query keys, JSON shape) and fills the struct; request_free() releases it.
  * Handlers read typed values only; nothing here is global. */
 #ifndef AIF_REQUEST_H
 #define AIF_REQUEST_H
@@ -27,7 +27,9 @@ struct request {
 	char *session_cookie;        /* value of the session cookie, NULL when absent or repeated */
 	const char *user_agent, *origin, *sec_fetch_site, *csrf_header;
 	const char *content_type, *accept, *host;
-	char *client_addr;           /* peer, or Caddy's X-Forwarded-For from a trusted proxy */
+	char *client_addr;           /* REMOTE_ADDR: lighttpd's mod_extforward sets it from Caddy's
+	                              * X-Forwarded-For, trusting only TRUSTED_PROXIES (lighttpd.conf) */
+	char *client_net;            /* the rate-limit key: the IPv4 address, or the IPv6 /64 */
 	char *body;
 	size_t body_len;
 	struct jv_object json;       /* the parsed body, when the route takes one */
@@ -44,7 +46,7 @@ struct request {
 
 /* Fills req from the CGI environment (env) and reads the body from fd.
  * Returns 0, or an HTTP status (400, 411, 413) with a message in *err. */
-int request_parse(struct request *req, int fd, const char *const *trusted_proxies, const char **err);
+int request_parse(struct request *req, int fd, const char **err);
 void request_free(struct request *req);
 
 /* Parsers exposed for unit tests. */
@@ -52,9 +54,18 @@ int request_parse_query(const char *qs, struct query_param **out, size_t *n, con
 /* Returns the single value of cookie name in a Cookie header (fresh string),
  * NULL when absent; *repeated is set when it appears more than once. */
 char *request_cookie(const char *header, const char *name, int *repeated);
-/* Client address: the last X-Forwarded-For entry when remote is a trusted
- * proxy, else remote. Returns a fresh string. */
-char *request_client_addr(const char *remote, const char *xff, const char *const *trusted);
+/* Client address: REMOTE_ADDR's value (remote), or "unknown" when there is
+ * none. Headers are never read: lighttpd already put the address Caddy saw
+ * there (lighttpd.conf, mod_extforward). Returns a fresh string. */
+char *request_client_addr(const char *remote);
+/* The network a per-address limit counts: an IPv4 address (also when written
+ * as ::ffff:a.b.c.d), or an IPv6 address's /64 as "2001:db8:1:2::/64", since
+ * one host may use any address of its /64. Anything else is returned as it
+ * is. Returns a fresh string. */
+char *request_client_net(const char *addr);
+/* 1 when two entries of envp (NAME=value, NULL-terminated) have the same
+ * NAME, else 0. */
+int request_env_repeated(char *const *envp);
 /* Parses a positive decimal id without sign, spaces or leading zeros. */
 int request_parse_id(const char *s, long long *out);
 

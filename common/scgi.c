@@ -67,9 +67,11 @@ static int read_exact(int fd, char *p, size_t n)
 	return 0;
 }
 
-/* Reads the netstring "<len>:<len bytes>," and makes each NUL-separated
- * name and value an environment entry. Reads nothing past the comma: what
- * follows is the body, which the request parser reads from stdin. */
+/* Reads the netstring "<len>:<len bytes>," and makes its NUL-separated
+ * names and values the environment, every pair kept, so that a name sent
+ * twice reaches request_parse(), which refuses it (putenv would keep only
+ * the last). Reads nothing past the comma: what follows is the body, which
+ * the request parser reads from stdin. */
 static int read_request_env(int fd)
 {
 	size_t len = 0;
@@ -86,12 +88,17 @@ static int read_request_env(int fd)
 	}
 	if (len == 0 || len > SCGI_HEADERS_MAX)
 		return -1;
-	/* Lives until the process ends: putenv() keeps pointers into it. */
+	/* Both live until the process ends: environ points into them. */
 	char *block = malloc(len + 1);
 	if (!block || read_exact(fd, block, len + 1) < 0 || block[len] != ',' || block[len - 1] != '\0')
 		return -1;
-	if (clearenv() != 0)
+	size_t count = 0;
+	for (size_t i = 0; i < len; i++)
+		count += block[i] == '\0';
+	char **vars = calloc(count / 2 + 1, sizeof *vars);
+	if (!vars)
 		return -1;
+	size_t n = 0;
 	for (char *p = block, *end = block + len; p < end;) {
 		char *name = p, *value = name + strlen(name) + 1;
 		if (value >= end)
@@ -100,9 +107,10 @@ static int read_request_env(int fd)
 		if (*name == '\0' || strchr(name, '='))
 			return -1;
 		value[-1] = '=';
-		if (putenv(name) != 0)
-			return -1;
+		vars[n++] = name;
 	}
+	vars[n] = NULL;
+	environ = vars;
 	return 0;
 }
 

@@ -37,3 +37,8 @@ bench-tools: $(BENCH_TOOLS)
 
 bench: deps deps-bench all $(BENCH_TOOLS)
 	bench/run.sh $(BUILD)
+
+# mdworst: the Markdown renderer's worst inputs, bounded and raw (SECURITY.md).
+$(BENCH_BIN)/mdworst: $(BUILD)/obj/bench/mdworst.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(STATIC_LIBS)

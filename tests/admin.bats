@@ -263,6 +263,31 @@ broken_turns() {
   [ -z "$(find "$BATS_TEST_TMPDIR" -name '*.tmp-*')" ]
 }
 
+@test "admin: backup follows no symlink and refuses a directory others may write" {
+  secret=$BATS_TEST_TMPDIR/not-a-backup
+  echo "keep me" >"$secret"
+  ln -s "$secret" "$BATS_TEST_TMPDIR/link.db"
+  for force in "" --force; do
+    run ctl backup "$BATS_TEST_TMPDIR/link.db" $force
+    assert_equal "$status" 1
+    assert_output --partial "is a symbolic link"
+  done
+  assert_equal "$(cat "$secret")" "keep me"
+  # A directory others may write, sticky (as /tmp) or not.
+  for mode in 1777 0777 0770; do
+    mkdir -m "$mode" "$BATS_TEST_TMPDIR/shared$mode"
+    chmod "$mode" "$BATS_TEST_TMPDIR/shared$mode"
+    run ctl backup "$BATS_TEST_TMPDIR/shared$mode/b.db"
+    assert_equal "$status" 1
+    assert_output --partial "may be written by other users"
+    [ -z "$(ls -A "$BATS_TEST_TMPDIR/shared$mode")" ]
+  done
+  # A directory of one's own is fine.
+  mkdir -m 0700 "$BATS_TEST_TMPDIR/own"
+  run ctl backup "$BATS_TEST_TMPDIR/own/b.db"
+  assert_success
+}
+
 @test "admin: a backup taken while prompts stream is sound and restores whole turns" {
   new_user
   for i in 1 2 3 4 5 6; do

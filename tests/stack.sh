@@ -53,6 +53,7 @@ start() {
       AI_IDLE_TIMEOUT=3 AI_TIMEOUT=20 \
       RATE_LIMIT_AUTH_IP="100000/minute" RATE_LIMIT_LOGIN="10/minute" RATE_LIMIT_PROMPTS="1000/hour" \
       ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" \
+      AIFACADE_SANDBOX="${AIFACADE_SANDBOX:-on}" \
       "$@" "$root/tools/serve.sh" >"$dir/serve.log" 2>&1
   ) </dev/null 3>&- &
   local serve_pid=$!

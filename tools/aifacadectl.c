@@ -115,7 +115,9 @@ static const struct command commands[] = {
 	 "snapshot, taken while the app goes on serving and writing. The copy is\n"
 	 "written beside FILE under a temporary name, checked, then renamed into\n"
 	 "place, so FILE is never half written; it is private to you (mode 0600).\n"
-	 "An existing FILE is refused unless --force is given.\n",
+	 "An existing FILE is refused unless --force is given. A FILE that is a\n"
+	 "symbolic link, or in a directory other users may write (even a sticky\n"
+	 "one such as /tmp) or own, is refused.\n",
 	 cmd_backup},
 	{"restore", "FILE --yes", 1, 1, 0,
 	 "replaces the whole database with the backup",
@@ -243,10 +245,45 @@ static int same_file(const char *a, const char *b)
 
 /* Copies the database to file through a temporary name beside it; returns
  * 0 or 1 (reported). With force an existing file is replaced. */
+/* 0 when dir is a directory that only we (or root) may change; else 1,
+ * reported. Others able to write there could swap FILE or the temporary
+ * files (SQLite's FILE.tmp-PID-journal too) for symlinks between our checks
+ * and our writes: even a sticky directory such as /tmp lets them create
+ * those names first, so it is refused as well (README, "Backups"). */
+static int dir_unsafe(const char *file)
+{
+	char *dir = dir_of(file);
+	struct stat ds;
+	int bad = 1;
+	if (stat(dir, &ds) != 0)
+		fprintf(stderr, "aifacadectl: cannot use %s for the backup (%s); check that its directory exists\n", dir,
+			strerror(errno));
+	else if (!S_ISDIR(ds.st_mode))
+		fprintf(stderr, "aifacadectl: %s is not a directory; check that its directory exists\n", dir);
+	else if ((ds.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		fprintf(stderr, "aifacadectl: %s may be written by other users (mode %03o), who could redirect the "
+				"backup; use a directory only you may write (e.g. mkdir -m 700 ~/backups)\n",
+			dir, (unsigned)(ds.st_mode & 07777));
+	else if (ds.st_uid != geteuid() && ds.st_uid != 0)
+		fprintf(stderr, "aifacadectl: %s belongs to another user (uid %u); use a directory of your own\n", dir,
+			(unsigned)ds.st_uid);
+	else
+		bad = 0;
+	free(dir);
+	return bad;
+}
+
 static int backup_to(struct store *st, const struct config *cfg, const char *file, int force)
 {
 	struct stat sb;
+	if (dir_unsafe(file))
+		return EXIT_FAILED;
 	if (lstat(file, &sb) == 0) {
+		if (S_ISLNK(sb.st_mode)) {
+			fprintf(stderr, "aifacadectl: %s is a symbolic link, which backup does not follow; name the file "
+					"itself\n", file);
+			return EXIT_FAILED;
+		}
 		if (S_ISDIR(sb.st_mode)) {
 			fprintf(stderr, "aifacadectl: %s is a directory; name a file in it, e.g. %s/aifacade-backup.db\n",
 				file, file);
@@ -267,6 +304,15 @@ static int backup_to(struct store *st, const struct config *cfg, const char *fil
 		fprintf(stderr, "aifacadectl: cannot remove the stale %s: %s\n", tmp, strerror(errno));
 		goto out;
 	}
+	/* Made here, new and ours (never through a symlink), before SQLite
+	 * opens it: an empty file is an empty database to SQLite. */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "aifacadectl: cannot create %s: %s; check that its directory is writable\n", tmp,
+			strerror(errno));
+		goto out;
+	}
+	close(fd);
 	/* A pinned snapshot: the copy never restarts, however busy the app is. */
 	if (store_read_begin(st) != STORE_OK) {
 		fprintf(stderr, "aifacadectl: cannot read %s; see the line above\n", cfg->database);

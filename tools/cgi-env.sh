@@ -3,13 +3,34 @@
 # to the CGI programs (lighttpd gives them no environment of its own).
 # Values with quotes, backslashes or line breaks cannot be passed this way;
 # put those in .env, which the programs read themselves.
+#
+# `cgi-env.sh extforward` prints instead the lines that make Caddy's
+# X-Forwarded-For the client address (REMOTE_ADDR), believed only from the
+# addresses in TRUSTED_PROXIES (default: loopback, where `make run` and the
+# tests run Caddy; docker-compose.yml sets Caddy's fixed address). No other
+# header and no other peer can name the client (SECURITY.md).
 set -u
+if [ "${1:-}" = extforward ]; then
+  line='extforward.forwarder = ('
+  IFS=', ' read -r -a proxies <<<"${TRUSTED_PROXIES:-127.0.0.1,::1}"
+  for p in "${proxies[@]}"; do
+    [ -n "$p" ] || continue
+    if [[ ! "$p" =~ ^[0-9A-Fa-f.:]+(/[0-9]+)?$ ]]; then
+      echo "cgi-env: TRUSTED_PROXIES entry '$p' is not an IP address or CIDR range; fix it in .env" >&2
+      exit 1
+    fi
+    line+="\"$p\" => \"trust\", "
+  done
+  echo "${line})"
+  echo 'extforward.headers = ("X-Forwarded-For")'
+  exit 0
+fi
 names=(AIFACADE_ROOT AIFACADE_INSTANCE DATABASE SECRET_KEY SECRET_KEY_FILE
   AI_API_KEY AI_API_KEY_FILE DEEPSEEK_API_KEY DEEPSEEK_API_KEY_FILE AI_API_URL AI_MODEL AI_MODELS
   AI_SYSTEM_PROMPT AI_IDLE_TIMEOUT AI_TIMEOUT AI_CONTEXT_CHARS
   RATE_LIMIT_PROMPTS RATE_LIMIT_LOGIN RATE_LIMIT_AUTH_IP PROMPT_MAX_CHARS
   SESSION_IDLE_TIMEOUT SESSION_MAX_AGE TRUSTED_PROXIES COOKIE_SECURE
-  ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS TZ)
+  AIFACADE_SANDBOX ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS TZ)
 line='setenv.add-environment = ('
 for n in "${names[@]}"; do
   [ -n "${!n+x}" ] || continue

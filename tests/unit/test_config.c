@@ -360,6 +360,14 @@ static void test_load_defaults_and_secret(void)
 	setenv("SECRET_KEY", "short", 1);
 	CHECK_LOAD_FAILS("SECRET_KEY", "load: a short SECRET_KEY is an error naming it");
 	env_clear();
+	setenv("SECRET_KEY", "0123456789abcdef", 1);
+	CHECK_LOAD_FAILS("SECRET_KEY", "load: a 16-character SECRET_KEY is refused");
+	env_clear();
+	setenv("SECRET_KEY", "0123456789abcdef0123456789abcde", 1);
+	CHECK_LOAD_FAILS("SECRET_KEY", "load: a 31-character SECRET_KEY is refused");
+	env_clear();
+	CHECK(secret_for("0123456789abcdef0123456789abcdef", other) == 0, "load: a 32-character SECRET_KEY is taken");
+	env_clear();
 }
 
 static void test_load_sources(void)
@@ -367,12 +375,12 @@ static void test_load_sources(void)
 	struct config cfg;
 	char err[512];
 	unsigned char want[32];
-	CHECK(secret_for("dotenv-secret-0123456789abcdef", want) == 0, "sources: secret for comparison");
+	CHECK(secret_for("dotenv-secret-0123456789abcdef0123", want) == 0, "sources: secret for comparison");
 
 	CHECK(write_file(".env", "# settings\n"
 				 "AI_MODEL=from-dotenv\n"
 				 "AI_SYSTEM_PROMPT=\"Be brief. # not a comment\"\n"
-				 "SECRET_KEY=\"dotenv-secret-0123456789abcdef\" # from openssl rand\n"
+				 "SECRET_KEY=\"dotenv-secret-0123456789abcdef0123\" # from openssl rand\n"
 				 "AI_API_KEY=sk-dotenv\n") == 0,
 	      "sources: write .env");
 	env_clear();
@@ -406,7 +414,7 @@ static void test_load_sources(void)
 	snprintf(dir, sizeof dir, "%s/secrets", root);
 	CHECK(mkdir(dir, 0700) == 0, "sources: make a secrets directory");
 	CHECK(write_file("secrets/api_key", "sk-from-file\n") == 0, "sources: write secrets/api_key");
-	CHECK(write_file("secrets/secret_key", "dotenv-secret-0123456789abcdef\r\n") == 0,
+	CHECK(write_file("secrets/secret_key", "dotenv-secret-0123456789abcdef0123\r\n") == 0,
 	      "sources: write secrets/secret_key");
 
 	setenv("AI_API_KEY_FILE", "secrets/api_key", 1);

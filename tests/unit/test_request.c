@@ -209,13 +209,11 @@ static void test_cookie(void)
 	}
 }
 
-/* ---- request_client_addr ---- */
+/* ---- request_client_addr, request_client_net ---- */
 
-static const char *const trusted[] = {"127.0.0.1", "::1", NULL};
-
-static int addr_is(const char *remote, const char *xff, const char *const *t, const char *want)
+static int net_is(const char *addr, const char *want)
 {
-	char *got = request_client_addr(remote, xff, t);
+	char *got = request_client_net(addr);
 	int ok = got && strcmp(got, want) == 0;
 	if (!ok)
 		printf("#   got \"%s\", want \"%s\"\n", got ? got : "NULL", want);
@@ -225,29 +223,47 @@ static int addr_is(const char *remote, const char *xff, const char *const *t, co
 
 static void test_client_addr(void)
 {
-	CHECK(addr_is("203.0.113.9", "1.2.3.4", trusted, "203.0.113.9"), "xff: ignored from an untrusted peer");
-	CHECK(addr_is("203.0.113.9", "1.2.3.4, 5.6.7.8", trusted, "203.0.113.9"),
-	      "xff: several entries ignored from an untrusted peer");
-	CHECK(addr_is("127.0.0.10", "1.2.3.4", trusted, "127.0.0.10"), "xff: trust is an exact match, not a prefix");
-	CHECK(addr_is("127.0.0", "1.2.3.4", trusted, "127.0.0"), "xff: a prefix of a trusted address is not trusted");
-	CHECK(addr_is("127.0.0.1", "1.2.3.4", NULL, "127.0.0.1"), "xff: ignored with no trusted proxies");
-	CHECK(addr_is("127.0.0.1", "1.2.3.4", trusted, "1.2.3.4"), "xff: one entry from a trusted proxy");
-	CHECK(addr_is("127.0.0.1", "6.6.6.6, 1.2.3.4", trusted, "1.2.3.4"),
-	      "xff: the last entry (the proxy's own) wins over a forged first one");
-	CHECK(addr_is("127.0.0.1", "6.6.6.6,1.2.3.4", trusted, "1.2.3.4"), "xff: entries without spaces");
-	CHECK(addr_is("127.0.0.1", "  1.2.3.4  ", trusted, "1.2.3.4"), "xff: spaces around the entry");
-	CHECK(addr_is("127.0.0.1", "6.6.6.6 ,\t 1.2.3.4\t", trusted, "1.2.3.4"), "xff: tabs and spaces");
-	CHECK(addr_is("::1", "2001:db8::7", trusted, "2001:db8::7"), "xff: IPv6 proxy and client");
-	CHECK(addr_is("127.0.0.1", "1.2.3.4, ", trusted, "127.0.0.1"),
-	      "xff: empty last entry falls back to the peer, not a forged entry");
-	CHECK(addr_is("127.0.0.1", ",", trusted, "127.0.0.1"), "xff: comma only");
-	CHECK(addr_is("127.0.0.1", "", trusted, "127.0.0.1"), "xff: empty header");
-	CHECK(addr_is("127.0.0.1", NULL, trusted, "127.0.0.1"), "xff: no header");
-	CHECK(addr_is("127.0.0.1", "1111111111111111111111111111111111111111111111111111111111111111111", trusted,
-		      "127.0.0.1"),
-	      "xff: absurdly long entry falls back to the peer");
-	CHECK(addr_is(NULL, "1.2.3.4", trusted, "unknown"), "no peer address gives unknown");
-	CHECK(addr_is("", NULL, trusted, "unknown"), "empty peer address gives unknown");
+	char *a = request_client_addr("203.0.113.9");
+	CHECK_STR(a, "203.0.113.9", "addr: REMOTE_ADDR as given");
+	free(a);
+	a = request_client_addr(NULL);
+	CHECK_STR(a, "unknown", "addr: no peer address gives unknown");
+	free(a);
+	a = request_client_addr("");
+	CHECK_STR(a, "unknown", "addr: an empty peer address gives unknown");
+	free(a);
+
+	CHECK(net_is("203.0.113.9", "203.0.113.9"), "net: an IPv4 address is its own key");
+	CHECK(net_is("::ffff:203.0.113.9", "203.0.113.9"), "net: an IPv4-mapped IPv6 address counts as the IPv4 one");
+	CHECK(net_is("2001:db8:1:2::1", "2001:db8:1:2::/64"), "net: IPv6 counts per /64");
+	CHECK(net_is("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+	      "net: another address of the same /64 has the same key");
+	CHECK(net_is("2001:0DB8:0001:0002:ffff:0:0:1", "2001:db8:1:2::/64"), "net: any spelling of the /64");
+	CHECK(net_is("2001:db8:1:3::1", "2001:db8:1:3::/64"), "net: the next /64 is another key");
+	CHECK(net_is("fe80::1%eth0", "fe80::/64"), "net: a zone index is dropped");
+	CHECK(net_is("::1", "::/64"), "net: IPv6 loopback");
+	CHECK(net_is("unknown", "unknown"), "net: no address stays unknown");
+	CHECK(net_is("not an address", "not an address"), "net: text that is no address is kept");
+	CHECK(net_is(NULL, "unknown"), "net: NULL is unknown");
+}
+
+/* ---- request_env_repeated ---- */
+
+static void test_env_repeated(void)
+{
+	char *none[] = {NULL};
+	char *one[] = {"A=1", NULL};
+	char *distinct[] = {"HTTP_X_FORWARDED_FOR=1.2.3.4", "HTTP_X_FORWARDED=5", "HTTP_X=6", "REMOTE_ADDR=::1", NULL};
+	char *twice[] = {"HTTP_X_FORWARDED_FOR=10.0.0.1", "REMOTE_ADDR=::1", "HTTP_X_FORWARDED_FOR=1.2.3.4", NULL};
+	char *empty_twice[] = {"X=", "Y=1", "X=", NULL};
+	char *prefix[] = {"AB=1", "A=1", "ABC=", NULL};
+	CHECK(request_env_repeated(NULL) == 0, "env: NULL");
+	CHECK(request_env_repeated(none) == 0, "env: empty");
+	CHECK(request_env_repeated(one) == 0, "env: one variable");
+	CHECK(request_env_repeated(distinct) == 0, "env: names that share a prefix are distinct");
+	CHECK(request_env_repeated(prefix) == 0, "env: A, AB, ABC are distinct");
+	CHECK(request_env_repeated(twice) == 1, "env: the same name twice (X-Forwarded-For and X_Forwarded_For)");
+	CHECK(request_env_repeated(empty_twice) == 1, "env: the same name twice with empty values");
 }
 
 /* ---- request_parse through the CGI environment ---- */
@@ -305,7 +321,7 @@ static int parse_with_body(struct request *req, const char *body, size_t len, co
 	if (fd < 0)
 		return -999;
 	*err = NULL;
-	int status = request_parse(req, fd, trusted, err);
+	int status = request_parse(req, fd, err);
 	close(fd); /* the writer may be blocked on a body we did not read */
 	int ws;
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
@@ -435,7 +451,7 @@ static void test_parse(void)
 	request_free(&req);
 
 	cgi_reset("POST", "2");
-	st = request_parse(&req, -1, trusted, &err);
+	st = request_parse(&req, -1, &err);
 	CHECK(st == 400, "parse: unreadable body is 400");
 	request_free(&req);
 
@@ -477,21 +493,30 @@ static void test_parse(void)
 	CHECK(st == 400, "parse: repeated query parameter is 400");
 	request_free(&req);
 
-	/* The client address through the proxy. */
+	/* The client address is REMOTE_ADDR, whatever X-Forwarded-For says. */
 	cgi_reset("POST", NULL);
-	setenv("REMOTE_ADDR", "127.0.0.1", 1);
+	setenv("REMOTE_ADDR", "2001:db8:5:6::9", 1);
 	setenv("HTTP_X_FORWARDED_FOR", "6.6.6.6, 192.0.2.1", 1);
 	st = parse_with_body(&req, "", 0, &err);
-	CHECK(st == 0, "parse: request from the trusted proxy");
-	CHECK_STR(req.client_addr, "192.0.2.1", "parse: client address from the proxy's X-Forwarded-For");
+	CHECK(st == 0, "parse: request with an X-Forwarded-For header");
+	CHECK_STR(req.client_addr, "2001:db8:5:6::9", "parse: X-Forwarded-For is never read");
+	CHECK_STR(req.client_net, "2001:db8:5:6::/64", "parse: the rate-limit key is the /64");
 	request_free(&req);
-	cgi_reset("POST", NULL);
-	setenv("REMOTE_ADDR", "192.0.2.77", 1);
-	setenv("HTTP_X_FORWARDED_FOR", "127.0.0.1", 1);
-	st = parse_with_body(&req, "", 0, &err);
-	CHECK(st == 0, "parse: request from a direct client");
-	CHECK_STR(req.client_addr, "192.0.2.77", "parse: X-Forwarded-For from a direct client is ignored");
-	request_free(&req);
+	unsetenv("HTTP_X_FORWARDED_FOR");
+
+	/* A variable given twice, as lighttpd passes X-Forwarded-For and
+	 * X_Forwarded_For to a CGI program, is 400 before anything else. */
+	{
+		extern char **environ;
+		char **saved = environ;
+		char *doubled[] = {"REQUEST_METHOD=POST", "REMOTE_ADDR=127.0.0.1", "HTTP_X_FORWARDED_FOR=10.0.0.1",
+				   "HTTP_X_FORWARDED_FOR=127.0.0.1", "CONTENT_LENGTH=2", NULL};
+		environ = doubled;
+		st = parse_with_body(&req, "{}", 2, &err);
+		environ = saved;
+		CHECK(st == 400 && err && strstr(err, "twice"), "parse: a variable given twice is 400");
+		request_free(&req);
+	}
 
 	cgi_reset("GET", NULL);
 }
@@ -503,6 +528,7 @@ int main(void)
 	test_query();
 	test_cookie();
 	test_client_addr();
+	test_env_repeated();
 	test_parse();
 	return check_done();
 }
