@@ -20,9 +20,6 @@ COPY tools/ tools/
 RUN make all
 
 FROM debian:bookworm-slim
-ARG AIFACADE_VERSION=dev
-LABEL org.opencontainers.image.title="AIFacade web" \
-      org.opencontainers.image.version="${AIFACADE_VERSION}"
 # curl is the health check's client; it brings nothing libcurl4 does not.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends lighttpd lighttpd-mod-deflate libcurl4 ca-certificates curl \
@@ -35,6 +32,10 @@ COPY --from=build /src/build/tools/aifacadectl /app/build/tools/aifacadectl
 COPY www/ /app/www/
 COPY lighttpd.conf /app/lighttpd.conf
 COPY tools/cgi-env.sh tools/container-start.sh /app/tools/
+# The version last: a new one rebuilds only the layers from here on.
+ARG AIFACADE_VERSION=dev
+LABEL org.opencontainers.image.title="AIFacade web" \
+      org.opencontainers.image.version="${AIFACADE_VERSION}"
 # The programs are root's and read-only; only instance/ (a volume) is written
 # (docker-compose.yml also makes the root filesystem read-only).
 RUN install -d -m 0700 -o aifacade -g aifacade /app/instance \

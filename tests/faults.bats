@@ -16,12 +16,15 @@
 load helpers
 
 setup_file() {
-  [ -z "${DEPLOYED:-}" ] || return 0
+  can_start_stacks || return 0
   mkdir -p "$BATS_FILE_TMPDIR/stack/instance"
   if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=24m,mode=0700 tmpfs "$BATS_FILE_TMPDIR/stack/instance" 2>/dev/null; then
     touch "$BATS_FILE_TMPDIR/tmpfs"
   fi
   private_stack_start AI_IDLE_TIMEOUT=2 AI_TIMEOUT=8
+  # The hostile provider listens on this machine's loopback, which a
+  # container cannot reach: no hostile stack under Docker.
+  [ "${STACK_KIND:-local}" = local ] || return 0
   HOSTILE_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
   "$BATS_TEST_DIRNAME/stack.sh" start "$BATS_FILE_TMPDIR/hostile" \
     AI_API_URL="http://127.0.0.1:$HOSTILE_PORT/v1/chat/completions" AI_IDLE_TIMEOUT=2 AI_TIMEOUT=5 \
@@ -31,9 +34,9 @@ setup_file() {
 }
 
 teardown_file() {
-  [ -z "${DEPLOYED:-}" ] || return 0
+  can_start_stacks || return 0
   [ ! -s "$BATS_FILE_TMPDIR/hostile.pid" ] || kill -TERM "$(cat "$BATS_FILE_TMPDIR/hostile.pid")" 2>/dev/null || true
-  "$BATS_TEST_DIRNAME/stack.sh" stop "$BATS_FILE_TMPDIR/hostile"
+  [ -z "${HOSTILE_BASE:-}" ] || "$BATS_TEST_DIRNAME/stack.sh" stop "$BATS_FILE_TMPDIR/hostile"
   private_stack_stop
   if [ -f "$BATS_FILE_TMPDIR/tmpfs" ]; then
     mount -o remount,rw "$BATS_FILE_TMPDIR/stack/instance" 2>/dev/null || true
@@ -45,12 +48,7 @@ setup() {
   needs_private_stack
 }
 
-# The pid of the main stack's lighttpd (a child of its serve.sh).
-lighttpd_pid() {
-  local serve
-  serve=$(. "$STACK_DIR/stack.env" && echo "$SERVE_PID")
-  pgrep -P "$serve" -x lighttpd
-}
+# lighttpd_pid (helpers.bash): the main stack's lighttpd.
 
 # The chat processes serving a request right now: the chat programs below
 # lighttpd that have no chat child. Run by mod_cgi, chat is lighttpd's child;
@@ -107,6 +105,8 @@ chat_sse() {
 }
 
 use_hostile_stack() {
+  [ -n "${HOSTILE_BASE:-}" ] ||
+    skip "the hostile provider listens on this machine's loopback, which the containers cannot reach"
   BASE_URL=$HOSTILE_BASE
   STACK_DIR=$BATS_FILE_TMPDIR/hostile
 }
@@ -230,15 +230,15 @@ hostile_up() {
 
 @test "the API key never reaches the log or the user, even when the provider echoes it back" {
   new_user
-  mark=$(wc -l <"$STACK_DIR/serve.log")
+  mark=$(stack_log | wc -l)
   chat_json "who am I? [[fake:status=401]]"
   assert_equal "$code" 502
   assert_equal "$(json .error)" "The AI service rejected the API key."
   [[ "$body" != *test-key* ]]
   # The fake provider's 401 repeats the key it was sent; the log line keeps the rest.
   sleep 0.2
-  tail -n +"$((mark + 1))" "$STACK_DIR/serve.log" | grep -q 'Your api key: \[redacted\]'
-  run grep -c 'test-key' "$STACK_DIR/serve.log"
+  stack_log | tail -n +"$((mark + 1))" | grep -q 'Your api key: \[redacted\]'
+  run grep -c 'test-key' <(stack_log)
   assert_output 0
 }
 
@@ -274,7 +274,7 @@ assert_equal "$(json .error)" "The server is busy; try again in a moment."
 assert_equal "$(cat "$BATS_TEST_TMPDIR/chat.code")" 503
 jq -e '.error | length > 0' "$BATS_TEST_TMPDIR/chat.out"
 wait "$locker"
-grep -q 'busy past the busy timeout' "$STACK_DIR/serve.log"
+stack_log | grep -q 'busy past the busy timeout'
 api POST /api/conversations '{"title":"under lock"}'
 assert_equal "$code" 201
 chat_json "written under lock"
@@ -320,12 +320,12 @@ assert_equal "$(sql "SELECT count(*) FROM messages WHERE content = 'written unde
   got=$code answer=$body
   rm -f "$STACK_DIR/instance/filler" "$STACK_DIR/instance/filler2"
   echo "answered $got: $answer"
-  grep 'aifacade\[' "$STACK_DIR/serve.log" | tail -3
+  stack_log | grep 'aifacade\[' | tail -3
   assert_equal "$got" 503
   [ -n "$(jq -r .error <<<"$answer")" ]
   assert_regex "$(jq -r .error <<<"$answer")" '^The (server cannot save data right now|database is unavailable)'
   # The operator learns what to check, whether opening or writing failed.
-  grep -q 'check free disk space' "$STACK_DIR/serve.log"
+  stack_log | grep -q 'check free disk space'
   api POST /api/conversations '{"title":"room again"}'
   assert_equal "$code" 201
   assert_equal "$(sql 'PRAGMA integrity_check')" ok
@@ -341,11 +341,11 @@ assert_equal "$(sql "SELECT count(*) FROM messages WHERE content = 'written unde
   chat_code=$code
   mount -o remount,rw "$STACK_DIR/instance"
   echo "answered $got: $answer; chat $chat_code"
-  grep 'aifacade\[' "$STACK_DIR/serve.log" | tail -3
+  stack_log | grep 'aifacade\[' | tail -3
   assert_equal "$got" 503
   assert_equal "$chat_code" 503
   [ -n "$(jq -r .error <<<"$answer")" ]
-  grep -q 'check free disk space and that the file and its directory are writable' "$STACK_DIR/serve.log"
+  stack_log | grep -q 'check free disk space and that the file and its directory are writable'
   api POST /api/conversations '{"title":"writable again"}'
   assert_equal "$code" 201
   api GET /api/conversations
@@ -382,10 +382,10 @@ assert_equal "$(sql "SELECT count(*) FROM messages WHERE content = 'written unde
   assert_equal "$(sql 'PRAGMA integrity_check')" ok
   # The same instance directory (database, key, sessions) serves again.
   dir=$BATS_FILE_TMPDIR/stack
-  "$BATS_TEST_DIRNAME/stack.sh" stop "$dir"
+  stack_cmd stop "$dir"
   # stack.sh start waits for these files: stale ones would name the old fake.
   rm -f "$dir/fake.pid" "$dir/fake.port"
-  "$BATS_TEST_DIRNAME/stack.sh" start "$dir" AI_IDLE_TIMEOUT=2 AI_TIMEOUT=8 3>&-
+  stack_cmd start "$dir" AI_IDLE_TIMEOUT=2 AI_TIMEOUT=8
   BASE_URL=$(. "$dir/stack.env" && echo "$BASE_URL")
   api GET "/api/conversations/$cid"
   assert_equal "$code" 200

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317  # finish and stop_dockerd run from the EXIT trap
 # docker-test.sh: builds the Docker image, starts the stack with docker
 # compose and runs the deployed-stack checks against the containers; always
 # tears down what it started. `make test-docker` and the GitHub workflow
@@ -7,7 +8,8 @@
 #   tools/docker-test.sh [run]                    the whole run (below)
 #   tools/docker-test.sh stack-start DIR [NAME=VALUE ...]
 #                                                 a test stack of its own: writes DIR/stack.env
-#   tools/docker-test.sh stack-stop DIR           stop and remove it
+#   tools/docker-test.sh stack-stop DIR           stop and remove it (DIR/instance stays)
+#   tools/docker-test.sh compose DIR ARGS...      docker compose ARGS for that stack
 #
 # The run, each step timed:
 #   engine   installs the Docker engine and compose when missing
@@ -277,9 +279,12 @@ stack_start() {
   local project=${DOCKER_TEST_PROJECT:-aifacade-dt-$$}
   [ -n "${STACK_SUFFIX:-}" ] && project=$project-$STACK_SUFFIX
   echo "$project" >"$dir/project"
-  # The container's user owns instance/ (uid 10001, as in the image), whoever runs this.
-  local uid=10001
-  need_root chown "$uid:$uid" "$dir/instance"
+  # The container runs as the owner of instance/, never as root: as the
+  # user running this (so the suites can read the database), or, for root,
+  # as the image's own user (10001).
+  local uid gid
+  uid=$(id -u) gid=$(id -g)
+  [ "$uid" -ne 0 ] || { uid=10001 gid=10001; chown "$uid:$gid" "$dir/instance"; }
   chmod 0700 "$dir/instance"
   : >"$dir/deepseek_api_key"; chmod 0644 "$dir/deepseek_api_key"
   local https_port fake_port net
@@ -303,7 +308,7 @@ stack_start() {
     echo "AIFACADE_ENV_FILE=$dir/app.env"
     echo "AIFACADE_TEST_TAG=$TAG"
     echo "AIFACADE_UID=$uid"
-    echo "AIFACADE_GID=$uid"
+    echo "AIFACADE_GID=$gid"
     echo "HTTPS_PUBLISH=127.0.0.1:$https_port"
     echo "FAKE_PUBLISH=127.0.0.1:$fake_port"
     echo "AIFACADE_SUBNET=$net.0/24"
@@ -349,9 +354,8 @@ stack_stop() { # DIR
   compose_for "$dir"
   "${COMPOSE_CMD[@]}" down --volumes --remove-orphans --timeout 5 >/dev/null 2>&1 ||
     say "could not take down $(cat "$dir/project"); see: ${COMPOSE_CMD[*]} ps"
-  # The container's files in instance/ are not ours to delete as a user.
-  need_root rm -rf "$dir/instance"
-  rm -f "$dir/project"
+  # instance/ stays: a stack started again on DIR finds its data (the
+  # run removes its directory at the end).
 }
 
 # --- the run ------------------------------------------------------------------
@@ -362,7 +366,8 @@ finish() {
   if [ -n "$work" ] && [ -z "${DOCKER_TEST_KEEP:-}" ]; then
     step "down" "removing the test stack's containers, networks and volumes"
     stack_stop "$work/stack"
-    rm -rf "$work"
+    # The container's files in instance/ are its user's: remove them as root.
+    need_root rm -rf "$work"
     step_end
   elif [ -n "$work" ]; then
     say "DOCKER_TEST_KEEP: the stack stays up; stop it with: tools/docker-test.sh stack-stop $work/stack"
@@ -407,11 +412,19 @@ run() {
   stack_start "$work/stack"
   # shellcheck source=/dev/null
   . "$work/stack/stack.env"
+  export COMPOSE_PROJECT
   say "stack up at $BASE_URL (project $COMPOSE_PROJECT)"
 
   step suites "the bats suites against the containers"
   local out=$work/suites.log rc=0 suites=() f
-  for f in tests/*.bats; do [ "$f" = tests/docker.bats ] || suites+=("$f"); done
+  # Not suites of a deployed stack: they test this checkout's own build on
+  # this machine, and `make test` runs them. docker.bats runs last, below.
+  say "not run against the containers: admin.bats (this checkout's aifacadectl on a local database;"
+  say "  docker.bats runs the image's own against the containers), deploy.bats (installs this"
+  say "  checkout's build on this machine)"
+  for f in tests/*.bats; do
+    case "$f" in tests/docker.bats | tests/admin.bats | tests/deploy.bats) ;; *) suites+=("$f") ;; esac
+  done
   # Suites that need settings of their own start stacks through this script.
   suite_env tests/run.sh bats "${suites[@]}" | tee "$out" || rc=$?
   local summary passed failed skipped
@@ -474,16 +487,27 @@ client_from_env() {
   if [ -n "${DOCKER_TEST_COMPOSE:-}" ]; then read -r -a COMPOSE <<<"$DOCKER_TEST_COMPOSE"; else pick_compose; fi
 }
 
-case "${1:-run}" in
-  run) run ;;
-  stack-start)
-    [ $# -ge 2 ] || fail "usage: tools/docker-test.sh stack-start DIR [NAME=VALUE ...]"
-    shift; dir=$1; shift
-    client_from_env
-    STACK_SUFFIX=${STACK_SUFFIX:-s$RANDOM} stack_start "$dir" "$@" ;;
-  stack-stop)
-    [ $# -eq 2 ] || fail "usage: tools/docker-test.sh stack-stop DIR"
-    client_from_env
-    stack_stop "$2" ;;
-  *) echo "usage: tools/docker-test.sh [run | stack-start DIR [NAME=VALUE ...] | stack-stop DIR]" >&2; exit 2 ;;
-esac
+main() {
+  case "${1:-run}" in
+    run) run ;;
+    stack-start)
+      [ $# -ge 2 ] || fail "usage: tools/docker-test.sh stack-start DIR [NAME=VALUE ...]"
+      shift; dir=$1; shift
+      client_from_env
+      STACK_SUFFIX=${STACK_SUFFIX:-s$RANDOM} stack_start "$dir" "$@" ;;
+    stack-stop)
+      [ $# -eq 2 ] || fail "usage: tools/docker-test.sh stack-stop DIR"
+      client_from_env
+      stack_stop "$2" ;;
+    compose)
+      [ $# -ge 3 ] || fail "usage: tools/docker-test.sh compose DIR COMPOSE-ARGS..."
+      client_from_env
+      compose_for "$2"; shift 2
+      exec "${COMPOSE_CMD[@]}" "$@" ;;
+    *) echo "usage: tools/docker-test.sh [run | stack-start DIR [NAME=VALUE ...] | stack-stop DIR | compose DIR ARGS...]" >&2; exit 2 ;;
+  esac
+}
+
+# One line: bash has read all of it before the run starts, so editing this
+# file during a run cannot change what the run does.
+main "$@"; exit $?
