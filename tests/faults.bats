@@ -22,9 +22,18 @@ setup_file() {
     touch "$BATS_FILE_TMPDIR/tmpfs"
   fi
   private_stack_start AI_IDLE_TIMEOUT=2 AI_TIMEOUT=8
-  # The hostile provider listens on this machine's loopback, which a
-  # container cannot reach: no hostile stack under Docker.
-  [ "${STACK_KIND:-local}" = local ] || return 0
+  if [ "${STACK_KIND:-local}" = docker ]; then
+    # The hostile provider runs in the hostile stack's fake-provider
+    # container (port 8098, published on this machine), once hostile_up starts it.
+    stack_cmd start "$BATS_FILE_TMPDIR/hostile" \
+      AI_API_URL="http://fake:8098/v1/chat/completions" AI_IDLE_TIMEOUT=2 AI_TIMEOUT=5 \
+      RATE_LIMIT_AUTH_IP=30/minute
+    HOSTILE_PORT=$(. "$BATS_FILE_TMPDIR/hostile/stack.env" && echo "${HOSTILE_URL##*:}")
+    HOSTILE_BASE=$(. "$BATS_FILE_TMPDIR/hostile/stack.env" && echo "$BASE_URL")
+    HOSTILE_PROJECT=$(. "$BATS_FILE_TMPDIR/hostile/stack.env" && echo "$COMPOSE_PROJECT")
+    export HOSTILE_PORT HOSTILE_BASE HOSTILE_PROJECT
+    return 0
+  fi
   HOSTILE_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
   "$BATS_TEST_DIRNAME/stack.sh" start "$BATS_FILE_TMPDIR/hostile" \
     AI_API_URL="http://127.0.0.1:$HOSTILE_PORT/v1/chat/completions" AI_IDLE_TIMEOUT=2 AI_TIMEOUT=5 \
@@ -36,7 +45,7 @@ setup_file() {
 teardown_file() {
   can_start_stacks || return 0
   [ ! -s "$BATS_FILE_TMPDIR/hostile.pid" ] || kill -TERM "$(cat "$BATS_FILE_TMPDIR/hostile.pid")" 2>/dev/null || true
-  [ -z "${HOSTILE_BASE:-}" ] || "$BATS_TEST_DIRNAME/stack.sh" stop "$BATS_FILE_TMPDIR/hostile"
+  [ -z "${HOSTILE_BASE:-}" ] || stack_cmd stop "$BATS_FILE_TMPDIR/hostile"
   private_stack_stop
   if [ -f "$BATS_FILE_TMPDIR/tmpfs" ]; then
     mount -o remount,rw "$BATS_FILE_TMPDIR/stack/instance" 2>/dev/null || true
@@ -105,14 +114,23 @@ chat_sse() {
 }
 
 use_hostile_stack() {
-  [ -n "${HOSTILE_BASE:-}" ] ||
-    skip "the hostile provider listens on this machine's loopback, which the containers cannot reach"
   BASE_URL=$HOSTILE_BASE
   STACK_DIR=$BATS_FILE_TMPDIR/hostile
 }
 
 hostile_up() {
   [ -s "$BATS_FILE_TMPDIR/hostile.pid" ] && return 0
+  if [ -n "${HOSTILE_PROJECT:-}" ]; then
+    [ -f "$BATS_FILE_TMPDIR/hostile.up" ] && return 0
+    docker_cli exec -d "$(COMPOSE_PROJECT=$HOSTILE_PROJECT compose_service fake)" python3 /fake/hostile_provider.py \
+      --host 0.0.0.0 --port 8098 --port-file /tmp/hostile.port --pid-file /tmp/hostile.pid
+    for _ in $(seq 100); do
+      curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$HOSTILE_PORT/_hostile/stolen" && break
+      sleep 0.1
+    done
+    touch "$BATS_FILE_TMPDIR/hostile.up"
+    return 0
+  fi
   python3 "$BATS_TEST_DIRNAME/hardening/hostile_provider.py" --port "$HOSTILE_PORT" \
     --port-file "$BATS_FILE_TMPDIR/hostile.port" --pid-file "$BATS_FILE_TMPDIR/hostile.pid" \
     >"$BATS_FILE_TMPDIR/hostile.log" 2>&1 3>&- &

@@ -131,10 +131,15 @@ docker_cli() {
   "${DOCKER_TEST_CLIENT:-docker}" "$@"
 }
 
+# compose_service NAME: the id of the docker stack's container of service NAME.
+compose_service() {
+  docker_cli ps -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT" \
+    --filter "label=com.docker.compose.service=$1" | head -1
+}
+
 # web_container: the id of the docker stack's web container.
 web_container() {
-  docker_cli ps -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT" \
-    --filter label=com.docker.compose.service=web | head -1
+  compose_service web
 }
 
 # stack_log: the stack's server log so far (lighttpd's, the programs' and

@@ -287,8 +287,8 @@ stack_start() {
   [ "$uid" -ne 0 ] || { uid=10001 gid=10001; chown "$uid:$gid" "$dir/instance"; }
   chmod 0700 "$dir/instance"
   : >"$dir/deepseek_api_key"; chmod 0644 "$dir/deepseek_api_key"
-  local https_port fake_port net
-  https_port=$(free_port); fake_port=$(free_port); net=$(free_subnet)
+  local https_port fake_port hostile_port net
+  https_port=$(free_port); fake_port=$(free_port); hostile_port=$(free_port); net=$(free_subnet)
   # The application's settings: those tests/stack.sh gives a local stack.
   {
     echo "AI_API_URL=http://fake:8099/v1/chat/completions"
@@ -311,12 +311,14 @@ stack_start() {
     echo "AIFACADE_GID=$gid"
     echo "HTTPS_PUBLISH=127.0.0.1:$https_port"
     echo "FAKE_PUBLISH=127.0.0.1:$fake_port"
+    echo "HOSTILE_PUBLISH=127.0.0.1:$hostile_port"
     echo "AIFACADE_SUBNET=$net.0/24"
     echo "CADDY_IP=$net.10"
   } >"$dir/compose.env"
   {
     echo "BASE_URL=https://localhost:$https_port"
     echo "FAKE_URL=http://127.0.0.1:$fake_port"
+    echo "HOSTILE_URL=http://127.0.0.1:$hostile_port"
     echo "STACK_DIR=$dir"
     echo "STACK_KIND=docker"
     echo "COMPOSE_PROJECT=$project"
@@ -475,6 +477,7 @@ stack_prepare_build() {
     echo "AIFACADE_TEST_TAG=$TAG"
     echo "HTTPS_PUBLISH=127.0.0.1:0"
     echo "FAKE_PUBLISH=127.0.0.1:0"
+    echo "HOSTILE_PUBLISH=127.0.0.1:0"
   } >"$dir/compose.env"
   compose_for "$dir"
   "${COMPOSE_CMD[@]}" build web fake
