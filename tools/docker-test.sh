@@ -215,7 +215,13 @@ make_debian_base() {
   need_root rm -f "$dir/etc/apt/sources.list"
   printf 'Types: deb\nURIs: %s\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\nTypes: deb\nURIs: %s\nSuites: bookworm-security\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
     "$mirror" "$security" | need_root tee "$dir/etc/apt/sources.list.d/debian.sources" >/dev/null
-  need_root sh -c "rm -rf '$dir'/var/cache/apt/archives/*.deb '$dir'/var/lib/apt/lists/* '$dir'/var/log/*.log"
+  # Slim as Docker's own slim images: no documentation, manuals or
+  # translations, now or from packages installed later.
+  printf 'path-exclude /usr/share/doc/*\npath-include /usr/share/doc/*/copyright\npath-exclude /usr/share/man/*\npath-exclude /usr/share/info/*\npath-exclude /usr/share/locale/*\n' |
+    need_root tee "$dir/etc/dpkg/dpkg.cfg.d/docker-slim" >/dev/null
+  need_root sh -c "rm -rf '$dir'/var/cache/apt/archives/*.deb '$dir'/var/lib/apt/lists/* '$dir'/var/log/*.log \
+    '$dir'/usr/share/man/* '$dir'/usr/share/info/* '$dir'/usr/share/locale/*; \
+    find '$dir'/usr/share/doc -type f ! -name copyright -delete"
   need_root tar -C "$dir" -c . | "$DOCKER" import \
     -c 'CMD ["bash"]' -c 'ENV LANG=C.UTF-8' - debian:bookworm-slim >/dev/null
   need_root rm -rf "$dir" "$dir.log"
@@ -239,7 +245,11 @@ ensure_base_images() {
     fail "cannot pull caddy:2 (DOCKER_TEST_BASE=pull)"
   else
     say "no registry: building a stand-in caddy:2 from Debian's caddy package"
-    "$DOCKER" build -q -t caddy:2 -f tools/docker/caddy-standin.Dockerfile tools/docker >/dev/null
+    local log
+    log=$(mktemp /tmp/aifacade-caddy-build.XXXXXX.log)
+    "$DOCKER" build -t caddy:2 -f tools/docker/caddy-standin.Dockerfile tools/docker >"$log" 2>&1 ||
+      { tail -40 "$log" >&2; fail "building the stand-in caddy:2 failed (output above)"; }
+    rm -f "$log"
   fi
 }
 
@@ -480,7 +490,10 @@ stack_prepare_build() {
     echo "HOSTILE_PUBLISH=127.0.0.1:0"
   } >"$dir/compose.env"
   compose_for "$dir"
-  "${COMPOSE_CMD[@]}" build web fake
+  if ! "${COMPOSE_CMD[@]}" build web fake >"$1/build.log" 2>&1; then
+    tail -60 "$1/build.log" >&2
+    fail "the build failed; the end of its output is above"
+  fi
 }
 
 # Subcommands for tests/helpers.bash: the environment names the client and
