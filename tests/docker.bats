@@ -237,13 +237,16 @@ PY
   # a newer migration needs its own undo step here.
   [ "$latest" = 2 ] || { echo "schema $latest: teach this test to undo migrations after 2"; return 1; }
   old_image=$(docker_cli inspect --format '{{.Image}}' "$(web_container)")
+  before=$(rows)
+  [ "$(wc -l <<<"$before")" -ge 4 ]
   dc down --timeout 10
   [ -z "$(web_container)" ]
   # What a build from before migration 2 left: no html columns, version 1.
   sqlite3 "$STACK_DIR/instance/aifacade.db" \
     'ALTER TABLE messages DROP COLUMN html; ALTER TABLE messages DROP COLUMN html_version; PRAGMA user_version = 1;'
-  before=$(rows)
-  [ "$(wc -l <<<"$before")" -ge 4 ]
+  # Whatever this wrote belongs to the container's user again.
+  chown -R --reference="$STACK_DIR/instance" "$STACK_DIR/instance"
+  assert_equal "$(sql 'PRAGMA user_version')" 1
   # A changed image (another version label and /app/VERSION), built and started.
   AIFACADE_VERSION="upgrade-$$" dc up -d --build web caddy 3>&-
   wait_healthy

@@ -9,14 +9,16 @@ load /usr/lib/bats/bats-assert/load.bash
 UA=${UA:-aifacade-tests/1.0}
 
 # api METHOD PATH [JSON] [curl args...]: sets $code, $body, $headers_file.
-# Uses the cookie jar $JAR (one per test by default).
+# Uses the cookie jar $JAR (one per test by default). A call gives up after
+# API_MAX_TIME seconds (60: a loaded 2-core machine may queue a password
+# hash behind the dozens another test left in flight).
 api() {
   local method=$1 path=$2 data=${3:-}
   shift 3 2>/dev/null || shift $#
   local jar=${JAR:-$BATS_TEST_TMPDIR/jar}
   headers_file=$BATS_TEST_TMPDIR/headers
   local args=(-sk -X "$method" -o "$BATS_TEST_TMPDIR/body" -D "$headers_file" -w '%{http_code}'
-    -b "$jar" -c "$jar" -A "$UA" --max-time 30)
+    -b "$jar" -c "$jar" -A "$UA" --max-time "${API_MAX_TIME:-60}")
   if [ -n "$data" ]; then
     args+=(-H 'Content-Type: application/json' --data-binary "$data")
   fi
