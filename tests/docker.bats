@@ -287,7 +287,7 @@ PY
 @test "docker: SIGTERM stops the stack, no container killed at the end of its grace period; the answer in flight is stored as interrupted" {
   needs_docker_stack
   new_user
-  stream_bg "a long answer [[fake:slow=300]] [[fake:chunks=100]]"
+  stream_bg "a long answer [[fake:slow=300]] [[fake:long=100]]"
   for _ in $(seq 100); do grep -q '^event: delta' "$BATS_TEST_TMPDIR/sse" 2>/dev/null && break; sleep 0.1; done
   grep -q '^event: delta' "$BATS_TEST_TMPDIR/sse"
   web=$(web_container) caddy=$(compose_service caddy) fake=$(compose_service fake)
