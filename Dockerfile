@@ -32,9 +32,15 @@ COPY --from=build /src/build/tools/aifacadectl /app/build/tools/aifacadectl
 COPY www/ /app/www/
 COPY lighttpd.conf /app/lighttpd.conf
 COPY tools/cgi-env.sh tools/container-start.sh /app/tools/
-# The programs are root's and read-only; only instance/ (a volume) is written.
+# The version last: a new one rebuilds only the layers from here on.
+ARG AIFACADE_VERSION=dev
+LABEL org.opencontainers.image.title="AIFacade web" \
+      org.opencontainers.image.version="${AIFACADE_VERSION}"
+# The programs are root's and read-only; only instance/ (a volume) is written
+# (docker-compose.yml also makes the root filesystem read-only).
 RUN install -d -m 0700 -o aifacade -g aifacade /app/instance \
- && ln -s /app/build/tools/aifacadectl /usr/local/bin/aifacadectl
+ && ln -s /app/build/tools/aifacadectl /usr/local/bin/aifacadectl \
+ && echo "${AIFACADE_VERSION}" >/app/VERSION
 # What lighttpd.conf and the programs read; the database is on the volume.
 # AIFACADE_ACCESSLOG=-: access lines to stdout through a FIFO (see container-start.sh).
 ENV AIFACADE_ROOT=/app \

@@ -43,6 +43,7 @@ help:
 	@echo "make bench      benchmarks against bench/README.md's targets (about 6 min)"
 	@echo "make deploy DEST=dir | rollback | deploy-endpoint NAME=x | deploy-status   releases (README)"
 	@echo "make ops-check  Docker, compose, workflow and deploy files;  make compose-init  first Docker start"
+	@echo "make test-docker  build the image, start the Docker stack, run the suites against the containers"
 
 deps:
 	@tools/install-deps.sh

@@ -6,12 +6,13 @@
 #   make deploy-status DEST=...                 list the releases
 #   make compose-init                           create .env, secrets/ and instance/ for docker compose
 #   make ops-check                              lint and test the Docker, compose, CI and deploy files
+#   make test-docker                            build the image, run the suites against the containers
 
-OPS_SCRIPTS = tools/deploy.sh tools/container-start.sh
-OPS_YAML = docker-compose.yml docker-compose.staging.yml .github/workflows/deploy.yml .yamllint
+OPS_SCRIPTS = tools/deploy.sh tools/container-start.sh tools/docker-test.sh
+OPS_YAML = docker-compose.yml docker-compose.staging.yml docker-compose.test.yml .github/workflows/deploy.yml .yamllint
 OPS_SUITES = tests/docker.bats tests/deploy.bats tests/admin.bats
 
-.PHONY: deploy rollback deploy-endpoint deploy-status compose-init ops-check ops-lint
+.PHONY: deploy rollback deploy-endpoint deploy-status compose-init ops-check ops-lint test-docker
 
 ops-need-dest = @test -n "$(DEST)" || { echo "make $@: name the target directory, e.g. make $@ DEST=/srv/aifacade" >&2; exit 2; }
 
@@ -51,3 +52,10 @@ ops-lint:
 
 ops-check: all ops-lint
 	tests/run.sh bats $(OPS_SUITES)
+
+# The Docker stack for real: installs the engine when missing, starts dockerd
+# when none runs, makes the base images when no registry answers, builds,
+# starts web + caddy + the fake provider and runs the suites against them
+# (tools/docker-test.sh; the GitHub workflow runs the same script).
+test-docker:
+	tools/docker-test.sh

@@ -160,14 +160,14 @@ fake_last() { curl -s "$FAKE_URL/_fake/requests" | jq -c '.[-1]'; }
 }
 
 @test "an unreachable provider and an idle provider give plain-words errors" {
-  [ -z "${DEPLOYED:-}" ] || skip "needs a private stack"
+  can_start_stacks || skip "needs a stack of its own whose provider is unreachable; a deployed BASE_URL has only its own"
   dir=$BATS_TEST_TMPDIR/stack
-  "$BATS_TEST_DIRNAME/stack.sh" start "$dir" AI_API_URL=http://127.0.0.1:9/v1/chat/completions
+  stack_cmd start "$dir" AI_API_URL=http://127.0.0.1:9/v1/chat/completions
   # shellcheck source=/dev/null
   . "$dir/stack.env"
   new_user
   chat_json "anyone there?"
-  "$BATS_TEST_DIRNAME/stack.sh" stop "$dir"
+  stack_cmd stop "$dir"
   assert_equal "$code" 502
   assert_equal "$(json .error)" "Could not reach the AI service."
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """fake_provider.py: a fake OpenAI-compatible chat-completions provider for the tests.
 
-Usage: python3 tests/fake_provider.py [--port N] [--port-file F] [--pid-file F]
+Usage: python3 tests/fake_provider.py [--host ADDR] [--port N] [--port-file F] [--pid-file F]
                                       [--api-key KEY] [--exit-with-parent] [--verbose]
 
-Listens on 127.0.0.1 only. --port 0 (the default) picks a free port; the
+Listens on 127.0.0.1 unless --host says otherwise (the Docker test stack runs
+it as a container of its own: --host 0.0.0.0 on the compose network). --port 0 (the default) picks a free port; the
 chosen port is always printed as the first stdout line "PORT=<n>" (flushed)
 and, with --port-file, written to F. SIGTERM or SIGINT stop it cleanly.
 --pid-file writes this process's own pid: "python3" may be a wrapper (a
@@ -561,6 +562,7 @@ def exit_with_parent():
 
 def main():
     parser = argparse.ArgumentParser(description="fake OpenAI-compatible provider for tests")
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--port-file")
     parser.add_argument("--api-key", default="test-key")
@@ -579,7 +581,7 @@ def main():
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 
-    server = FakeServer(("127.0.0.1", args.port), args.api_key, args.verbose)
+    server = FakeServer((args.host, args.port), args.api_key, args.verbose)
     port = server.server_address[1]
     try:
         print("PORT=%d" % port, flush=True)

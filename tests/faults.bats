@@ -16,12 +16,24 @@
 load helpers
 
 setup_file() {
-  [ -z "${DEPLOYED:-}" ] || return 0
+  can_start_stacks || return 0
   mkdir -p "$BATS_FILE_TMPDIR/stack/instance"
   if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=24m,mode=0700 tmpfs "$BATS_FILE_TMPDIR/stack/instance" 2>/dev/null; then
     touch "$BATS_FILE_TMPDIR/tmpfs"
   fi
   private_stack_start AI_IDLE_TIMEOUT=2 AI_TIMEOUT=8
+  if [ "${STACK_KIND:-local}" = docker ]; then
+    # The hostile provider runs in the hostile stack's fake-provider
+    # container (port 8098, published on this machine), once hostile_up starts it.
+    stack_cmd start "$BATS_FILE_TMPDIR/hostile" \
+      AI_API_URL="http://fake:8098/v1/chat/completions" AI_IDLE_TIMEOUT=2 AI_TIMEOUT=5 \
+      RATE_LIMIT_AUTH_IP=30/minute
+    HOSTILE_PORT=$(. "$BATS_FILE_TMPDIR/hostile/stack.env" && echo "${HOSTILE_URL##*:}")
+    HOSTILE_BASE=$(. "$BATS_FILE_TMPDIR/hostile/stack.env" && echo "$BASE_URL")
+    HOSTILE_PROJECT=$(. "$BATS_FILE_TMPDIR/hostile/stack.env" && echo "$COMPOSE_PROJECT")
+    export HOSTILE_PORT HOSTILE_BASE HOSTILE_PROJECT
+    return 0
+  fi
   HOSTILE_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
   "$BATS_TEST_DIRNAME/stack.sh" start "$BATS_FILE_TMPDIR/hostile" \
     AI_API_URL="http://127.0.0.1:$HOSTILE_PORT/v1/chat/completions" AI_IDLE_TIMEOUT=2 AI_TIMEOUT=5 \
@@ -31,9 +43,9 @@ setup_file() {
 }
 
 teardown_file() {
-  [ -z "${DEPLOYED:-}" ] || return 0
+  can_start_stacks || return 0
   [ ! -s "$BATS_FILE_TMPDIR/hostile.pid" ] || kill -TERM "$(cat "$BATS_FILE_TMPDIR/hostile.pid")" 2>/dev/null || true
-  "$BATS_TEST_DIRNAME/stack.sh" stop "$BATS_FILE_TMPDIR/hostile"
+  [ -z "${HOSTILE_BASE:-}" ] || stack_cmd stop "$BATS_FILE_TMPDIR/hostile"
   private_stack_stop
   if [ -f "$BATS_FILE_TMPDIR/tmpfs" ]; then
     mount -o remount,rw "$BATS_FILE_TMPDIR/stack/instance" 2>/dev/null || true
@@ -45,12 +57,7 @@ setup() {
   needs_private_stack
 }
 
-# The pid of the main stack's lighttpd (a child of its serve.sh).
-lighttpd_pid() {
-  local serve
-  serve=$(. "$STACK_DIR/stack.env" && echo "$SERVE_PID")
-  pgrep -P "$serve" -x lighttpd
-}
+# lighttpd_pid (helpers.bash): the main stack's lighttpd.
 
 # The chat processes serving a request right now: the chat programs below
 # lighttpd that have no chat child. Run by mod_cgi, chat is lighttpd's child;
@@ -113,6 +120,17 @@ use_hostile_stack() {
 
 hostile_up() {
   [ -s "$BATS_FILE_TMPDIR/hostile.pid" ] && return 0
+  if [ -n "${HOSTILE_PROJECT:-}" ]; then
+    [ -f "$BATS_FILE_TMPDIR/hostile.up" ] && return 0
+    docker_cli exec -d "$(COMPOSE_PROJECT=$HOSTILE_PROJECT compose_service fake)" python3 /fake/hostile_provider.py \
+      --host 0.0.0.0 --port 8098 --port-file /tmp/hostile.port --pid-file /tmp/hostile.pid
+    for _ in $(seq 100); do
+      curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$HOSTILE_PORT/_hostile/stolen" && break
+      sleep 0.1
+    done
+    touch "$BATS_FILE_TMPDIR/hostile.up"
+    return 0
+  fi
   python3 "$BATS_TEST_DIRNAME/hardening/hostile_provider.py" --port "$HOSTILE_PORT" \
     --port-file "$BATS_FILE_TMPDIR/hostile.port" --pid-file "$BATS_FILE_TMPDIR/hostile.pid" \
     >"$BATS_FILE_TMPDIR/hostile.log" 2>&1 3>&- &
@@ -231,15 +249,15 @@ hostile_up() {
 
 @test "the API key never reaches the log or the user, even when the provider echoes it back" {
   new_user
-  mark=$(wc -l <"$STACK_DIR/serve.log")
+  mark=$(stack_log | wc -l)
   chat_json "who am I? [[fake:status=401]]"
   assert_equal "$code" 502
   assert_equal "$(json .error)" "The AI service rejected the API key."
   [[ "$body" != *test-key* ]]
   # The fake provider's 401 repeats the key it was sent; the log line keeps the rest.
   sleep 0.2
-  tail -n +"$((mark + 1))" "$STACK_DIR/serve.log" | grep -q 'Your api key: \[redacted\]'
-  run grep -c 'test-key' "$STACK_DIR/serve.log"
+  stack_log | tail -n +"$((mark + 1))" | grep -q 'Your api key: \[redacted\]'
+  run grep -c 'test-key' <(stack_log)
   assert_output 0
 }
 
@@ -276,7 +294,7 @@ assert_equal "$(json .error)" "The server is busy; try again in a moment."
 assert_equal "$(cat "$BATS_TEST_TMPDIR/chat.code")" 503
 jq -e '.error | length > 0' "$BATS_TEST_TMPDIR/chat.out"
 wait "$locker"
-grep -q 'busy past the busy timeout' "$STACK_DIR/serve.log"
+stack_log | grep -q 'busy past the busy timeout'
 api POST /api/conversations '{"title":"under lock"}'
 assert_equal "$code" 201
 chat_json "written under lock"
@@ -322,12 +340,12 @@ assert_equal "$(sql "SELECT count(*) FROM messages WHERE content = 'written unde
   got=$code answer=$body
   rm -f "$STACK_DIR/instance/filler" "$STACK_DIR/instance/filler2"
   echo "answered $got: $answer"
-  grep 'aifacade\[' "$STACK_DIR/serve.log" | tail -3
+  stack_log | grep 'aifacade\[' | tail -3
   assert_equal "$got" 503
   [ -n "$(jq -r .error <<<"$answer")" ]
   assert_regex "$(jq -r .error <<<"$answer")" '^The (server cannot save data right now|database is unavailable)'
   # The operator learns what to check, whether opening or writing failed.
-  grep -q 'check free disk space' "$STACK_DIR/serve.log"
+  stack_log | grep -q 'check free disk space'
   api POST /api/conversations '{"title":"room again"}'
   assert_equal "$code" 201
   assert_equal "$(sql 'PRAGMA integrity_check')" ok
@@ -343,11 +361,11 @@ assert_equal "$(sql "SELECT count(*) FROM messages WHERE content = 'written unde
   chat_code=$code
   mount -o remount,rw "$STACK_DIR/instance"
   echo "answered $got: $answer; chat $chat_code"
-  grep 'aifacade\[' "$STACK_DIR/serve.log" | tail -3
+  stack_log | grep 'aifacade\[' | tail -3
   assert_equal "$got" 503
   assert_equal "$chat_code" 503
   [ -n "$(jq -r .error <<<"$answer")" ]
-  grep -q 'check free disk space and that the file and its directory are writable' "$STACK_DIR/serve.log"
+  stack_log | grep -q 'check free disk space and that the file and its directory are writable'
   api POST /api/conversations '{"title":"writable again"}'
   assert_equal "$code" 201
   api GET /api/conversations
@@ -382,10 +400,10 @@ assert_equal "$(sql "SELECT count(*) FROM messages WHERE content = 'written unde
   assert_equal "$(sql 'PRAGMA integrity_check')" ok
   # The same instance directory (database, key, sessions) serves again.
   dir=$BATS_FILE_TMPDIR/stack
-  "$BATS_TEST_DIRNAME/stack.sh" stop "$dir"
+  stack_cmd stop "$dir"
   # stack.sh start waits for these files: stale ones would name the old fake.
   rm -f "$dir/fake.pid" "$dir/fake.port"
-  "$BATS_TEST_DIRNAME/stack.sh" start "$dir" AI_IDLE_TIMEOUT=2 AI_TIMEOUT=8 3>&-
+  stack_cmd start "$dir" AI_IDLE_TIMEOUT=2 AI_TIMEOUT=8
   BASE_URL=$(. "$dir/stack.env" && echo "$BASE_URL")
   api GET "/api/conversations/$cid"
   assert_equal "$code" 200

@@ -9,14 +9,16 @@ load /usr/lib/bats/bats-assert/load.bash
 UA=${UA:-aifacade-tests/1.0}
 
 # api METHOD PATH [JSON] [curl args...]: sets $code, $body, $headers_file.
-# Uses the cookie jar $JAR (one per test by default).
+# Uses the cookie jar $JAR (one per test by default). A call gives up after
+# API_MAX_TIME seconds (60: a loaded 2-core machine may queue a password
+# hash behind the dozens another test left in flight).
 api() {
   local method=$1 path=$2 data=${3:-}
   shift 3 2>/dev/null || shift $#
   local jar=${JAR:-$BATS_TEST_TMPDIR/jar}
   headers_file=$BATS_TEST_TMPDIR/headers
   local args=(-sk -X "$method" -o "$BATS_TEST_TMPDIR/body" -D "$headers_file" -w '%{http_code}'
-    -b "$jar" -c "$jar" -A "$UA" --max-time 30)
+    -b "$jar" -c "$jar" -A "$UA" --max-time "${API_MAX_TIME:-60}")
   if [ -n "$data" ]; then
     args+=(-H 'Content-Type: application/json' --data-binary "$data")
   fi
@@ -67,32 +69,102 @@ new_user() {
   register "$USERNAME"
 }
 
-# Suites that need settings of their own start a private stack in setup_file.
-# They are skipped against a deployed stack (BASE_URL given from outside).
+# The stacks a suite may run against (tests/run.sh sets them up):
+#   local    tests/stack.sh: STACK_DIR holds instance/ and serve.log.
+#   docker   tools/docker-test.sh (make test-docker): the containers;
+#            STACK_DIR holds instance/ (the web container's volume), the
+#            log comes from `docker logs`, and suites that need settings
+#            of their own get a compose project of their own
+#            (AIFACADE_STACK_CMD names the script that starts one).
+#   deployed only BASE_URL (a stack elsewhere): no files, no second stack.
+# Against docker the suites run as against a local stack; only what needs
+# this machine's processes or files skips, and says so.
+
+# stack_cmd start|stop DIR [NAME=VALUE ...]: starts or stops a stack of the
+# current kind (tests/stack.sh, or the Docker one's stack-start/stack-stop).
+stack_cmd() {
+  local action=$1; shift
+  if [ -n "${AIFACADE_STACK_CMD:-}" ]; then
+    "$AIFACADE_STACK_CMD" "stack-$action" "$@" 3>&-
+  else
+    "$BATS_TEST_DIRNAME/stack.sh" "$action" "$@" 3>&-
+  fi
+}
+
+# can_start_stacks: true unless only a deployed BASE_URL is at hand.
+can_start_stacks() {
+  [ -z "${DEPLOYED:-}" ] || [ -n "${AIFACADE_STACK_CMD:-}" ]
+}
+
 # private_stack_start [NAME=VALUE ...]: starts a stack of the suite's own
-# (call it from setup_file). Against a deployed BASE_URL it starts nothing:
-# the suite's setup() calls needs_private_stack, which skips each test
-# (bats 1.8.2, Debian 12's, reports a skip in setup_file as a failure).
+# (call it from setup_file). With only a deployed BASE_URL it starts
+# nothing: the suite's setup() calls needs_private_stack, which skips each
+# test (bats 1.8.2, Debian 12's, reports a skip in setup_file as a failure).
 private_stack_start() {
-  [ -z "${DEPLOYED:-}" ] || return 0
+  can_start_stacks || return 0
   PRIVATE_DIR=$BATS_FILE_TMPDIR/stack
-  "$BATS_TEST_DIRNAME/stack.sh" start "$PRIVATE_DIR" "$@"
+  stack_cmd start "$PRIVATE_DIR" "$@"
   # shellcheck source=/dev/null
   . "$PRIVATE_DIR/stack.env"
-  export BASE_URL FAKE_URL LIGHTTPD_URL STACK_DIR
+  export BASE_URL FAKE_URL LIGHTTPD_URL STACK_DIR STACK_KIND COMPOSE_PROJECT PRIVATE_DIR
 }
 
 needs_private_stack() {
-  [ -z "${DEPLOYED:-}" ] || skip "needs its own stack; not run against a deployed BASE_URL"
+  can_start_stacks || skip "needs a stack with settings of its own; a deployed BASE_URL has only its own settings"
 }
 
 private_stack_stop() {
-  [ -z "${PRIVATE_DIR:-}" ] || "$BATS_TEST_DIRNAME/stack.sh" stop "$PRIVATE_DIR"
+  [ -z "${PRIVATE_DIR:-}" ] || stack_cmd stop "$PRIVATE_DIR"
 }
 
 # needs_local: skips a test that reads the stack's files (database, logs).
 needs_local() {
-  [ -n "${STACK_DIR:-}" ] || skip "needs the local stack's files"
+  [ -n "${STACK_DIR:-}" ] || skip "needs the stack's files (database, log); a deployed BASE_URL has none here"
+}
+
+# needs_processes: skips a test that signals the stack's processes, which a
+# stack elsewhere does not show this machine.
+needs_processes() {
+  [ -n "${STACK_DIR:-}" ] || skip "signals the stack's processes; a deployed BASE_URL runs elsewhere"
+}
+
+# docker_cli ARGS...: the docker client tools/docker-test.sh found talking to the daemon.
+docker_cli() {
+  "${DOCKER_TEST_CLIENT:-docker}" "$@"
+}
+
+# compose_service NAME: the id of the docker stack's container of service NAME.
+compose_service() {
+  docker_cli ps -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT" \
+    --filter "label=com.docker.compose.service=$1" | head -1
+}
+
+# web_container: the id of the docker stack's web container.
+web_container() {
+  compose_service web
+}
+
+# stack_log: the stack's server log so far (lighttpd's, the programs' and
+# the access log): serve.log of a local stack, `docker logs` of the web container.
+stack_log() {
+  if [ "${STACK_KIND:-local}" = docker ]; then
+    docker_cli logs "$(web_container)" 2>&1
+  else
+    cat "$STACK_DIR/serve.log"
+  fi
+}
+
+# lighttpd_pid: the pid (on this machine) of the stack's lighttpd: a child
+# of serve.sh locally, the web container's first process under Docker.
+lighttpd_pid() {
+  if [ "${STACK_KIND:-local}" = docker ]; then
+    docker_cli inspect --format '{{.State.Pid}}' "$(web_container)"
+  else
+    local serve
+    # shellcheck source=/dev/null
+    serve=$(. "$STACK_DIR/stack.env" && echo "$SERVE_PID")
+    pgrep -P "$serve" -x lighttpd
+  fi
 }
 
 # sqlite3: the suites' SQLite shell waits for a lock as the programs do
@@ -102,7 +174,8 @@ sqlite3() {
   command sqlite3 -cmd '.timeout 5000' "$@"
 }
 
-# sql QUERY: runs a read-only query on the stack's database.
+# sql QUERY: runs a read-only query on the stack's database (the web
+# container's volume under Docker: the same file, read from here).
 sql() {
   sqlite3 -readonly "$STACK_DIR/instance/aifacade.db" "$1"
 }

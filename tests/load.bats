@@ -14,13 +14,13 @@ LOGINS=${LOAD_LOGINS:-30}
 
 # The number of lines in the stack's log now, so a test reads only its own.
 log_mark() {
-  if [ -n "${STACK_DIR:-}" ]; then wc -l <"$STACK_DIR/serve.log"; else echo 0; fi
+  if [ -n "${STACK_DIR:-}" ]; then stack_log | wc -l; else echo 0; fi
 }
 
 # log_since MARK: the stack's log lines after MARK.
 log_since() {
   [ -n "${STACK_DIR:-}" ] || return 0
-  tail -n +"$(($1 + 1))" "$STACK_DIR/serve.log"
+  stack_log | tail -n +"$(($1 + 1))"
 }
 
 # new_account N: registers user N of this test into jar$N, csrf$N and

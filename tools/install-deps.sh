@@ -21,7 +21,12 @@ for extra in ${AIFACADE_DEPS:-}; do
       command -v node >/dev/null || packages+=(nodejs)
       command -v npm >/dev/null || packages+=(npm)
       ;;
-    docker) packages+=(docker-compose yamllint) ;;
+    docker)
+      # The engine only where none is installed (a machine may run Docker's
+      # own packages); debootstrap makes the base images when no registry answers.
+      packages+=(docker-compose yamllint debootstrap python3-yaml)
+      command -v docker >/dev/null || packages+=(docker.io)
+      ;;
     bench) packages+=(wrk hyperfine) ;;
     fuzz) packages+=(clang libclang-rt-14-dev) ;;
     *) echo "install-deps: unknown group '$extra'" >&2; exit 2 ;;

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """hostile_provider.py: an AI provider that misbehaves at the HTTP level, for tests/faults.bats.
 
-Usage: python3 tests/hardening/hostile_provider.py [--port N] --port-file F --pid-file F
+Usage: python3 tests/hardening/hostile_provider.py [--host ADDR] [--port N] --port-file F --pid-file F
 
-Listens on 127.0.0.1, on port N or (0, the default) a free one. POST .../chat/completions answers
+Listens on 127.0.0.1 (or --host: the Docker test stack runs it in the fake
+provider's container), on port N or (0, the default) a free one. POST .../chat/completions answers
 according to a marker in the last user message (anything else gets a
 normal one-line JSON answer):
   [[hostile:truncate]]  a JSON answer whose Content-Length promises more than is sent, then the connection drops
@@ -141,11 +142,12 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--pid-file", required=True)
     args = ap.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     with open(args.pid_file, "w") as f:
