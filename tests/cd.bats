@@ -282,9 +282,7 @@ EOF
   assert_success
   assert_output --partial "smoke: passed"
   assert_equal "$(current)" "$n"
-  run "$ROOT/tools/deploy-remote.sh" rollback
-  assert_success
-  assert_equal "$(current)" "$n1"
+  assert_equal "$(previous)" "$n1"
   run "$ROOT/tools/deploy-remote.sh" smoke
   assert_success
   assert_output --partial "smoke: passed"
@@ -295,8 +293,10 @@ EOF
   DEPLOY_KNOWN_HOSTS=$BATS_TEST_TMPDIR/known_hosts run deploy release-spoofed
   assert_failure 1
   assert_output --partial "ssh to $DEPLOY_USER@127.0.0.1 failed"
+  assert_output --partial "Host key verification failed"
+  refute_output --partial "packed"
   assert_equal "$(ls "$DEST/releases" | wc -l)" "$releases"
-  assert_equal "$(current)" "$n1"
+  assert_equal "$(current)" "$n"
   DEPLOY_PATH=relative/path run deploy release-bad-path
   assert_failure 1
   assert_output --partial "must be an absolute path"

@@ -81,13 +81,17 @@ op_deploy() {
   # shellcheck disable=SC2064  # expand now
   trap "rm -rf '$tmp'" EXIT
   t0=$(now_ms)
+  # Before packing: a host that cannot be reached, or whose key does not
+  # match DEPLOY_KNOWN_HOSTS, fails here at once.
+  "${ssh_cmd[@]}" true ||
+    die "ssh to ${ssh_cmd[-1]} failed (see its message above): check DEPLOY_HOST, DEPLOY_PORT, DEPLOY_USER, the key and the known_hosts line; nothing was changed"
   "$root/tools/deploy.sh" pack "$tmp/bundle.tar.gz" "$build"
   say "shipping it to ${ssh_cmd[-1]}:$path"
   "${ssh_cmd[@]}" "set -eu; d='$path'; mkdir -p \"\$d/incoming\"; b=\$(mktemp -d \"\$d/incoming/bundle.XXXXXX\");
     rc=0; tar -xzf - -C \"\$b\" && ${smoke_env}bash \"\$b/tools/deploy-remote.sh\" host-deploy \"\$d\" \"\$b\" || rc=\$?;
     rm -rf \"\$b\"; exit \$rc" <"$tmp/bundle.tar.gz" || rc=$?
   if [ "$rc" -eq 255 ]; then
-    die "ssh to ${ssh_cmd[-1]} failed (status 255; see its message above): check DEPLOY_HOST, DEPLOY_PORT, the key and the known_hosts line; nothing was changed if it failed before 'staged'"
+    die "the SSH connection to ${ssh_cmd[-1]} broke (status 255; see its message above); 'tools/deploy-remote.sh status' shows what is current"
   fi
   [ "$rc" -eq 0 ] || exit "$rc"
   say "done in $(secs $(( $(now_ms) - t0 ))) s"

@@ -11,7 +11,7 @@ packages=(
   curl jq python3 bats bats-assert bats-support sqlite3
   cppcheck shellcheck valgrind
 )
-# Extra groups on request: AIFACADE_DEPS="browser docker bench".
+# Extra groups on request: AIFACADE_DEPS="browser docker bench workflow".
 for extra in ${AIFACADE_DEPS:-}; do
   case "$extra" in
     browser)
@@ -22,6 +22,12 @@ for extra in ${AIFACADE_DEPS:-}; do
       command -v npm >/dev/null || packages+=(npm)
       ;;
     docker) packages+=(docker-compose yamllint) ;;
+    # make lint's workflow check: @action-validator/cli runs on Debian's node.
+    workflow)
+      packages+=(yamllint)
+      command -v node >/dev/null || packages+=(nodejs)
+      command -v npm >/dev/null || packages+=(npm)
+      ;;
     bench) packages+=(wrk hyperfine) ;;
     fuzz) packages+=(clang libclang-rt-14-dev) ;;
     *) echo "install-deps: unknown group '$extra'" >&2; exit 2 ;;
