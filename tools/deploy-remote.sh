@@ -163,10 +163,12 @@ host_deploy() {
     die "no unpacked bundle at '${bundle}' (tools/deploy.sh pack makes one)"
   bundle=$(cd "$bundle" && pwd)
   local cur prev id rel backup="" before="" after t_switch t_detect t_back t_ok
+  local t_start
+  t_start=$(now_ms)
   cur=$(link_id current); prev=$(link_id previous)
   id=$("$bundle/tools/deploy.sh" stage "$dest" "$bundle/build")
   rel=$dest/releases/$id
-  say "staged release $id beside ${cur:-nothing}"
+  say "staged release $id beside ${cur:-nothing} ($(secs $(( $(now_ms) - t_start ))) s)"
 
   if [ -n "$cur" ]; then
     [ -d "$dest/backups" ] || mkdir -m 0700 "$dest/backups"
@@ -187,6 +189,7 @@ host_deploy() {
     done
   fi
 
+  say "database backed up and migrated ($(secs $(( $(now_ms) - t_start ))) s since the start)"
   "$rel/tools/deploy.sh" switch "$dest" "$id"
   t_switch=$(now_ms)
   if smoke "$rel/tools/smoke.sh"; then
