@@ -36,7 +36,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 die() { echo "deploy-remote: $*" >&2; exit 1; }
-usage() { sed -n '6,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '6,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 say() { echo "deploy-remote: $*"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 secs() { printf '%d.%01d' $(( $1 / 1000 )) $(( $1 % 1000 / 100 )); } # ms -> "s.d"
@@ -244,6 +244,7 @@ host_smoke() {
 }
 
 case "${1:-}" in
+  -h|--help) sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
   deploy) shift; op_deploy "$@" ;;
   rollback) shift; [ $# -eq 0 ] || [ "$1" = --restore-db ] || usage; op_remote host-rollback "$@" ;;
   status) op_remote host-status ;;

@@ -36,7 +36,7 @@ keep=${KEEP:-5}
 
 die() { echo "deploy: $*" >&2; exit 1; }
 usage() {
-  sed -n '4,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '5,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 

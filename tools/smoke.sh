@@ -29,7 +29,7 @@ timeout_s=${SMOKE_TIMEOUT:-60}
 ua=aifacade-smoke/1
 
 case "${1:-}" in
-  -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
 esac
 if ! [[ "$url" =~ ^https?://[^/[:space:]]+$ ]]; then
   echo "smoke: '$url' is not a base URL like https://chat.example.org (no path)" >&2
@@ -96,7 +96,7 @@ while :; do
   fi
   sleep 0.5
 done
-ok "health: GET /api/health 200 {\"status\":\"ok\"}"
+ok "health: GET /api/health $code $(head -c 100 <<<"$body")"
 
 # pages: the HTML and every asset it names, as a browser would load them.
 assets=()
