@@ -304,3 +304,26 @@ EOF
   assert_failure 1
   assert_output --partial "set DEPLOY_HOST"
 }
+
+@test "cd: the workflow deploys after the tests, staging and production, one at a time, with this script" {
+  python3 -c 'import yaml' 2>/dev/null || skip "python3-yaml is not installed"
+  yaml_json() { python3 -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$1"; }
+  w=$(yaml_json "$ROOT/.github/workflows/deploy.yml")
+  h=$(yaml_json "$ROOT/.github/workflows/deploy-host.yml")
+  jq -e '(.on // .["true"]).push.branches | index("staging") != null' <<<"$w"
+  jq -e '.jobs["deploy-staging"] | .needs == "deploy-and-test" and .with.environment == "staging"
+         and .uses == "./.github/workflows/deploy-host.yml" and (.if | test("refs/heads/staging"))' <<<"$w"
+  jq -e '.jobs["deploy-production"] | .needs == "deploy-and-test" and .with.environment == "production"
+         and (.if | test("refs/heads/main") and test("refs/heads/final-exam"))' <<<"$w"
+  # The test job's run is never cancelled on a deploying branch.
+  jq -r '.concurrency["cancel-in-progress"]' <<<"$w" | grep -q "github.ref != 'refs/heads/main'"
+  jq -e '.jobs.deploy | .environment.name == "${{ inputs.environment }}"
+         and .concurrency["cancel-in-progress"] == false
+         and (.concurrency.group | test("inputs.environment"))' <<<"$h"
+  # The job runs this suite's script, with the secrets as files, never echoed.
+  run jq -r '[.jobs.deploy.steps[].run // empty] | join("\n")' <<<"$h"
+  assert_output --partial "tools/deploy-remote.sh deploy"
+  refute_output --regexp 'echo[^\n]*\$DEPLOY_SSH_KEY'
+  run jq -r '.jobs.deploy.steps[] | select(.env.DEPLOY_SSH_KEY) | .env.DEPLOY_SSH_KEY' <<<"$h"
+  assert_output '${{ secrets.DEPLOY_SSH_KEY }}'
+}

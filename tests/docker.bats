@@ -354,8 +354,9 @@ PY
   w=$(python3 -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' \
         "$ROOT/.github/workflows/deploy.yml")
   # PyYAML reads the key `on` as true.
-  jq -e '(.on // .["true"]).push.branches == ["main", "final-exam"]' <<<"$w"
-  steps=$(jq -c '[.jobs[].steps[]]' <<<"$w")
+  jq -e '(.on // .["true"]).push.branches == ["main", "final-exam", "staging"]' <<<"$w"
+  # The test job's steps (the deploy jobs call deploy-host.yml; tests/cd.bats checks them).
+  steps=$(jq -c '[.jobs[] | select(.steps) | .steps[]]' <<<"$w")
   pos() { jq -r --arg re "$1" 'map((.uses // "") + " " + (.run // "")) | map(test($re)) | index(true)' <<<"$steps"; }
   checkout=$(pos '^actions/checkout@'); buildx=$(pos '^docker/setup-buildx-action@')
   build=$(pos 'docker compose build'); up=$(pos 'docker compose up -d')
@@ -371,7 +372,7 @@ PY
   # The wait is a bounded retry loop that fails, not a blind sleep.
   jq -r --argjson i "$wait_health" '.[$i].run' <<<"$steps" | grep -qE 'for .* in \$\(seq [0-9]+ [0-9]+\)'
   jq -r --argjson i "$wait_health" '.[$i].run' <<<"$steps" | grep -q 'exit 1'
-  jq -e '.jobs[].env.BASE_URL == "https://localhost"' <<<"$w"
+  jq -e '[.jobs[] | select(.steps) | .env.BASE_URL] == ["https://localhost"]' <<<"$w"
   jq -e --argjson i "$logs" '.[$i]["if"] == "failure()" and (.[$i].run | test("logs.* web caddy"))' <<<"$steps"
   jq -e --argjson i "$down" '.[$i]["if"] == "always()"' <<<"$steps"
 }
