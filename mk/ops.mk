@@ -59,3 +59,32 @@ ops-check: all ops-lint
 # (tools/docker-test.sh; the GitHub workflow runs the same script).
 test-docker:
 	tools/docker-test.sh
+
+# ---- continuous deployment: deploy to a host over SSH, smoke test, automatic
+# rollback (tools/deploy-remote.sh; README "Continuous deployment").
+#   make deploy-remote                 DEPLOY_HOST=... (see the README): deploy this build to that host
+#   make rollback-remote               switch that host back to its previous release
+#   make smoke URL=https://host        smoke-test a running AIFacade (tools/smoke.sh)
+#   make lint-workflows                the workflows against GitHub's schema (part of make lint)
+#   make test-cd                       tests/cd.bats alone (make test runs it too)
+OPS_SCRIPTS += tools/deploy-remote.sh tools/smoke.sh tools/lint-workflows.sh
+OPS_YAML += .github/workflows/deploy-host.yml
+OPS_SUITES += tests/cd.bats
+
+.PHONY: deploy-remote rollback-remote smoke lint-workflows test-cd
+
+deploy-remote: all
+	tools/deploy-remote.sh deploy "$(BUILD)"
+
+rollback-remote:
+	tools/deploy-remote.sh rollback
+
+smoke:
+	tools/smoke.sh $(URL)
+
+lint: lint-workflows
+lint-workflows:
+	tools/lint-workflows.sh
+
+test-cd: all
+	tests/run.sh bats tests/cd.bats

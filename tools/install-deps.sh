@@ -11,7 +11,7 @@ packages=(
   curl jq python3 bats bats-assert bats-support sqlite3
   cppcheck shellcheck valgrind
 )
-# Extra groups on request: AIFACADE_DEPS="browser docker bench".
+# Extra groups on request: AIFACADE_DEPS="browser docker bench workflow".
 for extra in ${AIFACADE_DEPS:-}; do
   case "$extra" in
     browser)
@@ -25,7 +25,13 @@ for extra in ${AIFACADE_DEPS:-}; do
       # The engine only where none is installed (a machine may run Docker's
       # own packages); debootstrap makes the base images when no registry answers.
       packages+=(docker-compose yamllint debootstrap python3-yaml)
-      command -v docker >/dev/null || packages+=(docker.io)
+      command -v dockerd >/dev/null || packages+=(docker.io)
+      ;;
+    # make lint's workflow check: @action-validator/cli runs on Debian's node.
+    workflow)
+      packages+=(yamllint)
+      command -v node >/dev/null || packages+=(nodejs)
+      command -v npm >/dev/null || packages+=(npm)
       ;;
     bench) packages+=(wrk hyperfine) ;;
     fuzz) packages+=(clang libclang-rt-14-dev) ;;
