@@ -386,22 +386,30 @@ late_answer_case() {
   needs_local
   new_user
   stream_file=$BATS_TEST_TMPDIR/sse
+  # A writer that holds the database past the busy timeout once told to
+  # (started first: it must lock while the answer is still streaming).
+  python3 -c '
+import os, sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+open(sys.argv[4], "w").close()
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.02)
+c.execute("BEGIN EXCLUSIVE")
+open(sys.argv[3], "w").close()
+time.sleep(12)
+c.execute("ROLLBACK")
+' "$STACK_DIR/instance/aifacade.db" "$BATS_TEST_TMPDIR/go" "$BATS_TEST_TMPDIR/locked" "$BATS_TEST_TMPDIR/ready" 3>&- &
+  locker=$!
+  for _ in $(seq 400); do [ -f "$BATS_TEST_TMPDIR/ready" ] && break; sleep 0.05; done
   curl -sk -N -A "$UA" -b "$BATS_TEST_TMPDIR/jar" -H "X-CSRF-Token: $CSRF" --max-time 30 \
     -H 'Content-Type: application/json' -H 'Accept: text/event-stream' \
-    --data-binary '{"prompt":"stored later [[fake:slow=300]] [[fake:chunks=4]]"}' "$BASE_URL/api/chat" \
+    --data-binary '{"prompt":"stored later [[fake:slow=300]] [[fake:chunks=16]]"}' "$BASE_URL/api/chat" \
     >"$stream_file" 3>&- &
   streamer=$!
   for _ in $(seq 200); do grep -q '^event: start' "$stream_file" 2>/dev/null && break; sleep 0.05; done
-  # A writer holds the database past the busy timeout while the answer ends.
-  python3 -c '
-import sqlite3, sys, time
-c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
-c.execute("BEGIN EXCLUSIVE")
-open(sys.argv[2], "w").close()
-time.sleep(7.5)
-c.execute("ROLLBACK")
-' "$STACK_DIR/instance/aifacade.db" "$BATS_TEST_TMPDIR/locked" 3>&- &
-  locker=$!
+  touch "$BATS_TEST_TMPDIR/go"
+  for _ in $(seq 100); do [ -f "$BATS_TEST_TMPDIR/locked" ] && break; sleep 0.05; done
+  echo "locked with $(grep -c '^event: delta' "$stream_file") deltas received"
   wait "$streamer"
   wait "$locker"
   last=$(awk '/^event:/ {e=$2} END {print e}' "$stream_file")
