@@ -259,10 +259,12 @@ static void chat(struct request *req, struct response *res)
 		rc = store_commit(req->store);
 	if (rc != STORE_OK || full != INFLIGHT_FREE) {
 		store_rollback(req->store);
-		if (full == INFLIGHT_USER_FULL)
-			app_too_many(res, INFLIGHT_RETRY_AFTER,
-				     "You already have as many answers being written as allowed; wait for one to finish");
-		else if (full == INFLIGHT_ALL_FULL)
+		if (full == INFLIGHT_USER_FULL) {
+			char what[160];
+			snprintf(what, sizeof what, "You already have %ld answers being written, the most allowed at once;"
+				 " wait for one to finish", cfg->max_streams_user);
+			app_too_many(res, INFLIGHT_RETRY_AFTER, what);
+		} else if (full == INFLIGHT_ALL_FULL)
 			app_too_many(res, INFLIGHT_RETRY_AFTER, "The server is writing as many answers as it can");
 		else if (rc == STORE_NOTFOUND) /* deleted since it was read above */
 			response_error(res, 404, "Conversation not found.");

@@ -60,7 +60,7 @@ last_event() { awk '/^event:/ {e=$2} END {print e}' "$1"; }
   api POST /api/chat '{"prompt":"a third at once"}' -H 'Accept: text/event-stream'
   assert_equal "$code" 429
   [ "$(header Retry-After)" -ge 1 ]
-  assert_regex "$(json .error)" 'as many answers being written as allowed.*try again in [0-9]+ seconds'
+  assert_regex "$(json .error)" '^You already have 2 answers being written, the most allowed at once; wait for one to finish; try again in [0-9]+ seconds\.$'
   api POST /api/chat '{"prompt":"a JSON one too"}'
   assert_equal "$code" 429
   # Nothing of a refused turn is stored.
