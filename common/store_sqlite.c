@@ -198,9 +198,9 @@ static const char *const sql[S_COUNT] = {
 			  " ORDER BY id DESC LIMIT 1000",
 	[S_MSG_UNRENDERED] = "SELECT id, role, content, reasoning, status, model, error, created_at FROM messages"
 			     " WHERE id > ?1 AND html_version IS NOT ?2 AND content <> '' ORDER BY id LIMIT ?3",
-	[S_MSG_SET_HTML] = "UPDATE messages SET html = ?3, html_version = ?4 WHERE id = ?1 AND content = ?2",
-	/* A render-html write needs no owner: it changes only html, and only
+	/* render-html's write names no owner: it changes only html, and only
 	 * while the content it rendered is still there. */
+	[S_MSG_SET_HTML] = "UPDATE messages SET html = ?3, html_version = ?4 WHERE id = ?1 AND content = ?2",
 	[S_TURN_REAP] = "DELETE FROM turns WHERE heartbeat_at < ?1",
 	[S_TURN_ON_HOST] = "SELECT id, pid FROM turns WHERE host = ?1",
 	[S_TURN_DROP] = "DELETE FROM turns WHERE id = ?1",
