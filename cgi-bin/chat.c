@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "config.h"
 #include "conversation.h"
+#include "inflight.h"
 #include "log.h"
 #include "provider.h"
 #include "ratelimit.h"
@@ -40,11 +41,14 @@ struct turn {
 	int streaming;
 	int client_gone;
 	time_t last_write;
+	struct store *store;
+	struct inflight slot; /* this turn's place under MAX_STREAMS_* */
 };
 
 static int turn_should_abort(void *ctx)
 {
 	struct turn *t = ctx;
+	inflight_beat(t->store, &t->slot);
 	if (stop_requested)
 		t->client_gone = 1;
 	if (t->streaming && !t->client_gone) {
@@ -110,7 +114,8 @@ static int build_context(struct request *req, long long conv_id, long long user_
 			 struct message **history, size_t *n_history, struct provider_message **list, size_t *n)
 {
 	const struct config *cfg = req->cfg;
-	int rc = store_msg_context(req->store, conv_id, user_msg_id, cfg->context_chars, history, n_history);
+	int rc = store_msg_context(req->store, req->user_id, conv_id, user_msg_id, cfg->context_chars, history,
+				   n_history);
 	if (rc != STORE_OK)
 		return rc;
 	*list = xcalloc(*n_history + 2, sizeof **list);
@@ -121,6 +126,51 @@ static int build_context(struct request *req, long long conv_id, long long user_
 		(*list)[(*n)++] = (struct provider_message){(*history)[i].role, (*history)[i].content};
 	(*list)[(*n)++] = (struct provider_message){"user", prompt};
 	return STORE_OK;
+}
+
+/* Why an answer could not be stored, for the stream's last event: the
+ * client already saw it and must learn it is not kept. */
+static const char *turn_store_problem(int rc)
+{
+	switch (rc) {
+	case STORE_NOTFOUND:
+		return "The conversation was deleted while the answer was being written; nothing was saved.";
+	case STORE_BUSY:
+		return "The answer could not be saved: the server is busy. It stays marked interrupted; try again.";
+	case STORE_READONLY:
+		return "The answer could not be saved: the server cannot write data right now (disk full or"
+		       " read-only). Try again later.";
+	default:
+		return "The answer could not be saved because of a problem on our side; try again.";
+	}
+}
+
+/* The stream's last event: `done` only when the whole answer arrived and
+ * was stored (store_rc rc), else `error` naming the cause. */
+static void turn_last_event(struct turn *t, int rc, int answered, long long answer_id, const char *content,
+			    const char *reasoning, const char *status, const char *model, const char *error,
+			    long long now, const char *answer_html)
+{
+	struct json_object *o = json_object_new_object();
+	if (rc == STORE_NOTFOUND) {
+		json_object_object_add(o, "error", json_object_new_string(turn_store_problem(rc)));
+		json_object_object_add(o, "code", json_object_new_string("conversation_deleted"));
+	} else if (rc != STORE_OK) {
+		/* What the client saw, and that the store keeps it interrupted. */
+		json_object_object_add(o, "message", turn_message_json(answer_id, "assistant", content, reasoning,
+									       "interrupted", model, turn_store_problem(rc),
+									       now, answer_html));
+		json_object_object_add(o, "error", json_object_new_string(turn_store_problem(rc)));
+		json_object_object_add(o, "code", json_object_new_string("not_saved"));
+	} else {
+		json_object_object_add(o, "message", turn_message_json(answer_id, "assistant", content, reasoning,
+									       status, model, error, now, answer_html));
+		if (!answered)
+			json_object_object_add(o, "error", json_object_new_string(error));
+	}
+	int ok = rc == STORE_OK && answered;
+	if (response_stream_event(t->res, ok ? "done" : "error", o) < 0)
+		log_info("answer %lld ended, but the client left before its last event", answer_id);
 }
 
 static void chat(struct request *req, struct response *res)
@@ -181,10 +231,13 @@ static void chat(struct request *req, struct response *res)
 	/* The turn is stored first, as "interrupted": a process killed from
 	 * here on leaves the prompt and an honest status, never a torn turn.
 	 * Each message's HTML is stored with its final content (the prompt's
-	 * now, the answer's at the end), so reads need not render it again. */
+	 * now, the answer's at the end), so reads need not render it again.
+	 * The same transaction takes the turn's slot under MAX_STREAMS_*. */
 	const long long html_version = message_html_version();
 	char *prompt_html = message_html("user", prompt);
 	long long user_id = 0, answer_id = 0;
+	struct turn t = {res, wants_stream(req->accept), 0, time(NULL), req->store, {0, 0, 0}};
+	enum inflight_full full = INFLIGHT_FREE;
 	rc = store_begin(req->store);
 	if (rc == STORE_OK && !conv_id) {
 		char *title = conversation_title_from_prompt(prompt, plen);
@@ -192,18 +245,31 @@ static void chat(struct request *req, struct response *res)
 		free(title);
 	}
 	if (rc == STORE_OK)
-		rc = store_msg_add(req->store, conv.id, "user", prompt, "interrupted", NULL, prompt_html, html_version,
-				   req->now, &user_id);
+		rc = store_msg_add(req->store, req->user_id, conv.id, "user", prompt, "interrupted", NULL, prompt_html,
+				   html_version, req->now, &user_id);
 	if (rc == STORE_OK)
-		rc = store_msg_add(req->store, conv.id, "assistant", "", "interrupted", model, NULL, 0, req->now,
-				   &answer_id);
+		rc = store_msg_add(req->store, req->user_id, conv.id, "assistant", "", "interrupted", model, NULL, 0,
+				   req->now, &answer_id);
 	if (rc == STORE_OK)
-		rc = store_conv_touch(req->store, conv.id, req->now);
-	if (rc == STORE_OK)
+		rc = inflight_take(req->store, req->user_id, answer_id, cfg->max_streams_user, cfg->max_streams_total,
+				   req->now, &t.slot, &full);
+	if (rc == STORE_OK && full == INFLIGHT_FREE)
+		rc = store_conv_touch(req->store, req->user_id, conv.id, req->now);
+	if (rc == STORE_OK && full == INFLIGHT_FREE)
 		rc = store_commit(req->store);
-	if (rc != STORE_OK) {
+	if (rc != STORE_OK || full != INFLIGHT_FREE) {
 		store_rollback(req->store);
-		app_store_error(res, rc);
+		if (full == INFLIGHT_USER_FULL) {
+			char what[160];
+			snprintf(what, sizeof what, "You already have %ld answers being written, the most allowed at once;"
+				 " wait for one to finish", cfg->max_streams_user);
+			app_too_many(res, INFLIGHT_RETRY_AFTER, what);
+		} else if (full == INFLIGHT_ALL_FULL)
+			app_too_many(res, INFLIGHT_RETRY_AFTER, "The server is writing as many answers as it can");
+		else if (rc == STORE_NOTFOUND) /* deleted since it was read above */
+			response_error(res, 404, "Conversation not found.");
+		else
+			app_store_error(res, rc);
 		store_conv_free(&conv);
 		free(prompt_html);
 		return;
@@ -214,13 +280,13 @@ static void chat(struct request *req, struct response *res)
 	struct provider_message *msgs = NULL;
 	rc = build_context(req, conv.id, user_id, prompt, &history, &n_history, &msgs, &n_msgs);
 	if (rc != STORE_OK) {
+		inflight_release(req->store, &t.slot);
 		app_store_error(res, rc);
 		store_conv_free(&conv);
 		free(prompt_html);
 		return;
 	}
 
-	struct turn t = {res, wants_stream(req->accept), 0, time(NULL)};
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_stop_signal;
@@ -252,6 +318,7 @@ static void chat(struct request *req, struct response *res)
 		.n_messages = n_msgs,
 		.idle_timeout_s = cfg->idle_timeout,
 		.total_timeout_s = cfg->timeout,
+		.first_token_timeout_s = cfg->first_token_timeout,
 		.stream = t.streaming,
 		.on_delta = turn_on_delta,
 		.should_abort = turn_should_abort,
@@ -277,32 +344,36 @@ static void chat(struct request *req, struct response *res)
 	/* Whatever content is stored, interrupted or not, is final: its HTML
 	 * goes with it, rendered before the write lock is taken. */
 	char *answer_html = message_html("assistant", content);
-	/* Both halves of the turn share its outcome: only ok turns are context later. */
+	/* Both halves of the turn share its outcome: only ok turns are context
+	 * later. Every write names the conversation and its owner: when the
+	 * user deleted the conversation (or cleared the history) meanwhile,
+	 * nothing matches and nothing is written. */
 	rc = store_begin(req->store);
 	if (rc == STORE_OK)
-		rc = store_msg_finish(req->store, answer_id, content, pres.reasoning, status, error, answer_html,
+		rc = store_msg_finish(req->store, req->user_id, conv.id, answer_id, content, pres.reasoning, status, error,
+				      answer_html, html_version);
+	if (rc == STORE_OK)
+		rc = store_msg_finish(req->store, req->user_id, conv.id, user_id, prompt, NULL, status, NULL, prompt_html,
 				      html_version);
 	if (rc == STORE_OK)
-		rc = store_msg_finish(req->store, user_id, prompt, NULL, status, NULL, prompt_html, html_version);
-	if (rc == STORE_OK)
-		rc = store_conv_touch(req->store, conv.id, req->now);
+		rc = store_conv_touch(req->store, req->user_id, conv.id, req->now);
 	if (rc == STORE_OK)
 		rc = store_commit(req->store);
-	if (rc != STORE_OK) {
+	if (rc != STORE_OK)
 		store_rollback(req->store);
+	inflight_release(req->store, &t.slot);
+	if (rc == STORE_NOTFOUND)
+		log_info("conversation %lld was deleted while answer %lld was written; nothing stored", conv.id,
+			 answer_id);
+	else if (rc != STORE_OK)
 		log_error("could not store the answer %lld; it stays marked interrupted", answer_id);
-	}
 
 	if (t.streaming) {
-		if (!t.client_gone) {
-			struct json_object *o = json_object_new_object();
-			json_object_object_add(o, "message", turn_message_json(answer_id, "assistant", content, pres.reasoning,
-										       status, model, error, req->now, answer_html));
-			if (!answered)
-				json_object_object_add(o, "error", json_object_new_string(error));
-			if (response_stream_event(res, answered ? "done" : "error", o) < 0)
-				log_info("answer %lld stored, but the client left before its last event", answer_id);
-		}
+		if (!t.client_gone)
+			turn_last_event(&t, rc, answered, answer_id, content, pres.reasoning, status, model, error,
+					req->now, answer_html);
+	} else if (rc == STORE_NOTFOUND) {
+		response_error(res, 404, "Conversation not found.");
 	} else if (rc != STORE_OK) {
 		app_store_error(res, rc);
 	} else {
@@ -314,7 +385,10 @@ static void chat(struct request *req, struct response *res)
 			response_json(res, 200, o);
 		} else {
 			json_object_object_add(o, "error", json_object_new_string(error));
-			response_json(res, pres.status == PROVIDER_ABORTED ? 499 : 502, o);
+			/* Stopped: lighttpd is ending this process, because the
+			 * client left or the server is stopping; a client still
+			 * there may try again (README, POST /api/chat). */
+			response_json(res, pres.status == PROVIDER_ABORTED ? 503 : 502, o);
 		}
 	}
 	provider_result_free(&pres);

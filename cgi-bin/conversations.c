@@ -92,7 +92,7 @@ static void read_one(struct request *req, struct response *res)
 	struct message *msgs;
 	size_t n;
 	int has_more;
-	rc = store_msg_page(req->store, c.id, before, limit, &msgs, &n, &has_more);
+	rc = store_msg_page(req->store, req->user_id, c.id, before, limit, &msgs, &n, &has_more);
 	if (rc != STORE_OK) {
 		store_conv_free(&c);
 		app_store_error(res, rc);

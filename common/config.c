@@ -360,6 +360,20 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 	cfg->timeout = 600;
 	if (v && config_parse_seconds(v, 1, 86400, &cfg->timeout) < 0)
 		FAIL("AI_TIMEOUT must be a number of seconds from 1 to 86400, like 600 or 10m");
+	GET("AI_FIRST_TOKEN_TIMEOUT");
+	cfg->first_token_timeout = 120;
+	if (v && config_parse_seconds(v, 1, 86400, &cfg->first_token_timeout) < 0)
+		FAIL("AI_FIRST_TOKEN_TIMEOUT must be a number of seconds from 1 to 86400, like 120 or 2m");
+	GET("MAX_STREAMS_PER_USER");
+	cfg->max_streams_user = 3;
+	if (v && parse_count(v, 1, 1000, &cfg->max_streams_user) < 0)
+		FAIL("MAX_STREAMS_PER_USER must be a whole number from 1 to 1000");
+	GET("MAX_STREAMS_TOTAL");
+	/* Below lighttpd's 256 connections (AIFACADE_MAX_CONNS): slow answers
+	 * must leave room for everyone else's page loads. */
+	cfg->max_streams_total = 64;
+	if (v && parse_count(v, 1, 100000, &cfg->max_streams_total) < 0)
+		FAIL("MAX_STREAMS_TOTAL must be a whole number from 1 to 100000");
 	GET("AI_CONTEXT_CHARS");
 	cfg->context_chars = 24000;
 	if (v && parse_count(v, 0, 10000000, &cfg->context_chars) < 0)

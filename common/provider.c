@@ -141,7 +141,8 @@ enum provider_stop {
 	PROVIDER_STOP_TOO_BIG,
 	PROVIDER_STOP_SSE,          /* the SSE parser failed: see its status */
 	PROVIDER_STOP_DONE,         /* [DONE] seen: nothing more to read */
-	PROVIDER_STOP_ERROR_FULL    /* enough of an error body */
+	PROVIDER_STOP_ERROR_FULL,   /* enough of an error body */
+	PROVIDER_STOP_FIRST_TOKEN   /* streaming, and no token in time */
 };
 
 enum provider_mode { PROVIDER_MODE_UNKNOWN, PROVIDER_MODE_SSE, PROVIDER_MODE_JSON, PROVIDER_MODE_ERROR };
@@ -156,7 +157,8 @@ struct provider_call {
 	size_t body_bytes;           /* every body byte received */
 	enum provider_mode mode;
 	enum provider_stop stop;
-	long idle_ms, total_ms;
+	long idle_ms, total_ms, first_token_ms;
+	int got_token;               /* a piece of content or reasoning arrived */
 	int64_t start_ms, last_activity_ms;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -205,6 +207,8 @@ static int provider_piece(struct provider_call *c, int is_reasoning, const char 
 		c->stop = PROVIDER_STOP_TOO_BIG;
 		return -1;
 	}
+	if (t->len > before)
+		c->got_token = 1;
 	if (t->len == before || c->req->on_delta == NULL)
 		return 0;
 	stop = is_reasoning ? c->req->on_delta(c->req->ctx, NULL, t->data + before)
@@ -807,6 +811,11 @@ static void provider_outcome(struct provider_call *c, int finished, CURLcode cc,
 		provider_detail(out, key, "no data from the AI service for %ld s (AI_IDLE_TIMEOUT), %zu bytes received",
 		    c->idle_ms / 1000, c->body_bytes);
 		return;
+	case PROVIDER_STOP_FIRST_TOKEN:
+		out->status = PROVIDER_ERR_FIRST_TOKEN;
+		provider_detail(out, key, "no answer token from the AI service in %ld s (AI_FIRST_TOKEN_TIMEOUT),"
+		    " %zu bytes received", c->first_token_ms / 1000, c->body_bytes);
+		return;
 	case PROVIDER_STOP_TOTAL:
 		out->status = PROVIDER_ERR_TIMEOUT;
 		provider_detail(out, key, "answer not complete after %ld s (AI_TIMEOUT), %zu bytes received",
@@ -1061,6 +1070,10 @@ static int provider_run(struct provider_call *c, CURLM *multi, CURLcode *cc)
 			c->stop = PROVIDER_STOP_TOTAL;
 			break;
 		}
+		if (c->req->stream && !c->got_token && now - c->start_ms >= c->first_token_ms) {
+			c->stop = PROVIDER_STOP_FIRST_TOKEN;
+			break;
+		}
 		if (now - c->last_activity_ms >= c->idle_ms && provider_connected(c)) {
 			c->stop = PROVIDER_STOP_IDLE;
 			break;
@@ -1140,6 +1153,8 @@ static void provider_call_init(struct provider_call *c, const struct provider_re
 	c->req = req;
 	c->idle_ms = (req->idle_timeout_s > 0 ? req->idle_timeout_s : PROVIDER_DEFAULT_IDLE_TIMEOUT) * 1000;
 	c->total_ms = (req->total_timeout_s > 0 ? req->total_timeout_s : PROVIDER_DEFAULT_TOTAL_TIMEOUT) * 1000;
+	c->first_token_ms = (req->first_token_timeout_s > 0 ? req->first_token_timeout_s
+	    : PROVIDER_DEFAULT_FIRST_TOKEN_TIMEOUT) * 1000;
 	c->max_answer = req->max_answer_bytes > 0 ? req->max_answer_bytes : PROVIDER_MAX_ANSWER;
 	sse_init(&c->sse, SSE_DEFAULT_MAX_LINE, provider_on_sse_piece, c);
 }
@@ -1245,6 +1260,7 @@ const char *provider_user_message(enum provider_status s)
 	case PROVIDER_ERR_MALFORMED: return "The AI service sent an answer we could not read.";
 	case PROVIDER_ERR_CUT: return "The AI service stopped in the middle of its answer.";
 	case PROVIDER_ERR_NOMEM: return "The server ran out of memory; try again shortly.";
+	case PROVIDER_ERR_FIRST_TOKEN: return "The AI service did not start answering in time; try again shortly.";
 	}
 	return "The AI service failed.";
 }
@@ -1268,6 +1284,7 @@ const char *provider_status_name(enum provider_status s)
 	case PROVIDER_ERR_MALFORMED: return "malformed";
 	case PROVIDER_ERR_CUT: return "cut";
 	case PROVIDER_ERR_NOMEM: return "nomem";
+	case PROVIDER_ERR_FIRST_TOKEN: return "first_token_timeout";
 	}
 	return "unknown";
 }

@@ -16,6 +16,11 @@
  * - Timeouts: idle_timeout_s is the longest silence from the provider (any
  *   byte received resets it: a data line, a keep-alive comment, a header);
  *   total_timeout_s bounds the whole call. Values <= 0 mean 60 and 600.
+ *   When streaming, first_token_timeout_s bounds the wait for the first
+ *   piece of content or reasoning (<= 0 means 120): a provider that sends
+ *   only keep-alive comments resets the idle timer but not this one. A
+ *   non-streaming answer shows no token before its end, so there
+ *   total_timeout_s alone bounds it.
  * - Bounds: an error body is read up to 64 KiB, an answer up to
  *   max_answer_bytes (0: PROVIDER_MAX_ANSWER, 4 MiB; more is
  *   PROVIDER_ERR_MALFORMED), an SSE line up to 1 MiB.
@@ -30,6 +35,7 @@
 
 #define PROVIDER_DEFAULT_IDLE_TIMEOUT 60L
 #define PROVIDER_DEFAULT_TOTAL_TIMEOUT 600L
+#define PROVIDER_DEFAULT_FIRST_TOKEN_TIMEOUT 120L
 #define PROVIDER_MAX_ANSWER ((size_t)4 * 1024 * 1024)
 #define PROVIDER_MAX_ERROR_BODY ((size_t)64 * 1024)
 
@@ -46,6 +52,7 @@ struct provider_request {
 	size_t n_messages;
 	long idle_timeout_s;  /* AI_IDLE_TIMEOUT */
 	long total_timeout_s; /* AI_TIMEOUT */
+	long first_token_timeout_s; /* AI_FIRST_TOKEN_TIMEOUT; streaming only */
 	size_t max_answer_bytes; /* 0 => PROVIDER_MAX_ANSWER; content and reasoning together */
 	int stream;           /* 1 => "stream": true and SSE parsing */
 	/* Exactly one of content and reasoning is non-NULL per call; the text
@@ -72,7 +79,8 @@ enum provider_status {
 	PROVIDER_ERR_HTTP,         /* any other unexpected HTTP status */
 	PROVIDER_ERR_MALFORMED,    /* an answer we cannot read, or one over the size bound */
 	PROVIDER_ERR_CUT,          /* the stream ended before [DONE] */
-	PROVIDER_ERR_NOMEM
+	PROVIDER_ERR_NOMEM,
+	PROVIDER_ERR_FIRST_TOKEN   /* streaming: no token within first_token_timeout_s */
 };
 
 struct provider_result {

@@ -109,7 +109,10 @@ int store_conv_list(struct store *st, long long user_id, struct conversation **l
 int store_conv_get(struct store *st, long long user_id, long long id, struct conversation *out);
 int store_conv_rename(struct store *st, long long user_id, long long id, const char *title,
 		      long long now);
-int store_conv_touch(struct store *st, long long id, long long now);
+/* Every function that changes a conversation or a message by id names
+ * its owner too, and changes nothing (STORE_NOTFOUND) when the
+ * conversation is not that user's, or no longer exists. */
+int store_conv_touch(struct store *st, long long user_id, long long id, long long now);
 int store_conv_delete(struct store *st, long long user_id, long long id);
 /* Deletes every conversation (and message) of the user; *n how many. */
 int store_conv_clear(struct store *st, long long user_id, long long *n);
@@ -121,18 +124,21 @@ void store_conv_list_free(struct conversation *list, size_t n);
 /* html is content's rendering by revision html_version, or NULL (and 0)
  * when it has none: it is stored with content in the same statement, so
  * the two never disagree. */
-int store_msg_add(struct store *st, long long conv_id, const char *role, const char *content,
+int store_msg_add(struct store *st, long long user_id, long long conv_id, const char *role, const char *content,
 		  const char *status, const char *model, const char *html, long long html_version,
 		  long long now, long long *id);
-int store_msg_finish(struct store *st, long long id, const char *content, const char *reasoning,
-		     const char *status, const char *error, const char *html, long long html_version);
-/* The newest `limit` messages with id < before (0: no bound), oldest first. */
-int store_msg_page(struct store *st, long long conv_id, long long before, int limit,
+/* Changes message id only while it is in conversation conv_id of user_id. */
+int store_msg_finish(struct store *st, long long user_id, long long conv_id, long long id, const char *content,
+		     const char *reasoning, const char *status, const char *error, const char *html,
+		     long long html_version);
+/* The newest `limit` messages with id < before (0: no bound), oldest
+ * first; none when the conversation is not user_id's. */
+int store_msg_page(struct store *st, long long user_id, long long conv_id, long long before, int limit,
 		   struct message **list, size_t *n, int *has_more);
 /* The most recent `ok` messages with id < before whose contents fit in
  * budget characters, oldest first: the context for the next answer. */
-int store_msg_context(struct store *st, long long conv_id, long long before, long long budget,
-		      struct message **list, size_t *n);
+int store_msg_context(struct store *st, long long user_id, long long conv_id, long long before,
+		      long long budget, struct message **list, size_t *n);
 /* Up to limit messages with id > after, with content, whose stored HTML is
  * missing or of another revision than html_version, in id order
  * (store_msg_set_html's work list; reads no stored HTML). An empty content
@@ -148,12 +154,32 @@ int store_msg_set_html(struct store *st, long long id, const char *content, cons
 void store_msg_free(struct message *m);
 void store_msg_list_free(struct message *list, size_t n);
 
+/* Turns in flight, one row per answer being written (inflight.h). */
+struct turn_row {
+	long long id, pid;
+};
+/* Deletes turns whose last heartbeat is older than stale_before. */
+int store_turn_reap(struct store *st, long long stale_before);
+/* The turns recorded by processes of host; *list is the caller's to free(). */
+int store_turn_on_host(struct store *st, const char *host, struct turn_row **list, size_t *n);
+/* Deletes turn id whatever its owner: its process is gone. */
+int store_turn_drop(struct store *st, long long id);
+/* How many turns are in flight for user_id, and in all. */
+int store_turn_count(struct store *st, long long user_id, long long *mine, long long *all);
+int store_turn_add(struct store *st, long long user_id, long long message_id, const char *host, long long pid,
+		   long long now, long long *id);
+/* Heartbeat and end of user_id's turn id; STORE_NOTFOUND when it is gone. */
+int store_turn_beat(struct store *st, long long user_id, long long id, long long now);
+int store_turn_end(struct store *st, long long user_id, long long id);
+
 int store_stats(struct store *st, struct store_stats *out);
 /* Online backup to path (consistent while others write); restore replaces
- * the database with the file's contents. */
+ * the database with the file's contents (and migrates it). Restore and
+ * reset keep the id sequences: an id handed out before is not handed out
+ * again after either. */
 int store_backup(struct store *st, const char *path);
 int store_restore(struct store *st, const char *path);
-/* Drops every table and recreates the schema. */
+/* Drops every table and recreates the schema; ids go on from where they were. */
 int store_reset(struct store *st);
 
 /* Pins a read snapshot (a deferred transaction that has read): work done

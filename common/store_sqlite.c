@@ -64,6 +64,77 @@ static const char *const migrations[] = {
 	 * still the empty placeholder. */
 	"ALTER TABLE messages ADD COLUMN html TEXT;"
 	"ALTER TABLE messages ADD COLUMN html_version INTEGER;",
+	/* 3: ids are never reused (SECURITY.md). Without AUTOINCREMENT SQLite
+	 * hands the highest id out again once its row is deleted, and a turn
+	 * still running for a deleted conversation could then finish another
+	 * user's new message. users, conversations and messages are rebuilt by
+	 * SQLite's twelve-step procedure (its ALTER TABLE page): migrate() runs
+	 * this with foreign keys off, so dropping the old tables deletes no
+	 * rows through ON DELETE CASCADE, and checks them before committing.
+	 * Every row keeps its id; sqlite_sequence starts at the highest id
+	 * there is. turns holds the turns in flight, one row per answer being
+	 * written, for the concurrency limits (inflight.h); its rows carry the
+	 * host and pid that wrote them and a heartbeat, so a killed process
+	 * holds no slot for long. It names the answer's message without a
+	 * foreign key: deleting the conversation must not free the slot while
+	 * the process still runs. */
+	"CREATE TABLE users_v3 ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  username TEXT NOT NULL,"
+	"  username_key TEXT NOT NULL UNIQUE,"
+	"  password_hash TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL);"
+	"INSERT INTO users_v3 (id, username, username_key, password_hash, created_at)"
+	"  SELECT id, username, username_key, password_hash, created_at FROM users;"
+	"CREATE TABLE conversations_v3 ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  title TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"INSERT INTO conversations_v3 (id, user_id, title, created_at, updated_at)"
+	"  SELECT id, user_id, title, created_at, updated_at FROM conversations;"
+	"CREATE TABLE messages_v3 ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,"
+	"  role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),"
+	"  content TEXT NOT NULL,"
+	"  reasoning TEXT,"
+	"  status TEXT NOT NULL CHECK (status IN ('ok', 'error', 'interrupted')),"
+	"  model TEXT,"
+	"  error TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  html TEXT,"
+	"  html_version INTEGER);"
+	"INSERT INTO messages_v3 (id, conversation_id, role, content, reasoning, status, model, error, created_at,"
+	"  html, html_version)"
+	"  SELECT id, conversation_id, role, content, reasoning, status, model, error, created_at, html, html_version"
+	"  FROM messages;"
+	"DROP TABLE messages;"
+	"DROP TABLE conversations;"
+	"DROP TABLE users;"
+	"ALTER TABLE users_v3 RENAME TO users;"
+	"ALTER TABLE conversations_v3 RENAME TO conversations;"
+	"ALTER TABLE messages_v3 RENAME TO messages;"
+	"CREATE INDEX conversations_user ON conversations(user_id, updated_at DESC, id DESC);"
+	"CREATE INDEX messages_conversation ON messages(conversation_id, id);"
+	"DELETE FROM sqlite_sequence WHERE name IN ('users', 'conversations', 'messages');"
+	"INSERT INTO sqlite_sequence (name, seq)"
+	"  SELECT 'users', (SELECT max(id) FROM users) WHERE EXISTS (SELECT 1 FROM users)"
+	"  UNION ALL SELECT 'conversations', (SELECT max(id) FROM conversations)"
+	"   WHERE EXISTS (SELECT 1 FROM conversations)"
+	"  UNION ALL SELECT 'messages', (SELECT max(id) FROM messages) WHERE EXISTS (SELECT 1 FROM messages);"
+	"CREATE TABLE turns ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  message_id INTEGER NOT NULL,"
+	"  host TEXT NOT NULL,"
+	"  pid INTEGER NOT NULL,"
+	"  started_at INTEGER NOT NULL,"
+	"  heartbeat_at INTEGER NOT NULL);"
+	"CREATE INDEX turns_user ON turns(user_id);"
+	"CREATE INDEX turns_heartbeat ON turns(heartbeat_at);"
+	"CREATE INDEX turns_host ON turns(host, pid);",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -74,6 +145,7 @@ enum stmt_id {
 	S_CONV_CREATE, S_CONV_LIST, S_CONV_GET, S_CONV_RENAME, S_CONV_TOUCH, S_CONV_DELETE,
 	S_CONV_CLEAR, S_CONV_CLEAR_ALL,
 	S_MSG_ADD, S_MSG_FINISH, S_MSG_PAGE, S_MSG_CONTEXT, S_MSG_UNRENDERED, S_MSG_SET_HTML,
+	S_TURN_REAP, S_TURN_ON_HOST, S_TURN_DROP, S_TURN_COUNT, S_TURN_ADD, S_TURN_BEAT, S_TURN_END,
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_PING,
 	S_COUNT
 };
@@ -101,23 +173,43 @@ static const char *const sql[S_COUNT] = {
 			" ORDER BY updated_at DESC, id DESC",
 	[S_CONV_GET] = "SELECT id, title, created_at, updated_at FROM conversations WHERE user_id = ?1 AND id = ?2",
 	[S_CONV_RENAME] = "UPDATE conversations SET title = ?3, updated_at = ?4 WHERE user_id = ?1 AND id = ?2",
-	[S_CONV_TOUCH] = "UPDATE conversations SET updated_at = max(updated_at, ?2) WHERE id = ?1",
+	[S_CONV_TOUCH] = "UPDATE conversations SET updated_at = max(updated_at, ?2) WHERE id = ?1 AND user_id = ?3",
 	[S_CONV_DELETE] = "DELETE FROM conversations WHERE user_id = ?1 AND id = ?2",
 	[S_CONV_CLEAR] = "DELETE FROM conversations WHERE user_id = ?1",
 	[S_CONV_CLEAR_ALL] = "DELETE FROM conversations",
+	/* Every statement on messages names the conversation and its owner
+	 * (SECURITY.md): a turn whose conversation was deleted meanwhile
+	 * changes nothing, whatever became of the ids. */
 	[S_MSG_ADD] = "INSERT INTO messages (conversation_id, role, content, status, model, created_at, html, html_version)"
-		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		      " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8"
+		      " WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ?1 AND user_id = ?9)",
 	[S_MSG_FINISH] = "UPDATE messages SET content = ?2, reasoning = ?3, status = ?4, error = ?5, html = ?6,"
-			 " html_version = ?7 WHERE id = ?1",
+			 " html_version = ?7 WHERE id = ?1 AND conversation_id = ?8"
+			 " AND conversation_id IN (SELECT id FROM conversations WHERE id = ?8 AND user_id = ?9)",
 	/* Only the page reads html: the context and the work list need not
 	 * fetch its overflow pages. */
 	[S_MSG_PAGE] = "SELECT id, role, content, reasoning, status, model, error, created_at, html, html_version"
-		       " FROM messages WHERE conversation_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+		       " FROM messages WHERE conversation_id = ?1 AND id < ?2"
+		       " AND conversation_id IN (SELECT id FROM conversations WHERE id = ?1 AND user_id = ?4)"
+		       " ORDER BY id DESC LIMIT ?3",
 	[S_MSG_CONTEXT] = "SELECT id, role, content, reasoning, status, model, error, created_at FROM messages"
-			  " WHERE conversation_id = ?1 AND id < ?2 AND status = 'ok' ORDER BY id DESC LIMIT 1000",
+			  " WHERE conversation_id = ?1 AND id < ?2 AND status = 'ok'"
+			  " AND conversation_id IN (SELECT id FROM conversations WHERE id = ?1 AND user_id = ?3)"
+			  " ORDER BY id DESC LIMIT 1000",
 	[S_MSG_UNRENDERED] = "SELECT id, role, content, reasoning, status, model, error, created_at FROM messages"
 			     " WHERE id > ?1 AND html_version IS NOT ?2 AND content <> '' ORDER BY id LIMIT ?3",
+	/* render-html's write names no owner: it changes only html, and only
+	 * while the content it rendered is still there. */
 	[S_MSG_SET_HTML] = "UPDATE messages SET html = ?3, html_version = ?4 WHERE id = ?1 AND content = ?2",
+	[S_TURN_REAP] = "DELETE FROM turns WHERE heartbeat_at < ?1",
+	[S_TURN_ON_HOST] = "SELECT id, pid FROM turns WHERE host = ?1",
+	[S_TURN_DROP] = "DELETE FROM turns WHERE id = ?1",
+	/* turns holds at most MAX_STREAMS_TOTAL live rows once reaped. */
+	[S_TURN_COUNT] = "SELECT (SELECT count(*) FROM turns WHERE user_id = ?1), (SELECT count(*) FROM turns)",
+	[S_TURN_ADD] = "INSERT INTO turns (user_id, message_id, host, pid, started_at, heartbeat_at)"
+		       " VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+	[S_TURN_BEAT] = "UPDATE turns SET heartbeat_at = ?3 WHERE id = ?1 AND user_id = ?2",
+	[S_TURN_END] = "DELETE FROM turns WHERE id = ?1 AND user_id = ?2",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -198,25 +290,32 @@ static int exec_stmt(struct store *st, sqlite3_stmt *s, const char *what)
 	return out;
 }
 
-static int migrate(struct store *st, char *err, size_t errlen)
+/* Counts the rows PRAGMA foreign_key_check reports (-1 when it cannot run). */
+static int foreign_key_violations(sqlite3 *db)
 {
-	int version = store_schema_version(st);
-	if (version < 0) {
-		snprintf(err, errlen, "cannot read the schema version of %s: %s", st->path, sqlite3_errmsg(st->db));
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &s, NULL) != SQLITE_OK)
 		return -1;
-	}
-	if (version == N_MIGRATIONS)
-		return 0;
-	if (version > N_MIGRATIONS) {
-		/* An older binary beside a newer schema: migrations only add, so read on. */
-		return 0;
-	}
+	int n = 0, rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		n++;
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? n : -1;
+}
+
+/* Runs the missing migrations in one transaction. Foreign keys are off
+ * around it (PRAGMA foreign_keys cannot change inside a transaction), as
+ * SQLite's procedure for rebuilding a table asks: dropping a parent table
+ * would otherwise cascade. They are checked before the commit instead, and
+ * switched back on whatever happens. */
+static int migrate_locked(struct store *st, char *err, size_t errlen)
+{
 	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot lock %s to migrate it: %s", st->path, sqlite3_errmsg(st->db));
 		return -1;
 	}
 	/* Another process may have migrated while we waited for the lock. */
-	version = store_schema_version(st);
+	int version = store_schema_version(st);
 	for (int v = version; v < N_MIGRATIONS && v >= 0; v++) {
 		char *msg = NULL;
 		if (sqlite3_exec(st->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK) {
@@ -233,12 +332,54 @@ static int migrate(struct store *st, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	int bad = foreign_key_violations(st->db);
+	if (bad != 0) {
+		if (bad < 0)
+			snprintf(err, errlen, "cannot check the foreign keys of %s after migrating: %s", st->path,
+				 sqlite3_errmsg(st->db));
+		else
+			snprintf(err, errlen, "migrating %s would leave %d rows pointing at rows that do not exist;"
+				 " nothing was changed: restore a sound backup or repair them first", st->path, bad);
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
 	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot commit the migration of %s: %s", st->path, sqlite3_errmsg(st->db));
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
 	return 0;
+}
+
+static int migrate(struct store *st, char *err, size_t errlen)
+{
+	int version = store_schema_version(st);
+	if (version < 0) {
+		snprintf(err, errlen, "cannot read the schema version of %s: %s", st->path, sqlite3_errmsg(st->db));
+		return -1;
+	}
+	if (version == N_MIGRATIONS)
+		return 0;
+	if (version > N_MIGRATIONS) {
+		/* An older binary beside a newer schema: migrations only add, so read on. */
+		return 0;
+	}
+	/* Prepared statements name tables a migration may rebuild. */
+	for (int i = 0; i < S_COUNT; i++) {
+		sqlite3_finalize(st->stmt[i]);
+		st->stmt[i] = NULL;
+	}
+	if (sqlite3_exec(st->db, "PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = OFF", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "cannot prepare %s for migration: %s", st->path, sqlite3_errmsg(st->db));
+		return -1;
+	}
+	int rc = migrate_locked(st, err, errlen);
+	if (sqlite3_exec(st->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL) != SQLITE_OK && rc == 0) {
+		snprintf(err, errlen, "cannot turn foreign keys back on for %s: %s", st->path, sqlite3_errmsg(st->db));
+		rc = -1;
+	}
+	return rc;
 }
 
 int store_schema_latest(void)
@@ -651,14 +792,15 @@ int store_conv_rename(struct store *st, long long user_id, long long id, const c
 	return exec_owned(st, s, "rename conversation");
 }
 
-int store_conv_touch(struct store *st, long long id, long long now)
+int store_conv_touch(struct store *st, long long user_id, long long id, long long now)
 {
 	sqlite3_stmt *s = stmt(st, S_CONV_TOUCH);
 	if (!s)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, now);
-	return exec_stmt(st, s, "touch conversation");
+	sqlite3_bind_int64(s, 3, user_id);
+	return exec_owned(st, s, "touch conversation");
 }
 
 int store_conv_delete(struct store *st, long long user_id, long long id)
@@ -719,7 +861,7 @@ static void bind_html(sqlite3_stmt *s, int i, const char *html, long long html_v
 		sqlite3_bind_null(s, i + 1);
 }
 
-int store_msg_add(struct store *st, long long conv_id, const char *role, const char *content,
+int store_msg_add(struct store *st, long long user_id, long long conv_id, const char *role, const char *content,
 		  const char *status, const char *model, const char *html, long long html_version,
 		  long long now, long long *id)
 {
@@ -733,14 +875,16 @@ int store_msg_add(struct store *st, long long conv_id, const char *role, const c
 	bind_text(s, 5, model);
 	sqlite3_bind_int64(s, 6, now);
 	bind_html(s, 7, html, html_version);
-	int rc = exec_stmt(st, s, "store message");
+	sqlite3_bind_int64(s, 9, user_id);
+	int rc = exec_owned(st, s, "store message");
 	if (rc == STORE_OK && id)
 		*id = sqlite3_last_insert_rowid(st->db);
 	return rc;
 }
 
-int store_msg_finish(struct store *st, long long id, const char *content, const char *reasoning,
-		     const char *status, const char *error, const char *html, long long html_version)
+int store_msg_finish(struct store *st, long long user_id, long long conv_id, long long id, const char *content,
+		     const char *reasoning, const char *status, const char *error, const char *html,
+		     long long html_version)
 {
 	sqlite3_stmt *s = stmt(st, S_MSG_FINISH);
 	if (!s)
@@ -751,6 +895,8 @@ int store_msg_finish(struct store *st, long long id, const char *content, const 
 	bind_text(s, 4, status);
 	bind_text(s, 5, error);
 	bind_html(s, 6, html, html_version);
+	sqlite3_bind_int64(s, 8, conv_id);
+	sqlite3_bind_int64(s, 9, user_id);
 	return exec_owned(st, s, "finish message");
 }
 
@@ -783,7 +929,7 @@ static void reverse(struct message *list, size_t n)
 	}
 }
 
-int store_msg_page(struct store *st, long long conv_id, long long before, int limit,
+int store_msg_page(struct store *st, long long user_id, long long conv_id, long long before, int limit,
 		   struct message **list, size_t *n, int *has_more)
 {
 	*list = NULL;
@@ -795,6 +941,7 @@ int store_msg_page(struct store *st, long long conv_id, long long before, int li
 	sqlite3_bind_int64(s, 1, conv_id);
 	sqlite3_bind_int64(s, 2, before > 0 ? before : (long long)9223372036854775807LL);
 	sqlite3_bind_int(s, 3, limit + 1); /* one more tells whether older ones exist */
+	sqlite3_bind_int64(s, 4, user_id);
 	*list = xcalloc((size_t)limit + 1, sizeof **list);
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -810,8 +957,8 @@ int store_msg_page(struct store *st, long long conv_id, long long before, int li
 	return out;
 }
 
-int store_msg_context(struct store *st, long long conv_id, long long before, long long budget,
-		      struct message **list, size_t *n)
+int store_msg_context(struct store *st, long long user_id, long long conv_id, long long before,
+		      long long budget, struct message **list, size_t *n)
 {
 	*list = NULL;
 	*n = 0;
@@ -820,6 +967,7 @@ int store_msg_context(struct store *st, long long conv_id, long long before, lon
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, conv_id);
 	sqlite3_bind_int64(s, 2, before > 0 ? before : (long long)9223372036854775807LL);
+	sqlite3_bind_int64(s, 3, user_id);
 	size_t cap = 0;
 	long long used = 0;
 	int rc;
@@ -891,6 +1039,106 @@ void store_msg_list_free(struct message *list, size_t n)
 	free(list);
 }
 
+/* ---- turns in flight ---- */
+
+int store_turn_reap(struct store *st, long long stale_before)
+{
+	sqlite3_stmt *s = stmt(st, S_TURN_REAP);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, stale_before);
+	return exec_stmt(st, s, "reap stale turns");
+}
+
+int store_turn_on_host(struct store *st, const char *host, struct turn_row **list, size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	sqlite3_stmt *s = stmt(st, S_TURN_ON_HOST);
+	if (!s)
+		return STORE_ERROR;
+	bind_text(s, 1, host);
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*list = xrealloc(*list, cap * sizeof **list);
+		}
+		(*list)[*n].id = sqlite3_column_int64(s, 0);
+		(*list)[*n].pid = sqlite3_column_int64(s, 1);
+		(*n)++;
+	}
+	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "list turns");
+	done(s);
+	return out;
+}
+
+int store_turn_drop(struct store *st, long long id)
+{
+	sqlite3_stmt *s = stmt(st, S_TURN_DROP);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	return exec_stmt(st, s, "drop a dead turn");
+}
+
+int store_turn_count(struct store *st, long long user_id, long long *mine, long long *all)
+{
+	sqlite3_stmt *s = stmt(st, S_TURN_COUNT);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, user_id);
+	int rc = sqlite3_step(s), out;
+	if (rc == SQLITE_ROW) {
+		*mine = sqlite3_column_int64(s, 0);
+		*all = sqlite3_column_int64(s, 1);
+		out = STORE_OK;
+	} else {
+		out = rc_of(st, rc, "count turns");
+	}
+	done(s);
+	return out;
+}
+
+int store_turn_add(struct store *st, long long user_id, long long message_id, const char *host, long long pid,
+		   long long now, long long *id)
+{
+	sqlite3_stmt *s = stmt(st, S_TURN_ADD);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, user_id);
+	sqlite3_bind_int64(s, 2, message_id);
+	bind_text(s, 3, host);
+	sqlite3_bind_int64(s, 4, pid);
+	sqlite3_bind_int64(s, 5, now);
+	int rc = exec_stmt(st, s, "record turn");
+	if (rc == STORE_OK)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+int store_turn_beat(struct store *st, long long user_id, long long id, long long now)
+{
+	sqlite3_stmt *s = stmt(st, S_TURN_BEAT);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, user_id);
+	sqlite3_bind_int64(s, 3, now);
+	return exec_owned(st, s, "turn heartbeat");
+}
+
+int store_turn_end(struct store *st, long long user_id, long long id)
+{
+	sqlite3_stmt *s = stmt(st, S_TURN_END);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, user_id);
+	return exec_owned(st, s, "end turn");
+}
+
 /* ---- operations ---- */
 
 static long long count_of(struct store *st, const char *q)
@@ -953,6 +1201,70 @@ int store_backup(struct store *st, const char *path)
 	return rc;
 }
 
+/* The tables whose ids are never reused, and how to read their highest. */
+static const char *const id_tables[][2] = {
+	{"users", "SELECT max(id) FROM users"},
+	{"conversations", "SELECT max(id) FROM conversations"},
+	{"messages", "SELECT max(id) FROM messages"},
+};
+#define N_ID_TABLES (sizeof id_tables / sizeof id_tables[0])
+
+/* One integer from a query with an optional text parameter: 0 when it
+ * returns NULL or nothing, or cannot run (a table not there yet). */
+static long long value_of(sqlite3 *db, const char *q, const char *param)
+{
+	sqlite3_stmt *s;
+	long long v = 0;
+	if (sqlite3_prepare_v2(db, q, -1, &s, NULL) != SQLITE_OK)
+		return 0;
+	if (param)
+		bind_text(s, 1, param);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* The highest id each table has given out, rows deleted or not. */
+static void high_water_read(struct store *st, long long hw[N_ID_TABLES])
+{
+	for (size_t i = 0; i < N_ID_TABLES; i++) {
+		long long used = value_of(st->db, id_tables[i][1], NULL);
+		long long seq = value_of(st->db, "SELECT seq FROM sqlite_sequence WHERE name = ?1", id_tables[i][0]);
+		hw[i] = used > seq ? used : seq;
+	}
+}
+
+/* Raises sqlite_sequence to hw, so that ids handed out before a restore
+ * or a reset are not handed out again: a turn still running from before
+ * must find nothing of someone else's under its ids. */
+static int high_water_keep(struct store *st, const long long hw[N_ID_TABLES])
+{
+	int rc = store_begin(st);
+	for (size_t i = 0; i < N_ID_TABLES && rc == STORE_OK; i++) {
+		if (hw[i] <= 0)
+			continue;
+		sqlite3_stmt *s;
+		const char *q = value_of(st->db, "SELECT count(*) FROM sqlite_sequence WHERE name = ?1", id_tables[i][0])
+				    ? "UPDATE sqlite_sequence SET seq = max(seq, ?2) WHERE name = ?1"
+				    : "INSERT INTO sqlite_sequence (name, seq) VALUES (?1, ?2)";
+		if (sqlite3_prepare_v2(st->db, q, -1, &s, NULL) != SQLITE_OK) {
+			rc = rc_of(st, sqlite3_errcode(st->db), "keep the id sequence");
+			break;
+		}
+		bind_text(s, 1, id_tables[i][0]);
+		sqlite3_bind_int64(s, 2, hw[i]);
+		int step = sqlite3_step(s);
+		if (step != SQLITE_DONE)
+			rc = rc_of(st, step, "keep the id sequence");
+		sqlite3_finalize(s);
+	}
+	if (rc == STORE_OK)
+		return store_commit(st);
+	store_rollback(st);
+	return rc;
+}
+
 int store_restore(struct store *st, const char *path)
 {
 	sqlite3 *src;
@@ -978,6 +1290,8 @@ int store_restore(struct store *st, const char *path)
 		sqlite3_finalize(st->stmt[i]);
 		st->stmt[i] = NULL;
 	}
+	long long hw[N_ID_TABLES];
+	high_water_read(st, hw);
 	rc = copy_db(st, st->db, src);
 	sqlite3_close(src);
 	char err[256];
@@ -985,6 +1299,8 @@ int store_restore(struct store *st, const char *path)
 		log_error("%s", err);
 		rc = STORE_ERROR;
 	}
+	if (rc == STORE_OK)
+		rc = high_water_keep(st, hw);
 	return rc;
 }
 
@@ -994,9 +1310,12 @@ int store_reset(struct store *st)
 		sqlite3_finalize(st->stmt[i]);
 		st->stmt[i] = NULL;
 	}
+	long long hw[N_ID_TABLES];
+	high_water_read(st, hw);
 	static const char drop[] =
 	    "PRAGMA foreign_keys = OFF;"
 	    "BEGIN IMMEDIATE;"
+	    "DROP TABLE IF EXISTS turns;"
 	    "DROP TABLE IF EXISTS messages; DROP TABLE IF EXISTS conversations;"
 	    "DROP TABLE IF EXISTS rate_events; DROP TABLE IF EXISTS sessions;"
 	    "DROP TABLE IF EXISTS users; PRAGMA user_version = 0;"
@@ -1013,7 +1332,7 @@ int store_reset(struct store *st)
 		log_error("%s", err);
 		return STORE_ERROR;
 	}
-	return STORE_OK;
+	return high_water_keep(st, hw);
 }
 
 int store_read_begin(struct store *st)

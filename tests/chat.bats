@@ -287,3 +287,137 @@ fake_last() { curl -s "$FAKE_URL/_fake/requests" | jq -c '.[-1]'; }
     assert_equal "$titles" "$(for p in $(seq $prompts); do echo "user $u prompt $p"; done | sort | paste -sd,)"
   done
 }
+
+# ---- a turn whose conversation goes away (issue 11, section 1) -------------
+
+# bob_stream PROMPT: bob's streamed turn in the background into
+# $BATS_TEST_TMPDIR/bob.sse; sets $bob_pid once its start event arrived.
+bob_stream() {
+  curl -sk -N -A "$UA" -b "$BATS_TEST_TMPDIR/bob" -H "X-CSRF-Token: $BOB_CSRF" --max-time 30 \
+    -H 'Content-Type: application/json' -H 'Accept: text/event-stream' \
+    --data-binary "$(jq -cn --arg p "$1" '{prompt:$p}')" "$BASE_URL/api/chat" >"$BATS_TEST_TMPDIR/bob.sse" 3>&- &
+  bob_pid=$!
+  for _ in $(seq 200); do grep -q '^event: start' "$BATS_TEST_TMPDIR/bob.sse" 2>/dev/null && break; sleep 0.05; done
+  grep -q '^event: start' "$BATS_TEST_TMPDIR/bob.sse"
+}
+bob_sse() { # event jq-filter
+  awk -v e="$1" '/^event:/ {cur=$2} /^data:/ && cur == e {sub(/^data: /, ""); print}' "$BATS_TEST_TMPDIR/bob.sse" |
+    jq -r "$2"
+}
+
+# late_answer_case HOW: bob deletes his conversation (HOW=delete) or clears
+# his history (HOW=clear) while his slow answer streams; alice prompts
+# meanwhile. Nothing of bob's may land in alice's conversation or context.
+late_answer_case() {
+  JAR=$BATS_TEST_TMPDIR/bob new_user
+  BOB_CSRF=$CSRF
+  JAR=$BATS_TEST_TMPDIR/alice new_user
+  ALICE_CSRF=$CSRF
+  bob_stream "BOBSECRET one two three four five six [[fake:slow=350]] [[fake:chunks=8]]"
+  cid=$(bob_sse start .conversation_id)
+  if [ "$1" = delete ]; then
+    JAR=$BATS_TEST_TMPDIR/bob CSRF=$BOB_CSRF api DELETE "/api/conversations/$cid"
+  else
+    JAR=$BATS_TEST_TMPDIR/bob CSRF=$BOB_CSRF api POST /api/clear
+  fi
+  assert_equal "$code" 204
+  # alice's prompts take the ids SQLite would have handed out again.
+  JAR=$BATS_TEST_TMPDIR/alice CSRF=$ALICE_CSRF chat_json "alice first"
+  assert_equal "$code" 200
+  acid=$(json .conversation_id)
+  JAR=$BATS_TEST_TMPDIR/alice CSRF=$ALICE_CSRF chat_json "alice second" "$acid"
+  assert_equal "$code" 200
+  wait "$bob_pid"
+  # alice's messages are intact.
+  JAR=$BATS_TEST_TMPDIR/alice api GET "/api/conversations/$acid"
+  assert_equal "$(json '[.messages[] | .role + ":" + .status + ":" + .content] | join("|")')" \
+    "user:ok:alice first|assistant:ok:Echo: alice first|user:ok:alice second|assistant:ok:Echo: alice second"
+  # and bob's text never reaches her context.
+  JAR=$BATS_TEST_TMPDIR/alice CSRF=$ALICE_CSRF chat_json "what came before? [[fake:echo_context]]" "$acid"
+  assert_equal "$code" 200
+  if [ -n "${FAKE_URL:-}" ]; then
+    sent=$(curl -s "$FAKE_URL/_fake/requests" | jq -c '.[-1].body.messages')
+    refute_regex "$sent" BOBSECRET
+    assert_regex "$sent" 'alice second'
+  fi
+  JAR=$BATS_TEST_TMPDIR/alice api GET "/api/conversations/$acid"
+  refute_regex "$body" BOBSECRET
+  # bob's stream ends with an error event saying why, not done.
+  assert_regex "$(awk '/^event:/ {e=$2} END {print e}' "$BATS_TEST_TMPDIR/bob.sse")" '^error$'
+  assert_regex "$(bob_sse error .error)" 'conversation was deleted'
+  assert_equal "$(bob_sse error .code)" conversation_deleted
+  if [ -n "${STACK_DIR:-}" ]; then
+    assert_equal "$(sql "SELECT count(*) FROM messages WHERE content LIKE '%BOBSECRET%'")" 0
+    ! grep -q "could not store the answer" "$STACK_DIR/serve.log"
+  fi
+}
+
+@test "a conversation deleted while its answer streams: nothing is written, alice's new messages stay hers" {
+  late_answer_case delete
+}
+
+@test "history cleared while an answer streams: nothing is written, the stream ends with an error event" {
+  late_answer_case clear
+}
+
+@test "a JSON turn whose conversation is deleted meanwhile answers 404 Conversation not found." {
+  new_user
+  curl -sk -o "$BATS_TEST_TMPDIR/late.json" -w '%{http_code}' -A "$UA" -b "$BATS_TEST_TMPDIR/jar" \
+    -H "X-CSRF-Token: $CSRF" -H 'Content-Type: application/json' --max-time 30 \
+    --data-binary '{"prompt":"slow json [[fake:hang=2]]"}' "$BASE_URL/api/chat" >"$BATS_TEST_TMPDIR/late.code" 3>&- &
+  late=$!
+  for _ in $(seq 100); do
+    api GET /api/conversations
+    cid=$(json '.conversations[0].id // empty')
+    [ -z "$cid" ] || break
+    sleep 0.05
+  done
+  [ -n "$cid" ]
+  api DELETE "/api/conversations/$cid"
+  assert_equal "$code" 204
+  wait "$late"
+  assert_equal "$(cat "$BATS_TEST_TMPDIR/late.code")" 404
+  assert_equal "$(jq -r .error "$BATS_TEST_TMPDIR/late.json")" "Conversation not found."
+  api GET /api/conversations
+  assert_equal "$(json '.conversations | length')" 0
+}
+
+@test "a stream whose answer cannot be stored ends with an error event naming the storage problem, not done" {
+  needs_local
+  new_user
+  stream_file=$BATS_TEST_TMPDIR/sse
+  # A writer that holds the database past the busy timeout once told to
+  # (started first: it must lock while the answer is still streaming).
+  python3 -c '
+import os, sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+open(sys.argv[4], "w").close()
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.02)
+c.execute("BEGIN EXCLUSIVE")
+open(sys.argv[3], "w").close()
+time.sleep(12)
+c.execute("ROLLBACK")
+' "$STACK_DIR/instance/aifacade.db" "$BATS_TEST_TMPDIR/go" "$BATS_TEST_TMPDIR/locked" "$BATS_TEST_TMPDIR/ready" 3>&- &
+  locker=$!
+  for _ in $(seq 400); do [ -f "$BATS_TEST_TMPDIR/ready" ] && break; sleep 0.05; done
+  curl -sk -N -A "$UA" -b "$BATS_TEST_TMPDIR/jar" -H "X-CSRF-Token: $CSRF" --max-time 30 \
+    -H 'Content-Type: application/json' -H 'Accept: text/event-stream' \
+    --data-binary '{"prompt":"stored later [[fake:slow=300]] [[fake:chunks=16]]"}' "$BASE_URL/api/chat" \
+    >"$stream_file" 3>&- &
+  streamer=$!
+  for _ in $(seq 200); do grep -q '^event: start' "$stream_file" 2>/dev/null && break; sleep 0.05; done
+  touch "$BATS_TEST_TMPDIR/go"
+  for _ in $(seq 100); do [ -f "$BATS_TEST_TMPDIR/locked" ] && break; sleep 0.05; done
+  echo "locked with $(grep -c '^event: delta' "$stream_file") deltas received"
+  wait "$streamer"
+  wait "$locker"
+  last=$(awk '/^event:/ {e=$2} END {print e}' "$stream_file")
+  assert_equal "$last" error
+  data=$(awk '/^event: error/ {f=1; next} f && /^data:/ {sub(/^data: /, ""); print; exit}' "$stream_file")
+  assert_equal "$(jq -r .code <<<"$data")" not_saved
+  assert_regex "$(jq -r .error <<<"$data")" 'could not be saved: the server is busy'
+  assert_equal "$(jq -r .message.status <<<"$data")" interrupted
+  api GET "/api/conversations/$(awk '/^event: start/ {f=1; next} f && /^data:/ {sub(/^data: /, ""); print; exit}' "$stream_file" | jq -r .conversation_id)"
+  assert_equal "$(json '[.messages[] | .status] | join(",")')" "interrupted,interrupted"
+}

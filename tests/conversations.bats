@@ -82,6 +82,27 @@ chat_quick() { # prompt [conversation_id]
   assert_equal "$(json '.messages | length')" 0
 }
 
+@test "another user's conversation is 404 for a paged read and a streamed chat, and gains no message" {
+  new_user
+  chat_quick "owner's prompt"
+  id=$(json .conversation_id)
+  answer=$(json .message.id)
+  JAR=$BATS_TEST_TMPDIR/intruder new_user
+  JAR=$BATS_TEST_TMPDIR/intruder api GET "/api/conversations/$id?before=$((answer + 1))&limit=5"
+  assert_equal "$code" 404
+  JAR=$BATS_TEST_TMPDIR/intruder api POST /api/chat "{\"prompt\":\"intruder\",\"conversation_id\":$id}" \
+    -H 'Accept: text/event-stream'
+  assert_equal "$code" 404
+  assert_equal "$(json .error)" "Conversation not found."
+  # A message id of the owner's, given as a conversation id, is no way in either.
+  JAR=$BATS_TEST_TMPDIR/intruder api POST /api/chat "{\"prompt\":\"intruder\",\"conversation_id\":$answer}"
+  assert_equal "$code" 404
+  JAR=$BATS_TEST_TMPDIR/intruder api GET /api/conversations
+  assert_equal "$(json '.conversations | length')" 0
+  api GET "/api/conversations/$id"
+  assert_equal "$(json '[.messages[].content] | join("|")')" "owner's prompt|Echo: owner's prompt"
+}
+
 @test "unknown, malformed and out-of-range ids answer 404 or 400" {
   new_user
   for p in /api/conversations/999999999 /api/conversations/0 /api/conversations/-1 /api/conversations/abc \

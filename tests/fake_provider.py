@@ -36,6 +36,8 @@ so parallel tests do not interfere:
   [[fake:stream_error]] send {"error":{...}} inside the stream after one chunk
   [[fake:hang=S]]       accept, then say nothing for S seconds before answering
   [[fake:hangafter=S]]  send one chunk, then go silent for S seconds
+  [[fake:keepalive_only=S]] streaming: send the headers, then nothing but ": keep-alive"
+                        comments (every 200 ms) for S seconds, then the answer
   [[fake:crlf]]         end SSE lines with CRLF
   [[fake:splitutf8]]    split a UTF-8 character between two deltas, plus a stray 0xFF byte
   [[fake:markdown]]     answer Markdown with code, a table and hostile HTML and links
@@ -464,6 +466,8 @@ class FakeHandler(BaseHTTPRequestHandler):
 
         if keepalive:
             ping()
+        if "keepalive_only" in markers:
+            self.wait(marker_float(markers, "keepalive_only", 1), ping)
         event(chunk({"role": "assistant", "content": ""}))
         for piece in reasoning:
             pause()

@@ -68,7 +68,7 @@ static char *page_json_as(struct store *st, long long user, long long conv, int 
 	struct message *msgs;
 	size_t n;
 	int more;
-	if (store_msg_page(st, conv, 0, 50, &msgs, &n, &more) != STORE_OK) {
+	if (store_msg_page(st, user, conv, 0, 50, &msgs, &n, &more) != STORE_OK) {
 		store_conv_free(&c);
 		return xstrdup("no page");
 	}
@@ -118,7 +118,7 @@ static int run_sql(sqlite3 *db, const char *q)
 
 /* Writes turns the way chat.c does: the prompt with its HTML, a blank
  * answer without, then both finished with their HTML. */
-static void write_turns(struct store *st, long long conv)
+static void write_turns(struct store *st, long long user, long long conv)
 {
 	const long long v = message_html_version();
 	for (size_t i = 0; i < N_TURNS; i++) {
@@ -126,11 +126,12 @@ static void write_turns(struct store *st, long long conv)
 		char *ph = message_html("user", prompts[i]);
 		char *ah = message_html("assistant", answers[i]);
 		const char *status = i == 1 ? "interrupted" : i == 2 ? "error" : "ok";
-		store_msg_add(st, conv, "user", prompts[i], "interrupted", NULL, ph, v, 1000 + (long long)i, &u);
-		store_msg_add(st, conv, "assistant", "", "interrupted", "m", NULL, 0, 1000 + (long long)i, &a);
-		store_msg_finish(st, a, answers[i], i == 0 ? "thinking" : NULL, status, i == 2 ? "It failed." : NULL,
+		store_msg_add(st, user, conv, "user", prompts[i], "interrupted", NULL, ph, v, 1000 + (long long)i, &u);
+		store_msg_add(st, user, conv, "assistant", "", "interrupted", "m", NULL, 0, 1000 + (long long)i, &a);
+		store_msg_finish(st, user, conv, a, answers[i], i == 0 ? "thinking" : NULL, status,
+				 i == 2 ? "It failed." : NULL,
 				 ah, v);
-		store_msg_finish(st, u, prompts[i], NULL, status, NULL, ph, v);
+		store_msg_finish(st, user, conv, u, prompts[i], NULL, status, NULL, ph, v);
 		free(ph);
 		free(ah);
 	}
@@ -190,7 +191,7 @@ static void test_written_with_html(void)
 	CHECK(store_user_create(st, "A", "a", "h", 1, &user) == STORE_OK &&
 		      store_conv_create(st, user, "T", 2, &c) == STORE_OK,
 	      "a user and a conversation");
-	write_turns(st, c.id);
+	write_turns(st, user, c.id);
 	CHECK(count(st, "SELECT count(*) FROM messages WHERE html IS NULL") == 0,
 	      "every finished message has its HTML stored");
 
@@ -318,11 +319,11 @@ static void test_html_follows_content(void)
 	const long long v = message_html_version();
 
 	/* An interrupted partial answer: what is stored has matching HTML. */
-	CHECK(store_msg_add(st, c.id, "assistant", "", "interrupted", "m", NULL, 0, 3, &a) == STORE_OK,
+	CHECK(store_msg_add(st, user, c.id, "assistant", "", "interrupted", "m", NULL, 0, 3, &a) == STORE_OK,
 	      "an answer placeholder");
 	const char *partial = "Half of a **list**:\n\n1. one\n2. tw";
 	char *ph = message_html("assistant", partial);
-	CHECK(store_msg_finish(st, a, partial, NULL, "interrupted", "The answer was stopped.", ph, v) == STORE_OK,
+	CHECK(store_msg_finish(st, user, c.id, a, partial, NULL, "interrupted", "The answer was stopped.", ph, v) == STORE_OK,
 	      "an interrupted partial answer is stored with its HTML");
 	char *cached = page_json(st, user, c.id);
 	char *rendered = page_json_rendered(st, user, c.id);
@@ -332,10 +333,10 @@ static void test_html_follows_content(void)
 	free(rendered);
 
 	/* Content written again without HTML drops the old HTML. */
-	CHECK(store_msg_finish(st, a, "other", NULL, "error", NULL, NULL, 0) == STORE_OK &&
+	CHECK(store_msg_finish(st, user, c.id, a, "other", NULL, "error", NULL, NULL, 0) == STORE_OK &&
 		      count(st, "SELECT count(*) FROM messages WHERE html IS NOT NULL OR html_version IS NOT NULL") == 0,
 	      "a finish without HTML leaves none");
-	CHECK(store_msg_finish(st, a, partial, NULL, "interrupted", NULL, ph, v) == STORE_OK &&
+	CHECK(store_msg_finish(st, user, c.id, a, partial, NULL, "interrupted", NULL, ph, v) == STORE_OK &&
 		      count(st, "SELECT count(*) FROM messages WHERE html IS NOT NULL") == 1,
 	      "a finish with HTML stores it again");
 
@@ -344,14 +345,14 @@ static void test_html_follows_content(void)
 	long long placeholder = 0;
 	struct message *list;
 	size_t n;
-	CHECK(store_msg_add(st, c.id, "assistant", "", "interrupted", "m", NULL, 0, 4, &placeholder) == STORE_OK,
+	CHECK(store_msg_add(st, user, c.id, "assistant", "", "interrupted", "m", NULL, 0, 4, &placeholder) == STORE_OK,
 	      "a second answer placeholder");
 	CHECK(store_msg_unrendered(st, v, 0, 100, &list, &n) == STORE_OK && n == 0,
 	      "an empty answer in progress is not listed for rendering");
 	store_msg_list_free(list, n);
 	/* A render that lost the race to the writer stores nothing. */
 	CHECK(store_msg_set_html(st, placeholder, "", "", v) == STORE_OK, "HTML for the content it has is stored");
-	CHECK(store_msg_finish(st, placeholder, "late **answer**", NULL, "ok", NULL, NULL, 0) == STORE_OK &&
+	CHECK(store_msg_finish(st, user, c.id, placeholder, "late **answer**", NULL, "ok", NULL, NULL, 0) == STORE_OK &&
 		      count(st, "SELECT count(*) FROM messages WHERE content = 'late **answer**' AND html IS NULL") == 1,
 	      "a later finish without HTML clears what was stored for the old content");
 	CHECK(store_msg_set_html(st, placeholder, "", "", v) == STORE_NOTFOUND &&

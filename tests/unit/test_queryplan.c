@@ -36,11 +36,21 @@ static void plan_of(sqlite3 *db, const char *text, char *out, size_t outlen)
 	sqlite3_free(q);
 }
 
-/* Statements that may scan: maintenance and admin work, not requests. */
+/* Statements that may scan: maintenance and admin work, not requests; and
+ * the count of turns in flight, a table of at most MAX_STREAMS_TOTAL rows. */
 static int may_scan(int id)
 {
 	return id == S_USERS_EACH || id == S_SESSION_PURGE || id == S_RATE_PURGE || id == S_CONV_CLEAR_ALL ||
-	       id == S_PING || id == S_BEGIN || id == S_COMMIT || id == S_ROLLBACK;
+	       id == S_PING || id == S_BEGIN || id == S_COMMIT || id == S_ROLLBACK || id == S_TURN_COUNT;
+}
+
+/* A scan of a table, not the one constant row of an INSERT ... SELECT. */
+static int scans_table(const char *plan)
+{
+	for (const char *p = strstr(plan, "SCAN "); p; p = strstr(p + 5, "SCAN "))
+		if (strncmp(p, "SCAN CONSTANT ROW", 17) != 0)
+			return 1;
+	return 0;
 }
 
 struct want {
@@ -62,6 +72,9 @@ static const struct want wants[] = {
 	{S_MSG_CONTEXT, "context walks the conversation's index backwards",
 	 {"INDEX messages_conversation (conversation_id=? AND id<?)", NULL, NULL}},
 	{S_MSG_FINISH, "finishing a message by id", {"USING INTEGER PRIMARY KEY (rowid=?)", NULL, NULL}},
+	{S_MSG_ADD, "adding a message checks its conversation's owner by id",
+	 {"SEARCH conversations USING INTEGER PRIMARY KEY (rowid=?)", NULL, NULL}},
+	{S_TURN_ON_HOST, "a host's turns by their index", {"INDEX turns_host (host=?)", NULL, NULL}},
 	{S_MSG_UNRENDERED, "render-html's work list walks messages by id from where it left off",
 	 {"USING INTEGER PRIMARY KEY (rowid>?)", NULL, NULL}},
 	{S_MSG_SET_HTML, "storing a message's HTML by id", {"USING INTEGER PRIMARY KEY (rowid=?)", NULL, NULL}},
@@ -75,7 +88,7 @@ static void check_plans(struct store *st, const char *when)
 		if (may_scan(id))
 			continue;
 		plan_of(st->db, sql[id], plan, sizeof plan);
-		int ok = strstr(plan, "PREPARE FAILED") == NULL && strstr(plan, "SCAN ") == NULL &&
+		int ok = strstr(plan, "PREPARE FAILED") == NULL && !scans_table(plan) &&
 			 strstr(plan, "TEMP B-TREE") == NULL;
 		snprintf(name, sizeof name, "%s: statement %d neither scans a table nor sorts (%.60s)", when, id, sql[id]);
 		if (!CHECK(ok, name))

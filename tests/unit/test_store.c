@@ -1,10 +1,16 @@
-/* test_store.c: the SQLite store keeps owners apart, pages exactly, and migrates once. */
+/* test_store.c: the SQLite store keeps owners apart, pages exactly, never
+ * reuses ids, bounds turns in flight, and migrates once. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "check.h"
+#include "inflight.h"
 #include "store.h"
 
 static char dir[] = "/tmp/aifacade-test-store.XXXXXX";
@@ -19,12 +25,278 @@ static struct store *open_db(const char *name)
 	return st;
 }
 
-static long long add_turn(struct store *st, long long conv, const char *q, const char *a, const char *status)
+static long long add_turn(struct store *st, long long user, long long conv, const char *q, const char *a,
+			  const char *status)
 {
 	long long u, m;
-	store_msg_add(st, conv, "user", q, status, NULL, NULL, 0, 1000, &u);
-	store_msg_add(st, conv, "assistant", a, status, "m", NULL, 0, 1000, &m);
+	store_msg_add(st, user, conv, "user", q, status, NULL, NULL, 0, 1000, &u);
+	store_msg_add(st, user, conv, "assistant", a, status, "m", NULL, 0, 1000, &m);
 	return m;
+}
+
+/* One integer from a query on the file at path (-1 when it fails). */
+static long long file_value(const char *path, const char *q)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	long long v = -1;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, q, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Every row of the three rebuilt tables as one text, ids included. */
+static char *file_dump(const char *path)
+{
+	static const char q[] =
+	    "SELECT group_concat(x, '|') FROM ("
+	    " SELECT 'u' || id || ',' || username || ',' || username_key || ',' || password_hash || ',' || created_at AS x"
+	    "  FROM users"
+	    " UNION ALL SELECT 'c' || id || ',' || user_id || ',' || title || ',' || created_at || ',' || updated_at"
+	    "  FROM conversations"
+	    " UNION ALL SELECT 'm' || id || ',' || conversation_id || ',' || role || ',' || content || ','"
+	    "  || coalesce(reasoning, '-') || ',' || status || ',' || coalesce(model, '-') || ','"
+	    "  || coalesce(error, '-') || ',' || created_at || ',' || coalesce(html, '-') || ','"
+	    "  || coalesce(html_version, '-') FROM messages"
+	    " UNION ALL SELECT 's' || token_hash || ',' || user_id FROM sessions)";
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	char *out = NULL;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, q, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW &&
+	    sqlite3_column_text(s, 0))
+		out = strdup((const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return out ? out : strdup("(no rows)");
+}
+
+/* A schema-2 file as builds before migration 3 left it: the DDL of
+ * migrations 1 and 2, frozen here, with rows whose ids have gaps (deleted
+ * rows) and the highest ids deleted, as SQLite would hand out again. */
+static int make_schema2_file(const char *path)
+{
+	static const char ddl[] =
+	    "CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT NOT NULL, username_key TEXT NOT NULL UNIQUE,"
+	    " password_hash TEXT NOT NULL, created_at INTEGER NOT NULL);"
+	    "CREATE TABLE sessions (token_hash TEXT PRIMARY KEY,"
+	    " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, ua_hash TEXT NOT NULL,"
+	    " created_at INTEGER NOT NULL, last_seen INTEGER NOT NULL) WITHOUT ROWID;"
+	    "CREATE INDEX sessions_user ON sessions(user_id);"
+	    "CREATE TABLE rate_events (bucket TEXT NOT NULL, at INTEGER NOT NULL);"
+	    "CREATE INDEX rate_events_bucket ON rate_events(bucket, at);"
+	    "CREATE TABLE conversations (id INTEGER PRIMARY KEY,"
+	    " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, title TEXT NOT NULL,"
+	    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+	    "CREATE INDEX conversations_user ON conversations(user_id, updated_at DESC, id DESC);"
+	    "CREATE TABLE messages (id INTEGER PRIMARY KEY,"
+	    " conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,"
+	    " role TEXT NOT NULL CHECK (role IN ('user', 'assistant')), content TEXT NOT NULL, reasoning TEXT,"
+	    " status TEXT NOT NULL CHECK (status IN ('ok', 'error', 'interrupted')), model TEXT, error TEXT,"
+	    " created_at INTEGER NOT NULL);"
+	    "CREATE INDEX messages_conversation ON messages(conversation_id, id);"
+	    "ALTER TABLE messages ADD COLUMN html TEXT;"
+	    "ALTER TABLE messages ADD COLUMN html_version INTEGER;"
+	    "PRAGMA user_version = 2;"
+	    "INSERT INTO users VALUES (1, 'Alice', 'alice', 'h1', 10), (4, 'Bob', 'bob', 'h2', 11);"
+	    "INSERT INTO sessions VALUES ('tok', 4, 'ua', 12, 13);"
+	    "INSERT INTO rate_events VALUES ('prompt-user:1', 14);"
+	    "INSERT INTO conversations VALUES (2, 1, 'Alice talk', 20, 21), (9, 4, 'Bob talk', 22, 23);"
+	    "INSERT INTO messages VALUES"
+	    " (3, 2, 'user', 'hello', NULL, 'ok', NULL, NULL, 30, '<p>hello</p>', 7),"
+	    " (5, 2, 'assistant', 'hi **there**', 'thought', 'ok', 'm', NULL, 31, NULL, NULL),"
+	    " (17, 9, 'user', 'bob asks', NULL, 'error', NULL, NULL, 32, NULL, NULL),"
+	    " (18, 9, 'assistant', '', NULL, 'error', 'm', 'It failed.', 33, NULL, NULL);";
+	sqlite3 *db = NULL;
+	int ok = sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db, ddl, NULL, NULL, NULL) == SQLITE_OK;
+	sqlite3_close(db);
+	return ok;
+}
+
+/* An old file with rows migrates keeping every row, id and index; the
+ * next ids are above every existing one; foreign keys still cascade. */
+static void test_migration_keeps_rows(void)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s/schema2.db", dir);
+	if (!CHECK(make_schema2_file(path), "a schema-2 file with rows"))
+		return;
+	char *before = file_dump(path);
+	char err[512];
+	struct store *st = NULL;
+	if (!CHECK(store_open(path, &st, err, sizeof err) == 0, "the schema-2 file opens and migrates")) {
+		printf("#   %s\n", err);
+		free(before);
+		return;
+	}
+	CHECK(store_schema_version(st) == store_schema_latest() && store_schema_latest() >= 3, "to the latest version");
+	char *after = file_dump(path);
+	if (!CHECK(strcmp(before, after) == 0, "every row and id is kept"))
+		printf("#   before %s\n#   after  %s\n", before, after);
+	free(before);
+	free(after);
+	CHECK(file_value(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN"
+			       " ('conversations_user', 'messages_conversation', 'sessions_user', 'rate_events_bucket')") == 4,
+	      "and every index");
+	CHECK(file_value(path, "SELECT count(*) FROM sqlite_schema WHERE sql LIKE '%AUTOINCREMENT%' AND name IN"
+			       " ('users', 'conversations', 'messages')") == 3,
+	      "users, conversations and messages now never reuse an id");
+	CHECK(file_value(path, "SELECT count(*) FROM pragma_foreign_key_check") == 0 &&
+		      file_value(path, "SELECT count(*) FROM pragma_foreign_key_list('messages')"
+				       " WHERE \"table\" = 'conversations' AND on_delete = 'CASCADE'") == 1,
+	      "the foreign keys are kept and hold");
+	long long uid = 0, mid = 0;
+	struct conversation c = {0};
+	CHECK(store_user_create(st, "Carol", "carol", "h", 40, &uid) == STORE_OK && uid == 5 &&
+		      store_conv_create(st, uid, "t", 41, &c) == STORE_OK && c.id == 10 &&
+		      store_msg_add(st, uid, c.id, "user", "x", "ok", NULL, NULL, 0, 42, &mid) == STORE_OK && mid == 19,
+	      "new ids start above the highest existing ones");
+	store_conv_free(&c);
+	/* Deleting Bob cascades (foreign keys are on again after the rebuild). */
+	CHECK(store_user_delete(st, "bob") == STORE_OK &&
+		      file_value(path, "SELECT count(*) FROM messages WHERE conversation_id = 9") == 0 &&
+		      file_value(path, "SELECT count(*) FROM sessions") == 0,
+	      "deleting a user still cascades to conversations, messages and sessions");
+	long long again = 0;
+	CHECK(store_user_create(st, "Dave", "dave", "h", 50, &again) == STORE_OK && again == 6,
+	      "and the deleted user's id is not handed out again");
+	store_close(st);
+}
+
+/* Writes that name an id also name its owner and conversation. */
+static void test_owner_scoped_writes(struct store *st, long long alice, long long bob)
+{
+	struct conversation ca, cb;
+	long long m = 0, other = 0;
+	CHECK(store_conv_create(st, alice, "mine", 100, &ca) == STORE_OK &&
+		      store_conv_create(st, bob, "his", 100, &cb) == STORE_OK &&
+		      store_msg_add(st, alice, ca.id, "assistant", "", "interrupted", "m", NULL, 0, 101, &m) == STORE_OK,
+	      "two users, a conversation each, an answer in progress");
+	CHECK(store_msg_add(st, bob, ca.id, "user", "intruder", "ok", NULL, NULL, 0, 102, &other) == STORE_NOTFOUND,
+	      "a message cannot be added to another user's conversation");
+	CHECK(store_msg_finish(st, bob, ca.id, m, "overwritten", NULL, "ok", NULL, NULL, 0) == STORE_NOTFOUND,
+	      "another user cannot finish a message");
+	CHECK(store_msg_finish(st, bob, cb.id, m, "overwritten", NULL, "ok", NULL, NULL, 0) == STORE_NOTFOUND,
+	      "nor through a conversation of his own");
+	CHECK(store_msg_finish(st, alice, cb.id, m, "moved", NULL, "ok", NULL, NULL, 0) == STORE_NOTFOUND,
+	      "the owner cannot finish a message through the wrong conversation");
+	CHECK(store_conv_touch(st, bob, ca.id, 999) == STORE_NOTFOUND, "another user cannot touch a conversation");
+	struct message *list;
+	size_t n;
+	int more;
+	CHECK(store_msg_page(st, bob, ca.id, 0, 50, &list, &n, &more) == STORE_OK && n == 0,
+	      "another user's page of a conversation is empty");
+	store_msg_list_free(list, n);
+	CHECK(store_msg_context(st, bob, ca.id, 0, 100000, &list, &n) == STORE_OK && n == 0,
+	      "and so is its context");
+	store_msg_list_free(list, n);
+	CHECK(store_msg_page(st, alice, ca.id, 0, 50, &list, &n, &more) == STORE_OK && n == 1 &&
+		      strcmp(list[0].content, "") == 0 && strcmp(list[0].status, "interrupted") == 0,
+	      "the owner's message is untouched");
+	store_msg_list_free(list, n);
+	CHECK(store_msg_finish(st, alice, ca.id, m, "done", NULL, "ok", NULL, NULL, 0) == STORE_OK &&
+		      store_conv_touch(st, alice, ca.id, 200) == STORE_OK,
+	      "the owner finishes it through its conversation");
+
+	/* The reported attack: a conversation deleted during its answer;
+	 * another user's new messages must not be reachable by the old ids. */
+	long long late = 0;
+	CHECK(store_msg_add(st, bob, cb.id, "assistant", "", "interrupted", "m", NULL, 0, 300, &late) == STORE_OK &&
+		      store_conv_delete(st, bob, cb.id) == STORE_OK,
+	      "bob's conversation is deleted while its answer is written");
+	struct conversation cn;
+	long long fresh = 0;
+	CHECK(store_conv_create(st, alice, "new", 301, &cn) == STORE_OK && cn.id > cb.id &&
+		      store_msg_add(st, alice, cn.id, "user", "alice's prompt", "ok", NULL, NULL, 0, 302, &fresh) ==
+			  STORE_OK &&
+		      fresh > late,
+	      "ids freed by the delete are not handed out again");
+	CHECK(store_msg_finish(st, bob, cb.id, late, "bob's late answer", NULL, "ok", NULL, NULL, 0) == STORE_NOTFOUND &&
+		      store_conv_touch(st, bob, cb.id, 303) == STORE_NOTFOUND,
+	      "the late answer finds nothing to write");
+	CHECK(store_msg_page(st, alice, cn.id, 0, 50, &list, &n, &more) == STORE_OK && n == 1 &&
+		      strcmp(list[0].content, "alice's prompt") == 0,
+	      "alice's message is intact");
+	store_msg_list_free(list, n);
+	long long cleared = 0;
+	CHECK(store_conv_clear(st, alice, &cleared) == STORE_OK &&
+		      store_msg_finish(st, alice, cn.id, fresh, "x", NULL, "ok", NULL, NULL, 0) == STORE_NOTFOUND,
+	      "after clearing the history, a finish writes nothing");
+	store_conv_free(&ca);
+	store_conv_free(&cb);
+	store_conv_free(&cn);
+}
+
+/* The turns in flight: per-user and total bounds, freed slots, and slots
+ * of processes that are gone. */
+static void test_inflight(struct store *st, long long alice, long long bob)
+{
+	struct inflight a[3], b, extra;
+	enum inflight_full full;
+	long long now = 1000000;
+	int ok = 1;
+	for (int i = 0; i < 2; i++)
+		ok &= inflight_take(st, alice, 100 + i, 2, 3, now, &a[i], &full) == STORE_OK && full == INFLIGHT_FREE &&
+		      a[i].id > 0;
+	CHECK(ok, "a user takes slots up to the per-user bound");
+	CHECK(inflight_take(st, alice, 102, 2, 3, now, &extra, &full) == STORE_OK && full == INFLIGHT_USER_FULL &&
+		      extra.id == 0,
+	      "one more is refused as the user's bound");
+	CHECK(inflight_take(st, bob, 200, 2, 3, now, &b, &full) == STORE_OK && full == INFLIGHT_FREE,
+	      "another user still gets one");
+	struct inflight carol;
+	CHECK(inflight_take(st, bob, 201, 5, 3, now, &carol, &full) == STORE_OK && full == INFLIGHT_ALL_FULL,
+	      "the total bound refuses once every slot is taken");
+	inflight_release(st, &a[0]);
+	CHECK(a[0].id == 0 && inflight_take(st, alice, 103, 2, 3, now, &a[2], &full) == STORE_OK &&
+		      full == INFLIGHT_FREE,
+	      "a released slot is free again");
+	inflight_release(st, &a[1]);
+	inflight_release(st, &a[2]);
+	inflight_release(st, &b);
+
+	/* A slot whose process was killed is freed at the next take. */
+	pid_t child = fork();
+	if (child == 0) {
+		struct store *cst = NULL;
+		char err[256], path[256];
+		snprintf(path, sizeof path, "%s/a.db", dir);
+		struct inflight mine;
+		enum inflight_full f;
+		if (store_open(path, &cst, err, sizeof err) == 0 &&
+		    inflight_take(cst, alice, 300, 1, 3, now, &mine, &f) == STORE_OK && f == INFLIGHT_FREE)
+			pause(); /* holds its slot until killed */
+		_exit(1);
+	}
+	int held = 0;
+	for (int i = 0; i < 100 && !held; i++) {
+		long long mine = 0, all = 0;
+		held = store_turn_count(st, alice, &mine, &all) == STORE_OK && mine == 1;
+		if (!held)
+			usleep(20000);
+	}
+	CHECK(held, "a child process holds alice's one slot");
+	CHECK(inflight_take(st, alice, 301, 1, 3, now, &extra, &full) == STORE_OK && full == INFLIGHT_USER_FULL,
+	      "while it lives, the slot stays taken");
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	CHECK(inflight_take(st, alice, 302, 1, 3, now, &extra, &full) == STORE_OK && full == INFLIGHT_FREE,
+	      "once it is killed, its slot is free at once");
+	/* A turn whose heartbeat stopped (another host, say) expires. */
+	struct inflight old;
+	CHECK(inflight_take(st, bob, 400, 1, 3, now, &old, &full) == STORE_OK && full == INFLIGHT_FREE,
+	      "bob takes his one slot");
+	CHECK(inflight_take(st, bob, 401, 1, 3, now + INFLIGHT_STALE_MS - 1, &b, &full) == STORE_OK &&
+		      full == INFLIGHT_USER_FULL,
+	      "which holds while its heartbeat is recent");
+	CHECK(inflight_take(st, bob, 402, 1, 3, now + INFLIGHT_STALE_MS + 1, &b, &full) == STORE_OK &&
+		      full == INFLIGHT_FREE,
+	      "and expires when its heartbeat is stale");
+	inflight_release(st, &b);
+	inflight_release(st, &extra);
 }
 
 int main(void)
@@ -84,7 +356,7 @@ int main(void)
 	for (int i = 0; i < 30; i++) {
 		char q[32];
 		snprintf(q, sizeof q, "q%d", i);
-		add_turn(st, ca.id, q, "answer", i == 10 ? "error" : "ok");
+		add_turn(st, alice, ca.id, q, "answer", i == 10 ? "error" : "ok");
 	}
 	struct message *page;
 	size_t n;
@@ -92,7 +364,7 @@ int main(void)
 	long long seen = 0, before = 0, last_first = 0;
 	int pages = 0, ordered = 1;
 	do {
-		CHECK(store_msg_page(st, ca.id, before, 25, &page, &n, &more) == STORE_OK, "page reads");
+		CHECK(store_msg_page(st, alice, ca.id, before, 25, &page, &n, &more) == STORE_OK, "page reads");
 		for (size_t i = 1; i < n; i++)
 			ordered &= page[i - 1].id < page[i].id;
 		if (n && last_first)
@@ -106,24 +378,26 @@ int main(void)
 	CHECK(seen == 60 && pages == 3 && ordered, "pages cover every message once, oldest first");
 
 	struct message *ctx;
-	CHECK(store_msg_context(st, ca.id, 0, 1000000, &ctx, &n) == STORE_OK, "context reads");
+	CHECK(store_msg_context(st, alice, ca.id, 0, 1000000, &ctx, &n) == STORE_OK, "context reads");
 	int only_ok = 1;
 	for (size_t i = 0; i < n; i++)
 		only_ok &= strcmp(ctx[i].status, "ok") == 0;
 	CHECK(n == 58 && only_ok, "context holds only ok messages");
 	store_msg_list_free(ctx, n);
-	CHECK(store_msg_context(st, ca.id, 0, 10, &ctx, &n) == STORE_OK && n == 2 &&
+	CHECK(store_msg_context(st, alice, ca.id, 0, 10, &ctx, &n) == STORE_OK && n == 2 &&
 		      strcmp(ctx[0].content, "q29") == 0 && strcmp(ctx[1].content, "answer") == 0,
 	      "a small budget keeps the newest messages that fit, in order");
 	store_msg_list_free(ctx, n);
 
 	long long cleared = 0;
 	CHECK(store_conv_clear(st, alice, &cleared) == STORE_OK && cleared == 1, "clear removes the user's conversations");
-	CHECK(store_msg_page(st, ca.id, 0, 50, &page, &n, &more) == STORE_OK && n == 0, "and their messages");
+	CHECK(store_msg_page(st, alice, ca.id, 0, 50, &page, &n, &more) == STORE_OK && n == 0, "and their messages");
 	store_msg_list_free(page, n);
 	CHECK(store_conv_get(st, bob, cb.id, &c) == STORE_OK, "other users keep theirs");
 	store_conv_free(&c);
-	add_turn(st, cb.id, "kept", "yes", "ok");
+	add_turn(st, bob, cb.id, "kept", "yes", "ok");
+	test_owner_scoped_writes(st, alice, bob);
+	test_inflight(st, alice, bob);
 
 	char backup[256];
 	snprintf(backup, sizeof backup, "%s/backup.db", dir);
@@ -133,7 +407,7 @@ int main(void)
 	CHECK(store_restore(st, backup) == STORE_OK, "restore");
 	CHECK(store_conv_get(st, bob, cb.id, &c) == STORE_OK, "restore brings the conversation back");
 	store_conv_free(&c);
-	CHECK(store_msg_page(st, cb.id, 0, 50, &page, &n, &more) == STORE_OK && n == 2, "with its messages");
+	CHECK(store_msg_page(st, bob, cb.id, 0, 50, &page, &n, &more) == STORE_OK && n == 2, "with its messages");
 	store_msg_list_free(page, n);
 
 	char junk[256];
@@ -147,14 +421,36 @@ int main(void)
 	CHECK(store_user_find(st, "alice", &u) == STORE_OK, "and keeps the data");
 	store_user_free(&u);
 
+	/* The backup predates users and messages made since: after the
+	 * restore, their ids are still not handed out again. */
+	long long top_user = 0, top_msg = 0, top_conv = 0;
+	struct conversation probe;
+	CHECK(store_user_create(st, "Eve", "eve", "h", 500, &top_user) == STORE_OK &&
+		      store_conv_create(st, top_user, "t", 501, &probe) == STORE_OK &&
+		      store_msg_add(st, top_user, probe.id, "user", "x", "ok", NULL, NULL, 0, 502, &top_msg) == STORE_OK,
+	      "rows made after the backup");
+	top_conv = probe.id;
+	store_conv_free(&probe);
+	CHECK(store_restore(st, backup) == STORE_OK && store_user_find(st, "eve", &u) == STORE_NOTFOUND,
+	      "a restore of the older backup");
+	long long nu = 0, nm = 0;
+	CHECK(store_user_create(st, "Fay", "fay", "h", 600, &nu) == STORE_OK && nu > top_user &&
+		      store_conv_create(st, nu, "t", 601, &probe) == STORE_OK && probe.id > top_conv &&
+		      store_msg_add(st, nu, probe.id, "user", "x", "ok", NULL, NULL, 0, 602, &nm) == STORE_OK &&
+		      nm > top_msg,
+	      "hands out ids above any the database had before it");
+	store_conv_free(&probe);
 	CHECK(store_reset(st) == STORE_OK && store_user_find(st, "alice", &u) == STORE_NOTFOUND &&
 		      store_schema_version(st) == store_schema_latest(),
 	      "reset empties and recreates the schema");
+	CHECK(store_user_create(st, "Gus", "gus", "h", 700, &id) == STORE_OK && id > nu,
+	      "and ids go on from where they were");
 	struct store_stats s;
-	CHECK(store_stats(st, &s) == STORE_OK && s.users == 0 && s.messages == 0, "stats after reset");
+	CHECK(store_stats(st, &s) == STORE_OK && s.users == 1 && s.messages == 0, "stats after reset");
 	store_close(st);
 	store_conv_free(&ca);
 	store_conv_free(&cb);
+	test_migration_keeps_rows();
 
 	char err[256];
 	CHECK(store_open("/nonexistent-dir/x.db", &st, err, sizeof err) < 0 && strstr(err, "writable"),

@@ -1,0 +1,101 @@
+/* inflight.c: the per-user and total bounds on turns in flight (see inflight.h). */
+#include "inflight.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static long long inflight_now_ms(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return 0;
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void inflight_host(char *host, size_t len)
+{
+	if (gethostname(host, len) != 0)
+		host[0] = '\0';
+	host[len - 1] = '\0';
+}
+
+/* Drops the turns whose process on this host has ended (killed, say),
+ * without waiting for their heartbeat to go stale. */
+static int inflight_forget_dead(struct store *st, const char *host)
+{
+	struct turn_row *rows;
+	size_t n;
+	int rc = store_turn_on_host(st, host, &rows, &n);
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		pid_t pid = (pid_t)rows[i].pid;
+		if (pid > 0 && (long long)pid == rows[i].pid && kill(pid, 0) < 0 && errno == ESRCH) {
+			log_info("turn %lld of process %lld ended without releasing its slot; released now",
+				 rows[i].id, rows[i].pid);
+			rc = store_turn_drop(st, rows[i].id);
+		}
+	}
+	free(rows);
+	return rc;
+}
+
+int inflight_take(struct store *st, long long user_id, long long message_id, long per_user, long total,
+		  long long now, struct inflight *out, enum inflight_full *full)
+{
+	char host[256];
+	long long mine = 0, all = 0;
+	memset(out, 0, sizeof *out);
+	*full = INFLIGHT_FREE;
+	inflight_host(host, sizeof host);
+	int rc = store_turn_reap(st, now - INFLIGHT_STALE_MS);
+	if (rc == STORE_OK)
+		rc = inflight_forget_dead(st, host);
+	if (rc == STORE_OK)
+		rc = store_turn_count(st, user_id, &mine, &all);
+	if (rc != STORE_OK)
+		return rc;
+	if (mine >= per_user) {
+		*full = INFLIGHT_USER_FULL;
+		return STORE_OK;
+	}
+	if (all >= total) {
+		*full = INFLIGHT_ALL_FULL;
+		return STORE_OK;
+	}
+	rc = store_turn_add(st, user_id, message_id, host, (long long)getpid(), now, &out->id);
+	if (rc == STORE_OK) {
+		out->user_id = user_id;
+		out->last_beat = now;
+	}
+	return rc;
+}
+
+void inflight_beat(struct store *st, struct inflight *f)
+{
+	if (f->id == 0)
+		return;
+	long long now = inflight_now_ms();
+	if (now - f->last_beat < INFLIGHT_BEAT_MS)
+		return;
+	f->last_beat = now;
+	int rc = store_turn_beat(st, f->user_id, f->id, now);
+	if (rc == STORE_NOTFOUND)
+		log_warn("turn %lld lost its slot (its heartbeat was late); it goes on outside the limit", f->id);
+	else if (rc != STORE_OK)
+		log_warn("turn %lld: heartbeat not recorded; it is retried in %lld s", f->id, INFLIGHT_BEAT_MS / 1000);
+}
+
+void inflight_release(struct store *st, struct inflight *f)
+{
+	if (f->id == 0)
+		return;
+	int rc = store_turn_end(st, f->user_id, f->id);
+	if (rc != STORE_OK && rc != STORE_NOTFOUND)
+		log_warn("turn %lld: slot not released; it is freed when its heartbeat goes stale", f->id);
+	f->id = 0;
+}

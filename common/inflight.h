@@ -1,0 +1,47 @@
+/* inflight.h: bounds the turns in flight, per user and in all, across processes.
+ *
+ * Contract: a turn (a POST /api/chat that asks the AI provider) holds one
+ * row of the database's turns table from the moment its messages are
+ * stored until its answer is written, so every process, CGI or SCGI child,
+ * counts the same rows. inflight_take() runs inside the caller's write
+ * transaction (store_begin), which makes the count and the insert one step:
+ * it first forgets the turns of processes that are gone (a pid of this host
+ * that no longer exists, or a heartbeat older than INFLIGHT_STALE_MS, for a
+ * process on another host or a pid reused since), then counts, then adds
+ * the turn or says which limit is full. A running turn calls inflight_beat()
+ * often (it writes at most every INFLIGHT_BEAT_MS) and inflight_release()
+ * when its answer is written. The row names the answer's message, so that
+ * work which owns turns on the server can find a turn by its message. */
+#ifndef AIF_INFLIGHT_H
+#define AIF_INFLIGHT_H
+
+#include "store.h"
+
+#define INFLIGHT_BEAT_MS 10000LL
+#define INFLIGHT_STALE_MS 60000LL
+/* What a refused turn is told to wait, in seconds: turns take seconds to
+ * minutes, and nothing tells when one will end. */
+#define INFLIGHT_RETRY_AFTER 10L
+
+enum inflight_full {
+	INFLIGHT_FREE = 0,
+	INFLIGHT_USER_FULL = 1, /* MAX_STREAMS_PER_USER turns of this user run */
+	INFLIGHT_ALL_FULL = 2,  /* MAX_STREAMS_TOTAL turns run in all */
+};
+
+struct inflight {
+	long long id;        /* the turns row; 0 when none is held */
+	long long user_id;
+	long long last_beat; /* ms since the epoch */
+};
+
+/* Takes a slot for user_id's answer message_id unless a limit is full
+ * (then *full says which, and nothing is added). Returns a store_rc. */
+int inflight_take(struct store *st, long long user_id, long long message_id, long per_user, long total,
+		  long long now, struct inflight *out, enum inflight_full *full);
+/* Records that the turn still runs, when INFLIGHT_BEAT_MS have passed. */
+void inflight_beat(struct store *st, struct inflight *f);
+/* Gives the slot back (idempotent). */
+void inflight_release(struct store *st, struct inflight *f);
+
+#endif
