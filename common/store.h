@@ -148,6 +148,31 @@ int store_msg_set_html(struct store *st, long long id, const char *content, cons
 void store_msg_free(struct message *m);
 void store_msg_list_free(struct message *list, size_t n);
 
+/* ---- search (README, "Search") ---- */
+
+struct search_hit {
+	long long conversation_id;
+	char *conversation_title;
+	long long message_id;    /* 0 for a match in the title */
+	char *role;              /* NULL for a match in the title */
+	char *snippet;           /* text with SEARCH_MARK_OPEN/CLOSE (search.h) around matches */
+	long long created_at;    /* the message's time, or the conversation's last change */
+	double rank;             /* lower is better */
+};
+
+/* The user's best `limit` matches of fts_query (made by search_fts_query(),
+ * search.h) among message contents and conversation titles, best first and
+ * newest first among equals. Free with store_search_free(). */
+int store_search(struct store *st, long long user_id, const char *fts_query, int limit,
+		 struct search_hit **list, size_t *n);
+void store_search_free(struct search_hit *list, size_t n);
+/* The page of `limit` messages of the user's conversation conv_id that
+ * holds msg_id near its middle, oldest first; *has_newer when messages
+ * newer than the page exist. STORE_NOTFOUND when the message is not in
+ * that conversation of that user. */
+int store_msg_page_around(struct store *st, long long user_id, long long conv_id, long long msg_id,
+			  int limit, struct message **list, size_t *n, int *has_more, int *has_newer);
+
 int store_stats(struct store *st, struct store_stats *out);
 /* Online backup to path (consistent while others write); restore replaces
  * the database with the file's contents. */
