@@ -173,6 +173,21 @@ void store_search_free(struct search_hit *list, size_t n);
 int store_msg_page_around(struct store *st, long long user_id, long long conv_id, long long msg_id,
 			  int limit, struct message **list, size_t *n, int *has_more, int *has_newer);
 
+/* ---- export and import (README, "Export and import") ---- */
+
+/* Up to limit messages of conversation conv_id with id > after, in id
+ * order, without stored HTML (the caller owns the conversation: it read
+ * it with store_conv_get or store_conv_list for the user). */
+int store_msg_after(struct store *st, long long conv_id, long long after, int limit, struct message **list,
+		    size_t *n);
+/* Creates a conversation of the user with the given times. */
+int store_import_conv(struct store *st, long long user_id, const char *title, long long created_at,
+		      long long updated_at, long long *id);
+/* Adds m (role, content, reasoning, status, model, error, created_at,
+ * html and html_version) to the user's conversation conv_id;
+ * STORE_NOTFOUND when that conversation is not the user's. */
+int store_import_msg(struct store *st, long long user_id, long long conv_id, const struct message *m);
+
 int store_stats(struct store *st, struct store_stats *out);
 /* Online backup to path (consistent while others write); restore replaces
  * the database with the file's contents. */

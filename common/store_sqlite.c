@@ -109,6 +109,7 @@ enum stmt_id {
 	S_MSG_ADD, S_MSG_FINISH, S_MSG_PAGE, S_MSG_CONTEXT, S_MSG_UNRENDERED, S_MSG_SET_HTML,
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_PING,
 	S_SEARCH_MSGS, S_SEARCH_TITLES, S_MSG_IN_CONV, S_MSG_NEWER_NTH,
+	S_MSG_AFTER, S_IMPORT_CONV, S_IMPORT_MSG,
 	S_COUNT
 };
 
@@ -170,6 +171,13 @@ static const char *const sql[S_COUNT] = {
 	[S_MSG_IN_CONV] = "SELECT 1 FROM messages m JOIN conversations c ON c.id = m.conversation_id"
 			  " WHERE m.id = ?1 AND c.id = ?2 AND c.user_id = ?3",
 	[S_MSG_NEWER_NTH] = "SELECT id FROM messages WHERE conversation_id = ?1 AND id > ?2 ORDER BY id LIMIT 1 OFFSET ?3",
+	/* Export and import (README, "Export and import"). */
+	[S_MSG_AFTER] = "SELECT id, role, content, reasoning, status, model, error, created_at FROM messages"
+			" WHERE conversation_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+	[S_IMPORT_CONV] = "INSERT INTO conversations (user_id, title, created_at, updated_at) VALUES (?1, ?2, ?3, ?4)",
+	[S_IMPORT_MSG] = "INSERT INTO messages (conversation_id, role, content, reasoning, status, model, error, created_at,"
+			 " html, html_version) SELECT ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11"
+			 " WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ?2 AND user_id = ?1)",
 };
 
 struct store {
@@ -1052,6 +1060,62 @@ int store_msg_page_around(struct store *st, long long user_id, long long conv_id
 		return out;
 	*has_newer = before > 0;
 	return store_msg_page(st, conv_id, before, limit, list, n, has_more);
+}
+
+/* ---- export and import (README, "Export and import") ---- */
+
+int store_msg_after(struct store *st, long long conv_id, long long after, int limit, struct message **list,
+		    size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	sqlite3_stmt *s = stmt(st, S_MSG_AFTER);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, conv_id);
+	sqlite3_bind_int64(s, 2, after);
+	sqlite3_bind_int(s, 3, limit);
+	*list = xcalloc(limit > 0 ? (size_t)limit : 1, sizeof **list);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < (size_t)limit)
+		msg_from_row(s, &(*list)[(*n)++]);
+	int out = rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : rc_of(st, rc, "read messages in order");
+	done(s);
+	return out;
+}
+
+int store_import_conv(struct store *st, long long user_id, const char *title, long long created_at,
+		      long long updated_at, long long *id)
+{
+	sqlite3_stmt *s = stmt(st, S_IMPORT_CONV);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, user_id);
+	bind_text(s, 2, title);
+	sqlite3_bind_int64(s, 3, created_at);
+	sqlite3_bind_int64(s, 4, updated_at);
+	int rc = exec_stmt(st, s, "import conversation");
+	if (rc == STORE_OK)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+int store_import_msg(struct store *st, long long user_id, long long conv_id, const struct message *m)
+{
+	sqlite3_stmt *s = stmt(st, S_IMPORT_MSG);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, user_id);
+	sqlite3_bind_int64(s, 2, conv_id);
+	bind_text(s, 3, m->role);
+	bind_text(s, 4, m->content);
+	bind_text(s, 5, m->reasoning && *m->reasoning ? m->reasoning : NULL);
+	bind_text(s, 6, m->status);
+	bind_text(s, 7, m->model);
+	bind_text(s, 8, m->error);
+	sqlite3_bind_int64(s, 9, m->created_at);
+	bind_html(s, 10, m->html, m->html_version);
+	return exec_owned(st, s, "import message");
 }
 
 /* ---- operations ---- */

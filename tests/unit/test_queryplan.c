@@ -80,9 +80,21 @@ static const struct want wants[] = {
 	{S_SEARCH_TITLES, "title search looks matches up in the index, then rows by id",
 	 {"conversations_fts VIRTUAL TABLE INDEX 0:M", "SEARCH c USING INTEGER PRIMARY KEY (rowid=?)", NULL}},
 	{S_MSG_IN_CONV, "a message of a conversation by ids", {"USING INTEGER PRIMARY KEY (rowid=?)", NULL, NULL}},
+	{S_MSG_AFTER, "export walks the conversation's index forwards",
+	 {"INDEX messages_conversation (conversation_id=? AND id>?)", NULL, NULL}},
 	{S_MSG_NEWER_NTH, "the page boundary walks the conversation's index",
 	 {"INDEX messages_conversation (conversation_id=? AND id>?)", NULL, NULL}},
 };
+
+/* A table scan in a plan; "SCAN CONSTANT ROW" is the one row of an
+ * INSERT ... SELECT without a FROM, not a scan. */
+static int scans(const char *plan)
+{
+	for (const char *p = strstr(plan, "SCAN "); p; p = strstr(p + 5, "SCAN "))
+		if (strncmp(p, "SCAN CONSTANT ROW", 17) != 0)
+			return 1;
+	return 0;
+}
 
 static void check_plans(struct store *st, const char *when)
 {
@@ -91,7 +103,7 @@ static void check_plans(struct store *st, const char *when)
 		if (may_scan(id))
 			continue;
 		plan_of(st->db, sql[id], plan, sizeof plan);
-		int ok = strstr(plan, "PREPARE FAILED") == NULL && strstr(plan, "SCAN ") == NULL &&
+		int ok = strstr(plan, "PREPARE FAILED") == NULL && !scans(plan) &&
 			 strstr(plan, "TEMP B-TREE") == NULL;
 		snprintf(name, sizeof name, "%s: statement %d neither scans a table nor sorts (%.60s)", when, id, sql[id]);
 		if (!CHECK(ok, name))
