@@ -183,10 +183,16 @@ int store_msg_after(struct store *st, long long conv_id, long long after, int li
 /* Creates a conversation of the user with the given times. */
 int store_import_conv(struct store *st, long long user_id, const char *title, long long created_at,
 		      long long updated_at, long long *id);
-/* Adds m (role, content, reasoning, status, model, error, created_at,
- * html and html_version) to the user's conversation conv_id;
- * STORE_NOTFOUND when that conversation is not the user's. */
-int store_import_msg(struct store *st, long long user_id, long long conv_id, const struct message *m);
+/* A message to import: the caller's strings, borrowed. */
+struct message_in {
+	const char *role, *content, *reasoning, *status, *model, *error;
+	long long created_at;
+	const char *html;       /* content's rendering, or NULL */
+	long long html_version;
+};
+/* Adds m to the user's conversation conv_id; STORE_NOTFOUND when that
+ * conversation is not the user's. */
+int store_import_msg(struct store *st, long long user_id, long long conv_id, const struct message_in *m);
 
 int store_stats(struct store *st, struct store_stats *out);
 /* Online backup to path (consistent while others write); restore replaces

@@ -1100,7 +1100,7 @@ int store_import_conv(struct store *st, long long user_id, const char *title, lo
 	return rc;
 }
 
-int store_import_msg(struct store *st, long long user_id, long long conv_id, const struct message *m)
+int store_import_msg(struct store *st, long long user_id, long long conv_id, const struct message_in *m)
 {
 	sqlite3_stmt *s = stmt(st, S_IMPORT_MSG);
 	if (!s)

@@ -14,6 +14,7 @@
 #include "alloc.h"
 #include "config.h"
 #include "conversation.h"
+#include "import.h"
 #include "log.h"
 #include "store.h"
 
@@ -21,7 +22,7 @@
 enum { EXIT_DONE = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
 struct args {
-	const char *pos[2]; /* positional arguments, as many as the command takes */
+	const char *pos[2]; /* positional arguments, as many as the command takes (at most 2) */
 	int npos;
 	int yes, force;
 };
@@ -48,6 +49,7 @@ static int cmd_clear_all(struct store *st, const struct config *cfg, const struc
 static int cmd_reset_db(struct store *st, const struct config *cfg, const struct args *a);
 static int cmd_backup(struct store *st, const struct config *cfg, const struct args *a);
 static int cmd_restore(struct store *st, const struct config *cfg, const struct args *a);
+static int cmd_import(struct store *st, const struct config *cfg, const struct args *a);
 
 static const struct command commands[] = {
 	{"init-db", "", 0, 0, 0, NULL,
@@ -127,6 +129,16 @@ static const struct command commands[] = {
 	 "the app serves: requests wait for the copy. Sessions stored in FILE come\n"
 	 "back with it; schema migrations newer than FILE are applied.\n",
 	 cmd_restore},
+	{"import", "NAME FILE", 2, 0, 0, NULL,
+	 "import an AIFacade export or ChatGPT's conversations.json for user NAME",
+	 "Adds the conversations of FILE to the user NAME, as POST /api/import does,\n"
+	 "but without IMPORT_MAX_BYTES: FILE is an AIFacade export (the account's\n"
+	 "or one conversation's JSON) or ChatGPT's conversations.json. The whole\n"
+	 "file is checked and written in one transaction: a malformed one is\n"
+	 "refused with the reason (naming the conversation and message) and\n"
+	 "nothing of it is kept. Prints the counts imported. The document is read\n"
+	 "into memory, about five times its size. FILE may be - for standard input.\n",
+	 cmd_import},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -555,6 +567,55 @@ static int cmd_restore(struct store *st, const struct config *cfg, const struct 
 
 /* Creates dir and its missing parents (mode 0700, as mkdir -p); returns 0
  * or -1 with errno set. */
+static int cmd_import(struct store *st, const struct config *cfg, const struct args *a)
+{
+	char *display = NULL, *key = NULL;
+	const char *why = account_check_username(a->pos[0], strlen(a->pos[0]), &display, &key);
+	if (why) {
+		fprintf(stderr, "aifacadectl: no user can have that name: %s\n", why);
+		return EXIT_USAGE;
+	}
+	int rc = EXIT_FAILED, fd = -1;
+	struct user u = {0};
+	int found = store_user_find(st, key, &u);
+	if (found == STORE_NOTFOUND) {
+		fprintf(stderr, "aifacadectl: there is no user ");
+		print_shell_word(stderr, display);
+		fprintf(stderr, " in %s; 'aifacadectl users' lists them\n", cfg->database);
+		goto out;
+	}
+	if (found != STORE_OK) {
+		fprintf(stderr, "aifacadectl: cannot look up the user; see the line above\n");
+		goto out;
+	}
+	fd = strcmp(a->pos[1], "-") == 0 ? 0 : open(a->pos[1], O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "aifacadectl: cannot read %s: %s\n", a->pos[1], strerror(errno));
+		goto out;
+	}
+	struct import_counts counts;
+	char err[512];
+	int store_rc;
+	int r = import_fd(st, u.id, fd, &counts, err, sizeof err, &store_rc);
+	if (r == IMPORT_REFUSED) {
+		fprintf(stderr, "aifacadectl: refusing to import %s: %s Nothing was imported.\n", a->pos[1], err);
+	} else if (r != IMPORT_OK) {
+		fprintf(stderr, "aifacadectl: the import failed; see the line above. Nothing was imported.\n");
+	} else {
+		printf("imported %lld conversations with %lld messages for ", counts.conversations, counts.messages);
+		print_shell_word(stdout, u.username);
+		printf("\n");
+		rc = EXIT_DONE;
+	}
+out:
+	if (fd > 0)
+		close(fd);
+	store_user_free(&u);
+	free(display);
+	free(key);
+	return rc;
+}
+
 static int make_dirs(const char *dir)
 {
 	char *p = xstrdup(dir);
