@@ -14,9 +14,12 @@
 #include "alloc.h"
 #include "config.h"
 #include "conversation.h"
+#include "flask.h"
+#include "htmlmd.h"
 #include "import.h"
 #include "log.h"
 #include "store.h"
+#include "werkzeug.h"
 
 /* Exit statuses: what scripts may rely on. */
 enum { EXIT_DONE = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
@@ -24,7 +27,7 @@ enum { EXIT_DONE = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 struct args {
 	const char *pos[2]; /* positional arguments, as many as the command takes (at most 2) */
 	int npos;
-	int yes, force;
+	int yes, force, dry_run;
 };
 
 struct command {
@@ -50,6 +53,7 @@ static int cmd_reset_db(struct store *st, const struct config *cfg, const struct
 static int cmd_backup(struct store *st, const struct config *cfg, const struct args *a);
 static int cmd_restore(struct store *st, const struct config *cfg, const struct args *a);
 static int cmd_import(struct store *st, const struct config *cfg, const struct args *a);
+static int cmd_import_flask(struct store *st, const struct config *cfg, const struct args *a);
 
 static const struct command commands[] = {
 	{"init-db", "", 0, 0, 0, NULL,
@@ -139,6 +143,20 @@ static const struct command commands[] = {
 	 "nothing of it is kept. Prints the counts imported. The document is read\n"
 	 "into memory, about five times its size. FILE may be - for standard input.\n",
 	 cmd_import},
+	{"import-flask", "PATH [--dry-run]", 1, 0, 0, NULL,
+	 "move the users and chats of the Flask app's database at PATH over",
+	 "Reads the Flask app's SQLite database at PATH (never writing to it). Each\n"
+	 "of its users becomes an account with the same name and keeps the Werkzeug\n"
+	 "password hash (pbkdf2:sha256 or scrypt), which login accepts once and\n"
+	 "replaces with argon2id. A name that clashes with an existing account (or\n"
+	 "an earlier one of the file, as login compares names) is reported and\n"
+	 "skipped, never merged; a user whose name or hash we cannot take is\n"
+	 "refused. Each user's chats become one conversation \"Imported history\",\n"
+	 "oldest first, a prompt and an answer per chat; the answers' HTML is turned\n"
+	 "back into Markdown. Each user is written in one transaction. --dry-run\n"
+	 "prints what would happen and changes nothing. Prints a line per user and\n"
+	 "the counts; exits 1 when any user was skipped or refused.\n",
+	 cmd_import_flask},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -616,6 +634,199 @@ out:
 	return rc;
 }
 
+/* ---- import-flask (README, "Moving over from the Flask app") ---- */
+
+#define FLASK_TITLE "Imported history"
+
+struct flask_run {
+	struct store *st;
+	struct flask_db *fdb;
+	int dry_run;
+	long long now;
+	long long imported, chats, skipped, refused;
+	char **keys; /* folded names taken in this run */
+	size_t nkeys;
+	int failed;  /* a store or read error: stop */
+};
+
+/* One user's chats: a first pass measures, a second writes. */
+struct flask_chats {
+	struct flask_run *run;
+	long long user_id, conv_id;
+	long long count, first, last, at;
+	int rc;
+};
+
+static int chat_measure(void *ctx, const struct flask_chat *c)
+{
+	struct flask_chats *k = ctx;
+	if (c->at >= 0) {
+		if (k->count == 0 || c->at < k->first)
+			k->first = c->at;
+		if (c->at > k->last)
+			k->last = c->at;
+	}
+	k->count++;
+	return 0;
+}
+
+static int chat_write(void *ctx, const struct flask_chat *c)
+{
+	struct flask_chats *k = ctx;
+	if (c->at >= 0)
+		k->at = c->at; /* an unreadable time takes the one before it */
+	struct message_in m = {0};
+	m.status = "ok";
+	m.created_at = k->at;
+	if (c->prompt && *c->prompt) {
+		char *html = message_html("user", c->prompt);
+		m.role = "user";
+		m.content = c->prompt;
+		m.html = html;
+		m.html_version = message_html_version();
+		k->rc = store_import_msg(k->run->st, k->user_id, k->conv_id, &m);
+		free(html);
+		if (k->rc != STORE_OK)
+			return 1;
+	}
+	if (c->response && *c->response) {
+		char *text = htmlmd_convert(c->response, strlen(c->response));
+		char *html = message_html("assistant", text);
+		m.role = "assistant";
+		m.content = text;
+		m.html = html;
+		m.html_version = message_html_version();
+		k->rc = *text ? store_import_msg(k->run->st, k->user_id, k->conv_id, &m) : STORE_OK;
+		free(html);
+		free(text);
+		if (k->rc != STORE_OK)
+			return 1;
+	}
+	return 0;
+}
+
+static void flask_report(const char *what, const char *name, const char *why)
+{
+	printf("%s ", what);
+	print_shell_word(stdout, name);
+	printf(": %s\n", why);
+}
+
+static int flask_user(void *ctx, const struct flask_user *u)
+{
+	struct flask_run *run = ctx;
+	char *display = NULL, *key = NULL;
+	char err[512];
+	const char *name = u->username ? u->username : "";
+	const char *why = account_check_username(name, strlen(name), &display, &key);
+	if (why) {
+		char msg[300];
+		snprintf(msg, sizeof msg, "refused: the name cannot be an account here (%s)", why);
+		flask_report("user", name, msg);
+		run->refused++;
+		return 0;
+	}
+	int rc = 0;
+	if (!u->hash || !werkzeug_hash_valid(u->hash)) {
+		flask_report("user", display, "refused: the password hash is neither pbkdf2:sha256 nor scrypt; "
+					      "they can register anew");
+		run->refused++;
+		goto out;
+	}
+	int clash = 0;
+	for (size_t i = 0; i < run->nkeys; i++)
+		clash |= strcmp(run->keys[i], key) == 0;
+	struct user existing;
+	int found = store_user_find(run->st, key, &existing);
+	if (found == STORE_OK)
+		store_user_free(&existing);
+	else if (found != STORE_NOTFOUND) {
+		run->failed = 1;
+		rc = 1;
+		goto out;
+	}
+	if (clash || found == STORE_OK) {
+		flask_report("user", display, "skipped: an account with that name already exists; nothing was merged");
+		run->skipped++;
+		goto out;
+	}
+	run->keys = xrealloc(run->keys, (run->nkeys + 1) * sizeof *run->keys);
+	run->keys[run->nkeys++] = xstrdup(key);
+	struct flask_chats k = {run, 0, 0, 0, 0, 0, 0, STORE_OK};
+	if (flask_chats_each(run->fdb, u->id, chat_measure, &k, err, sizeof err) != 0) {
+		fprintf(stderr, "aifacadectl: %s\n", err);
+		run->failed = 1;
+		rc = 1;
+		goto out;
+	}
+	if (k.count > 0 && k.first == 0 && k.last == 0)
+		k.first = k.last = run->now;
+	char msg[200];
+	snprintf(msg, sizeof msg, "%s with %lld chats", run->dry_run ? "would be imported" : "imported", k.count);
+	if (!run->dry_run) {
+		int src = store_begin(run->st);
+		if (src == STORE_OK)
+			src = store_user_create(run->st, display, key, u->hash, run->now, &k.user_id);
+		if (src == STORE_OK && k.count > 0)
+			src = store_import_conv(run->st, k.user_id, FLASK_TITLE, k.first, k.last, &k.conv_id);
+		k.at = k.first;
+		if (src == STORE_OK && k.count > 0) {
+			if (flask_chats_each(run->fdb, u->id, chat_write, &k, err, sizeof err) < 0) {
+				fprintf(stderr, "aifacadectl: %s\n", err);
+				src = STORE_ERROR;
+			} else {
+				src = k.rc;
+			}
+		}
+		if (src == STORE_OK)
+			src = store_commit(run->st);
+		else
+			store_rollback(run->st);
+		if (src != STORE_OK) {
+			fprintf(stderr, "aifacadectl: user %s was not imported; see the line above\n", display);
+			run->failed = 1;
+			rc = 1;
+			goto out;
+		}
+	}
+	flask_report("user", display, msg);
+	run->imported++;
+	run->chats += k.count;
+out:
+	free(display);
+	free(key);
+	return rc;
+}
+
+static int cmd_import_flask(struct store *st, const struct config *cfg, const struct args *a)
+{
+	(void)cfg;
+	char err[512];
+	struct flask_db *fdb;
+	if (flask_open(a->pos[0], &fdb, err, sizeof err) < 0) {
+		fprintf(stderr, "aifacadectl: %s; nothing was imported\n", err);
+		return EXIT_FAILED;
+	}
+	struct flask_run run = {st, fdb, a->dry_run, (long long)time(NULL) * 1000, 0, 0, 0, 0, NULL, 0, 0};
+	if (flask_users_each(fdb, flask_user, &run, err, sizeof err) < 0 && !run.failed) {
+		fprintf(stderr, "aifacadectl: %s\n", err);
+		run.failed = 1;
+	}
+	flask_close(fdb);
+	for (size_t i = 0; i < run.nkeys; i++)
+		free(run.keys[i]);
+	free(run.keys);
+	printf("%s%lld users %s with %lld chats; %lld skipped (name taken), %lld refused\n",
+	       run.dry_run ? "dry run: " : "", run.imported, run.dry_run ? "would be imported" : "imported", run.chats,
+	       run.skipped, run.refused);
+	if (run.failed) {
+		fprintf(stderr, "aifacadectl: the import stopped early; the users reported as imported are in, the rest are "
+				"not: fix the cause and run it again (names already in are skipped)\n");
+		return EXIT_FAILED;
+	}
+	return run.skipped || run.refused ? EXIT_FAILED : EXIT_DONE;
+}
+
 static int make_dirs(const char *dir)
 {
 	char *p = xstrdup(dir);
@@ -666,6 +877,8 @@ static int parse_args(const struct command *c, int argc, char **argv, struct arg
 			a->yes = 1;
 		} else if (options && strcmp(s, "--force") == 0 && c->takes_force) {
 			a->force = 1;
+		} else if (options && strcmp(s, "--dry-run") == 0 && strcmp(c->name, "import-flask") == 0) {
+			a->dry_run = 1;
 		} else if (options && s[0] == '-' && s[1] != '\0') {
 			fprintf(stderr, "aifacadectl %s: unknown option '%s'\n", c->name, s);
 			return EXIT_USAGE;
