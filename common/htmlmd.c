@@ -518,7 +518,6 @@ static void open_tag(struct conv *c, const char *name, const char *attrs, size_t
 
 static void close_tag(struct conv *c, const char *name)
 {
-	int level;
 	if (c->in_pre) {
 		if (strcasecmp(name, "pre") == 0)
 			close_pre(c);
@@ -530,7 +529,7 @@ static void close_tag(struct conv *c, const char *name)
 	} else if (c->in_code) {
 		if (strcasecmp(name, "code") == 0)
 			close_code(c);
-	} else if (strcasecmp(name, "p") == 0 || strcasecmp(name, "div") == 0 || (level = heading_level(name)) > 0 ||
+	} else if (strcasecmp(name, "p") == 0 || strcasecmp(name, "div") == 0 || heading_level(name) > 0 ||
 		   strcasecmp(name, "table") == 0 || strcasecmp(name, "section") == 0 || strcasecmp(name, "dl") == 0) {
 		block_break(c);
 	} else if (strcasecmp(name, "em") == 0 || strcasecmp(name, "i") == 0) {

@@ -651,7 +651,7 @@ struct flask_run {
 
 /* One user's chats: a first pass measures, a second writes. */
 struct flask_chats {
-	struct flask_run *run;
+	struct flask_run *fr;
 	long long user_id, conv_id;
 	long long count, first, last, at;
 	int rc;
@@ -684,7 +684,7 @@ static int chat_write(void *ctx, const struct flask_chat *c)
 		m.content = c->prompt;
 		m.html = html;
 		m.html_version = message_html_version();
-		k->rc = store_import_msg(k->run->st, k->user_id, k->conv_id, &m);
+		k->rc = store_import_msg(k->fr->st, k->user_id, k->conv_id, &m);
 		free(html);
 		if (k->rc != STORE_OK)
 			return 1;
@@ -696,7 +696,7 @@ static int chat_write(void *ctx, const struct flask_chat *c)
 		m.content = text;
 		m.html = html;
 		m.html_version = message_html_version();
-		k->rc = *text ? store_import_msg(k->run->st, k->user_id, k->conv_id, &m) : STORE_OK;
+		k->rc = *text ? store_import_msg(k->fr->st, k->user_id, k->conv_id, &m) : STORE_OK;
 		free(html);
 		free(text);
 		if (k->rc != STORE_OK)
@@ -714,7 +714,7 @@ static void flask_report(const char *what, const char *name, const char *why)
 
 static int flask_user(void *ctx, const struct flask_user *u)
 {
-	struct flask_run *run = ctx;
+	struct flask_run *fr = ctx;
 	char *display = NULL, *key = NULL;
 	char err[512];
 	const char *name = u->username ? u->username : "";
@@ -723,55 +723,55 @@ static int flask_user(void *ctx, const struct flask_user *u)
 		char msg[300];
 		snprintf(msg, sizeof msg, "refused: the name cannot be an account here (%s)", why);
 		flask_report("user", name, msg);
-		run->refused++;
+		fr->refused++;
 		return 0;
 	}
 	int rc = 0;
 	if (!u->hash || !werkzeug_hash_valid(u->hash)) {
 		flask_report("user", display, "refused: the password hash is neither pbkdf2:sha256 nor scrypt; "
 					      "they can register anew");
-		run->refused++;
+		fr->refused++;
 		goto out;
 	}
 	int clash = 0;
-	for (size_t i = 0; i < run->nkeys; i++)
-		clash |= strcmp(run->keys[i], key) == 0;
+	for (size_t i = 0; i < fr->nkeys; i++)
+		clash |= strcmp(fr->keys[i], key) == 0;
 	struct user existing;
-	int found = store_user_find(run->st, key, &existing);
+	int found = store_user_find(fr->st, key, &existing);
 	if (found == STORE_OK)
 		store_user_free(&existing);
 	else if (found != STORE_NOTFOUND) {
-		run->failed = 1;
+		fr->failed = 1;
 		rc = 1;
 		goto out;
 	}
 	if (clash || found == STORE_OK) {
 		flask_report("user", display, "skipped: an account with that name already exists; nothing was merged");
-		run->skipped++;
+		fr->skipped++;
 		goto out;
 	}
-	run->keys = xrealloc(run->keys, (run->nkeys + 1) * sizeof *run->keys);
-	run->keys[run->nkeys++] = xstrdup(key);
-	struct flask_chats k = {run, 0, 0, 0, 0, 0, 0, STORE_OK};
-	if (flask_chats_each(run->fdb, u->id, chat_measure, &k, err, sizeof err) != 0) {
+	fr->keys = xrealloc(fr->keys, (fr->nkeys + 1) * sizeof *fr->keys);
+	fr->keys[fr->nkeys++] = xstrdup(key);
+	struct flask_chats k = {fr, 0, 0, 0, 0, 0, 0, STORE_OK};
+	if (flask_chats_each(fr->fdb, u->id, chat_measure, &k, err, sizeof err) != 0) {
 		fprintf(stderr, "aifacadectl: %s\n", err);
-		run->failed = 1;
+		fr->failed = 1;
 		rc = 1;
 		goto out;
 	}
 	if (k.count > 0 && k.first == 0 && k.last == 0)
-		k.first = k.last = run->now;
+		k.first = k.last = fr->now;
 	char msg[200];
-	snprintf(msg, sizeof msg, "%s with %lld chats", run->dry_run ? "would be imported" : "imported", k.count);
-	if (!run->dry_run) {
-		int src = store_begin(run->st);
+	snprintf(msg, sizeof msg, "%s with %lld chats", fr->dry_run ? "would be imported" : "imported", k.count);
+	if (!fr->dry_run) {
+		int src = store_begin(fr->st);
 		if (src == STORE_OK)
-			src = store_user_create(run->st, display, key, u->hash, run->now, &k.user_id);
+			src = store_user_create(fr->st, display, key, u->hash, fr->now, &k.user_id);
 		if (src == STORE_OK && k.count > 0)
-			src = store_import_conv(run->st, k.user_id, FLASK_TITLE, k.first, k.last, &k.conv_id);
+			src = store_import_conv(fr->st, k.user_id, FLASK_TITLE, k.first, k.last, &k.conv_id);
 		k.at = k.first;
 		if (src == STORE_OK && k.count > 0) {
-			if (flask_chats_each(run->fdb, u->id, chat_write, &k, err, sizeof err) < 0) {
+			if (flask_chats_each(fr->fdb, u->id, chat_write, &k, err, sizeof err) < 0) {
 				fprintf(stderr, "aifacadectl: %s\n", err);
 				src = STORE_ERROR;
 			} else {
@@ -779,19 +779,19 @@ static int flask_user(void *ctx, const struct flask_user *u)
 			}
 		}
 		if (src == STORE_OK)
-			src = store_commit(run->st);
+			src = store_commit(fr->st);
 		else
-			store_rollback(run->st);
+			store_rollback(fr->st);
 		if (src != STORE_OK) {
 			fprintf(stderr, "aifacadectl: user %s was not imported; see the line above\n", display);
-			run->failed = 1;
+			fr->failed = 1;
 			rc = 1;
 			goto out;
 		}
 	}
 	flask_report("user", display, msg);
-	run->imported++;
-	run->chats += k.count;
+	fr->imported++;
+	fr->chats += k.count;
 out:
 	free(display);
 	free(key);
@@ -807,24 +807,24 @@ static int cmd_import_flask(struct store *st, const struct config *cfg, const st
 		fprintf(stderr, "aifacadectl: %s; nothing was imported\n", err);
 		return EXIT_FAILED;
 	}
-	struct flask_run run = {st, fdb, a->dry_run, (long long)time(NULL) * 1000, 0, 0, 0, 0, NULL, 0, 0};
-	if (flask_users_each(fdb, flask_user, &run, err, sizeof err) < 0 && !run.failed) {
+	struct flask_run fr = {st, fdb, a->dry_run, (long long)time(NULL) * 1000, 0, 0, 0, 0, NULL, 0, 0};
+	if (flask_users_each(fdb, flask_user, &fr, err, sizeof err) < 0 && !fr.failed) {
 		fprintf(stderr, "aifacadectl: %s\n", err);
-		run.failed = 1;
+		fr.failed = 1;
 	}
 	flask_close(fdb);
-	for (size_t i = 0; i < run.nkeys; i++)
-		free(run.keys[i]);
-	free(run.keys);
+	for (size_t i = 0; i < fr.nkeys; i++)
+		free(fr.keys[i]);
+	free(fr.keys);
 	printf("%s%lld users %s with %lld chats; %lld skipped (name taken), %lld refused\n",
-	       run.dry_run ? "dry run: " : "", run.imported, run.dry_run ? "would be imported" : "imported", run.chats,
-	       run.skipped, run.refused);
-	if (run.failed) {
+	       fr.dry_run ? "dry run: " : "", fr.imported, fr.dry_run ? "would be imported" : "imported", fr.chats,
+	       fr.skipped, fr.refused);
+	if (fr.failed) {
 		fprintf(stderr, "aifacadectl: the import stopped early; the users reported as imported are in, the rest are "
 				"not: fix the cause and run it again (names already in are skipped)\n");
 		return EXIT_FAILED;
 	}
-	return run.skipped || run.refused ? EXIT_FAILED : EXIT_DONE;
+	return fr.skipped || fr.refused ? EXIT_FAILED : EXIT_DONE;
 }
 
 static int make_dirs(const char *dir)
