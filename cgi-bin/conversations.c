@@ -51,33 +51,42 @@ static void create(struct request *req, struct response *res)
 	store_conv_free(&c);
 }
 
-/* Reads ?before= and ?limit=; answers 400 itself and returns -1 when bad. */
-static int page_params(const struct request *req, struct response *res, long long *before, int *limit)
+/* Reads ?before=, ?around= and ?limit=; answers 400 itself and returns -1
+ * when bad. */
+static int page_params(const struct request *req, struct response *res, long long *before, long long *around,
+		       int *limit)
 {
-	*before = 0;
+	*before = *around = 0;
 	*limit = PAGE_DEFAULT;
 	for (size_t i = 0; i < req->n_query; i++) {
 		const char *k = req->query[i].key, *v = req->query[i].value;
 		long long n;
 		if (strcmp(k, "before") == 0 && request_parse_id(v, &n) == 0) {
 			*before = n;
+		} else if (strcmp(k, "around") == 0 && request_parse_id(v, &n) == 0) {
+			*around = n;
 		} else if (strcmp(k, "limit") == 0 && request_parse_id(v, &n) == 0 && n <= PAGE_MAX) {
 			*limit = (int)n;
 		} else {
 			response_error(res, 400, strcmp(k, "limit") == 0 ? "limit must be a whole number from 1 to 200."
 					   : strcmp(k, "before") == 0 ? "before must be a message id."
+					   : strcmp(k, "around") == 0 ? "around must be a message id."
 								      : "Unknown query parameter.");
 			return -1;
 		}
+	}
+	if (*before && *around) {
+		response_error(res, 400, "Give before or around, not both.");
+		return -1;
 	}
 	return 0;
 }
 
 static void read_one(struct request *req, struct response *res)
 {
-	long long before;
+	long long before, around;
 	int limit;
-	if (page_params(req, res, &before, &limit) < 0)
+	if (page_params(req, res, &before, &around, &limit) < 0)
 		return;
 	struct conversation c;
 	int rc = store_conv_get(req->store, req->user_id, req->id, &c);
@@ -91,8 +100,17 @@ static void read_one(struct request *req, struct response *res)
 	}
 	struct message *msgs;
 	size_t n;
-	int has_more;
-	rc = store_msg_page(req->store, req->user_id, c.id, before, limit, &msgs, &n, &has_more);
+	int has_more, has_newer = 0;
+	if (around)
+		rc = store_msg_page_around(req->store, req->user_id, c.id, around, limit, &msgs, &n, &has_more,
+					   &has_newer);
+	else
+		rc = store_msg_page(req->store, req->user_id, c.id, before, limit, &msgs, &n, &has_more);
+	if (rc == STORE_NOTFOUND) {
+		store_conv_free(&c);
+		response_error(res, 404, "That message is not in this conversation; it may have been deleted.");
+		return;
+	}
 	if (rc != STORE_OK) {
 		store_conv_free(&c);
 		app_store_error(res, rc);
@@ -104,6 +122,8 @@ static void read_one(struct request *req, struct response *res)
 		json_object_array_add(arr, message_json(&msgs[i]));
 	json_object_object_add(o, "messages", arr);
 	json_object_object_add(o, "has_more", json_object_new_boolean(has_more));
+	if (around)
+		json_object_object_add(o, "has_newer", json_object_new_boolean(has_newer));
 	store_msg_list_free(msgs, n);
 	store_conv_free(&c);
 	response_json(res, 200, o);

@@ -210,14 +210,17 @@ static void run_checks_and_handler(const struct endpoint *ep, struct request *re
 		response_error(res, 500, "The server is misconfigured; the operator's log says what to fix.");
 		return;
 	}
-	status = request_parse(req, 0, &err);
+	if (r->flags & ROUTE_UPLOAD)
+		status = request_parse_upload(req, &err);
+	else
+		status = request_parse(req, 0, &err);
 	req->id = id;
 	req->cfg = cfg;
 	if (status) {
 		response_error(res, status, err);
 		return;
 	}
-	if (req->body_len > 0 && !is_json_type(req->content_type)) {
+	if ((req->body_len > 0 || req->upload_len > 0) && !is_json_type(req->content_type)) {
 		response_error(res, 415, "Send the request body as application/json.");
 		return;
 	}

@@ -20,6 +20,8 @@ enum route_flag {
 	ROUTE_ID = 4,       /* the path is /api/<name>/{id} */
 	ROUTE_BODY = 8,     /* a JSON object body is read (may be empty); without it only {} is accepted */
 	ROUTE_NO_STORE = 16,/* the handler opens no database (health opens its own) */
+	ROUTE_UPLOAD = 32,  /* the handler streams the body from fd 0 itself (req->upload_len);
+			     * no 64 KiB limit, no JSON fields (import) */
 };
 
 enum field_type {

@@ -394,6 +394,10 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 	cfg->prompt_max_chars = 4000;
 	if (v && parse_count(v, 1, 1000000, &cfg->prompt_max_chars) < 0)
 		FAIL("PROMPT_MAX_CHARS must be a whole number from 1 to 1000000");
+	GET("IMPORT_MAX_BYTES");
+	cfg->import_max_bytes = 20 * 1000 * 1000;
+	if (v && parse_count(v, 1024, 1024L * 1024 * 1024, &cfg->import_max_bytes) < 0)
+		FAIL("IMPORT_MAX_BYTES must be a whole number of bytes from 1024 to 1073741824");
 	GET("SESSION_IDLE_TIMEOUT");
 	cfg->session_idle = 7 * 86400;
 	if (v && config_parse_seconds(v, 1, 366 * 86400L, &cfg->session_idle) < 0)

@@ -38,6 +38,7 @@ struct config {
 	long session_idle, session_max; /* seconds */
 	char **trusted_proxies;  /* TRUSTED_PROXIES, NULL-terminated addresses */
 	int cookie_secure;    /* COOKIE_SECURE (default 1) */
+	long import_max_bytes; /* IMPORT_MAX_BYTES: largest POST /api/import body */
 };
 
 /* Fills cfg; returns 0, or -1 with a message for the operator in err. */

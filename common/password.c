@@ -5,6 +5,8 @@
 
 #include <sodium.h>
 
+#include "werkzeug.h"
+
 #define OPS crypto_pwhash_OPSLIMIT_INTERACTIVE
 #define MEM crypto_pwhash_MEMLIMIT_INTERACTIVE
 
@@ -16,6 +18,10 @@ int password_hash(const char *password, size_t len, char out[PASSWORD_HASH_MAX])
 
 int password_verify(const char *hash, const char *password, size_t len)
 {
+	/* Accounts moved over from the Flask app keep its hash until their
+	 * first login (README, "Moving over from the Flask app"). */
+	if (strncmp(hash, "$argon2", 7) != 0)
+		return werkzeug_verify(hash, password, len);
 	return crypto_pwhash_str_verify(hash, password, len) == 0;
 }
 
@@ -33,5 +39,7 @@ int password_verify_dummy(const char *password, size_t len)
 
 int password_needs_rehash(const char *hash)
 {
+	if (strncmp(hash, "$argon2", 7) != 0)
+		return 1; /* a Werkzeug hash, replaced at the first login */
 	return crypto_pwhash_str_needs_rehash(hash, OPS, MEM) != 0;
 }

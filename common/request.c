@@ -230,7 +230,7 @@ static int read_body(int fd, char *dst, size_t len)
 	return 0;
 }
 
-int request_parse(struct request *req, int fd, const char **err)
+static int parse(struct request *req, int fd, const char **err, int upload)
 {
 	memset(req, 0, sizeof *req);
 	req->now = now_ms();
@@ -266,6 +266,14 @@ int request_parse(struct request *req, int fd, const char **err)
 		}
 		errno = 0;
 		unsigned long long len = strtoull(cl, NULL, 10);
+		if (upload) {
+			if (errno == ERANGE || len > LLONG_MAX) {
+				*err = "Content-Length is too large.";
+				return 413;
+			}
+			req->upload_len = (long long)len;
+			return 0;
+		}
 		if (errno == ERANGE || len > REQUEST_BODY_MAX) {
 			*err = "The request body is too large (the limit is 64 KiB).";
 			return 413;
@@ -282,7 +290,21 @@ int request_parse(struct request *req, int fd, const char **err)
 			return 400;
 		}
 	}
+	if (upload) {
+		*err = "Send the file with a Content-Length.";
+		return 411;
+	}
 	return 0;
+}
+
+int request_parse(struct request *req, int fd, const char **err)
+{
+	return parse(req, fd, err, 0);
+}
+
+int request_parse_upload(struct request *req, const char **err)
+{
+	return parse(req, -1, err, 1);
 }
 
 void request_free(struct request *req)

@@ -35,6 +35,7 @@ struct request {
 	struct jv_object json;       /* the parsed body, when the route takes one */
 	long long id;                /* the {id} of /api/<name>/{id}, when routed so */
 	long long now;               /* ms since the epoch, read once */
+	long long upload_len;        /* an upload route's Content-Length; its body is left on fd 0 */
 
 	/* Filled in by the application runner (app.c) before a handler runs. */
 	const struct config *cfg;
@@ -47,6 +48,10 @@ struct request {
 /* Fills req from the CGI environment (env) and reads the body from fd.
  * Returns 0, or an HTTP status (400, 411, 413) with a message in *err. */
 int request_parse(struct request *req, int fd, const char **err);
+/* As request_parse(), for a route that streams its own body (ROUTE_UPLOAD,
+ * app.h): checks Content-Length (411 when absent) and keeps it in
+ * upload_len, without the 64 KiB limit and without reading the body. */
+int request_parse_upload(struct request *req, const char **err);
 void request_free(struct request *req);
 
 /* Parsers exposed for unit tests. */

@@ -174,3 +174,22 @@ int response_stream_comment(struct response *res, const char *text)
 	buf_free(&out);
 	return rc;
 }
+
+int response_download_begin(struct response *res, const char *content_type)
+{
+	signal(SIGPIPE, SIG_IGN);
+	res->status = 200;
+	res->content_type = content_type;
+	res->streaming = 1;
+	response_header(res, "X-Accel-Buffering", "no");
+	struct buf out = BUF_INIT;
+	head(res, &out, 0);
+	int rc = write_all(res, out.data, out.len);
+	buf_free(&out);
+	return rc;
+}
+
+int response_stream_write(struct response *res, const char *p, size_t len)
+{
+	return write_all(res, p, len);
+}

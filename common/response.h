@@ -47,6 +47,15 @@ int response_stream_event(struct response *res, const char *event, struct json_o
 /* Sends an SSE comment line (keeps idle proxies from closing the stream). */
 int response_stream_comment(struct response *res, const char *text);
 
+/* A streamed download (README, "Export and import"): sends a 200 head of
+ * content_type (a constant of ours) with the headers set so far now, and
+ * no Content-Length; the body follows through response_stream_write().
+ * A failure after this point cannot change the status: the writer ends
+ * the body early, so the document is visibly incomplete. */
+int response_download_begin(struct response *res, const char *content_type);
+/* Writes bytes of a download; returns 0, or -1 once the client has gone. */
+int response_stream_write(struct response *res, const char *p, size_t len);
+
 const char *response_reason(int status);
 
 #endif

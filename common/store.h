@@ -172,6 +172,52 @@ int store_turn_add(struct store *st, long long user_id, long long message_id, co
 int store_turn_beat(struct store *st, long long user_id, long long id, long long now);
 int store_turn_end(struct store *st, long long user_id, long long id);
 
+/* ---- search (README, "Search") ---- */
+
+struct search_hit {
+	long long conversation_id;
+	char *conversation_title;
+	long long message_id;    /* 0 for a match in the title */
+	char *role;              /* NULL for a match in the title */
+	char *snippet;           /* text with SEARCH_MARK_OPEN/CLOSE (search.h) around matches */
+	long long created_at;    /* the message's time, or the conversation's last change */
+	double rank;             /* lower is better */
+};
+
+/* The user's best `limit` matches of fts_query (made by search_fts_query(),
+ * search.h) among message contents and conversation titles, best first and
+ * newest first among equals. Free with store_search_free(). */
+int store_search(struct store *st, long long user_id, const char *fts_query, int limit,
+		 struct search_hit **list, size_t *n);
+void store_search_free(struct search_hit *list, size_t n);
+/* The page of `limit` messages of the user's conversation conv_id that
+ * holds msg_id near its middle, oldest first; *has_newer when messages
+ * newer than the page exist. STORE_NOTFOUND when the message is not in
+ * that conversation of that user. */
+int store_msg_page_around(struct store *st, long long user_id, long long conv_id, long long msg_id,
+			  int limit, struct message **list, size_t *n, int *has_more, int *has_newer);
+
+/* ---- export and import (README, "Export and import") ---- */
+
+/* Up to limit messages of the user's conversation conv_id with id > after,
+ * in id order, without stored HTML; none when the conversation is not the
+ * user's. */
+int store_msg_after(struct store *st, long long user_id, long long conv_id, long long after, int limit,
+		    struct message **list, size_t *n);
+/* Creates a conversation of the user with the given times. */
+int store_import_conv(struct store *st, long long user_id, const char *title, long long created_at,
+		      long long updated_at, long long *id);
+/* A message to import: the caller's strings, borrowed. */
+struct message_in {
+	const char *role, *content, *reasoning, *status, *model, *error;
+	long long created_at;
+	const char *html;       /* content's rendering, or NULL */
+	long long html_version;
+};
+/* Adds m to the user's conversation conv_id; STORE_NOTFOUND when that
+ * conversation is not the user's. */
+int store_import_msg(struct store *st, long long user_id, long long conv_id, const struct message_in *m);
+
 int store_stats(struct store *st, struct store_stats *out);
 /* Online backup to path (consistent while others write); restore replaces
  * the database with the file's contents (and migrates it). Restore and

@@ -135,6 +135,39 @@ static const char *const migrations[] = {
 	"CREATE INDEX turns_user ON turns(user_id);"
 	"CREATE INDEX turns_heartbeat ON turns(heartbeat_at);"
 	"CREATE INDEX turns_host ON turns(host, pid);",
+	/* 4: full-text indexes of message contents and conversation titles
+	 * (README, "Search"). External-content FTS5 tables hold only the index;
+	 * triggers keep it in step with every insert, content change and
+	 * delete, including the deletes that cascade from a conversation or a
+	 * user, and 'rebuild' indexes the rows written before this step. The
+	 * unicode61 tokenizer folds case and diacritics, so "cafe" finds
+	 * "Café". Self-contained: it names only columns of schema 1. */
+	"CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages', content_rowid='id',"
+	"  tokenize='unicode61 remove_diacritics 2');"
+	"CREATE VIRTUAL TABLE conversations_fts USING fts5(title, content='conversations', content_rowid='id',"
+	"  tokenize='unicode61 remove_diacritics 2');"
+	"CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN"
+	"  INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);"
+	"END;"
+	"CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN"
+	"  INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', old.id, old.content);"
+	"END;"
+	"CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN"
+	"  INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', old.id, old.content);"
+	"  INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);"
+	"END;"
+	"CREATE TRIGGER conversations_fts_insert AFTER INSERT ON conversations BEGIN"
+	"  INSERT INTO conversations_fts (rowid, title) VALUES (new.id, new.title);"
+	"END;"
+	"CREATE TRIGGER conversations_fts_delete AFTER DELETE ON conversations BEGIN"
+	"  INSERT INTO conversations_fts (conversations_fts, rowid, title) VALUES ('delete', old.id, old.title);"
+	"END;"
+	"CREATE TRIGGER conversations_fts_update AFTER UPDATE OF title ON conversations BEGIN"
+	"  INSERT INTO conversations_fts (conversations_fts, rowid, title) VALUES ('delete', old.id, old.title);"
+	"  INSERT INTO conversations_fts (rowid, title) VALUES (new.id, new.title);"
+	"END;"
+	"INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');"
+	"INSERT INTO conversations_fts (conversations_fts) VALUES ('rebuild');",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -147,6 +180,8 @@ enum stmt_id {
 	S_MSG_ADD, S_MSG_FINISH, S_MSG_PAGE, S_MSG_CONTEXT, S_MSG_UNRENDERED, S_MSG_SET_HTML,
 	S_TURN_REAP, S_TURN_ON_HOST, S_TURN_DROP, S_TURN_COUNT, S_TURN_ADD, S_TURN_BEAT, S_TURN_END,
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_PING,
+	S_SEARCH_MSGS, S_SEARCH_TITLES, S_MSG_IN_CONV, S_MSG_NEWER_NTH,
+	S_MSG_AFTER, S_IMPORT_CONV, S_IMPORT_MSG,
 	S_COUNT
 };
 
@@ -214,6 +249,29 @@ static const char *const sql[S_COUNT] = {
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_PING] = "SELECT count(*) FROM sqlite_schema",
+	/* Search (README, "Search"): ?1 is a query made by search_fts_query(),
+	 * never the user's text. Best rank first, newest first among equals. */
+	[S_SEARCH_MSGS] = "SELECT c.id, c.title, m.id, m.role, snippet(messages_fts, 0, char(1), char(2), 'â¦', 20),"
+			  " m.created_at, bm25(messages_fts) AS r"
+			  " FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
+			  " JOIN conversations c ON c.id = m.conversation_id"
+			  " WHERE messages_fts MATCH ?1 AND c.user_id = ?2 ORDER BY r, m.created_at DESC, m.id DESC LIMIT ?3",
+	[S_SEARCH_TITLES] = "SELECT c.id, c.title, NULL, NULL, highlight(conversations_fts, 0, char(1), char(2)),"
+			    " c.updated_at, bm25(conversations_fts) AS r"
+			    " FROM conversations_fts JOIN conversations c ON c.id = conversations_fts.rowid"
+			    " WHERE conversations_fts MATCH ?1 AND c.user_id = ?2 ORDER BY r, c.updated_at DESC, c.id DESC LIMIT ?3",
+	[S_MSG_IN_CONV] = "SELECT 1 FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+			  " WHERE m.id = ?1 AND c.id = ?2 AND c.user_id = ?3",
+	[S_MSG_NEWER_NTH] = "SELECT id FROM messages WHERE conversation_id = ?1 AND id > ?2 ORDER BY id LIMIT 1 OFFSET ?3",
+	/* Export and import (README, "Export and import"). */
+	[S_MSG_AFTER] = "SELECT id, role, content, reasoning, status, model, error, created_at FROM messages"
+			" WHERE conversation_id = ?1 AND id > ?2"
+			" AND conversation_id IN (SELECT id FROM conversations WHERE id = ?1 AND user_id = ?4)"
+			" ORDER BY id LIMIT ?3",
+	[S_IMPORT_CONV] = "INSERT INTO conversations (user_id, title, created_at, updated_at) VALUES (?1, ?2, ?3, ?4)",
+	[S_IMPORT_MSG] = "INSERT INTO messages (conversation_id, role, content, reasoning, status, model, error, created_at,"
+			 " html, html_version) SELECT ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11"
+			 " WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ?2 AND user_id = ?1)",
 };
 
 struct store {
@@ -1139,6 +1197,179 @@ int store_turn_end(struct store *st, long long user_id, long long id)
 	return exec_owned(st, s, "end turn");
 }
 
+/* ---- search (README, "Search") ---- */
+
+static int search_run(struct store *st, enum stmt_id id, long long user_id, const char *fts, int limit,
+		      struct search_hit **list, size_t *n, size_t *cap)
+{
+	sqlite3_stmt *s = stmt(st, id);
+	if (!s)
+		return STORE_ERROR;
+	bind_text(s, 1, fts);
+	sqlite3_bind_int64(s, 2, user_id);
+	sqlite3_bind_int(s, 3, limit);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 16;
+			*list = xrealloc(*list, *cap * sizeof **list);
+		}
+		struct search_hit *h = &(*list)[(*n)++];
+		h->conversation_id = sqlite3_column_int64(s, 0);
+		h->conversation_title = col_text(s, 1);
+		h->message_id = sqlite3_column_int64(s, 2);
+		h->role = col_text(s, 3);
+		h->snippet = col_text(s, 4);
+		h->created_at = sqlite3_column_int64(s, 5);
+		h->rank = sqlite3_column_double(s, 6);
+	}
+	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "search");
+	done(s);
+	return out;
+}
+
+/* Best rank first (bm25 is lower for better), then newest. */
+static int hit_cmp(const void *a, const void *b)
+{
+	const struct search_hit *x = a, *y = b;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	if (x->created_at != y->created_at)
+		return x->created_at > y->created_at ? -1 : 1;
+	return x->message_id > y->message_id ? -1 : x->message_id < y->message_id;
+}
+
+int store_search(struct store *st, long long user_id, const char *fts_query, int limit,
+		 struct search_hit **list, size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	size_t cap = 0;
+	int rc = search_run(st, S_SEARCH_TITLES, user_id, fts_query, limit, list, n, &cap);
+	if (rc == STORE_OK)
+		rc = search_run(st, S_SEARCH_MSGS, user_id, fts_query, limit, list, n, &cap);
+	if (rc != STORE_OK) {
+		store_search_free(*list, *n);
+		*list = NULL;
+		*n = 0;
+		return rc;
+	}
+	if (*n > 1)
+		qsort(*list, *n, sizeof **list, hit_cmp);
+	while (*n > (size_t)limit) {
+		struct search_hit *h = &(*list)[--*n];
+		free(h->conversation_title);
+		free(h->role);
+		free(h->snippet);
+	}
+	return STORE_OK;
+}
+
+void store_search_free(struct search_hit *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(list[i].conversation_title);
+		free(list[i].role);
+		free(list[i].snippet);
+	}
+	free(list);
+}
+
+int store_msg_page_around(struct store *st, long long user_id, long long conv_id, long long msg_id,
+			  int limit, struct message **list, size_t *n, int *has_more, int *has_newer)
+{
+	*list = NULL;
+	*n = 0;
+	*has_more = *has_newer = 0;
+	sqlite3_stmt *s = stmt(st, S_MSG_IN_CONV);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, msg_id);
+	sqlite3_bind_int64(s, 2, conv_id);
+	sqlite3_bind_int64(s, 3, user_id);
+	int rc = sqlite3_step(s);
+	int out = rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : rc_of(st, rc, "find message");
+	done(s);
+	if (out != STORE_OK)
+		return out;
+	/* The page ends just before the message half a page newer than the
+	 * target, so the target sits in its middle; near the end it is the
+	 * newest page. */
+	s = stmt(st, S_MSG_NEWER_NTH);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, conv_id);
+	sqlite3_bind_int64(s, 2, msg_id);
+	sqlite3_bind_int(s, 3, limit / 2);
+	long long before = 0;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		before = sqlite3_column_int64(s, 0);
+	out = rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "find the page of a message");
+	done(s);
+	if (out != STORE_OK)
+		return out;
+	*has_newer = before > 0;
+	return store_msg_page(st, user_id, conv_id, before, limit, list, n, has_more);
+}
+
+/* ---- export and import (README, "Export and import") ---- */
+
+int store_msg_after(struct store *st, long long user_id, long long conv_id, long long after, int limit,
+		    struct message **list, size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	sqlite3_stmt *s = stmt(st, S_MSG_AFTER);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, conv_id);
+	sqlite3_bind_int64(s, 2, after);
+	sqlite3_bind_int(s, 3, limit);
+	sqlite3_bind_int64(s, 4, user_id);
+	*list = xcalloc(limit > 0 ? (size_t)limit : 1, sizeof **list);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < (size_t)limit)
+		msg_from_row(s, &(*list)[(*n)++]);
+	int out = rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : rc_of(st, rc, "read messages in order");
+	done(s);
+	return out;
+}
+
+int store_import_conv(struct store *st, long long user_id, const char *title, long long created_at,
+		      long long updated_at, long long *id)
+{
+	sqlite3_stmt *s = stmt(st, S_IMPORT_CONV);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, user_id);
+	bind_text(s, 2, title);
+	sqlite3_bind_int64(s, 3, created_at);
+	sqlite3_bind_int64(s, 4, updated_at);
+	int rc = exec_stmt(st, s, "import conversation");
+	if (rc == STORE_OK)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+int store_import_msg(struct store *st, long long user_id, long long conv_id, const struct message_in *m)
+{
+	sqlite3_stmt *s = stmt(st, S_IMPORT_MSG);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, user_id);
+	sqlite3_bind_int64(s, 2, conv_id);
+	bind_text(s, 3, m->role);
+	bind_text(s, 4, m->content);
+	bind_text(s, 5, m->reasoning && *m->reasoning ? m->reasoning : NULL);
+	bind_text(s, 6, m->status);
+	bind_text(s, 7, m->model);
+	bind_text(s, 8, m->error);
+	sqlite3_bind_int64(s, 9, m->created_at);
+	bind_html(s, 10, m->html, m->html_version);
+	return exec_owned(st, s, "import message");
+}
+
 /* ---- operations ---- */
 
 static long long count_of(struct store *st, const char *q)
@@ -1316,6 +1547,7 @@ int store_reset(struct store *st)
 	    "PRAGMA foreign_keys = OFF;"
 	    "BEGIN IMMEDIATE;"
 	    "DROP TABLE IF EXISTS turns;"
+	    "DROP TABLE IF EXISTS messages_fts; DROP TABLE IF EXISTS conversations_fts;"
 	    "DROP TABLE IF EXISTS messages; DROP TABLE IF EXISTS conversations;"
 	    "DROP TABLE IF EXISTS rate_events; DROP TABLE IF EXISTS sessions;"
 	    "DROP TABLE IF EXISTS users; PRAGMA user_version = 0;"

@@ -49,7 +49,7 @@ broken_turns() {
 @test "admin: --help lists every command; unknown commands, options and arguments exit 2" {
   run ctl --help
   assert_success
-  for c in init-db migrate render-html stats users delete-user clear-all reset-db backup restore; do
+  for c in init-db migrate render-html stats users delete-user clear-all reset-db backup restore import import-flask; do
     assert_output --partial "  $c"
   done
   assert_output --partial "exit status"
@@ -75,7 +75,7 @@ broken_turns() {
 }
 
 @test "admin: each command has its own help" {
-  for c in init-db migrate render-html stats users delete-user clear-all reset-db backup restore; do
+  for c in init-db migrate render-html stats users delete-user clear-all reset-db backup restore import import-flask; do
     run ctl "$c" --help
     assert_success
     assert_line --index 0 --regexp "^usage: aifacadectl $c( |$)"

@@ -14,16 +14,20 @@
 #include "alloc.h"
 #include "config.h"
 #include "conversation.h"
+#include "flask.h"
+#include "htmlmd.h"
+#include "import.h"
 #include "log.h"
 #include "store.h"
+#include "werkzeug.h"
 
 /* Exit statuses: what scripts may rely on. */
 enum { EXIT_DONE = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
 struct args {
-	const char *pos[2]; /* positional arguments, as many as the command takes */
+	const char *pos[2]; /* positional arguments, as many as the command takes (at most 2) */
 	int npos;
-	int yes, force;
+	int yes, force, dry_run;
 };
 
 struct command {
@@ -48,6 +52,8 @@ static int cmd_clear_all(struct store *st, const struct config *cfg, const struc
 static int cmd_reset_db(struct store *st, const struct config *cfg, const struct args *a);
 static int cmd_backup(struct store *st, const struct config *cfg, const struct args *a);
 static int cmd_restore(struct store *st, const struct config *cfg, const struct args *a);
+static int cmd_import(struct store *st, const struct config *cfg, const struct args *a);
+static int cmd_import_flask(struct store *st, const struct config *cfg, const struct args *a);
 
 static const struct command commands[] = {
 	{"init-db", "", 0, 0, 0, NULL,
@@ -129,6 +135,30 @@ static const struct command commands[] = {
 	 "the app serves: requests wait for the copy. Sessions stored in FILE come\n"
 	 "back with it; schema migrations newer than FILE are applied.\n",
 	 cmd_restore},
+	{"import", "NAME FILE", 2, 0, 0, NULL,
+	 "import an AIFacade export or ChatGPT's conversations.json for user NAME",
+	 "Adds the conversations of FILE to the user NAME, as POST /api/import does,\n"
+	 "but without IMPORT_MAX_BYTES: FILE is an AIFacade export (the account's\n"
+	 "or one conversation's JSON) or ChatGPT's conversations.json. The whole\n"
+	 "file is checked and written in one transaction: a malformed one is\n"
+	 "refused with the reason (naming the conversation and message) and\n"
+	 "nothing of it is kept. Prints the counts imported. The document is read\n"
+	 "into memory, about five times its size. FILE may be - for standard input.\n",
+	 cmd_import},
+	{"import-flask", "PATH [--dry-run]", 1, 0, 0, NULL,
+	 "move the users and chats of the Flask app's database at PATH over",
+	 "Reads the Flask app's SQLite database at PATH (never writing to it). Each\n"
+	 "of its users becomes an account with the same name and keeps the Werkzeug\n"
+	 "password hash (pbkdf2:sha256 or scrypt), which login accepts once and\n"
+	 "replaces with argon2id. A name that clashes with an existing account (or\n"
+	 "an earlier one of the file, as login compares names) is reported and\n"
+	 "skipped, never merged; a user whose name or hash we cannot take is\n"
+	 "refused. Each user's chats become one conversation \"Imported history\",\n"
+	 "oldest first, a prompt and an answer per chat; the answers' HTML is turned\n"
+	 "back into Markdown. Each user is written in one transaction. --dry-run\n"
+	 "prints what would happen and changes nothing. Prints a line per user and\n"
+	 "the counts; exits 1 when any user was skipped or refused.\n",
+	 cmd_import_flask},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -601,6 +631,248 @@ static int cmd_restore(struct store *st, const struct config *cfg, const struct 
 
 /* Creates dir and its missing parents (mode 0700, as mkdir -p); returns 0
  * or -1 with errno set. */
+static int cmd_import(struct store *st, const struct config *cfg, const struct args *a)
+{
+	char *display = NULL, *key = NULL;
+	const char *why = account_check_username(a->pos[0], strlen(a->pos[0]), &display, &key);
+	if (why) {
+		fprintf(stderr, "aifacadectl: no user can have that name: %s\n", why);
+		return EXIT_USAGE;
+	}
+	int rc = EXIT_FAILED, fd = -1;
+	struct user u = {0};
+	int found = store_user_find(st, key, &u);
+	if (found == STORE_NOTFOUND) {
+		fprintf(stderr, "aifacadectl: there is no user ");
+		print_shell_word(stderr, display);
+		fprintf(stderr, " in %s; 'aifacadectl users' lists them\n", cfg->database);
+		goto out;
+	}
+	if (found != STORE_OK) {
+		fprintf(stderr, "aifacadectl: cannot look up the user; see the line above\n");
+		goto out;
+	}
+	fd = strcmp(a->pos[1], "-") == 0 ? 0 : open(a->pos[1], O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "aifacadectl: cannot read %s: %s\n", a->pos[1], strerror(errno));
+		goto out;
+	}
+	struct import_counts counts;
+	char err[512];
+	int store_rc;
+	int r = import_fd(st, u.id, fd, &counts, err, sizeof err, &store_rc);
+	if (r == IMPORT_REFUSED) {
+		fprintf(stderr, "aifacadectl: refusing to import %s: %s Nothing was imported.\n", a->pos[1], err);
+	} else if (r != IMPORT_OK) {
+		fprintf(stderr, "aifacadectl: the import failed; see the line above. Nothing was imported.\n");
+	} else {
+		printf("imported %lld conversations with %lld messages for ", counts.conversations, counts.messages);
+		print_shell_word(stdout, u.username);
+		printf("\n");
+		rc = EXIT_DONE;
+	}
+out:
+	if (fd > 0)
+		close(fd);
+	store_user_free(&u);
+	free(display);
+	free(key);
+	return rc;
+}
+
+/* ---- import-flask (README, "Moving over from the Flask app") ---- */
+
+#define FLASK_TITLE "Imported history"
+
+struct flask_run {
+	struct store *st;
+	struct flask_db *fdb;
+	int dry_run;
+	long long now;
+	long long imported, chats, skipped, refused;
+	char **keys; /* folded names taken in this run */
+	size_t nkeys;
+	int failed;  /* a store or read error: stop */
+};
+
+/* One user's chats: a first pass measures, a second writes. */
+struct flask_chats {
+	struct flask_run *fr;
+	long long user_id, conv_id;
+	long long count, first, last, at;
+	int rc;
+};
+
+static int chat_measure(void *ctx, const struct flask_chat *c)
+{
+	struct flask_chats *k = ctx;
+	if (c->at >= 0) {
+		if (k->count == 0 || c->at < k->first)
+			k->first = c->at;
+		if (c->at > k->last)
+			k->last = c->at;
+	}
+	k->count++;
+	return 0;
+}
+
+static int chat_write(void *ctx, const struct flask_chat *c)
+{
+	struct flask_chats *k = ctx;
+	if (c->at >= 0)
+		k->at = c->at; /* an unreadable time takes the one before it */
+	struct message_in m = {0};
+	m.status = "ok";
+	m.created_at = k->at;
+	if (c->prompt && *c->prompt) {
+		char *html = message_html("user", c->prompt);
+		m.role = "user";
+		m.content = c->prompt;
+		m.html = html;
+		m.html_version = message_html_version();
+		k->rc = store_import_msg(k->fr->st, k->user_id, k->conv_id, &m);
+		free(html);
+		if (k->rc != STORE_OK)
+			return 1;
+	}
+	if (c->response && *c->response) {
+		char *text = htmlmd_convert(c->response, strlen(c->response));
+		char *html = message_html("assistant", text);
+		m.role = "assistant";
+		m.content = text;
+		m.html = html;
+		m.html_version = message_html_version();
+		k->rc = *text ? store_import_msg(k->fr->st, k->user_id, k->conv_id, &m) : STORE_OK;
+		free(html);
+		free(text);
+		if (k->rc != STORE_OK)
+			return 1;
+	}
+	return 0;
+}
+
+static void flask_report(const char *what, const char *name, const char *why)
+{
+	printf("%s ", what);
+	print_shell_word(stdout, name);
+	printf(": %s\n", why);
+}
+
+static int flask_user(void *ctx, const struct flask_user *u)
+{
+	struct flask_run *fr = ctx;
+	char *display = NULL, *key = NULL;
+	char err[512];
+	const char *name = u->username ? u->username : "";
+	const char *why = account_check_username(name, strlen(name), &display, &key);
+	if (why) {
+		char msg[300];
+		snprintf(msg, sizeof msg, "refused: the name cannot be an account here (%s)", why);
+		flask_report("user", name, msg);
+		fr->refused++;
+		return 0;
+	}
+	int rc = 0;
+	if (!u->hash || !werkzeug_hash_valid(u->hash)) {
+		flask_report("user", display, "refused: the password hash is neither pbkdf2:sha256 nor scrypt; "
+					      "they can register anew");
+		fr->refused++;
+		goto out;
+	}
+	int clash = 0;
+	for (size_t i = 0; i < fr->nkeys; i++)
+		clash |= strcmp(fr->keys[i], key) == 0;
+	struct user existing;
+	int found = store_user_find(fr->st, key, &existing);
+	if (found == STORE_OK)
+		store_user_free(&existing);
+	else if (found != STORE_NOTFOUND) {
+		fr->failed = 1;
+		rc = 1;
+		goto out;
+	}
+	if (clash || found == STORE_OK) {
+		flask_report("user", display, "skipped: an account with that name already exists; nothing was merged");
+		fr->skipped++;
+		goto out;
+	}
+	fr->keys = xrealloc(fr->keys, (fr->nkeys + 1) * sizeof *fr->keys);
+	fr->keys[fr->nkeys++] = xstrdup(key);
+	struct flask_chats k = {fr, 0, 0, 0, 0, 0, 0, STORE_OK};
+	if (flask_chats_each(fr->fdb, u->id, chat_measure, &k, err, sizeof err) != 0) {
+		fprintf(stderr, "aifacadectl: %s\n", err);
+		fr->failed = 1;
+		rc = 1;
+		goto out;
+	}
+	if (k.count > 0 && k.first == 0 && k.last == 0)
+		k.first = k.last = fr->now;
+	char msg[200];
+	snprintf(msg, sizeof msg, "%s with %lld chats", fr->dry_run ? "would be imported" : "imported", k.count);
+	if (!fr->dry_run) {
+		int src = store_begin(fr->st);
+		if (src == STORE_OK)
+			src = store_user_create(fr->st, display, key, u->hash, fr->now, &k.user_id);
+		if (src == STORE_OK && k.count > 0)
+			src = store_import_conv(fr->st, k.user_id, FLASK_TITLE, k.first, k.last, &k.conv_id);
+		k.at = k.first;
+		if (src == STORE_OK && k.count > 0) {
+			if (flask_chats_each(fr->fdb, u->id, chat_write, &k, err, sizeof err) < 0) {
+				fprintf(stderr, "aifacadectl: %s\n", err);
+				src = STORE_ERROR;
+			} else {
+				src = k.rc;
+			}
+		}
+		if (src == STORE_OK)
+			src = store_commit(fr->st);
+		else
+			store_rollback(fr->st);
+		if (src != STORE_OK) {
+			fprintf(stderr, "aifacadectl: user %s was not imported; see the line above\n", display);
+			fr->failed = 1;
+			rc = 1;
+			goto out;
+		}
+	}
+	flask_report("user", display, msg);
+	fr->imported++;
+	fr->chats += k.count;
+out:
+	free(display);
+	free(key);
+	return rc;
+}
+
+static int cmd_import_flask(struct store *st, const struct config *cfg, const struct args *a)
+{
+	(void)cfg;
+	char err[512];
+	struct flask_db *fdb;
+	if (flask_open(a->pos[0], &fdb, err, sizeof err) < 0) {
+		fprintf(stderr, "aifacadectl: %s; nothing was imported\n", err);
+		return EXIT_FAILED;
+	}
+	struct flask_run fr = {st, fdb, a->dry_run, (long long)time(NULL) * 1000, 0, 0, 0, 0, NULL, 0, 0};
+	if (flask_users_each(fdb, flask_user, &fr, err, sizeof err) < 0 && !fr.failed) {
+		fprintf(stderr, "aifacadectl: %s\n", err);
+		fr.failed = 1;
+	}
+	flask_close(fdb);
+	for (size_t i = 0; i < fr.nkeys; i++)
+		free(fr.keys[i]);
+	free(fr.keys);
+	printf("%s%lld users %s with %lld chats; %lld skipped (name taken), %lld refused\n",
+	       fr.dry_run ? "dry run: " : "", fr.imported, fr.dry_run ? "would be imported" : "imported", fr.chats,
+	       fr.skipped, fr.refused);
+	if (fr.failed) {
+		fprintf(stderr, "aifacadectl: the import stopped early; the users reported as imported are in, the rest are "
+				"not: fix the cause and run it again (names already in are skipped)\n");
+		return EXIT_FAILED;
+	}
+	return fr.skipped || fr.refused ? EXIT_FAILED : EXIT_DONE;
+}
+
 static int make_dirs(const char *dir)
 {
 	char *p = xstrdup(dir);
@@ -651,6 +923,8 @@ static int parse_args(const struct command *c, int argc, char **argv, struct arg
 			a->yes = 1;
 		} else if (options && strcmp(s, "--force") == 0 && c->takes_force) {
 			a->force = 1;
+		} else if (options && strcmp(s, "--dry-run") == 0 && strcmp(c->name, "import-flask") == 0) {
+			a->dry_run = 1;
 		} else if (options && s[0] == '-' && s[1] != '\0') {
 			fprintf(stderr, "aifacadectl %s: unknown option '%s'\n", c->name, s);
 			return EXIT_USAGE;

@@ -41,4 +41,9 @@ export ARTIFACTS=${ARTIFACTS:-$(cd "$here/.." && pwd)/artifacts}
 mkdir -p "$ARTIFACTS"
 # The test file has a watchdog of its own and closes the browser on the way
 # out; timeout is the last resort (SIGTERM lets playwright kill Chromium).
-timeout -k 10 240 node "$here/chat.test.mjs"
+# Each *.test.mjs is a walk of its own (a fresh account and browser).
+status=0
+for walk in "$here"/chat.test.mjs "$here"/search.test.mjs; do
+  timeout -k 10 240 node "$walk" || status=1
+done
+exit $status

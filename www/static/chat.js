@@ -101,7 +101,7 @@ ui.conversationList.addEventListener('click', (e) => {
  *  arrived, marked interrupted) and empties the message list. */
 function resetView(id) {
   state.stream?.abort();
-  Object.assign(state, { view: state.view + 1, current: id, oldest: null, hasMore: false });
+  Object.assign(state, { view: state.view + 1, current: id, oldest: null, hasMore: false, partial: false });
   ui.messageList.replaceChildren();
   ui.empty.hidden = id != null;
   ui.notice.hidden = true;
@@ -114,11 +114,14 @@ function newChat() {
   if (finePointer.matches) ui.prompt.focus();
 }
 
-async function openConversation(id) {
+/** Opens a conversation at its newest page, or at the page holding message
+ *  `around` (a search result, search.js), scrolled to it and highlighted. */
+async function openConversation(id, around = null) {
   resetView(id);
   const view = state.view;
   ui.messages.setAttribute('aria-busy', 'true');
-  const r = await call(`/api/conversations/${enc(id)}?limit=${PAGE}`);
+  const at = around == null ? '' : `around=${enc(around)}&`;
+  const r = await call(`/api/conversations/${enc(id)}?${at}limit=${PAGE}`);
   if (view !== state.view) return;
   ui.messages.setAttribute('aria-busy', 'false');
   if (r.status === 404) {
@@ -137,9 +140,25 @@ async function openConversation(id) {
   if (last?.status === 'error' && prev?.role === 'user') {
     ui.messageList.querySelector(':scope > :last-child .err').append(retryButton(() => send(prev.content)));
   }
-  scrollToBottom();
+  const hit = around == null ? null : ui.messageList.querySelector(`[data-id="${CSS.escape(String(around))}"]`);
+  if (r.data.has_newer) {
+    // The newest messages are not shown: a button gets them, and so does sending.
+    state.partial = true;
+    const more = h('button', 'btn newer', 'Show the latest messages', { type: 'button', 'data-testid': 'newer' });
+    more.addEventListener('click', () => openConversation(id));
+    ui.messageList.append(more);
+  }
+  if (hit) {
+    hit.classList.add('hit');
+    hit.scrollIntoView({ block: 'center' });
+    state.stick = false;
+  } else {
+    scrollToBottom();
+  }
   fillViewport();
 }
+
+document.addEventListener('aif:open', (e) => { setDrawer(false); openConversation(e.detail.id, e.detail.around); });
 
 /** Loads the page before the oldest message shown, keeping the reader's place. */
 async function loadOlder() {
@@ -340,6 +359,7 @@ async function readEvents(stream, onEvent) {
 /** Sends a prompt and shows the answer as it streams. */
 async function send(text) {
   if (state.stream) return;
+  if (state.partial) await openConversation(state.current);
   ui.empty.hidden = ui.notice.hidden = true;
   const mine = messageEl({ role: 'user', content: text });
   mine.classList.add('pending');

@@ -1,0 +1,92 @@
+/* search.c: finds the user's own messages and conversation titles by words (GET /api/search). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "buf.h"
+#include "search.h"
+#include "store.h"
+#include "timefmt.h"
+
+#define LIMIT_DEFAULT 20
+#define LIMIT_MAX 50
+
+/* Reads ?q= and ?limit=; answers 400 itself and returns -1 when bad. */
+static int search_params(const struct request *req, struct response *res, const char **q, int *limit)
+{
+	*q = NULL;
+	*limit = LIMIT_DEFAULT;
+	for (size_t i = 0; i < req->n_query; i++) {
+		const char *k = req->query[i].key, *v = req->query[i].value;
+		long long n;
+		if (strcmp(k, "q") == 0) {
+			*q = v;
+		} else if (strcmp(k, "limit") == 0 && request_parse_id(v, &n) == 0 && n <= LIMIT_MAX) {
+			*limit = (int)n;
+		} else {
+			response_error(res, 400, strcmp(k, "limit") == 0 ? "limit must be a whole number from 1 to 50."
+									 : "Unknown query parameter; use q and limit.");
+			return -1;
+		}
+	}
+	if (*q == NULL) {
+		response_error(res, 400, "Say what to search for in q.");
+		return -1;
+	}
+	return 0;
+}
+
+static struct json_object *hit_json(const struct search_hit *h)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "conversation_id", json_object_new_int64(h->conversation_id));
+	json_object_object_add(o, "conversation_title", json_object_new_string(h->conversation_title));
+	json_object_object_add(o, "message_id", h->message_id ? json_object_new_int64(h->message_id) : NULL);
+	json_object_object_add(o, "role", h->role ? json_object_new_string(h->role) : NULL);
+	struct buf snip = BUF_INIT;
+	search_snippet_html(&snip, h->snippet ? h->snippet : "", h->snippet ? strlen(h->snippet) : 0);
+	json_object_object_add(o, "snippet", json_object_new_string_len(buf_str(&snip), (int)snip.len));
+	buf_free(&snip);
+	json_object_object_add(o, "created_at", timefmt_json(h->created_at));
+	return o;
+}
+
+static void search(struct request *req, struct response *res)
+{
+	const char *q;
+	int limit;
+	if (search_params(req, res, &q, &limit) < 0)
+		return;
+	const char *err = NULL;
+	char *fts = search_fts_query(q, strlen(q), &err);
+	if (!fts) {
+		response_error(res, 400, err);
+		return;
+	}
+	struct search_hit *hits;
+	size_t n;
+	int rc = store_search(req->store, req->user_id, fts, limit, &hits, &n);
+	free(fts);
+	if (rc != STORE_OK) {
+		app_store_error(res, rc);
+		return;
+	}
+	struct json_object *arr = json_object_new_array();
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(arr, hit_json(&hits[i]));
+	store_search_free(hits, n);
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "results", arr);
+	response_json(res, 200, o);
+}
+
+static const struct route routes[] = {
+	{"GET", ROUTE_AUTH, NULL, search},
+	{NULL, 0, NULL, NULL},
+};
+
+int main(void)
+{
+	static const struct endpoint ep = {"search", routes};
+	return app_run(&ep);
+}
