@@ -25,10 +25,12 @@
 static char root[] = "/tmp/aifacade-unit-app.XXXXXX";
 static char cookie[256], csrf[128], other_cookie[256];
 
+/* The marker lives in instance/, which every request's sandbox keeps
+ * writable whatever DATABASE names. */
 static void mark_handled(void)
 {
 	char path[256];
-	snprintf(path, sizeof path, "%s/handled", root);
+	snprintf(path, sizeof path, "%s/instance/handled", root);
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
 	if (fd >= 0) {
 		if (write(fd, "h", 1) != 1)
@@ -42,7 +44,7 @@ static long handled(void)
 {
 	char path[256];
 	struct stat st;
-	snprintf(path, sizeof path, "%s/handled", root);
+	snprintf(path, sizeof path, "%s/instance/handled", root);
 	return stat(path, &st) == 0 ? (long)st.st_size : 0;
 }
 
