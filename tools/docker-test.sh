@@ -14,9 +14,9 @@
 # The run, each step timed:
 #   engine   installs the Docker engine and compose when missing
 #   daemon   starts dockerd when none answers (and stops it at the end)
-#   base     debian:bookworm-slim and caddy:2: present, pulled, or, when no
-#            registry can be reached, made here from Debian's packages
-#            (debootstrap from the mirror apt uses; caddy from Debian)
+#   base     debian:bookworm-slim: present, pulled, or, when no registry
+#            can be reached, made here from Debian's packages (debootstrap
+#            from the mirror apt uses); compose builds Caddy's image on it
 #   build    the project's Dockerfile, tagged aifacade-web:docker-test
 #   up       docker-compose.yml + docker-compose.test.yml: web, caddy and the
 #            suite's fake AI provider; waits for /api/health through Caddy
@@ -240,20 +240,6 @@ ensure_base_images() {
   else
     make_debian_base
   fi
-  if image_exists caddy:2; then
-    say "caddy:2 is present"
-  elif [ "$BASE_MODE" != local ] && timeout 300 "$DOCKER" pull -q caddy:2; then
-    say "pulled caddy:2"
-  elif [ "$BASE_MODE" = pull ]; then
-    fail "cannot pull caddy:2 (DOCKER_TEST_BASE=pull)"
-  else
-    say "no registry: building a stand-in caddy:2 from Debian's caddy package"
-    local log
-    log=$(mktemp /tmp/aifacade-caddy-build.XXXXXX.log)
-    "$DOCKER" build -t caddy:2 -f tools/docker/caddy-standin.Dockerfile tools/docker >"$log" 2>&1 ||
-      { tail -40 "$log" >&2; fail "building the stand-in caddy:2 failed (output above)"; }
-    rm -f "$log"
-  fi
 }
 
 # --- a test stack -------------------------------------------------------------
@@ -411,7 +397,7 @@ run() {
   pick_compose
   say "client $DOCKER (API ${DOCKER_API_VERSION:-negotiated}), compose: ${COMPOSE[*]}"
 
-  step base "the base images debian:bookworm-slim and caddy:2"
+  step base "the base image debian:bookworm-slim"
   ensure_base_images
 
   step build "the image from the project's Dockerfile"
