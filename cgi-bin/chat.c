@@ -19,6 +19,7 @@
 #include "ratelimit.h"
 #include "scgi.h"
 #include "store.h"
+#include "stream_html.h"
 #include "utf8.h"
 
 /* Seconds of provider silence after which the browser gets an SSE comment,
@@ -40,6 +41,7 @@ struct turn {
 	int streaming;
 	int client_gone;
 	time_t last_write;
+	struct stream_html html; /* the answer so far, sent rendered at a bounded rate */
 };
 
 static int turn_should_abort(void *ctx)
@@ -58,6 +60,8 @@ static int turn_should_abort(void *ctx)
 			t->last_write = time(NULL);
 		}
 	}
+	if (t->streaming && !t->client_gone && stream_html_send(&t->html, t->res, stream_html_now_ms(), 0) < 0)
+		t->client_gone = 1;
 	return t->client_gone;
 }
 
@@ -73,6 +77,9 @@ static int turn_on_delta(void *ctx, const char *content, const char *reasoning)
 		if (response_stream_event(t->res, "delta", o) < 0)
 			t->client_gone = 1;
 		t->last_write = time(NULL);
+		if (content)
+			stream_html_add(&t->html, content);
+
 	}
 	return turn_should_abort(ctx);
 }
@@ -220,7 +227,7 @@ static void chat(struct request *req, struct response *res)
 		return;
 	}
 
-	struct turn t = {res, wants_stream(req->accept), 0, time(NULL)};
+	struct turn t = {res, wants_stream(req->accept), 0, time(NULL), STREAM_HTML_INIT};
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_stop_signal;
@@ -318,6 +325,7 @@ static void chat(struct request *req, struct response *res)
 		}
 	}
 	provider_result_free(&pres);
+	stream_html_free(&t.html);
 	free(answer_html);
 	free(prompt_html);
 	free(msgs);
