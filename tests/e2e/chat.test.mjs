@@ -179,7 +179,9 @@ test('Enter sends the prompt and the answer streams in piece by piece', async ()
   await ask('Hello stream [[fake:slow=250]] [[fake:chunks=8]]');
   await page.waitForSelector('.msg.streaming');
   assert.ok(await page.isVisible('#stop'), 'Stop shown while streaming');
-  assert.ok(await page.isDisabled('#prompt'), 'prompt disabled while streaming');
+  assert.ok(await page.isEnabled('#prompt'), 'the prompt stays usable while streaming (the next one can be typed)');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'prompt', 'focus stays in the prompt');
+  assert.ok(await page.isDisabled('#send') || await page.isHidden('#send'), 'nothing more is sent meanwhile');
   await shot(page, 'chat-streaming-light');
   // Sample the growing text inside the page, where no round trip slows us.
   const lengths = await page.evaluate(() => new Promise((resolve) => {
