@@ -303,6 +303,11 @@ test('Stop mid-stream keeps the partial answer, marks it stopped, and the server
   await page.waitForSelector('#message-list > :last-child [data-testid=stopped]');
   const answer = lastAnswer();
   assert.equal(await answer.getAttribute('data-status'), 'interrupted');
+  // What had arrived, rendered (never raw): the last rendering at once, then
+  // the server's stored answer once the program has stored it.
+  await page.waitForFunction(() => (document.querySelector('#message-list > :last-child .msg-body')?.textContent.trim().length || 0) >= 4);
+  assert.equal(await answer.locator('.msg-body.plain').count(), 0, 'the stopped answer is rendered HTML');
+  assert.equal(await answer.locator('.msg-body p').count(), 1, 'as a paragraph, like the stored one');
   const shown = (await answer.locator('.msg-body').textContent()).trim();
   assert.ok(shown.length >= 4 && 'Echo: Stop me'.startsWith(shown), `partial answer shown: ${JSON.stringify(shown)}`);
   assert.ok(await page.isEnabled('#prompt'), 'the prompt is usable again');
@@ -440,12 +445,16 @@ test('rename, switch and delete conversations through their dialogs', async () =
   assert.equal(await page.getAttribute('[data-testid=conversation].active', 'data-id'), convA);
   assert.match(await page.textContent('#chat-title'), /^Hello stream/);
   assert.equal(await page.locator('#message-list [data-role=user]').first().textContent(), 'Hello stream [[fake:slow=250]] [[fake:chunks=8]]');
-  // delete the other one: Cancel keeps it, Delete removes it
+  // delete the other one: Cancel keeps it, Delete removes it. Its buttons
+  // show once the pointer is over it (or the keyboard is in it).
+  assert.ok(await item(idB).locator('[data-testid=delete]').isHidden(), 'an inactive item shows no buttons at rest');
+  await item(idB).hover();
   await item(idB).locator('[data-testid=delete]').click();
   await page.waitForSelector('#confirm-dialog[open]');
   await page.click('#confirm-cancel');
   await page.waitForSelector('#confirm-dialog', { state: 'hidden' });
   assert.equal(await page.locator('[data-testid=conversation]').count(), 2, 'Cancel keeps it');
+  await item(idB).hover();
   await item(idB).locator('[data-testid=delete]').click();
   await page.waitForSelector('#confirm-dialog[open]');
   await page.click('#confirm-ok');

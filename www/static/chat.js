@@ -358,8 +358,35 @@ function liveAnswer() {
       art.append(errorBox(msg, retry, true));
       if (state.stick) scrollToBottom();
     },
-    stopped() { end('interrupted'); art.append(stoppedMark()); announce(art, 'Stopped. '); },
+    stopped(convId) {
+      end('interrupted');
+      art.append(stoppedMark());
+      announce(art, 'Stopped. ');
+      if (text) showStored(art, convId, text.length);
+    },
   };
+}
+
+/** A stopped answer's last rendering may lag its text by a moment; the
+ *  server stores what had arrived (with its HTML) once it sees the browser
+ *  go, so the stored answer replaces the bubble as soon as it is there. */
+async function showStored(art, convId, atLeast) {
+  const view = state.view;
+  for (let i = 0; i < 10 && convId != null && art.dataset.id; i++) {
+    await new Promise((r) => setTimeout(r, 250 + i * 100));
+    if (view !== state.view || !art.isConnected) return;
+    const r = await call(`/api/conversations/${enc(convId)}?limit=4`);
+    if (!r.ok || view !== state.view || !art.isConnected) return;
+    const m = (r.data.messages || []).find((x) => sameId(x.id, art.dataset.id));
+    if (m && m.status !== 'ok' && m.content.length >= atLeast) {
+      const details = art.querySelector('details');
+      const fresh = messageEl(m);
+      if (details?.open) fresh.querySelector('details')?.setAttribute('open', '');
+      art.replaceWith(fresh);
+      if (state.stick) scrollToBottom();
+      return;
+    }
+  }
 }
 
 /** Reads a finished answer out once, through the one live region that
@@ -413,7 +440,7 @@ async function send(text) {
   state.stream = ctrl;
   setBusy(true);
   const view = state.view;
-  let started = false, finished = false;
+  let started = false, finished = false, turnConv = null;
   // Before `start` nothing was stored, so a retry replaces this attempt.
   const retry = () => {
     if (!started) { mine.remove(); bot.art.remove(); }
@@ -422,6 +449,7 @@ async function send(text) {
   // start: {"conversation_id","conversation","user_message","message_id"}
   const begin = (conversationId, userMessage, conversation, answerId) => {
     started = true;
+    turnConv = conversationId ?? null;
     mine.classList.remove('pending');
     if (userMessage?.id != null) mine.dataset.id = userMessage.id;
     if (answerId != null) bot.art.dataset.id = answerId;
@@ -495,7 +523,7 @@ async function send(text) {
     if (finished) { /* Stop after the end: nothing to do */ }
     else if (ctrl.signal.aborted) {
       mine.classList.remove('pending');  // the server may have stored it
-      bot.stopped();
+      bot.stopped(turnConv);
     } else {
       bot.fail(NETWORK_ERROR, retry);
       if (!started) mine.classList.replace('pending', 'unsent');
