@@ -31,8 +31,8 @@ for tool in node npm; do
   command -v "$tool" >/dev/null || bail "$tool is missing: AIFACADE_DEPS=browser tools/install-deps.sh"
 done
 
-if [ ! -f "$here/node_modules/playwright-core/package.json" ]; then
-  echo "e2e: npm ci (playwright-core, no browser download)" >&2
+if [ ! -f "$here/node_modules/playwright-core/package.json" ] || [ ! -f "$here/node_modules/axe-core/axe.min.js" ]; then
+  echo "e2e: npm ci (playwright-core and axe-core, no browser download)" >&2
   (cd "$here" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) >&2 ||
     bail "npm ci failed in tests/e2e"
 fi
@@ -41,4 +41,4 @@ export ARTIFACTS=${ARTIFACTS:-$(cd "$here/.." && pwd)/artifacts}
 mkdir -p "$ARTIFACTS"
 # The test file has a watchdog of its own and closes the browser on the way
 # out; timeout is the last resort (SIGTERM lets playwright kill Chromium).
-timeout -k 10 240 node "$here/chat.test.mjs"
+timeout -k 10 300 node "$here/chat.test.mjs"

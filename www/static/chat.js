@@ -268,10 +268,13 @@ function enhance(body) {
       if (lang && code !== pre) code.classList.add(`language-${lang}`);
     }
     const bar = h('div', 'code-bar', lang || 'code');
-    const copy = h('button', 'copy', 'Copy', { type: 'button', 'aria-label': 'Copy code', 'data-testid': 'copy-code' });
+    // The visible word is the start of the accessible name ("Copy code").
+    const label = h('span', '', 'Copy');
+    const copy = h('button', 'copy', null, { type: 'button', 'data-testid': 'copy-code' });
+    copy.append(label, h('span', 'sr-only', ' code'));
     copy.addEventListener('click', async () => {
-      copy.textContent = (await copyText(code.textContent)) ? 'Copied' : 'Copy failed';
-      setTimeout(() => { copy.textContent = 'Copy'; }, 1500);
+      label.textContent = (await copyText(code.textContent)) ? 'Copied' : 'Copy failed';
+      setTimeout(() => { label.textContent = 'Copy'; }, 1500);
     });
     bar.append(copy);
     pre.replaceWith(wrap);
@@ -337,7 +340,7 @@ function liveAnswer() {
     html(s) { html = s; schedule(); },
     reasoning(s) {
       if (!details) {
-        art.insertBefore(details = reasoningEl('', true), body);
+        art.insertBefore(details = reasoningEl('', true), working);
         working.hidden = true;  // the summary says "Thinking…" meanwhile
       }
       thought += s;
