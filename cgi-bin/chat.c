@@ -20,6 +20,7 @@
 #include "scgi.h"
 #include "store.h"
 #include "stream_html.h"
+#include "title.h"
 #include "utf8.h"
 
 /* Seconds of provider silence after which the browser gets an SSE comment,
@@ -194,7 +195,7 @@ static void chat(struct request *req, struct response *res)
 	long long user_id = 0, answer_id = 0;
 	rc = store_begin(req->store);
 	if (rc == STORE_OK && !conv_id) {
-		char *title = conversation_title_from_prompt(prompt, plen);
+		char *title = title_from_prompt(prompt, plen);
 		rc = store_conv_create(req->store, req->user_id, title, req->now, &conv);
 		free(title);
 	}
@@ -324,6 +325,8 @@ static void chat(struct request *req, struct response *res)
 			response_json(res, pres.status == PROVIDER_ABORTED ? 499 : 502, o);
 		}
 	}
+	if (!conv_id && answered && rc == STORE_OK) /* a new conversation's first answer */
+		title_after_first_turn(req, res, &conv, model, prompt, content, t.streaming && !t.client_gone);
 	provider_result_free(&pres);
 	stream_html_free(&t.html);
 	free(answer_html);

@@ -33,6 +33,7 @@ struct config {
 	long session_idle, session_max; /* seconds */
 	char **trusted_proxies;  /* TRUSTED_PROXIES, NULL-terminated addresses */
 	int cookie_secure;    /* COOKIE_SECURE (default 1) */
+	int titles;           /* AI_TITLES (default 1): ask the provider to title new conversations */
 };
 
 /* Fills cfg; returns 0, or -1 with a message for the operator in err. */

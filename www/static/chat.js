@@ -300,7 +300,8 @@ function liveAnswer() {
     { 'data-testid': 'message', 'data-role': 'assistant', 'data-status': 'streaming', 'aria-label': 'Assistant' });
   const working = h('div', 'working', 'Thinking', { 'data-testid': 'working' });
   const body = h('div', 'msg-body plain', null, { 'aria-busy': 'true' });
-  art.append(working, body);
+  // The label goes under the text: removing it at the end moves nothing.
+  art.append(body, working);
   let text = '', html = null, shownHtml = null, thought = '', details = null, frame = 0;
   const paint = () => {
     frame = 0;
@@ -340,7 +341,7 @@ function liveAnswer() {
     html(s) { html = s; schedule(); },
     reasoning(s) {
       if (!details) {
-        art.insertBefore(details = reasoningEl('', true), working);
+        art.insertBefore(details = reasoningEl('', true), body);
         working.hidden = true;  // the summary says "Thinking…" meanwhile
       }
       thought += s;
