@@ -76,13 +76,12 @@ static void strip_line(struct buf *out, const char *s, size_t len)
 		}
 		if (c == '\\' && i + 1 < len && ispunct((unsigned char)s[i + 1])) {
 			buf_append_char(out, s[++i]);
-		} else if (c == '*' || c == '`' || c == '~') {
-			continue;
-		} else if (c == '_') {
-			/* snake_case stays; _emphasis_ and __strong__ lose their marks */
-			int inner = i > 0 && i + 1 < len && is_word((unsigned char)s[i - 1]) && is_word((unsigned char)s[i + 1]);
-			if (inner)
-				buf_append_char(out, '_');
+		} else if (c == '`' || (c == '~' && i + 1 < len && s[i + 1] == '~')) {
+			i += c == '~'; /* code ticks and ~~strikethrough~~ */
+		} else if (c == '*' && !(i > 0 && i + 1 < len && is_word((unsigned char)s[i - 1]) &&
+					 is_word((unsigned char)s[i + 1]))) {
+			continue; /* *emphasis* and **strong**; 2*3 stays. Underscores
+				   * all stay: __init__ and snake_case are names. */
 		} else if ((c == '!' || c == '[') && opens_link(s + i, len - i)) {
 			continue; /* [text](url) and ![alt](url) keep their text */
 		} else if (c == ']' && i + 1 < len && s[i + 1] == '(') {

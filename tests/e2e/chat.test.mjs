@@ -560,9 +560,11 @@ test('a reloaded conversation shows what the server stored: answers, causes of f
 
 test('a conversation deleted in another tab: a send says so, starts afresh and keeps the prompt', async () => {
   await page.click('#new-chat');
-  await ask('Soon deleted elsewhere');
+  await ask('## **Soon** deleted `elsewhere`');
   await idle();
   const id = convId();
+  assert.equal(await page.textContent(`[data-testid=conversation][data-id="${id}"] .conv-open`), 'Soon deleted elsewhere',
+    'the title is the prompt without its Markdown');
   const other = await page.context().newPage();
   await other.goto(`${BASE}/#c/${id}`);
   await other.waitForSelector('#message-list [data-testid=message]');

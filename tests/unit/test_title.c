@@ -43,7 +43,8 @@ int main(void)
 	from_prompt("1. first step\n2. second", "first step", "a numbered list's number goes");
 	from_prompt("See [the docs](https://x.example/a_(b)) and ![logo](l.png)", "See the docs and logo", "links keep their text");
 	from_prompt("```python\nprint('hi')\n```", "print('hi')", "a fenced block gives its first line");
-	from_prompt("my_var and __init__ and _x_", "my_var and init and x", "snake_case stays, emphasis underscores go");
+	from_prompt("my_var and __init__ and window.__x", "my_var and __init__ and window.__x", "underscores stay: they are names");
+	from_prompt("2*3 is ~6, ~~not~~ 7", "2*3 is ~6, not 7", "a product and a tilde stay");
 	from_prompt("\\*not emphasis\\*", "*not emphasis*", "escaped characters stay");
 	from_prompt("#hashtag", "#hashtag", "a # without a space is text");
 	/* provider replies */

@@ -477,7 +477,15 @@ async function send(text) {
     else if (name === 'delta') {
       if (typeof d.reasoning === 'string') bot.reasoning(d.reasoning);
       if (typeof d.content === 'string') bot.content(d.content);
-    } else if (name === 'done' && d.message) finish('done', d.message);
+    } else if (name === 'done' && d.message) {
+      finish('done', d.message);
+      // The answer is complete: the composer is free again, even while the
+      // server still asks the provider for a title (event `title`).
+      if (state.stream === ctrl) { state.stream = null; setBusy(false); }
+    } else if (name === 'title' && d.conversation?.id != null) {
+      const c = state.conversations.find((x) => sameId(x.id, d.conversation.id));
+      if (c) { c.title = d.conversation.title; renderList(); }
+    }
     // error: {"error","message"}: the cause in plain words and the stored answer
     else if (name === 'error') finish('fail', d.error || d.message?.error || 'The answer failed.', retry, d.message);
   };
