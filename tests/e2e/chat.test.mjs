@@ -293,6 +293,10 @@ test('Markdown answers: headings, a table and a code block whose button copies i
   assert.equal(await page.locator('#messages pre[lang]').count(), 0, 'no <pre lang> (a human language, axe valid-lang)');
   assert.equal(await answer.locator('pre code.language-python').count(), 1, 'the language is the code element\'s class');
   assert.equal(await answer.locator('pre').evaluate((e) => getComputedStyle(e).tabSize), '4', 'tabs are 4 columns, not 8');
+  await page.waitForSelector('#message-list > :last-child pre code.hljs .hljs-keyword');
+  assert.equal(await answer.locator('pre code .hljs-keyword').first().textContent(), 'def', 'highlight.js coloured the code');
+  assert.notEqual(await answer.locator('pre code .hljs-keyword').first().evaluate((e) => getComputedStyle(e).color),
+    await answer.locator('pre code').evaluate((e) => getComputedStyle(e).color), 'keywords have a colour of their own');
   await axe(page, 'Markdown answer');
   await answer.locator('[data-testid=copy-code]').click();
   await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=copy-code]')].pop()?.textContent === 'Copied code');
@@ -315,6 +319,33 @@ test("the model's hostile HTML does not run", async () => {
   await answer.locator('a', { hasText: 'click me' }).click();
   await sleep(300);
   assert.equal(convId(), convA, 'clicking the neutralised link goes nowhere');
+});
+
+test('math: $…$ and $$…$$ are typeset by KaTeX from our origin, prices stay text; the libraries load only when needed', async () => {
+  const fresh = await (await newContext({ storageState: await page.context().storageState() })).newPage();
+  const vendor = [];
+  fresh.on('request', (r) => { if (r.url().includes('/vendor/')) vendor.push(r.url()); });
+  await fresh.goto(`${BASE}/`);
+  await fresh.waitForSelector('#app:not([hidden])');
+  await sleep(300);
+  assert.deepEqual(vendor, [], 'an empty chat loads neither highlight.js nor KaTeX');
+  await ask('Math: $e^{i\\pi}+1=0$ costs $5 and $10, and $$\\sum_{k=1}^{n} k = \\frac{n(n+1)}{2}$$', fresh);
+  await idle(fresh);
+  const answer = lastAnswer(fresh);
+  await answer.locator('.math .katex').first().waitFor();
+  assert.equal(await answer.locator('.math:not(.display) .katex').count(), 1, 'one inline formula');
+  assert.equal(await answer.locator('.math.display .katex-display').count(), 1, 'one display formula');
+  assert.match(await answer.locator('.msg-body').textContent(), /costs \$5 and \$10/, 'prices are not math');
+  assert.equal(await answer.locator('math annotation').first().textContent(), 'e^{i\\pi}+1=0', 'MathML for screen readers');
+  assert.ok(vendor.some((u) => u.endsWith('/vendor/katex.min.js')) && vendor.every((u) => u.startsWith(BASE)), JSON.stringify(vendor));
+  await shot(fresh, 'chat-math-light');
+  await axe(fresh, 'math answer');
+  // The walk's other tests count conversations: this one goes again.
+  assert.equal(await fresh.evaluate(async (id) => {
+    const me = await (await fetch('/api/me')).json();
+    return (await fetch(`/api/conversations/${id}`, { method: 'DELETE', headers: { 'X-CSRF-Token': me.csrf_token } })).status;
+  }, convId(fresh)), 204);
+  await fresh.context().close();
 });
 
 test('an answer streams rendered, never as raw Markdown, and ends without a jump', async () => {

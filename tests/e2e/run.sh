@@ -37,6 +37,9 @@ if [ ! -f "$here/node_modules/playwright-core/package.json" ] || [ ! -f "$here/n
     bail "npm ci failed in tests/e2e"
 fi
 
+# The page loads highlight.js and KaTeX from www/vendor/ (make vendor).
+"$here/../../tools/vendor.sh" >&2 || bail "tools/vendor.sh failed (www/vendor/)"
+
 export ARTIFACTS=${ARTIFACTS:-$(cd "$here/.." && pwd)/artifacts}
 mkdir -p "$ARTIFACTS"
 # The test file has a watchdog of its own and closes the browser on the way

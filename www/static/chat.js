@@ -281,8 +281,78 @@ function enhance(body) {
     wrap.append(bar, pre);
   }
   for (const a of body.querySelectorAll('a[href^="http"]')) Object.assign(a, { target: '_blank', rel: 'noopener noreferrer' });
+  highlightCode(body);
+  renderMath(body);
   // The server empties unsafe links (javascript: …); an empty href would reload the page.
   for (const a of body.querySelectorAll('a[href=""]')) a.removeAttribute('href');
+}
+
+/* ---------- code highlighting and math, loaded only when an answer needs them ---------- */
+
+// From www/vendor/ (make vendor: tools/vendor.sh); when missing, code stays
+// plain and math stays as written.
+const once = (load) => { let p; return () => (p ||= load().catch(() => null)); };
+const loadHljs = once(async () => {
+  const { default: hljs } = await import('/vendor/highlight.min.js');
+  hljs.configure({ ignoreUnescapedHTML: true });
+  return hljs;
+});
+const loadKatex = once(() => new Promise((resolve, reject) => {
+  const css = h('link', '', null, { rel: 'stylesheet', href: '/vendor/katex.min.css' });
+  const js = h('script', '', null, { src: '/vendor/katex.min.js' });
+  js.onload = () => (window.katex ? resolve(window.katex) : reject(new Error('no katex')));
+  js.onerror = reject;
+  document.head.append(css, js);
+}));
+
+/** Colours the tokens of code blocks that name a language highlight.js knows. */
+function highlightCode(body) {
+  const blocks = [...body.querySelectorAll('pre > code[class*="language-"]')];
+  if (!blocks.length) return;
+  loadHljs().then((hljs) => {
+    if (!hljs) return;
+    for (const code of blocks) {
+      const lang = /language-([\w+#.-]+)/.exec(code.className)?.[1];
+      if (code.isConnected && lang && hljs.getLanguage(lang) && !code.classList.contains('hljs')) hljs.highlightElement(code);
+    }
+  });
+}
+
+// $$…$$ (display) and $…$ (inline: no space just inside, no digit right
+// after, so "$5 and $10" stays text). \(…\) and \[…\] reach the page only
+// when the renderer keeps their backslashes (a Markdown escape removes them).
+const MATH = /\$\$([^$]+?)\$\$|\\\[([\s\S]+?)\\\]|\\\(([\s\S]+?)\\\)|\$(?![\s$])((?:\\\$|[^$\n])+?)(?<![\s\\])\$(?!\d)/g;
+
+/** Typesets the math in an answer's text (never inside code). */
+function renderMath(body) {
+  const texts = [];
+  const walk = document.createTreeWalker(body, NodeFilter.SHOW_TEXT, {
+    acceptNode: (n) => (n.parentElement.closest('code, pre, .katex') ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT),
+  });
+  while (walk.nextNode()) if (/\$|\\[[(]/.test(walk.currentNode.data)) texts.push(walk.currentNode);
+  const found = texts.filter((t) => { MATH.lastIndex = 0; return MATH.test(t.data); });
+  if (!found.length) return;
+  loadKatex().then((katex) => {
+    if (!katex) return;
+    for (const t of found) {
+      if (!t.isConnected) continue;
+      const frag = document.createDocumentFragment();
+      let at = 0;
+      for (const m of t.data.matchAll(MATH)) {
+        frag.append(t.data.slice(at, m.index));
+        const display = m[1] != null || m[2] != null;
+        const tex = m[1] ?? m[2] ?? m[3] ?? m[4];
+        const span = h('span', display ? 'math display' : 'math');
+        // KaTeX builds DOM nodes and sets styles through the CSSOM, which
+        // the CSP allows; its MathML copy is what screen readers read.
+        katex.render(tex, span, { displayMode: display, throwOnError: false, output: 'htmlAndMathml' });
+        frag.append(span);
+        at = m.index + m[0].length;
+      }
+      frag.append(t.data.slice(at));
+      t.replaceWith(frag);
+    }
+  });
 }
 
 /** The clipboard API needs a secure context: HTTPS, or localhost. */
