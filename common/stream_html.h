@@ -7,7 +7,9 @@
  * text arrived and the answer's pace allows: at most one rendering per
  * STREAM_HTML_INTERVAL_MS, and the interval widens for long answers so that
  * rendering takes at most a tenth of the time and the HTML sent stays near
- * STREAM_HTML_BYTES_PER_MS. chat.c sends it as the SSE event "html"
+ * STREAM_HTML_BYTES_PER_MS. A table still missing its delimiter row and an
+ * unfinished fence line wait (stream_html_settled), so that no Markdown
+ * shows; a forced take renders everything. chat.c sends it as the SSE event "html"
  * (README, API). Clocks are the caller's (milliseconds, monotonic), so the
  * pacing is testable. */
 #ifndef AIF_STREAM_HTML_H
@@ -35,6 +37,10 @@ void stream_html_add(struct stream_html *s, const char *piece);
  * force is set); NULL otherwise. */
 char *stream_html_take(struct stream_html *s, long long now_ms, int force);
 struct response;
+/* The length of text's prefix that may be rendered mid-stream: text less a
+ * last block that is becoming a table (fewer than two whole lines) and
+ * less an unfinished last line that starts with ` or ~ (a fence). */
+size_t stream_html_settled(const char *text, size_t len);
 /* Sends stream_html_take()'s HTML, if any, as the SSE event "html" with data
  * {"html": "..."}. Returns 1 when sent, 0 when nothing was due, -1 when the
  * write failed (the client is gone). */

@@ -222,7 +222,7 @@ test('log out, then a wrong password is refused and the right one signs in again
 
 test('Enter sends the prompt and the answer streams in piece by piece', async () => {
   const before = await messages().count();
-  await ask('Hello stream [[fake:slow=250]] [[fake:chunks=8]]');
+  await ask('Hello stream [[fake:slow=400]] [[fake:chunks=8]]');
   await page.waitForSelector('.msg.streaming');
   assert.ok(await page.isVisible('#stop'), 'Stop shown while streaming');
   assert.ok(await page.isEnabled('#prompt'), 'the prompt stays usable while streaming (the next one can be typed)');
@@ -245,14 +245,14 @@ test('Enter sends the prompt and the answer streams in piece by piece', async ()
   const growth = lengths.filter((n) => n > 0);
   assert.ok(growth.length >= 3, `the text grew in pieces while streaming: lengths seen ${JSON.stringify(lengths)}`);
   assert.equal(await messages().count(), before + 2);
-  assert.equal(await lastUser().textContent(), 'Hello stream [[fake:slow=250]] [[fake:chunks=8]]');
+  assert.equal(await lastUser().textContent(), 'Hello stream [[fake:slow=400]] [[fake:chunks=8]]');
   assert.equal(await lastAnswer().getAttribute('data-status'), 'ok');
   assert.equal((await lastAnswer().textContent()).trim(), 'Echo: Hello stream');
   convA = convId();
   assert.match(convA, /^\d+$/, `the URL names the new conversation: ${page.url()}`);
   const active = page.locator('[data-testid=conversation].active');
   assert.equal(await active.getAttribute('data-id'), convA);
-  assert.equal(await page.textContent('#chat-title'), 'Hello stream [[fake:slow=250]] [[fake:chunks=8]]');
+  assert.equal(await page.textContent('#chat-title'), 'Hello stream [[fake:slow=400]] [[fake:chunks=8]]');
   assert.equal(await page.evaluate(() => document.activeElement.id), 'prompt', 'focus back in the prompt');
   await page.waitForFunction(() => /Echo: Hello stream/.test(document.getElementById('announcer').textContent));
   assert.equal(await page.getAttribute('#announcer', 'aria-live'), 'polite', 'the finished answer is read out by a live region that stays');
@@ -669,7 +669,7 @@ test('rename, switch and delete conversations through their dialogs', async () =
   await axe(page, 'rename dialog');
   await page.keyboard.press('Escape');
   await page.waitForSelector('#rename-dialog', { state: 'hidden' });
-  assert.equal(await page.locator('#message-list [data-role=user]').first().textContent(), 'Hello stream [[fake:slow=250]] [[fake:chunks=8]]');
+  assert.equal(await page.locator('#message-list [data-role=user]').first().textContent(), 'Hello stream [[fake:slow=400]] [[fake:chunks=8]]');
   // delete the other one: Cancel keeps it, Delete removes it. Its buttons
   // show once the pointer is over it (or the keyboard is in it).
   await page.mouse.move(900, 400);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "check.h"
 #include "conversation.h"
 #include "stream_html.h"
@@ -23,13 +24,26 @@ static void test_same_as_final(void)
 		buf_append_str(&so_far, pieces[i]);
 		now += 1000; /* far apart: every piece is due */
 		char *got = stream_html_take(&s, now, 0);
-		char *want = message_html("assistant", buf_str(&so_far));
-		CHECK_STR(got, want, "each rendering is message_html of the text so far");
-		CHECK(got && !strstr(got, "<script"), "raw HTML never passes, even cut in two");
+		size_t settled = stream_html_settled(so_far.data, so_far.len);
+		char *prefix = xstrndup(so_far.data, settled);
+		char *want = message_html("assistant", prefix);
+		if (got)
+			CHECK_STR(got, want, "each rendering is message_html of the settled text so far");
+		CHECK(!got || !strstr(got, "<script"), "raw HTML never passes, even cut in two");
+		CHECK(!got || (!strstr(got, "|--") && !strstr(got, "```")), "no table or fence Markdown shows");
 		free(got);
 		free(want);
+		free(prefix);
 	}
-	CHECK(stream_html_take(&s, now + 5000, 1) == NULL, "nothing new: no rendering, even forced");
+	stream_html_add(&s, "\n\n| x |");
+	buf_append_str(&so_far, "\n\n| x |");
+	CHECK(stream_html_take(&s, now + 5000, 0) == NULL, "a table's header alone waits");
+	char *last = stream_html_take(&s, now + 5000, 1);
+	char *all = message_html("assistant", buf_str(&so_far));
+	CHECK_STR(last, all, "forced at the end: the whole answer, as stored");
+	free(last);
+	free(all);
+	CHECK(stream_html_take(&s, now + 9000, 1) == NULL, "nothing new: no rendering, even forced");
 	stream_html_free(&s);
 	buf_free(&so_far);
 }
@@ -70,8 +84,27 @@ static void test_pacing(void)
 	stream_html_free(&big);
 }
 
+static void settled(const char *text, size_t want, const char *name)
+{
+	CHECK(stream_html_settled(text, strlen(text)) == want, name);
+}
+
+static void test_settled(void)
+{
+	settled("", 0, "empty");
+	settled("plain text", 10, "plain text is all settled");
+	settled("a\n\n| Name | Value |", 3, "a table's header alone waits");
+	settled("a\n\n| Name | Value |\n|--", 3, "a table without its whole delimiter row waits");
+	settled("a\n\n| N |\n|---|\n| 1", 18, "a table with header and delimiter shows");
+	settled("a\n\n``", 3, "an unfinished fence line waits");
+	settled("a\n```c\nint x", 12, "inside a fence: the code shows");
+	settled("x | y", 5, "a pipe inside a paragraph is text");
+	settled("\n\n\n|", 3, "blank lines then a pipe");
+}
+
 int main(void)
 {
+	test_settled();
 	test_same_as_final();
 	test_pacing();
 	return check_done();

@@ -330,7 +330,8 @@ function renderMath(body) {
     acceptNode: (n) => (n.parentElement.closest('code, pre, .katex') ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT),
   });
   while (walk.nextNode()) if (/\$|\\[[(]/.test(walk.currentNode.data)) texts.push(walk.currentNode);
-  const found = texts.filter((t) => { MATH.lastIndex = 0; return MATH.test(t.data); });
+  const hasMath = new RegExp(MATH.source);  // no /g: test() keeps no lastIndex
+  const found = texts.filter((t) => hasMath.test(t.data));
   if (!found.length) return;
   loadKatex().then((katex) => {
     if (!katex) return;
