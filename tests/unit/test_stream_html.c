@@ -84,22 +84,22 @@ static void test_pacing(void)
 	stream_html_free(&big);
 }
 
-static void settled(const char *text, size_t want, const char *name)
+static void check_settled(const char *text, size_t want, const char *name)
 {
 	CHECK(stream_html_settled(text, strlen(text)) == want, name);
 }
 
 static void test_settled(void)
 {
-	settled("", 0, "empty");
-	settled("plain text", 10, "plain text is all settled");
-	settled("a\n\n| Name | Value |", 3, "a table's header alone waits");
-	settled("a\n\n| Name | Value |\n|--", 3, "a table without its whole delimiter row waits");
-	settled("a\n\n| N |\n|---|\n| 1", 18, "a table with header and delimiter shows");
-	settled("a\n\n``", 3, "an unfinished fence line waits");
-	settled("a\n```c\nint x", 12, "inside a fence: the code shows");
-	settled("x | y", 5, "a pipe inside a paragraph is text");
-	settled("\n\n\n|", 3, "blank lines then a pipe");
+	check_settled("", 0, "empty");
+	check_settled("plain text", 10, "plain text is all settled");
+	check_settled("a\n\n| Name | Value |", 3, "a table's header alone waits");
+	check_settled("a\n\n| Name | Value |\n|--", 3, "a table without its whole delimiter row waits");
+	check_settled("a\n\n| N |\n|---|\n| 1", 18, "a table with header and delimiter shows");
+	check_settled("a\n\n``", 3, "an unfinished fence line waits");
+	check_settled("a\n```c\nint x", 12, "inside a fence: the code shows");
+	check_settled("x | y", 5, "a pipe inside a paragraph is text");
+	check_settled("\n\n\n|", 3, "blank lines then a pipe");
 }
 
 int main(void)
