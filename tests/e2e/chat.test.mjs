@@ -17,7 +17,7 @@ const BASE = (process.env.BASE_URL || '').replace(/\/+$/, '');
 const FAKE = (process.env.FAKE_URL || '').replace(/\/+$/, '');
 const ARTIFACTS = process.env.ARTIFACTS || new URL('../artifacts', import.meta.url).pathname;
 const TEST_TIMEOUT = 30_000;   // one test
-const RUN_TIMEOUT = 220_000;   // the whole walk
+const RUN_TIMEOUT = 280_000;   // the whole walk
 const started = Date.now();
 
 /* ---------- a small TAP runner ---------- */

@@ -44,4 +44,4 @@ export ARTIFACTS=${ARTIFACTS:-$(cd "$here/.." && pwd)/artifacts}
 mkdir -p "$ARTIFACTS"
 # The test file has a watchdog of its own and closes the browser on the way
 # out; timeout is the last resort (SIGTERM lets playwright kill Chromium).
-timeout -k 10 300 node "$here/chat.test.mjs"
+timeout -k 10 330 node "$here/chat.test.mjs"
