@@ -28,7 +28,7 @@ CGI_BINS = $(ENDPOINTS:%=$(BUILD)/cgi-bin/%)
 TOOL_BINS = $(TOOLS:%=$(BUILD)/tools/%)
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-test run test test-unit test-bats lint clean help
+.PHONY: all deps deps-test vendor run test test-unit test-bats lint clean help
 all: $(CGI_BINS) $(TOOL_BINS)
 
 help:
@@ -38,6 +38,7 @@ help:
 	@echo "make test-unit  C unit tests only;  make test-bats  the HTTP suites only"
 	@echo "make lint       cppcheck, shellcheck and the output-escaping check"
 	@echo "make deps       install the Debian packages the build, run and tests need"
+	@echo "make vendor     npm ci the pinned highlight.js and KaTeX into www/vendor/ (run and test do it)"
 	@echo "make test-asan  the suites against an ASan+UBSan build;  make test-valgrind[-quick]  under valgrind"
 	@echo "make fuzz       libFuzzer targets, 20 s each;  make fuzz-long  300 s each"
 	@echo "make bench      benchmarks against bench/README.md's targets (about 6 min)"
@@ -81,10 +82,15 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(CURL_LIBS) $(STATIC_LIBS)
 
-run: deps all
+# highlight.js and KaTeX, pinned in tools/vendor/package-lock.json, into the
+# git-ignored www/vendor/ (the chat page loads them only when an answer needs them).
+vendor:
+	@tools/vendor.sh
+
+run: deps all vendor
 	tools/serve.sh
 
-test: deps-test all $(UNIT_BINS)
+test: deps-test all vendor $(UNIT_BINS)
 	tests/run.sh
 
 test-unit: all $(UNIT_BINS)

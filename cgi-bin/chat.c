@@ -20,6 +20,8 @@
 #include "ratelimit.h"
 #include "scgi.h"
 #include "store.h"
+#include "stream_html.h"
+#include "title.h"
 #include "utf8.h"
 
 /* Seconds of provider silence after which the browser gets an SSE comment,
@@ -43,6 +45,7 @@ struct turn {
 	time_t last_write;
 	struct store *store;
 	struct inflight slot; /* this turn's place under MAX_STREAMS_* */
+	struct stream_html html; /* the answer so far, sent rendered at a bounded rate */
 };
 
 static int turn_should_abort(void *ctx)
@@ -62,6 +65,8 @@ static int turn_should_abort(void *ctx)
 			t->last_write = time(NULL);
 		}
 	}
+	if (t->streaming && !t->client_gone && stream_html_send(&t->html, t->res, stream_html_now_ms(), 0) < 0)
+		t->client_gone = 1;
 	return t->client_gone;
 }
 
@@ -77,6 +82,9 @@ static int turn_on_delta(void *ctx, const char *content, const char *reasoning)
 		if (response_stream_event(t->res, "delta", o) < 0)
 			t->client_gone = 1;
 		t->last_write = time(NULL);
+		if (content)
+			stream_html_add(&t->html, content);
+
 	}
 	return turn_should_abort(ctx);
 }
@@ -236,11 +244,11 @@ static void chat(struct request *req, struct response *res)
 	const long long html_version = message_html_version();
 	char *prompt_html = message_html("user", prompt);
 	long long user_id = 0, answer_id = 0;
-	struct turn t = {res, wants_stream(req->accept), 0, time(NULL), req->store, {0, 0, 0}};
+	struct turn t = {res, wants_stream(req->accept), 0, time(NULL), req->store, {0, 0, 0}, STREAM_HTML_INIT};
 	enum inflight_full full = INFLIGHT_FREE;
 	rc = store_begin(req->store);
 	if (rc == STORE_OK && !conv_id) {
-		char *title = conversation_title_from_prompt(prompt, plen);
+		char *title = title_from_prompt(prompt, plen);
 		rc = store_conv_create(req->store, req->user_id, title, req->now, &conv);
 		free(title);
 	}
@@ -391,7 +399,10 @@ static void chat(struct request *req, struct response *res)
 			response_json(res, pres.status == PROVIDER_ABORTED ? 503 : 502, o);
 		}
 	}
+	if (!conv_id && answered && rc == STORE_OK) /* a new conversation's first answer */
+		title_after_first_turn(req, res, &conv, model, prompt, content, t.streaming && !t.client_gone);
 	provider_result_free(&pres);
+	stream_html_free(&t.html);
 	free(answer_html);
 	free(prompt_html);
 	free(msgs);

@@ -416,6 +416,13 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 	else if (v && strcmp(v, "1") != 0)
 		FAIL("COOKIE_SECURE must be 1 (cookies only over HTTPS) or 0 (plain HTTP)");
 
+	GET("AI_TITLES");
+	cfg->titles = 1;
+	if (v && strcmp(v, "0") == 0)
+		cfg->titles = 0;
+	else if (v && strcmp(v, "1") != 0)
+		FAIL("AI_TITLES must be 1 (ask the provider for a title) or 0 (title from the first prompt)");
+
 	GET("SECRET_KEY");
 	if (v == NULL) {
 		v = secret_from_instance(cfg->instance_dir, err, errlen);

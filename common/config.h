@@ -39,6 +39,7 @@ struct config {
 	char **trusted_proxies;  /* TRUSTED_PROXIES, NULL-terminated addresses */
 	int cookie_secure;    /* COOKIE_SECURE (default 1) */
 	long import_max_bytes; /* IMPORT_MAX_BYTES: largest POST /api/import body */
+	int titles;           /* AI_TITLES (default 1): ask the provider to title new conversations */
 };
 
 /* Fills cfg; returns 0, or -1 with a message for the operator in err. */

@@ -50,7 +50,7 @@ fake_last() { curl -s "$FAKE_URL/_fake/requests" | jq -c '.[-1]'; }
   new_user
   chat_sse "one two three four five six seven eight [[fake:chunks=6]]"
   events=$(sse_events)
-  assert_regex "$events" '^start (delta ){2,}done $'
+  assert_regex "$events" '^start ((delta|html) ){2,}done $'
   joined=$(sse_data delta | jq -rj .content)
   done_content=$(sse_data done | jq -r .message.content)
   assert_equal "$joined" "$done_content"
@@ -420,4 +420,24 @@ c.execute("ROLLBACK")
   assert_equal "$(jq -r .message.status <<<"$data")" interrupted
   api GET "/api/conversations/$(awk '/^event: start/ {f=1; next} f && /^data:/ {sub(/^data: /, ""); print; exit}' "$stream_file" | jq -r .conversation_id)"
   assert_equal "$(json '[.messages[] | .status] | join(",")')" "interrupted,interrupted"
+
+# --- the answer so far, rendered (common/stream_html.h) ---
+@test "a streamed turn sends the answer so far as the renderer's safe HTML, at a bounded rate" {
+  new_user
+  chat_sse "[[fake:markdown]] [[fake:chunks=12]] [[fake:slow=100]]"
+  assert_regex "$(sse_events)" '^start delta html .*done $'
+  n=$(sse_data html | wc -l)
+  [ "$n" -ge 3 ] || { echo "only $n html events"; return 1; }
+  # Never the model's raw HTML, even cut mid-tag, in any of them.
+  assert_equal "$(sse_data html | jq -r .html | grep -c '<script')" 0
+  assert_equal "$(sse_data html | head -1 | jq -r .html | head -c 15)" "<h1>Markdown te"
+  # Each is the renderer's output for a prefix: never longer than done's.
+  last=$(sse_data html | tail -1 | jq -r .html)
+  final=$(sse_data done | jq -r .message.html)
+  [ "${#last}" -le "${#final}" ]
+  # Forty deltas in about 800 ms: a rendering per 200 ms, not one per delta.
+  chat_sse "[[fake:long=40]] [[fake:slow=20]]"
+  assert_equal "$(sse_data delta | wc -l)" 40
+  n=$(sse_data html | wc -l)
+  [ "$n" -ge 2 ] && [ "$n" -le 10 ] || { echo "$n html events for 40 deltas"; return 1; }
 }

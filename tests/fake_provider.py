@@ -42,6 +42,9 @@ so parallel tests do not interfere:
   [[fake:splitutf8]]    split a UTF-8 character between two deltas, plus a stray 0xFF byte
   [[fake:markdown]]     answer Markdown with code, a table and hostile HTML and links
   [[fake:echo_context]] answer how many messages arrived and their roles
+  [[fake:notitle]]      fail (503) the title request that follows a first answer
+A title request (system message "Write a short title…", common/title.h) is
+answered 'Title: "**Fake title:** <first three words of the prompt>."'.
 
 GET /_fake/requests lists every chat request as JSON:
   [{"body": <request JSON>, "auth_ok": bool, "completed": bool,
@@ -362,6 +365,21 @@ class FakeHandler(BaseHTTPRequestHandler):
                 last_user = message_text(m.get("content"))
         markers = parse_markers(last_user)
         clean = MARKER_RE.sub("", last_user).strip()
+
+        # --- titles (common/title.h): the small request after a first answer ---
+        # Recognised by its system message. Answers like a chatty model would
+        # ('Title: "**Fake title:** <first three words>."'), so the server's
+        # clean-up shows; [[fake:notitle]] in the prompt makes it fail (503).
+        system = " ".join(message_text(m.get("content")) for m in messages if m.get("role") == "system")
+        if system.startswith("Write a short title"):
+            if "notitle" in markers:
+                self.send_error_json(503, "Fake title failure.", "server_error", "fake_error")
+                return
+            prompt = clean.split("\n\nAnswer:", 1)[0].replace("Prompt:", "", 1)
+            words = " ".join(MARKER_RE.sub("", prompt).split()[:3])
+            self.complete(body["model"], 'Title: "**Fake title:** %s."' % words, [], markers)
+            return
+        # --- end of titles ---
 
         hang = marker_float(markers, "hang", 0)
         if hang > 0:

@@ -11,15 +11,17 @@ packages=(
   curl jq python3 bats bats-assert bats-support sqlite3
   cppcheck shellcheck valgrind
 )
+# node and npm fetch the front-end libraries (tools/vendor.sh) and run the
+# browser tests. A machine may already carry node with its own npm (e.g.
+# NodeSource), which conflicts with Debian's npm package: take Debian's only
+# if absent.
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 # Extra groups on request: AIFACADE_DEPS="browser docker bench workflow".
 for extra in ${AIFACADE_DEPS:-}; do
   case "$extra" in
     browser)
       packages+=(chromium fonts-dejavu-core)
-      # A machine may already carry node with its own npm (e.g. NodeSource),
-      # which conflicts with Debian's npm package: take Debian's only if absent.
-      command -v node >/dev/null || packages+=(nodejs)
-      command -v npm >/dev/null || packages+=(npm)
       ;;
     docker)
       # The engine only where none is installed (a machine may run Docker's

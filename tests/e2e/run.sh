@@ -31,11 +31,14 @@ for tool in node npm; do
   command -v "$tool" >/dev/null || bail "$tool is missing: AIFACADE_DEPS=browser tools/install-deps.sh"
 done
 
-if [ ! -f "$here/node_modules/playwright-core/package.json" ]; then
-  echo "e2e: npm ci (playwright-core, no browser download)" >&2
+if [ ! -f "$here/node_modules/playwright-core/package.json" ] || [ ! -f "$here/node_modules/axe-core/axe.min.js" ]; then
+  echo "e2e: npm ci (playwright-core and axe-core, no browser download)" >&2
   (cd "$here" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) >&2 ||
     bail "npm ci failed in tests/e2e"
 fi
+
+# The page loads highlight.js and KaTeX from www/vendor/ (make vendor).
+"$here/../../tools/vendor.sh" >&2 || bail "tools/vendor.sh failed (www/vendor/)"
 
 export ARTIFACTS=${ARTIFACTS:-$(cd "$here/.." && pwd)/artifacts}
 mkdir -p "$ARTIFACTS"
@@ -44,6 +47,6 @@ mkdir -p "$ARTIFACTS"
 # Each *.test.mjs is a walk of its own (a fresh account and browser).
 status=0
 for walk in "$here"/chat.test.mjs "$here"/search.test.mjs; do
-  timeout -k 10 240 node "$walk" || status=1
+  timeout -k 10 330 node "$walk" || status=1
 done
 exit $status

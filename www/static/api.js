@@ -44,7 +44,9 @@ export async function readJson(res) {
 export function errorText(res, data) {
   let msg = (data && typeof data.error === 'string' && data.error.trim()) ||
     FALLBACK[res.status] || `Something went wrong (error ${res.status}).`;
-  if (res.status === 429) {
+  // The server's 429 text usually names the wait already ("…; try again in
+  // 60 minutes."); say it only when it does not.
+  if (res.status === 429 && !/\b(try again|wait)\b/i.test(msg)) {
     const wait = retryAfter(res);
     if (wait) msg = msg.replace(/[.!?]?$/, (p) => p || '.') + ` Please wait ${wait} before trying again.`;
   }

@@ -8,8 +8,31 @@ const submit = document.getElementById('submit');
 const formError = document.getElementById('form-error');
 const field = (id) => document.getElementById(id);
 
-// Someone already signed in has nothing to do here.
-api('/api/me').then((r) => { if (r.ok) location.replace('/'); });
+// No request asks /api/me who is here: signed out, its 401 would be logged
+// in the console on every visit. The chat page sends a signed-out visitor
+// here, and signing in again from here simply starts a new session.
+
+// /login?signed-out: the chat page's Log out came here.
+if (new URLSearchParams(location.search).has('signed-out')) {
+  const note = field('form-note');
+  note.textContent = 'You have signed out. Sign in again to get back to your conversations.';
+  note.hidden = false;
+  history.replaceState(null, '', location.pathname);
+}
+
+// Show / Hide on each password field: the text stays in the field.
+for (const b of document.querySelectorAll('.pw-toggle')) {
+  const input = field(b.getAttribute('aria-controls'));
+  const what = input.id === 'confirm' ? 'confirmation' : 'password';
+  b.setAttribute('aria-label', `Show ${what}`);
+  b.addEventListener('click', () => {
+    const show = input.type === 'password';
+    input.type = show ? 'text' : 'password';
+    b.textContent = show ? 'Hide' : 'Show';
+    b.setAttribute('aria-label', `${show ? 'Hide' : 'Show'} ${what}`);
+    b.setAttribute('aria-pressed', String(show));
+  });
+}
 
 /** Marks one field wrong (or right, with msg '') and returns whether it is right. */
 function mark(id, msg) {
@@ -51,6 +74,7 @@ form.addEventListener('submit', async (e) => {
     body: { username: field('username').value.trim(), password: field('password').value },
   });
   if (r.ok) return location.replace('/');
+  field('form-note').hidden = true;
   submit.disabled = false;
   submit.textContent = label;
   if (r.status === 409) {  // the name is taken: say so at the field

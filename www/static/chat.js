@@ -70,17 +70,29 @@ async function loadConversations() {
   renderList();
 }
 
+/** Draws the list again. Focus on one of its buttons stays on the same
+ *  button of the same conversation, so keyboard users keep their place. */
 function renderList() {
+  const f = document.activeElement;
+  const focusId = ui.conversationList.contains(f) ? f.closest('li.conv')?.dataset.id : null;
+  const focusRole = f?.dataset?.testid || 'open';
   const items = state.conversations.map((c) => {
     const title = c.title || 'Untitled';
     const active = sameId(c.id, state.current);
     const li = h('li', active ? 'conv active' : 'conv', null, { 'data-id': c.id, 'data-testid': 'conversation' });
     const open = h('button', 'conv-open', title, { type: 'button', title });
     if (active) open.setAttribute('aria-current', 'page');
-    li.append(open, iconButton('edit', `Rename “${title}”`, 'rename'), iconButton('trash', `Delete “${title}”`, 'delete'));
+    open.dataset.testid = 'open';
+    const actions = h('span', 'conv-actions');
+    actions.append(iconButton('edit', `Rename “${title}”`, 'rename'), iconButton('trash', `Delete “${title}”`, 'delete'));
+    li.append(open, actions);
     return li;
   });
   ui.conversationList.replaceChildren(...(items.length ? items : [h('li', 'conv-none', 'No conversations yet.')]));
+  if (focusId != null) {
+    const li = [...ui.conversationList.children].find((x) => x.dataset.id === focusId);
+    (li?.querySelector(`[data-testid=${focusRole}]`) || li?.querySelector('.conv-open') || ui.newChat).focus();
+  }
   const c = state.conversations.find((x) => sameId(x.id, state.current));
   ui.chatTitle.textContent = state.current == null ? 'New chat' : c?.title || 'Untitled';
   document.title = `${ui.chatTitle.textContent} · AIFacade`;
@@ -94,7 +106,14 @@ ui.conversationList.addEventListener('click', (e) => {
   const act = btn.dataset.testid;
   if (act === 'rename') renameConversation(conv);
   else if (act === 'delete') deleteConversation(conv);
-  else { setDrawer(false); if (!sameId(conv.id, state.current)) openConversation(conv.id); }
+  else {
+    // On a phone the drawer closes and the prompt takes the focus; with the
+    // list beside the chat, focus stays on the conversation just opened.
+    const drawer = document.body.classList.contains('drawer-open');
+    setDrawer(false);
+    if (drawer) ui.prompt.focus();
+    if (!sameId(conv.id, state.current)) openConversation(conv.id);
+  }
 });
 
 /** Leaves the current view: stops a streaming answer (the server keeps what
@@ -189,12 +208,14 @@ function fillViewport() {
 ui.messages.addEventListener('scroll', () => {
   const box = ui.messages;
   state.stick = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+  ui.jumpLatest.hidden = state.stick;
   if (box.scrollTop < 150) loadOlder();
 }, { passive: true });
 
 function scrollToBottom() {
   ui.messages.scrollTop = ui.messages.scrollHeight;
   state.stick = true;
+  ui.jumpLatest.hidden = true;
 }
 
 /* ---------- messages ---------- */
@@ -257,41 +278,135 @@ function enhance(body) {
   for (const pre of body.querySelectorAll('pre')) {
     const code = pre.querySelector('code') || pre;
     const wrap = h('div', 'code-wrap');
-    // cmark-gfm names the language in <pre lang>, others in class="language-…".
-    const lang = pre.getAttribute('lang') || /language-([\w+#.-]+)/.exec(code.className)?.[1];
+    // The language comes as <code class="language-…">; older renderings put
+    // it in <pre lang>, which declares a human language (axe: valid-lang), so
+    // it moves to the class.
+    const lang = /language-([\w+#.-]+)/.exec(code.className)?.[1] || pre.getAttribute('lang');
+    if (pre.hasAttribute('lang')) {
+      pre.removeAttribute('lang');
+      if (lang && code !== pre) code.classList.add(`language-${lang}`);
+    }
     const bar = h('div', 'code-bar', lang || 'code');
-    const copy = h('button', 'copy', 'Copy', { type: 'button', 'aria-label': 'Copy code', 'data-testid': 'copy-code' });
+    // The visible word is the start of the accessible name ("Copy code").
+    const label = h('span', '', 'Copy');
+    const copy = h('button', 'copy', null, { type: 'button', 'data-testid': 'copy-code' });
+    copy.append(label, h('span', 'sr-only', ' code'));
     copy.addEventListener('click', async () => {
-      copy.textContent = (await copyText(code.textContent)) ? 'Copied' : 'Copy failed';
-      setTimeout(() => { copy.textContent = 'Copy'; }, 1500);
+      label.textContent = (await copyText(code.textContent)) ? 'Copied' : 'Copy failed';
+      setTimeout(() => { label.textContent = 'Copy'; }, 1500);
     });
     bar.append(copy);
     pre.replaceWith(wrap);
     wrap.append(bar, pre);
   }
   for (const a of body.querySelectorAll('a[href^="http"]')) Object.assign(a, { target: '_blank', rel: 'noopener noreferrer' });
+  highlightCode(body);
+  renderMath(body);
   // The server empties unsafe links (javascript: …); an empty href would reload the page.
   for (const a of body.querySelectorAll('a[href=""]')) a.removeAttribute('href');
+}
+
+/* ---------- code highlighting and math, loaded only when an answer needs them ---------- */
+
+// From www/vendor/ (make vendor: tools/vendor.sh); when missing, code stays
+// plain and math stays as written.
+const once = (load) => { let p; return () => (p ||= load().catch(() => null)); };
+const loadHljs = once(async () => {
+  const { default: hljs } = await import('/vendor/highlight.min.js');
+  hljs.configure({ ignoreUnescapedHTML: true });
+  return hljs;
+});
+const loadKatex = once(() => new Promise((resolve, reject) => {
+  const css = h('link', '', null, { rel: 'stylesheet', href: '/vendor/katex.min.css' });
+  const js = h('script', '', null, { src: '/vendor/katex.min.js' });
+  js.onload = () => (window.katex ? resolve(window.katex) : reject(new Error('no katex')));
+  js.onerror = reject;
+  document.head.append(css, js);
+}));
+
+/** Colours the tokens of code blocks that name a language highlight.js knows. */
+function highlightCode(body) {
+  const blocks = [...body.querySelectorAll('pre > code[class*="language-"]')];
+  if (!blocks.length) return;
+  loadHljs().then((hljs) => {
+    if (!hljs) return;
+    for (const code of blocks) {
+      const lang = /language-([\w+#.-]+)/.exec(code.className)?.[1];
+      if (code.isConnected && lang && hljs.getLanguage(lang) && !code.classList.contains('hljs')) hljs.highlightElement(code);
+    }
+  });
+}
+
+// $$…$$ (display) and $…$ (inline: no space just inside, no digit right
+// after, so "$5 and $10" stays text). \(…\) and \[…\] reach the page only
+// when the renderer keeps their backslashes (a Markdown escape removes them).
+const MATH = /\$\$([^$]+?)\$\$|\\\[([\s\S]+?)\\\]|\\\(([\s\S]+?)\\\)|\$(?![\s$])((?:\\\$|[^$\n])+?)(?<![\s\\])\$(?!\d)/g;
+
+/** Typesets the math in an answer's text (never inside code). */
+function renderMath(body) {
+  const texts = [];
+  const walk = document.createTreeWalker(body, NodeFilter.SHOW_TEXT, {
+    acceptNode: (n) => (n.parentElement.closest('code, pre, .katex') ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT),
+  });
+  while (walk.nextNode()) if (/\$|\\[[(]/.test(walk.currentNode.data)) texts.push(walk.currentNode);
+  const hasMath = new RegExp(MATH.source);  // no /g: test() keeps no lastIndex
+  const found = texts.filter((t) => hasMath.test(t.data));
+  if (!found.length) return;
+  loadKatex().then((katex) => {
+    if (!katex) return;
+    for (const t of found) {
+      if (!t.isConnected) continue;
+      const frag = document.createDocumentFragment();
+      let at = 0;
+      for (const m of t.data.matchAll(MATH)) {
+        frag.append(t.data.slice(at, m.index));
+        const display = m[1] != null || m[2] != null;
+        const tex = m[1] ?? m[2] ?? m[3] ?? m[4];
+        const span = h('span', display ? 'math display' : 'math');
+        // KaTeX builds DOM nodes and sets styles through the CSSOM, which
+        // the CSP allows; its MathML copy is what screen readers read.
+        katex.render(tex, span, { displayMode: display, throwOnError: false, output: 'htmlAndMathml' });
+        frag.append(span);
+        at = m.index + m[0].length;
+      }
+      frag.append(t.data.slice(at));
+      t.replaceWith(frag);
+    }
+  });
 }
 
 /** The clipboard API needs a secure context: HTTPS, or localhost. */
 const copyText = (text) => navigator.clipboard.writeText(text).then(() => true, () => false);
 
-/** The assistant's bubble while its answer streams in: plain text, painted
- *  at most once per frame, until the `done` message's html replaces it. */
+/** The assistant's bubble while its answer streams in. The server sends the
+ *  answer so far already rendered (event `html`, by the same renderer as the
+ *  stored answer) at a bounded rate; the raw deltas are shown only when a
+ *  server sends no such event. Painted at most once per frame; the `done`
+ *  message's html, identical to the last rendering, replaces it at the end.
+ *  The bubble is not a live region (each repaint would be read out): the
+ *  finished answer is announced once through #announcer. */
 function liveAnswer() {
   const art = h('article', 'msg assistant streaming', null,
     { 'data-testid': 'message', 'data-role': 'assistant', 'data-status': 'streaming', 'aria-label': 'Assistant' });
-  const working = h('div', 'working', 'Thinking', { role: 'status' });
-  const body = h('div', 'msg-body plain', null, { 'aria-live': 'polite', 'aria-busy': 'true' });
-  art.append(working, body);
-  let text = '', thought = '', details = null, frame = 0;
+  const working = h('div', 'working', 'Thinking', { 'data-testid': 'working' });
+  const body = h('div', 'msg-body plain', null, { 'aria-busy': 'true' });
+  // The label goes under the text: removing it at the end moves nothing.
+  art.append(body, working);
+  let text = '', html = null, shownHtml = null, thought = '', details = null, frame = 0;
   const paint = () => {
     frame = 0;
-    body.textContent = text;
+    if (html !== null) {
+      if (html !== shownHtml) {
+        body.classList.remove('plain');
+        body.innerHTML = html;  // safe: rendered server-side without raw HTML
+        enhance(body);
+        shownHtml = html;
+      }
+    } else body.textContent = text;
     if (details) details.lastChild.textContent = thought;
     if (state.stick) scrollToBottom();
   };
+  const schedule = () => { frame ||= requestAnimationFrame(paint); };
   const end = (status) => {
     cancelAnimationFrame(frame);
     paint();
@@ -304,11 +419,23 @@ function liveAnswer() {
   };
   return {
     art,
-    content(s) { text += s; working.textContent = 'Writing'; frame ||= requestAnimationFrame(paint); },
+    content(s) {
+      if (!text) {  // the thinking is over: one label says what happens now
+        working.textContent = 'Writing';
+        working.hidden = false;
+        if (details) details.firstChild.textContent = 'Thought process';
+      }
+      text += s;
+      schedule();
+    },
+    html(s) { html = s; schedule(); },
     reasoning(s) {
-      if (!details) art.insertBefore(details = reasoningEl('', true), body);
+      if (!details) {
+        art.insertBefore(details = reasoningEl('', true), body);
+        working.hidden = true;  // the summary says "Thinking…" meanwhile
+      }
       thought += s;
-      frame ||= requestAnimationFrame(paint);
+      schedule();
     },
     done(m) {
       end('ok');
@@ -316,15 +443,53 @@ function liveAnswer() {
       if (details?.open) fresh.querySelector('details').open = true;
       art.replaceWith(fresh);
       if (state.stick) scrollToBottom();
+      announce(fresh);
     },
     fail(msg, retry, m) {  // m: the stored answer, when the server sent it
+      if (m?.html && m.content) html = m.html;
       end(m?.status === 'interrupted' ? 'interrupted' : 'error');
       art.classList.add('error');
       art.append(errorBox(msg, retry, true));
       if (state.stick) scrollToBottom();
     },
-    stopped() { end('interrupted'); art.append(stoppedMark()); },
+    stopped(convId) {
+      end('interrupted');
+      art.append(stoppedMark());
+      announce(art, 'Stopped. ');
+      if (text) showStored(art, convId, text.length);
+    },
   };
+}
+
+/** A stopped answer's last rendering may lag its text by a moment; the
+ *  server stores what had arrived (with its HTML) once it sees the browser
+ *  go, so the stored answer replaces the bubble as soon as it is there. */
+async function showStored(art, convId, atLeast) {
+  const view = state.view;
+  for (let i = 0; i < 10 && convId != null && art.dataset.id; i++) {
+    await new Promise((r) => setTimeout(r, 250 + i * 100));
+    if (view !== state.view || !art.isConnected) return;
+    const r = await call(`/api/conversations/${enc(convId)}?limit=4`);
+    if (!r.ok || view !== state.view || !art.isConnected) return;
+    const m = (r.data.messages || []).find((x) => sameId(x.id, art.dataset.id));
+    if (m && m.status !== 'ok' && m.content.length >= atLeast) {
+      const details = art.querySelector('details');
+      const fresh = messageEl(m);
+      if (details?.open) fresh.querySelector('details')?.setAttribute('open', '');
+      art.replaceWith(fresh);
+      if (state.stick) scrollToBottom();
+      return;
+    }
+  }
+}
+
+/** Reads a finished answer out once, through the one live region that
+ *  stays in the page (#announcer), however the message list changes. */
+function announce(art, prefix = '') {
+  const text = art.querySelector('.msg-body')?.textContent.trim() || '';
+  const short = text.length > 600 ? `${text.slice(0, 600)}…` : text;
+  ui.announcer.textContent = '';
+  setTimeout(() => { ui.announcer.textContent = `${prefix}Answer: ${short}`; }, 50);
 }
 
 /** Reads a text/event-stream body, calling onEvent(name, data) per event. */
@@ -370,7 +535,7 @@ async function send(text) {
   state.stream = ctrl;
   setBusy(true);
   const view = state.view;
-  let started = false, finished = false;
+  let started = false, finished = false, turnConv = null;
   // Before `start` nothing was stored, so a retry replaces this attempt.
   const retry = () => {
     if (!started) { mine.remove(); bot.art.remove(); }
@@ -379,6 +544,7 @@ async function send(text) {
   // start: {"conversation_id","conversation","user_message","message_id"}
   const begin = (conversationId, userMessage, conversation, answerId) => {
     started = true;
+    turnConv = conversationId ?? null;
     mine.classList.remove('pending');
     if (userMessage?.id != null) mine.dataset.id = userMessage.id;
     if (answerId != null) bot.art.dataset.id = answerId;
@@ -398,10 +564,19 @@ async function send(text) {
     let d;
     try { d = JSON.parse(raw); } catch { return; }
     if (name === 'start') begin(d.conversation_id, d.user_message, d.conversation, d.message_id);
+    else if (name === 'html') { if (typeof d.html === 'string' && !finished) bot.html(d.html); }
     else if (name === 'delta') {
       if (typeof d.reasoning === 'string') bot.reasoning(d.reasoning);
       if (typeof d.content === 'string') bot.content(d.content);
-    } else if (name === 'done' && d.message) finish('done', d.message);
+    } else if (name === 'done' && d.message) {
+      finish('done', d.message);
+      // The answer is complete: the composer is free again, even while the
+      // server still asks the provider for a title (event `title`).
+      if (state.stream === ctrl) { state.stream = null; setBusy(false); }
+    } else if (name === 'title' && d.conversation?.id != null) {
+      const c = state.conversations.find((x) => sameId(x.id, d.conversation.id));
+      if (c) { c.title = d.conversation.title; renderList(); }
+    }
     // error: {"error","message"}: the cause in plain words and the stored answer
     else if (name === 'error') finish('fail', d.error || d.message?.error || 'The answer failed.', retry, d.message);
   };
@@ -417,14 +592,28 @@ async function send(text) {
       signal: ctrl.signal,
     });
     if (res.status === 401) return toLogin();
-    if (!res.ok) {  // refused before anything was stored
-      const fixable = res.status === 400 || res.status === 413;
-      finish('fail', errorText(res, await readJson(res)), fixable || res.status === 404 ? null : retry);
-      if (fixable) {  // give the prompt back to be edited
+    if (res.status === 404 && body.conversation_id != null) {
+      // Deleted in another tab or window: nothing was stored. Start afresh
+      // with the prompt back in the box, and say what happened.
+      finished = true;
+      if (view === state.view) {
+        newChat();
+        giveBack(text);
+        notify('This conversation was deleted elsewhere (another tab or window). Your message is back in the box: send it to start a new chat.');
+      }
+      loadConversations();
+    } else if (!res.ok) {  // refused before anything was stored
+      const data = await readJson(res);
+      // 400/413: the prompt needs editing; 429: a Retry cannot succeed
+      // before the wait the message names. Either way the prompt goes back
+      // into the box, and no Retry is offered.
+      const giveBackPrompt = res.status === 400 || res.status === 413 || res.status === 429;
+      finish('fail', errorText(res, data), giveBackPrompt ? null : retry);
+      if (giveBackPrompt) {
         mine.remove();
-        ui.prompt.value ||= text;
+        giveBack(text);
       } else mine.classList.replace('pending', 'unsent');
-      if (res.status === 404) loadConversations();  // deleted elsewhere
+      if (res.status === 429) state.promptsLeft = 0;
     } else if (res.headers.get('Content-Type')?.startsWith('text/event-stream')) {
       await readEvents(res.body, onEvent);
     } else {  // the whole answer as JSON: {"conversation_id","message"}
@@ -437,7 +626,7 @@ async function send(text) {
     if (finished) { /* Stop after the end: nothing to do */ }
     else if (ctrl.signal.aborted) {
       mine.classList.remove('pending');  // the server may have stored it
-      bot.stopped();
+      bot.stopped(turnConv);
     } else {
       bot.fail(NETWORK_ERROR, retry);
       if (!started) mine.classList.replace('pending', 'unsent');
@@ -447,18 +636,28 @@ async function send(text) {
       state.stream = null;
       setBusy(false);
     }
-    if (started && view === state.view) loadConversations();  // new order and title
+    // New order and title, also when the reader has switched away meanwhile.
+    if (started) loadConversations();
   }
+}
+
+/** Puts a prompt that was not sent back into the composer, unless the
+ *  reader has typed something new there meanwhile. */
+function giveBack(text) {
+  if (!ui.prompt.value.trim()) ui.prompt.value = text;
+  updateComposer();
 }
 
 /* ---------- composer ---------- */
 
+/** While an answer streams, Stop takes Send's place; the prompt stays
+ *  usable (the next one can be typed) and keeps the focus it had. */
 function setBusy(busy) {
-  ui.prompt.disabled = busy;
+  const stopHadFocus = document.activeElement === ui.stop;
   ui.stop.hidden = !busy;
   ui.send.hidden = busy;
   updateComposer();
-  if (!busy && finePointer.matches && !dialogOpen()) ui.prompt.focus();
+  if (!busy && (stopHadFocus || finePointer.matches) && !dialogOpen() && !ui.main.inert) ui.prompt.focus();
 }
 
 /** Grows the box with its text, counts code points near the limit and
@@ -480,6 +679,14 @@ ui.prompt.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
     e.preventDefault();
     ui.composer.requestSubmit();
+  } else if (e.key === 'ArrowUp' && !ui.prompt.value && !e.isComposing) {
+    // Like a shell: the last prompt comes back to be edited and sent again.
+    const last = [...ui.messageList.querySelectorAll('.msg.user .msg-body')].pop();
+    if (!last) return;
+    e.preventDefault();
+    ui.prompt.value = last.textContent;
+    updateComposer();
+    ui.prompt.setSelectionRange(ui.prompt.value.length, ui.prompt.value.length);
   }
 });
 ui.composer.addEventListener('submit', (e) => {
@@ -551,15 +758,17 @@ ui.logout.addEventListener('click', async () => {
   ui.logout.disabled = true;
   state.stream?.abort();
   const r = await call('/api/logout', { method: 'POST' });
-  if (r.ok) return toLogin();
+  if (r.ok) return location.replace('/login?signed-out');
   ui.logout.disabled = false;
   notify(r.error);
 });
 
 ui.newChat.addEventListener('click', () => { setDrawer(false); newChat(); });
+ui.topbarNew.addEventListener('click', () => { newChat(); ui.prompt.focus(); });
+ui.jumpLatest.addEventListener('click', () => { scrollToBottom(); ui.prompt.focus(); });
 ui.noticeClose.addEventListener('click', () => { ui.notice.hidden = true; });
 // A click on a dialog's backdrop (outside its form) closes it.
-for (const d of [ui.confirmDialog, ui.renameDialog]) d.addEventListener('click', (e) => { if (e.target === d) d.close(); });
+for (const d of [ui.confirmDialog, ui.renameDialog, ui.shortcutsDialog]) d.addEventListener('click', (e) => { if (e.target === d) d.close(); });
 
 /* ---------- drawer (phones) ---------- */
 
@@ -576,8 +785,50 @@ function setDrawer(open) {
 ui.menu.addEventListener('click', () => setDrawer(true));
 ui.closeDrawer.addEventListener('click', () => setDrawer(false));
 ui.backdrop.addEventListener('click', () => setDrawer(false));
-document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && !dialogOpen()) setDrawer(false); });
+/* ---------- keyboard shortcuts (the list behind "?" is in index.html) ---------- */
+
+const typing = (el) => el?.matches?.('input, textarea, select, [contenteditable=""], [contenteditable=true]');
+
+document.addEventListener('keydown', (e) => {
+  if (dialogOpen() || e.defaultPrevented) return;
+  const mod = e.ctrlKey || e.metaKey;
+  const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
+  if (e.key === 'Escape') {
+    if (document.body.classList.contains('drawer-open')) setDrawer(false);
+    else if (state.stream) { e.preventDefault(); state.stream.abort(); }
+  } else if (mod && e.shiftKey && key === 'o') {
+    e.preventDefault();
+    setDrawer(false);
+    newChat();
+    ui.prompt.focus();
+  } else if (mod && !e.shiftKey && key === 'k') {
+    // The sidebar's search box (www/static/search.js) when there is one.
+    const search = document.getElementById('search');
+    if (!search) return;
+    e.preventDefault();
+    if (matchMedia('(max-width: 800px)').matches) setDrawer(true);
+    search.focus();
+  } else if (!mod && !e.altKey && !typing(e.target)) {
+    if (e.key === '?') { e.preventDefault(); ui.shortcutsDialog.showModal(); }
+    else if (e.key === '/') { e.preventDefault(); ui.prompt.focus(); }
+  }
+});
+ui.shortcuts.addEventListener('click', () => ui.shortcutsDialog.showModal());
+ui.shortcutsClose.addEventListener('click', () => ui.shortcutsDialog.close());
 matchMedia('(min-width: 801px)').addEventListener('change', (e) => { if (e.matches) setDrawer(false); });
+
+/* ---------- theme (theme.js applies it before the first paint) ---------- */
+
+ui.theme.value = document.documentElement.dataset.theme || 'system';
+ui.theme.addEventListener('change', () => {
+  const t = ui.theme.value;
+  try {
+    if (t === 'system') localStorage.removeItem('aifacade-theme');
+    else localStorage.setItem('aifacade-theme', t);
+  } catch { /* storage off: the choice lasts until the page is left */ }
+  if (t === 'system') delete document.documentElement.dataset.theme;
+  else document.documentElement.dataset.theme = t;
+});
 
 /* ---------- start ---------- */
 
