@@ -16,7 +16,11 @@ cc -std=c11 -O2 -Wall -Wextra -Werror -Icommon -o "$build/bench/searchtime" benc
   -Wl,-Bstatic -lcmark-gfm-extensions -lcmark-gfm -lsqlite3 -ljson-c -lsodium -Wl,-Bdynamic -lm -lpthread -ldl
 runs=${BENCH_RUNS:-20}
 dir=$(mktemp -d /tmp/aifacade-bench-search.XXXXXX)
-[ -n "${BENCH_KEEP:-}" ] && echo "keeping $dir" >&2 || trap 'rm -rf "$dir"' EXIT
+if [ -n "${BENCH_KEEP:-}" ]; then
+  echo "keeping $dir" >&2
+else
+  trap 'rm -rf "$dir"' EXIT
+fi
 db=$dir/aifacade.db
 env -i PATH="$PATH" AIFACADE_ROOT="$dir" AIFACADE_INSTANCE="$dir" DATABASE="$db" \
   "$build/tools/aifacadectl" init-db >/dev/null

@@ -44,6 +44,7 @@ static int spool_body(const char *dir, long long len)
 			return -1;
 		}
 		for (ssize_t off = 0; off < n;) {
+			/* check-output: the upload's spool file in the instance, not the client */
 			ssize_t w = write(fd, chunk + off, (size_t)(n - off));
 			if (w < 0 && errno == EINTR)
 				continue;

@@ -76,3 +76,25 @@ int unescape_url(struct buf *out, const char *s, size_t len, int plus_is_space)
 	}
 	return 0;
 }
+
+void escape_html_marked(struct buf *out, const char *s, size_t len, char open, char close)
+{
+	int marked = 0;
+	size_t run = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] != open && s[i] != close)
+			continue;
+		escape_html(out, s + run, i - run);
+		run = i + 1;
+		if (s[i] == open && !marked) {
+			buf_append_str(out, "<mark>");
+			marked = 1;
+		} else if (s[i] == close && marked) {
+			buf_append_str(out, "</mark>");
+			marked = 0;
+		}
+	}
+	escape_html(out, s + run, len - run);
+	if (marked)
+		buf_append_str(out, "</mark>");
+}

@@ -18,6 +18,11 @@ void escape_html(struct buf *out, const char *s, size_t len);
 void escape_html_paragraph(struct buf *out, const char *s, size_t len);
 /* Copies a header value, dropping CR, LF and other control characters
  * (response splitting is impossible through this function). */
+/* Text as HTML whose matches are marked: the bytes between the one-byte
+ * markers open and close (neither of which is written) go inside
+ * <mark>...</mark>, everything else through escape_html(); an unclosed
+ * mark is closed at the end, a stray close is dropped. */
+void escape_html_marked(struct buf *out, const char *s, size_t len, char open, char close);
 void escape_header(struct buf *out, const char *s, size_t len);
 /* Copies text for a log line: control characters, backslash, quotes and
  * non-ASCII bytes become \xHH, so a line stays one line and stays ASCII. */

@@ -96,6 +96,7 @@ static void child_render(int fd, const char *text, size_t len)
 	char *html = render_cmark(text, len);
 	size_t n = strlen(html), off = 0;
 	while (off < n) {
+		/* check-output: the render child's pipe to its parent, not the client */
 		ssize_t k = write(fd, html + off, n - off);
 		if (k < 0 && errno == EINTR)
 			continue;

@@ -108,23 +108,5 @@ char *search_fts_query(const char *q, size_t len, const char **err)
 
 void search_snippet_html(struct buf *out, const char *text, size_t len)
 {
-	int open = 0;
-	size_t run = 0;
-	for (size_t i = 0; i < len; i++) {
-		char c = text[i];
-		if (c != SEARCH_MARK_OPEN[0] && c != SEARCH_MARK_CLOSE[0])
-			continue;
-		escape_html(out, text + run, i - run);
-		run = i + 1;
-		if (c == SEARCH_MARK_OPEN[0] && !open) {
-			buf_append_str(out, "<mark>");
-			open = 1;
-		} else if (c == SEARCH_MARK_CLOSE[0] && open) {
-			buf_append_str(out, "</mark>");
-			open = 0;
-		}
-	}
-	escape_html(out, text + run, len - run);
-	if (open)
-		buf_append_str(out, "</mark>");
+	escape_html_marked(out, text, len, SEARCH_MARK_OPEN[0], SEARCH_MARK_CLOSE[0]);
 }
