@@ -420,6 +420,7 @@ c.execute("ROLLBACK")
   assert_equal "$(jq -r .message.status <<<"$data")" interrupted
   api GET "/api/conversations/$(awk '/^event: start/ {f=1; next} f && /^data:/ {sub(/^data: /, ""); print; exit}' "$stream_file" | jq -r .conversation_id)"
   assert_equal "$(json '[.messages[] | .status] | join(",")')" "interrupted,interrupted"
+}
 
 # --- the answer so far, rendered (common/stream_html.h) ---
 @test "a streamed turn sends the answer so far as the renderer's safe HTML, at a bounded rate" {

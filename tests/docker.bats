@@ -84,6 +84,8 @@ prepare_compose_dir() {
   cp "$ROOT/Makefile" "$ROOT/.env.example" "$ROOT/Dockerfile" "$ROOT/Caddyfile" \
      "$ROOT/docker-compose.yml" "$ROOT/docker-compose.staging.yml" "$dir/"
   cp "$ROOT"/mk/*.mk "$dir/mk/"
+  mkdir -p "$dir/tools/docker"
+  cp "$ROOT"/tools/docker/*.Dockerfile "$dir/tools/docker/"
   make -C "$dir" --no-print-directory compose-init >"$dir/compose-init.log"
 }
 
