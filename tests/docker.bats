@@ -255,17 +255,23 @@ PY
   assert_equal "$code" 200
   cid=$(json .conversation_id)
   latest=$(sql 'PRAGMA user_version')
-  # The downgrade below undoes migration 2 (messages.html, html_version);
-  # a newer migration needs its own undo step here.
-  [ "$latest" = 2 ] || { echo "schema $latest: teach this test to undo migrations after 2"; return 1; }
+  # The downgrade below undoes migrations 4 (the full-text index), 3 (the
+  # turns table; its AUTOINCREMENT rebuild it leaves, and runs again) and 2
+  # (messages.html, html_version); a newer migration needs its own undo step.
+  [ "$latest" = 4 ] || { echo "schema $latest: teach this test to undo migrations after 4"; return 1; }
   old_image=$(docker_cli inspect --format '{{.Image}}' "$(web_container)")
   before=$(rows)
   [ "$(wc -l <<<"$before")" -ge 4 ]
   dc down --timeout 10
   [ -z "$(web_container)" ]
-  # What a build from before migration 2 left: no html columns, version 1.
+  # What a build from before migration 2 left: no index, no turns, no html
+  # columns, version 1.
   sqlite3 "$STACK_DIR/instance/aifacade.db" \
-    'ALTER TABLE messages DROP COLUMN html; ALTER TABLE messages DROP COLUMN html_version; PRAGMA user_version = 1;'
+    'DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_delete; DROP TRIGGER messages_fts_update;
+     DROP TRIGGER conversations_fts_insert; DROP TRIGGER conversations_fts_delete;
+     DROP TRIGGER conversations_fts_update; DROP TABLE messages_fts; DROP TABLE conversations_fts;
+     DROP TABLE turns;
+     ALTER TABLE messages DROP COLUMN html; ALTER TABLE messages DROP COLUMN html_version; PRAGMA user_version = 1;'
   # Whatever this wrote belongs to the container's user again.
   chown -R --reference="$STACK_DIR/instance" "$STACK_DIR/instance"
   assert_equal "$(sql 'PRAGMA user_version')" 1
@@ -284,6 +290,10 @@ PY
   assert_equal "$code" 200
   assert_equal "$(json '.messages[0].content')" "before the upgrade"
   assert_equal "$(json '.messages[1].content')" "Echo: before the upgrade"
+  # The full-text index the migration built holds the rows from before.
+  api GET "/api/search?q=upgrade"
+  assert_equal "$code" 200
+  assert_equal "$(json '[.results[] | select(.message_id != null)] | length')" 2
 }
 
 @test "docker: SIGTERM stops the stack, no container killed at the end of its grace period; the answer in flight is stored as interrupted" {
