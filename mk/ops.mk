@@ -66,7 +66,7 @@ test-docker:
 #   make rollback-remote               switch that host back to its previous release
 #   make smoke URL=https://host        smoke-test a running AIFacade (tools/smoke.sh)
 #   make lint-workflows                the workflows against GitHub's schema (part of make lint)
-#   make test-cd                       tests/cd.bats alone (make test runs it too)
+#   make test-cd                       tests/cd.bats (.ci/run runs it after make test)
 OPS_SCRIPTS += tools/deploy-remote.sh tools/smoke.sh tools/lint-workflows.sh
 OPS_YAML += .github/workflows/deploy-host.yml
 OPS_SUITES += tests/cd.bats

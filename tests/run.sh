@@ -83,7 +83,12 @@ run_tap() {
 run_bats() {
   ensure_stack || return
   local files=("$@")
-  [ ${#files[@]} -gt 0 ] || files=(tests/*.bats)
+  if [ ${#files[@]} -eq 0 ]; then
+    # cd.bats deploys over SSH to an sshd of its own, release after release:
+    # it has its own target (make test-cd), which .ci/run runs after make test.
+    local f
+    for f in tests/*.bats; do [ "$f" = tests/cd.bats ] || files+=("$f"); done
+  fi
   run_tap bats bats --tap "${files[@]}"
   if [ "$tap_failed" = 1 ] && [ -n "$stack_dir" ]; then
     echo "--- stack log (last 60 lines) ---"; tail -60 "$stack_dir/serve.log"

@@ -17,7 +17,8 @@
 #   base     debian:bookworm-slim: present, pulled, or, when no registry
 #            can be reached, made here from Debian's packages (debootstrap
 #            from the mirror apt uses); compose builds Caddy's image on it
-#   build    the project's Dockerfile, tagged aifacade-web:docker-test
+#   build    the project's Dockerfile, tagged aifacade-web:docker-test, Caddy's
+#            image (Debian's caddy) and the fake provider's
 #   up       docker-compose.yml + docker-compose.test.yml: web, caddy and the
 #            suite's fake AI provider; waits for /api/health through Caddy
 #   suites   tests/run.sh bats against https://localhost:<port>: fails when a
@@ -422,9 +423,13 @@ run() {
   # this machine, and `make test` runs them. docker.bats runs last, below.
   say "not run against the containers: admin.bats (this checkout's aifacadectl on a local database;"
   say "  docker.bats runs the image's own against the containers), deploy.bats (installs this"
-  say "  checkout's build on this machine)"
+  say "  checkout's build on this machine), flask.bats (this checkout's aifacadectl import-flask),"
+  say "  cd.bats (deploys this checkout's build to an sshd of its own; make test-cd)"
   for f in tests/*.bats; do
-    case "$f" in tests/docker.bats | tests/admin.bats | tests/deploy.bats) ;; *) suites+=("$f") ;; esac
+    case "$f" in
+      tests/docker.bats | tests/admin.bats | tests/deploy.bats | tests/flask.bats | tests/cd.bats) ;;
+      *) suites+=("$f") ;;
+    esac
   done
   # Suites that need settings of their own start stacks through this script.
   suite_env tests/run.sh bats "${suites[@]}" | tee "$out" || rc=$?
@@ -479,7 +484,7 @@ stack_prepare_build() {
     echo "HOSTILE_PUBLISH=127.0.0.1:0"
   } >"$dir/compose.env"
   compose_for "$dir"
-  if ! "${COMPOSE_CMD[@]}" build web fake >"$1/build.log" 2>&1; then
+  if ! "${COMPOSE_CMD[@]}" build web caddy fake >"$1/build.log" 2>&1; then
     tail -60 "$1/build.log" >&2
     fail "the build failed; the end of its output is above"
   fi
