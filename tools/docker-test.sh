@@ -300,6 +300,9 @@ stack_start() {
     echo "RATE_LIMIT_AUTH_IP=100000/minute"
     echo "RATE_LIMIT_LOGIN=10/minute"
     echo "RATE_LIMIT_PROMPTS=1000/hour"
+    echo "AI_TITLES=0"
+    echo "MAX_STREAMS_PER_USER=100"
+    echo "MAX_STREAMS_TOTAL=1000"
     local kv
     for kv in "$@"; do echo "$kv"; done
   } >"$dir/app.env"
