@@ -348,7 +348,7 @@ late_answer_case() {
   assert_equal "$(bob_sse error .code)" conversation_deleted
   if [ -n "${STACK_DIR:-}" ]; then
     assert_equal "$(sql "SELECT count(*) FROM messages WHERE content LIKE '%BOBSECRET%'")" 0
-    ! grep -q "could not store the answer" "$STACK_DIR/serve.log"
+    refute_regex "$(stack_log)" "could not store the answer"
   fi
 }
 

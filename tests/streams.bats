@@ -90,14 +90,19 @@ last_event() { awk '/^event:/ {e=$2} END {print e}' "$1"; }
   slow_stream dan 2 "second [[fake:slow=400]] [[fake:chunks=40]]"
   pids=$(sql 'SELECT pid FROM turns')
   assert_equal "$(wc -w <<<"$pids")" 2
-  # shellcheck disable=SC2086  # two pids
-  kill -KILL $pids
+  # The pids are the web container's own under Docker: killed from inside it.
+  if [ "${STACK_KIND:-local}" = docker ]; then
+    docker_cli exec "$(web_container)" sh -c "kill -KILL $(tr '\n' ' ' <<<"$pids")"
+  else
+    # shellcheck disable=SC2086  # two pids
+    kill -KILL $pids
+  fi
   wait_streams
   as dan
   api POST /api/chat '{"prompt":"after the kill"}'
   assert_equal "$code" 200
   assert_equal "$(sql 'SELECT count(*) FROM turns')" 0
-  grep -q 'ended without releasing its slot' "$STACK_DIR/serve.log"
+  stack_log | grep -q 'ended without releasing its slot'
 }
 
 @test "a provider that sends only keep-alive comments is stopped at AI_FIRST_TOKEN_TIMEOUT" {
@@ -118,6 +123,6 @@ last_event() { awk '/^event:/ {e=$2} END {print e}' "$1"; }
     jq -r .conversation_id)
   api GET "/api/conversations/$cid"
   assert_equal "$(json '[.messages[] | .status] | join(",")')" "error,error"
-  grep -q 'AI_FIRST_TOKEN_TIMEOUT' "$STACK_DIR/serve.log"
+  stack_log | grep -q 'AI_FIRST_TOKEN_TIMEOUT'
   assert_equal "$(curl -s "$FAKE_URL/_fake/requests" | jq '.[-1].disconnected')" true
 }
