@@ -431,8 +431,10 @@ static void test_success(void)
 	    r->deltas >= 4, "streamed answer arrives in %d deltas that add up", r->deltas);
 	free_run(r);
 
-	CHECK(fake_flag("hello there my friend", "auth_ok") == 1 && fake_flag("hello there my friend", "completed") == 1,
-	    "the fake saw our bearer key");
+	/* The fake logs "completed" after its last write, which the client may
+	 * read first: wait for it rather than race it. */
+	CHECK(fake_flag("hello there my friend", "auth_ok") == 1 &&
+	    fake_wait_flag("hello there my friend", "completed", 2000) == 1, "the fake saw our bearer key");
 	{
 		struct json_object *list = fake_requests();
 		int ok = 0;
