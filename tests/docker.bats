@@ -317,8 +317,12 @@ PY
   wait "$curl_pid" || true
   echo "the stack stopped in $ms ms; the grace periods add up to $grace s"
   [ "$ms" -lt $((grace * 1000)) ]
-  # Each stopped on the signal: a SIGKILL at the end of the grace period exits 137.
-  assert_equal "$(docker_cli inspect --format '{{.State.ExitCode}}' "$web")" 0
+  # Each stopped on the signal, not by the SIGKILL at the end of its grace
+  # period (exit 137). lighttpd's own status on SIGTERM is 0, or 1 when a
+  # CGI child was still ending; Caddy's is 0.
+  web_exit=$(docker_cli inspect --format '{{.State.ExitCode}}' "$web")
+  echo "web exited $web_exit"
+  [ "$web_exit" = 0 ] || [ "$web_exit" = 1 ]
   assert_equal "$(docker_cli inspect --format '{{.State.ExitCode}}' "$caddy")" 0
   # The stream ended long before its 100 chunks (30 s); the answer is stored
   # as interrupted (the last event, when the client still hears it, says so too).
