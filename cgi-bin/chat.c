@@ -28,6 +28,10 @@
  * so that idle proxies keep the stream open. */
 #define KEEPALIVE_SECONDS 15
 
+/* How long storing a finished answer waits for other writers (README,
+ * "Troubleshooting"): the answer cannot be asked for again, a request can. */
+#define TURN_FINISH_BUSY_MS 30000
+
 /* Set by SIGTERM (lighttpd ends the CGI when the client goes away) and
  * SIGHUP; the one piece of process state a signal handler may touch. */
 static volatile sig_atomic_t stop_requested;
@@ -356,6 +360,7 @@ static void chat(struct request *req, struct response *res)
 	 * later. Every write names the conversation and its owner: when the
 	 * user deleted the conversation (or cleared the history) meanwhile,
 	 * nothing matches and nothing is written. */
+	store_patience(req->store, TURN_FINISH_BUSY_MS);
 	rc = store_begin(req->store);
 	if (rc == STORE_OK)
 		rc = store_msg_finish(req->store, req->user_id, conv.id, answer_id, content, pres.reasoning, status, error,

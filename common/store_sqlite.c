@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -278,7 +280,40 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *stmt[S_COUNT];
+	int busy_ms;            /* store_patience() */
+	long long busy_since;   /* when the current wait began, monotonic ms */
+	unsigned busy_seed;
 };
+
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* SQLite's own busy handler backs off to 100 ms between tries, so under a
+ * burst of writers one that keeps waking late can lose every free moment of
+ * the lock to the others until its timeout runs out. Short sleeps with
+ * jitter give each waiter many tries, and the deadline stays the same. */
+static int busy_wait(void *ctx, int tries)
+{
+	struct store *st = ctx;
+	long long now = monotonic_ms();
+	if (tries == 0)
+		st->busy_since = now;
+	if (now - st->busy_since >= st->busy_ms)
+		return 0;
+	int ms = 1 + (int)(rand_r(&st->busy_seed) % (tries < 20 ? 4u : 12u));
+	struct timespec ts = {0, (long)ms * 1000000L};
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
+void store_patience(struct store *st, int ms)
+{
+	st->busy_ms = ms;
+}
 
 static int rc_of(struct store *st, int rc, const char *what)
 {
@@ -289,7 +324,7 @@ static int rc_of(struct store *st, int rc, const char *what)
 		return STORE_OK;
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
-		log_error("database %s: busy past the busy timeout (%s)", st->path, what);
+		log_error("database %s: busy past the busy timeout of %d ms (%s)", st->path, st->busy_ms, what);
 		return STORE_BUSY;
 	case SQLITE_FULL:
 	case SQLITE_READONLY:
@@ -477,7 +512,9 @@ int store_open(const char *database, struct store **out, char *err, size_t errle
 		return -1;
 	}
 	sqlite3_extended_result_codes(st->db, 0);
-	sqlite3_busy_timeout(st->db, 5000);
+	st->busy_ms = STORE_BUSY_MS;
+	st->busy_seed = (unsigned)getpid() ^ (unsigned)monotonic_ms();
+	sqlite3_busy_handler(st->db, busy_wait, st);
 	/* Every CGI run is a new connection and often the last one to close.
 	 * The last close still checkpoints, and journal_size_limit then empties
 	 * the WAL, so the database file is whole at rest as before; but the

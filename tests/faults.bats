@@ -305,6 +305,35 @@ assert_equal "$(json '[.conversations[] | select(.title == "written under lock")
 assert_equal "$(sql "SELECT count(*) FROM messages WHERE content = 'written under lock'")" 1
 }
 
+@test "a writer holding the lock past a request's busy timeout as an answer ends: the answer still waits and is stored" {
+  new_user
+  stream_bg "answer under a long lock [[fake:slow=300]] [[fake:chunks=4]]"
+  wait_grep '^event: delta' "$BATS_TEST_TMPDIR/sse" 10
+  # The lock outlasts the 5 s a request waits, but not the wait of an
+  # answer that has arrived: without that longer wait the answer is lost.
+  python3 -c '
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+c.execute("BEGIN EXCLUSIVE")
+open(sys.argv[2], "w").close()
+time.sleep(7)
+c.execute("ROLLBACK")
+' "$STACK_DIR/instance/aifacade.db" "$BATS_TEST_TMPDIR/locked" 3>&- &
+  locker=$!
+  wait "$curl_pid"
+  wait "$locker"
+  [ -f "$BATS_TEST_TMPDIR/locked" ]
+  events=$(sse_events)
+  echo "events: $events"
+  [[ "$events" == "start "*" done " ]]
+  [[ "$events" != *error* ]]
+  cid=$(sse_field start .conversation_id)
+  assert_equal "$(sql "SELECT group_concat(role || ':' || status, ',') FROM (SELECT * FROM messages WHERE conversation_id = $cid ORDER BY id)")" \
+    "user:ok,assistant:ok"
+  assert_equal "$(sql "SELECT content FROM messages WHERE conversation_id = $cid AND role = 'assistant'")" \
+    "Echo: answer under a long lock"
+}
+
 @test "a chat process killed with SIGKILL mid-stream: database intact, the turn stored as interrupted, never half" {
   new_user
   curl -s -X POST "$FAKE_URL/_fake/reset" >/dev/null

@@ -30,7 +30,9 @@
 # Settings (environment): DOCKER_TEST_PROJECT (compose project name,
 # default aifacade-dt-<pid>), DOCKER_TEST_BASE (auto | pull | local: how
 # the base images are obtained when absent), DOCKER_TEST_MAX_SKIPS,
-# DOCKER_TEST_KEEP=1 (leave the stack up for a look; stop it with stack-stop).
+# DOCKER_TEST_KEEP=1 (leave the stack up for a look; stop it with stack-stop),
+# DOCKER_TEST_SUITES (the suite files to run against the containers, e.g.
+# "tests/load.bats"; default: all that apply to a deployed stack).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -428,7 +430,7 @@ run() {
   say "  docker.bats runs the image's own against the containers), deploy.bats (installs this"
   say "  checkout's build on this machine), flask.bats (this checkout's aifacadectl import-flask),"
   say "  cd.bats (deploys this checkout's build to an sshd of its own; make test-cd)"
-  for f in tests/*.bats; do
+  for f in ${DOCKER_TEST_SUITES:-tests/*.bats}; do
     case "$f" in
       tests/docker.bats | tests/admin.bats | tests/deploy.bats | tests/flask.bats | tests/cd.bats) ;;
       *) suites+=("$f") ;;
