@@ -89,10 +89,21 @@ run_bats() {
     local f
     for f in tests/*.bats; do [ "$f" = tests/cd.bats ] || files+=("$f"); done
   fi
-  run_tap bats bats --tap "${files[@]}"
-  if [ "$tap_failed" = 1 ] && [ -n "$stack_dir" ]; then
+  # One file at a time, so the run ends with what each costs of the
+  # twelve minutes `make test` may take (README, "Tests").
+  local f t0 times=() any_failed=0
+  for f in "${files[@]}"; do
+    t0=$SECONDS
+    run_tap bats bats --tap --timing "$f"
+    [ "$tap_failed" = 0 ] || any_failed=1
+    times+=("$((SECONDS - t0)) s  $f")
+  done
+  echo "--- bats files by time ---"
+  printf '%s\n' "${times[@]}" | sort -rn
+  if [ "$any_failed" = 1 ] && [ -n "$stack_dir" ]; then
     echo "--- stack log (last 60 lines) ---"; tail -60 "$stack_dir/serve.log"
   fi
+  tap_failed=$any_failed
 }
 
 run_e2e() {
@@ -118,7 +129,14 @@ case "$what" in
   bats) run_bats "$@" ;;
   e2e) run_e2e ;;
   valgrind) run_valgrind ;;
-  all) run_unit; run_bats; run_e2e; run_valgrind ;;
+  all)
+    phases=()
+    for phase in unit bats e2e valgrind; do
+      t0=$SECONDS
+      "run_$phase"
+      phases+=("$phase $((SECONDS - t0)) s")
+    done
+    echo "--- phases: ${phases[*]} ---" ;;
   *) echo "usage: tests/run.sh [unit|bats|e2e|valgrind|all] [files]" >&2; exit 2 ;;
 esac
 
