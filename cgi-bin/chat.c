@@ -28,10 +28,6 @@
  * so that idle proxies keep the stream open. */
 #define KEEPALIVE_SECONDS 15
 
-/* How long storing a finished answer waits for other writers (README,
- * "Troubleshooting"): the answer cannot be asked for again, a request can. */
-#define TURN_FINISH_BUSY_MS 30000
-
 /* Set by SIGTERM (lighttpd ends the CGI when the client goes away) and
  * SIGHUP; the one piece of process state a signal handler may touch. */
 static volatile sig_atomic_t stop_requested;
@@ -359,8 +355,9 @@ static void chat(struct request *req, struct response *res)
 	/* Both halves of the turn share its outcome: only ok turns are context
 	 * later. Every write names the conversation and its owner: when the
 	 * user deleted the conversation (or cleared the history) meanwhile,
-	 * nothing matches and nothing is written. */
-	store_patience(req->store, TURN_FINISH_BUSY_MS);
+	 * nothing matches and nothing is written. The answer cannot be asked
+	 * for again, a request can: it waits longer (README, ANSWER_STORE_WAIT). */
+	store_patience(req->store, (int)cfg->answer_store_wait * 1000);
 	rc = store_begin(req->store);
 	if (rc == STORE_OK)
 		rc = store_msg_finish(req->store, req->user_id, conv.id, answer_id, content, pres.reasoning, status, error,

@@ -364,6 +364,10 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 	cfg->first_token_timeout = 120;
 	if (v && config_parse_seconds(v, 1, 86400, &cfg->first_token_timeout) < 0)
 		FAIL("AI_FIRST_TOKEN_TIMEOUT must be a number of seconds from 1 to 86400, like 120 or 2m");
+	GET("ANSWER_STORE_WAIT");
+	cfg->answer_store_wait = 30;
+	if (v && config_parse_seconds(v, 1, 600, &cfg->answer_store_wait) < 0)
+		FAIL("ANSWER_STORE_WAIT must be a number of seconds from 1 to 600, like 30");
 	GET("MAX_STREAMS_PER_USER");
 	cfg->max_streams_user = 3;
 	if (v && parse_count(v, 1, 1000, &cfg->max_streams_user) < 0)

@@ -31,6 +31,7 @@ struct config {
 	char *system_prompt;  /* NULL when empty */
 	long idle_timeout, timeout;
 	long first_token_timeout; /* AI_FIRST_TOKEN_TIMEOUT: seconds to the first streamed token */
+	long answer_store_wait;   /* ANSWER_STORE_WAIT: seconds storing an arrived answer waits for the lock */
 	long max_streams_user, max_streams_total; /* MAX_STREAMS_PER_USER, MAX_STREAMS_TOTAL (inflight.h) */
 	long context_chars;   /* AI_CONTEXT_CHARS: budget of earlier messages sent */
 	struct rate rate_prompts, rate_login, rate_auth_ip;

@@ -303,6 +303,7 @@ stack_start() {
     echo "RATE_LIMIT_LOGIN=10/minute"
     echo "RATE_LIMIT_PROMPTS=1000/hour"
     echo "AI_TITLES=0"
+    echo "ANSWER_STORE_WAIT=10"
     echo "MAX_STREAMS_PER_USER=100"
     echo "MAX_STREAMS_TOTAL=1000"
     local kv

@@ -170,7 +170,7 @@ static const char *const config_vars[] = {
 	"AIFACADE_INSTANCE", "DATABASE", "SECRET_KEY", "AI_API_KEY", "DEEPSEEK_API_KEY", "AI_API_URL", "AI_MODEL",
 	"AI_MODELS", "AI_SYSTEM_PROMPT", "AI_IDLE_TIMEOUT", "AI_TIMEOUT", "AI_CONTEXT_CHARS", "RATE_LIMIT_PROMPTS",
 	"RATE_LIMIT_LOGIN", "RATE_LIMIT_AUTH_IP", "PROMPT_MAX_CHARS", "SESSION_IDLE_TIMEOUT", "SESSION_MAX_AGE",
-	"TRUSTED_PROXIES", "COOKIE_SECURE", NULL,
+	"TRUSTED_PROXIES", "COOKIE_SECURE", "ANSWER_STORE_WAIT", NULL,
 };
 
 static void env_clear(void)
@@ -508,7 +508,8 @@ static void test_load_values(void)
 		{"PROMPT_MAX_CHARS", "1000001"}, {"SESSION_IDLE_TIMEOUT", "forever"}, {"SESSION_IDLE_TIMEOUT", "367d"},
 		{"SESSION_MAX_AGE", "-1d"}, {"SESSION_MAX_AGE", "0"}, {"AI_API_URL", "ftp://example.com/"},
 		{"AI_API_URL", "javascript:alert(1)"}, {"AI_API_URL", "api.deepseek.com"}, {"COOKIE_SECURE", "false"},
-		{"COOKIE_SECURE", "no"}, {"COOKIE_SECURE", "2"},
+		{"COOKIE_SECURE", "no"}, {"COOKIE_SECURE", "2"}, {"ANSWER_STORE_WAIT", "0"},
+		{"ANSWER_STORE_WAIT", "601"}, {"ANSWER_STORE_WAIT", "soon"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char name[160];
@@ -533,6 +534,7 @@ static void test_load_values(void)
 	setenv("SESSION_IDLE_TIMEOUT", "12h", 1);
 	setenv("SESSION_MAX_AGE", "30d", 1);
 	setenv("COOKIE_SECURE", "0", 1);
+	setenv("ANSWER_STORE_WAIT", "2m", 1);
 	setenv("AI_MODELS", " a, b ,,c , ", 1);
 	setenv("AI_MODEL", "a", 1);
 	setenv("AI_SYSTEM_PROMPT", "Be kind.", 1);
@@ -550,6 +552,7 @@ static void test_load_values(void)
 	CHECK(cfg.prompt_max_chars == 100 && cfg.session_idle == 43200 && cfg.session_max == 2592000,
 	      "values: prompt limit and session lifetimes");
 	CHECK(cfg.cookie_secure == 0, "values: COOKIE_SECURE=0");
+	CHECK(cfg.answer_store_wait == 120, "values: ANSWER_STORE_WAIT=2m");
 	CHECK(cfg.n_models == 3 && strcmp(cfg.models[0], "a") == 0 && strcmp(cfg.models[1], "b") == 0 &&
 		      strcmp(cfg.models[2], "c") == 0 && cfg.models[3] == NULL,
 	      "values: AI_MODELS split and trimmed, empty entries dropped");
