@@ -386,8 +386,9 @@ late_answer_case() {
   needs_local
   new_user
   stream_file=$BATS_TEST_TMPDIR/sse
-  # A writer that holds the database past the busy timeout once told to
+  # A writer that holds the database past ANSWER_STORE_WAIT once told to
   # (started first: it must lock while the answer is still streaming).
+  : >"$stream_file"
   python3 -c '
 import os, sqlite3, sys, time
 c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
@@ -396,9 +397,17 @@ while not os.path.exists(sys.argv[2]):
     time.sleep(0.02)
 c.execute("BEGIN EXCLUSIVE")
 open(sys.argv[3], "w").close()
-time.sleep(12)
+# Held until the stream has ended (past ANSWER_STORE_WAIT), at most 30 s.
+end = time.time() + 30
+while time.time() < end:
+    with open(sys.argv[5], "rb") as f:
+        text = f.read()
+    if b"event: error" in text or b"event: done" in text:
+        break
+    time.sleep(0.1)
 c.execute("ROLLBACK")
-' "$STACK_DIR/instance/aifacade.db" "$BATS_TEST_TMPDIR/go" "$BATS_TEST_TMPDIR/locked" "$BATS_TEST_TMPDIR/ready" 3>&- &
+' "$STACK_DIR/instance/aifacade.db" "$BATS_TEST_TMPDIR/go" "$BATS_TEST_TMPDIR/locked" "$BATS_TEST_TMPDIR/ready" \
+    "$stream_file" 3>&- &
   locker=$!
   for _ in $(seq 400); do [ -f "$BATS_TEST_TMPDIR/ready" ] && break; sleep 0.05; done
   curl -sk -N -A "$UA" -b "$BATS_TEST_TMPDIR/jar" -H "X-CSRF-Token: $CSRF" --max-time 30 \
