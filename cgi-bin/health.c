@@ -18,8 +18,8 @@ static void health(struct request *req, struct response *res)
 }
 
 static const struct route routes[] = {
-	{"GET", ROUTE_NO_STORE, NULL, health},
-	{NULL, 0, NULL, NULL},
+	{"GET", ROUTE_NO_STORE, NULL, health, NULL},
+	{NULL, 0, NULL, NULL, NULL},
 };
 
 int main(void)

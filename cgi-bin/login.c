@@ -99,8 +99,8 @@ static const struct field fields[] = {
 };
 
 static const struct route routes[] = {
-	{"POST", ROUTE_BODY, fields, login},
-	{NULL, 0, NULL, NULL},
+	{"POST", ROUTE_BODY, fields, login, NULL},
+	{NULL, 0, NULL, NULL, NULL},
 };
 
 int main(void)

@@ -14,8 +14,8 @@ static void logout(struct request *req, struct response *res)
 }
 
 static const struct route routes[] = {
-	{"POST", ROUTE_AUTH | ROUTE_CSRF, NULL, logout},
-	{NULL, 0, NULL, NULL},
+	{"POST", ROUTE_AUTH | ROUTE_CSRF, NULL, logout, NULL},
+	{NULL, 0, NULL, NULL, NULL},
 };
 
 int main(void)

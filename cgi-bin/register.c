@@ -81,8 +81,8 @@ static const struct field fields[] = {
 };
 
 static const struct route routes[] = {
-	{"POST", ROUTE_BODY, fields, register_user},
-	{NULL, 0, NULL, NULL},
+	{"POST", ROUTE_BODY, fields, register_user, NULL},
+	{NULL, 0, NULL, NULL, NULL},
 };
 
 int main(void)

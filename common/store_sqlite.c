@@ -551,6 +551,11 @@ int store_commit(struct store *st)
 	return rc;
 }
 
+int store_in_transaction(struct store *st)
+{
+	return st && st->db && !sqlite3_get_autocommit(st->db);
+}
+
 void store_rollback(struct store *st)
 {
 	if (sqlite3_get_autocommit(st->db))

@@ -90,14 +90,14 @@ static const struct field patch_fields[] = {
 };
 
 static const struct route routes[] = {
-	{"GET", 0, NULL, echo},
-	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, post_fields, echo},
-	{"PATCH", ROUTE_NO_STORE, NULL, echo},
-	{"GET", ROUTE_ID | ROUTE_AUTH, NULL, echo},
-	{"DELETE", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF, NULL, echo},
-	{"PUT", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF, NULL, fail_halfway},
-	{"PATCH", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, patch_fields, echo},
-	{NULL, 0, NULL, NULL},
+	{"GET", 0, NULL, echo, NULL},
+	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, post_fields, echo, NULL},
+	{"PATCH", ROUTE_NO_STORE, NULL, echo, NULL},
+	{"GET", ROUTE_ID | ROUTE_AUTH, NULL, echo, NULL},
+	{"DELETE", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF, NULL, echo, NULL},
+	{"PUT", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF, NULL, fail_halfway, NULL},
+	{"PATCH", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, patch_fields, echo, NULL},
+	{NULL, 0, NULL, NULL, NULL},
 };
 
 static const struct endpoint ep = {"unit", routes};
