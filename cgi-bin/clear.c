@@ -1,5 +1,6 @@
 /* clear.c: POST /api/clear — delete every conversation and message of this user. */
 #include "app.h"
+#include "scgi.h"
 #include "log.h"
 #include "store.h"
 
@@ -20,8 +21,10 @@ static const struct route routes[] = {
 	{NULL, 0, NULL, NULL, NULL},
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"clear", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* An SCGI server in persistent mode, else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }

@@ -9,6 +9,7 @@
 
 #include "alloc.h"
 #include "app.h"
+#include "scgi.h"
 #include "archive.h"
 #include "buf.h"
 #include "log.h"
@@ -161,8 +162,10 @@ static const struct route routes[] = {
 	{NULL, 0, NULL, NULL, NULL},
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"export", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* An SCGI server in persistent mode, else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }

@@ -13,6 +13,7 @@
 
 #include "alloc.h"
 #include "app.h"
+#include "scgi.h"
 #include "config.h"
 #include "import.h"
 #include "log.h"
@@ -115,8 +116,10 @@ static const struct route routes[] = {
 	{NULL, 0, NULL, NULL, NULL},
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"import", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* An SCGI server in persistent mode, else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }

@@ -1,5 +1,6 @@
 /* logout.c: POST /api/logout — end the session on the server and in the browser. */
 #include "app.h"
+#include "scgi.h"
 #include "store.h"
 
 static void logout(struct request *req, struct response *res)
@@ -18,8 +19,10 @@ static const struct route routes[] = {
 	{NULL, 0, NULL, NULL, NULL},
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"logout", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* An SCGI server in persistent mode, else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }

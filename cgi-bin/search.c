@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "scgi.h"
 #include "buf.h"
 #include "search.h"
 #include "store.h"
@@ -68,8 +69,10 @@ static const struct route routes[] = {
 	{NULL, 0, NULL, NULL, NULL},
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"search", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* An SCGI server in persistent mode, else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }
