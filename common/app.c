@@ -466,11 +466,14 @@ int app_serve(const struct endpoint *ep, const struct request_input *in)
 	} else {
 		run_checks_and_handler(ep, in, &req, &res, &state);
 	}
-	if (req.store && store_in_transaction(req.store)) {
+	int open_tx = req.store ? store_in_transaction(req.store) : 0;
+	if (open_tx) {
 		/* A handler that failed halfway leaves nothing in the database;
-		 * a persistent process does not trust what else it left. */
+		 * a persistent process does not trust what else it left. A read
+		 * snapshot (the export's) simply ends here. */
 		store_rollback(req.store);
-		state.replace = 1;
+		if (open_tx == 2)
+			state.replace = 1;
 	}
 	if (res.status == 500 && !res.streaming)
 		state.replace = 1;

@@ -76,7 +76,9 @@ int store_ping(struct store *st);
 int store_begin(struct store *st);   /* a write transaction, taken at once */
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
-/* 1 while a transaction is open (a handler that returned with one open failed halfway). */
+/* 0 with no transaction open, 1 while a read transaction is (a snapshot,
+ * store_read_begin()), 2 while a write transaction is (a handler that
+ * returned with one open failed halfway). */
 int store_in_transaction(struct store *st);
 
 int store_user_create(struct store *st, const char *username, const char *key,

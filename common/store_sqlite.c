@@ -553,7 +553,9 @@ int store_commit(struct store *st)
 
 int store_in_transaction(struct store *st)
 {
-	return st && st->db && !sqlite3_get_autocommit(st->db);
+	if (!st || !st->db || sqlite3_get_autocommit(st->db))
+		return 0;
+	return sqlite3_txn_state(st->db, NULL) == SQLITE_TXN_WRITE ? 2 : 1;
 }
 
 void store_rollback(struct store *st)
