@@ -1006,12 +1006,19 @@ static struct curl_slist *provider_headers(const struct provider_request *req)
 	return list;
 }
 
+/* Connections, TLS sessions and DNS answers kept between calls (provider.h). */
+static CURLSH *provider_share;
+
 static int provider_setopts(struct provider_call *c, const char *body, struct curl_slist *headers)
 {
 	const struct provider_request *req = c->req;
 	long connect_ms = c->idle_ms < c->total_ms ? c->idle_ms : c->total_ms;
 	CURL *e = c->easy;
 
+	/* A kept connection is reused only after a transfer that ended
+	 * cleanly: libcurl closes one whose transfer was stopped or failed. */
+	if (provider_share && curl_easy_setopt(e, CURLOPT_SHARE, provider_share) != CURLE_OK)
+		return -1;
 	if (curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
@@ -1139,11 +1146,34 @@ done:
 
 int provider_global_init(void)
 {
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return -1;
+	/* The persistent server's workers answer prompt after prompt (scgi.h). */
+	const char *mode = getenv("AIFACADE_MODE");
+	if (mode && strcmp(mode, "persistent") == 0)
+		provider_keep_connections();
+	return 0;
+}
+
+void provider_keep_connections(void)
+{
+	if (provider_share)
+		return;
+	provider_share = curl_share_init();
+	if (provider_share &&
+	    (curl_share_setopt(provider_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+	     curl_share_setopt(provider_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+	     curl_share_setopt(provider_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK)) {
+		curl_share_cleanup(provider_share);
+		provider_share = NULL;
+	}
 }
 
 void provider_global_cleanup(void)
 {
+	if (provider_share)
+		curl_share_cleanup(provider_share);
+	provider_share = NULL;
 	curl_global_cleanup();
 }
 
