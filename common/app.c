@@ -400,7 +400,10 @@ static void run_checks_and_handler(const struct endpoint *ep, const struct reque
 		return;
 	}
 	if (r->flags & ROUTE_NO_STORE) {
-		r->handler(req, res);
+		if ((err = params_check(r, req, msg, sizeof msg)) != NULL)
+			response_error(res, 400, err);
+		else
+			r->handler(req, res);
 		return;
 	}
 	if (app_kept_store) {

@@ -179,3 +179,17 @@ setup_file() {
 teardown_file() {
   [ ! -d "$BATS_FILE_TMPDIR/rot/stack" ] || stack_cmd stop "$BATS_FILE_TMPDIR/rot/stack"
 }
+
+@test "serve.sh and the programs read .env with one parser: an inline comment is not part of a value" {
+  needs_local
+  local ctl=${AIFACADE_BUILD:-build}/tools/aifacadectl
+  [ -x "$BATS_TEST_DIRNAME/../$ctl" ] || skip "no $ctl built here"
+  printf 'AI_MODEL=deepseek-chat  # cheap\nexport AI_SYSTEM_PROMPT="Be brief # really"\nbad line\n' \
+    >"$BATS_TEST_TMPDIR/env"
+  run bash -c "'$BATS_TEST_DIRNAME/../$ctl' dotenv '$BATS_TEST_TMPDIR/env' | tr '\\0' '|'"
+  assert_success
+  assert_output "AI_MODEL|deepseek-chat|AI_SYSTEM_PROMPT|Be brief # really|"
+  # serve.sh takes its .env through that command.
+  run grep -c 'dotenv .env' "$BATS_TEST_DIRNAME/../tools/serve.sh"
+  assert_output 1
+}
