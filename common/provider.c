@@ -160,8 +160,18 @@ struct provider_call {
 	long idle_ms, total_ms, first_token_ms;
 	int got_token;               /* a piece of content or reasoning arrived */
 	int64_t start_ms, last_activity_ms;
+	int64_t done_ms;             /* [DONE] seen while connections are kept: the body's end is read */
+	size_t after_done;           /* bytes after [DONE] */
 	char errbuf[CURL_ERROR_SIZE];
 };
+
+/* Connections, TLS sessions and DNS answers kept between calls (provider.h). */
+static CURLSH *provider_share;
+/* With connections kept, what a stream may still send after [DONE] (its
+ * last chunk) for its connection to serve the next prompt; past either
+ * bound the connection is closed, as without them. */
+#define PROVIDER_DONE_GRACE_MS 200
+#define PROVIDER_DONE_GRACE_BYTES 4096
 
 static int64_t provider_now_ms(void)
 {
@@ -283,6 +293,13 @@ static size_t provider_on_body(char *ptr, size_t size, size_t nmemb, void *userd
 	size_t n = size * nmemb, room;
 
 	c->last_activity_ms = provider_now_ms();
+	if (c->done_ms != 0) {
+		c->after_done += n;
+		if (c->after_done <= PROVIDER_DONE_GRACE_BYTES)
+			return n;
+		c->stop = PROVIDER_STOP_DONE;
+		return CURL_WRITEFUNC_ERROR;
+	}
 	if (c->stop != PROVIDER_STOP_NONE || provider_should_abort(c))
 		return CURL_WRITEFUNC_ERROR;
 	if (c->mode == PROVIDER_MODE_UNKNOWN)
@@ -317,6 +334,10 @@ static size_t provider_on_body(char *ptr, size_t size, size_t nmemb, void *userd
 			if (c->stop == PROVIDER_STOP_NONE)
 				c->stop = sse_status(&c->sse) == SSE_ERR_NOMEM ? PROVIDER_STOP_NOMEM : PROVIDER_STOP_SSE;
 			return CURL_WRITEFUNC_ERROR;
+		}
+		if (sse_done(&c->sse) && provider_share != NULL) {
+			c->done_ms = provider_now_ms(); /* read the body's end: the connection stays usable */
+			return n;
 		}
 		if (sse_done(&c->sse)) {
 			c->stop = PROVIDER_STOP_DONE;
@@ -1006,9 +1027,6 @@ static struct curl_slist *provider_headers(const struct provider_request *req)
 	return list;
 }
 
-/* Connections, TLS sessions and DNS answers kept between calls (provider.h). */
-static CURLSH *provider_share;
-
 static int provider_setopts(struct provider_call *c, const char *body, struct curl_slist *headers)
 {
 	const struct provider_request *req = c->req;
@@ -1018,6 +1036,8 @@ static int provider_setopts(struct provider_call *c, const char *body, struct cu
 	/* A kept connection is reused only after a transfer that ended
 	 * cleanly: libcurl closes one whose transfer was stopped or failed. */
 	if (provider_share && curl_easy_setopt(e, CURLOPT_SHARE, provider_share) != CURLE_OK)
+		return -1;
+	if (req->ca_file && curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file) != CURLE_OK)
 		return -1;
 	if (curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
@@ -1069,9 +1089,15 @@ static int provider_run(struct provider_call *c, CURLM *multi, CURLcode *cc)
 		}
 		if (c->stop != PROVIDER_STOP_NONE || running == 0)
 			break;
-		if (provider_should_abort(c))
-			break;
 		int64_t now = provider_now_ms();
+		if (c->done_ms != 0) {
+			if (now - c->done_ms >= PROVIDER_DONE_GRACE_MS) {
+				c->stop = PROVIDER_STOP_DONE;
+				break;
+			}
+		} else if (provider_should_abort(c)) {
+			break;
+		}
 
 		if (now - c->start_ms >= c->total_ms) {
 			c->stop = PROVIDER_STOP_TOTAL;

@@ -61,6 +61,7 @@ struct provider_request {
 	/* Polled often; non-zero => stop at once (ABORTED). May be NULL. */
 	int (*should_abort)(void *ctx);
 	void *ctx;
+	const char *ca_file;  /* PEM file of the CAs to trust; NULL: the system's (bench/ttfd.c sets it) */
 };
 
 enum provider_status {

@@ -38,6 +38,11 @@ bench-tools: $(BENCH_TOOLS)
 bench: deps deps-bench all $(BENCH_TOOLS)
 	bench/run.sh $(BUILD)
 
+# ttfd: time to the first delta of a second prompt over TLS, connections kept or not (bench/ttfd.sh).
+$(BENCH_BIN)/ttfd: $(BUILD)/obj/bench/ttfd.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) -lcurl $(STATIC_LIBS)
+
 # mdworst: the Markdown renderer's worst inputs, bounded and raw (SECURITY.md).
 $(BENCH_BIN)/mdworst: $(BUILD)/obj/bench/mdworst.o $(LIB)
 	@mkdir -p $(@D)
