@@ -331,6 +331,10 @@ static const struct config *config_current(int *stale)
 		app_kept_store = NULL;
 	}
 	char msg[512];
+	if (sodium_init() < 0) { /* the key derivation and a generated key use it */
+		log_error("libsodium failed to initialise");
+		return NULL;
+	}
 	if (config_load(&app_cfg, msg, sizeof msg) < 0) {
 		log_error("configuration: %s", msg);
 		config_free(&app_cfg);

@@ -80,12 +80,13 @@ void config_dotenv_each(const char *text, size_t len,
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		const char *line_end = eol ? eol : end;
 		const char *q = p;
-		while (q < line_end && (*q == ' ' || *q == '\t'))
-			q++;
-		if (line_end - q > 7 && memcmp(q, "export ", 7) == 0) {
-			q += 7;
-			while (q < line_end && (*q == ' ' || *q == '\t'))
-				q++;
+		size_t rest = (size_t)(line_end - p);
+		while (rest > 0 && (*q == ' ' || *q == '\t'))
+			q++, rest--;
+		if (rest > 7 && memcmp(q, "export ", 7) == 0) {
+			q += 7, rest -= 7;
+			while (rest > 0 && (*q == ' ' || *q == '\t'))
+				q++, rest--;
 		}
 		const char *name = q;
 		if (q < line_end && (*q == '_' || (*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z')))

@@ -331,6 +331,7 @@ static int serve_here(const struct endpoint *ep, int conn)
 	struct request_input in = {v.vars, conn, conn, &worker_cancelled};
 	int outcome = app_serve(ep, &in);
 	if (watching) {
+		/* check-output: the watch's wake-up pipe inside this process, not the client */
 		if (write(wake[1], "x", 1) != 1)
 			log_warn("cannot end the watch over a request");
 		pthread_join(watcher, NULL);
