@@ -193,3 +193,27 @@ teardown_file() {
   run grep -c 'dotenv .env' "$BATS_TEST_DIRNAME/../tools/serve.sh"
   assert_output 1
 }
+
+@test "persistent mode: a process answers many requests, and a new binary takes over at the next request" {
+  [ "${AIFACADE_MODE:-process}" = persistent ] || skip "persistent mode only (tests/run.sh runs this suite in both modes)"
+  needs_processes
+  [ "${STACK_KIND:-local}" = local ] || skip "touches the stack's programs on this machine"
+  local lighttpd sup worker bin
+  lighttpd=$(lighttpd_pid)
+  sup=$(pgrep -P "$lighttpd" -x me | head -1)
+  [ -n "$sup" ]
+  worker=$(pgrep -P "$sup" | head -1)
+  as b
+  for _ in 1 2 3 4 5; do api GET /api/me; assert_equal "$code" 200; done
+  # AIFACADE_PROCS=1: the same worker answered all five.
+  assert_equal "$(pgrep -P "$sup" | head -1)" "$worker"
+  # A deploy copies a new binary in (here: the same bytes, a new file).
+  bin=$(readlink -f "/proc/$sup/exe")
+  cp -p "$bin" "$bin.new" && touch "$bin.new" && mv -f "$bin.new" "$bin"
+  api GET /api/me
+  assert_equal "$code" 200
+  assert_equal "$(json .username)" "$(cat "$BATS_FILE_TMPDIR/name.b")"
+  # The supervisor re-executed itself (same pid, new program), with a new worker.
+  [ "$(pgrep -P "$sup" | head -1)" != "$worker" ]
+  grep -q "was replaced; restarting it" "$STACK_DIR/serve.log"
+}
