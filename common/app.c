@@ -473,6 +473,8 @@ int app_serve(const struct endpoint *ep, const struct request_input *in)
 	} else {
 		run_checks_and_handler(ep, in, &req, &res, &state);
 	}
+	if (req.store && app_store_kept_mode)
+		store_end_request(req.store);
 	int open_tx = req.store ? store_in_transaction(req.store) : 0;
 	if (open_tx) {
 		/* A handler that failed halfway leaves nothing in the database;

@@ -76,6 +76,10 @@ int store_ping(struct store *st);
 int store_begin(struct store *st);   /* a write transaction, taken at once */
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
+/* Ends what a request left on a connection that serves the next one
+ * (persistent mode): resets any statement still stepping, which would hold
+ * an old snapshot. Returns how many it reset. */
+int store_end_request(struct store *st);
 /* 0 with no transaction open, 1 while a read transaction is (a snapshot,
  * store_read_begin()), 2 while a write transaction is (a handler that
  * returned with one open failed halfway). */
