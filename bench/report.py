@@ -68,16 +68,12 @@ def median(values):
     return statistics.median(values) if values else NAN
 
 
-def main():
-    args = sys.argv[1:]
-    markdown = "--markdown" in args
-    args = [a for a in args if a != "--markdown"]
-    d = args[0]
+def compute(d):
+    """The table of one run: {(key, path): {rps, p50, p99, cpu, ratio, ratio_rps}}, meta, bad rows."""
     meta = {}
     for line in read_lines(d + "/meta"):
         k, _, v = line.partition("=")
         meta[k] = v
-    cpus = int(meta.get("cpus", "2") or 2)
 
     runs = {}  # (key, path, round) -> list of (rps, p50, p99, bad, cpu_us)
     for line in read_lines(d + "/results"):
@@ -117,6 +113,16 @@ def main():
                 "ratio": median(by_cpu),
                 "ratio_rps": median(by_rps),
             }
+    return meta, table, bad_rows
+
+
+def main():
+    args = sys.argv[1:]
+    markdown = "--markdown" in args
+    args = [a for a in args if a != "--markdown"]
+    d = args[0]
+    meta, table, bad_rows = compute(d)
+    cpus = int(meta.get("cpus", "2") or 2)
 
     rss = {}
     for line in read_lines(d + "/rss"):

@@ -16,7 +16,10 @@
 # (3; the table shows medians over rounds, each round measures its own
 # floor), BENCH_THREADS (2) and BENCH_CONNS (8) for wrk, BENCH_STREAMS (200),
 # BENCH_KEEP=1 keeps the 90 MB database, BENCH_ONLY="me conv50 ..." limits
-# the wrk rows (keys as in bench/report.py).
+# the wrk rows (keys as in bench/report.py), BENCH_MODE (process, the
+# default, or persistent: README, "Two ways to run the programs") and
+# BENCH_PROCS (4: persistent mode's processes per endpoint). bench/both.sh
+# runs both modes and prints them side by side (make bench).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,6 +31,8 @@ rounds=${BENCH_ROUNDS:-3}
 threads=${BENCH_THREADS:-2}
 conns=${BENCH_CONNS:-8}
 streams=${BENCH_STREAMS:-200}
+mode=${BENCH_MODE:-process}
+procs=${BENCH_PROCS:-4}
 ua="aifacade-bench/1 (wrk)"
 password="bench-password-1"
 login_body="{\"username\":\"chat01\",\"password\":\"$password\"}"
@@ -89,7 +94,7 @@ fake_url="http://127.0.0.1:$(cat "$out/fakeprov.port")/v1/chat/completions"
 # Prompts are rate-limited per user (30/hour by default): the bench raises
 # the limits so that it measures the check, not the refusal.
 log "starting the stack"
-tests/stack.sh start "$stack" AIFACADE_CGI_DIR="$cgi" AI_API_URL="$fake_url" \
+AIFACADE_MODE=$mode AIFACADE_PROCS=$procs tests/stack.sh start "$stack" AIFACADE_CGI_DIR="$cgi" AI_API_URL="$fake_url" \
   RATE_LIMIT_PROMPTS=1000000000/hour RATE_LIMIT_LOGIN=1000000000/minute RATE_LIMIT_AUTH_IP=1000000000/minute \
   AI_IDLE_TIMEOUT=30 AI_TIMEOUT=60
 # shellcheck source=/dev/null
@@ -234,6 +239,12 @@ direct_run() { # cgi|scgi key program runs method path_info token csrf [body]
   cgi_env "$5" "$6" "" "$7" "$8" "${#body}" >"$envf"
   [ "${BENCH_HOLD:-0}" = 1 ] && return 0
   local line server sock
+  if [ "$how" = scgi ] && [ "$mode" = persistent ]; then
+    # bench/cgirun -s counts the CPU of a server that forks a child per
+    # request; a persistent server's worker is not reaped per request.
+    log "$key: direct SCGI runs measure the process-per-request server; left out in persistent mode"
+    return 0
+  fi
   if [ "$how" = cgi ]; then
     line=$("$tools/cgirun" -n "$n" -e "$envf" -i "$bodyf" -o "$out/direct/$key.out" "$cgi/$prog")
   else
@@ -317,6 +328,16 @@ stack_cpu_us() { # path server_pids: sets $cpu_us, the CPU so far of wrk and the
   cpu_us=$((ticks * 1000000 / clk_tck + children_us))
 }
 
+# lighttpd's SCGI servers, and in persistent mode their workers.
+scgi_servers() {
+  local list sup
+  list=$(pgrep -P "$lighttpd_pid" | tr '\n' ' ' || true)
+  if [ "$mode" = persistent ]; then
+    for sup in $list; do list+=" $(pgrep -P "$sup" | tr '\n' ' ' || true)"; done
+  fi
+  echo "$list"
+}
+
 # Runs wrk; appends "key path round rps p50_ms p99_ms bad cpu_us_per_request"
 # to results.
 # Usage: run_wrk KEY PATH ROUND URL [WRK_OPTIONS...] [-- SCRIPT_ARGS...]
@@ -325,8 +346,12 @@ run_wrk() { # key path round url [wrk args...]
   local raw=$out/wrk/$key.$path.$round.txt opts=() scgi_pids before after
   while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
   mkdir -p "$out/wrk"
-  # lighttpd's children while idle: its SCGI servers (chat, me, conversations)
-  scgi_pids=$(pgrep -P "$lighttpd_pid" | tr '\n' ' ' || true)
+  # lighttpd's children while idle: its SCGI servers (chat, me, conversations);
+  # in persistent mode each one's worker too, which answers the requests
+  # and is not reaped while it serves
+  # (listed again at the end: a worker replaced meanwhile is counted in its
+  # supervisor's reaped children, its successor by its own ticks)
+  scgi_pids=$(scgi_servers)
   stack_cpu_us "$path" "$scgi_pids"
   before=$cpu_us
   # wrk takes the URL before the script's own arguments (after "--").
@@ -334,6 +359,7 @@ run_wrk() { # key path round url [wrk args...]
   # requests cut off at the end finish and are reaped (their CPU counts; they
   # are at most -c of thousands, and sleep's own is a millisecond)
   sleep 0.2
+  [ "$mode" != persistent ] || scgi_pids=$(scgi_servers)
   stack_cpu_us "$path" "$scgi_pids"
   after=$cpu_us
   awk -v key="$key" -v path="$path" -v round="$round" -v cpu="$((after - before))" '
@@ -440,6 +466,8 @@ stack_memory "after-load"
   echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "wrk=-t$threads -c$conns -d${duration}s, $rounds rounds"
   echo "commit=$commit"
+  echo "mode=$mode"
+  echo "procs=$procs"
   echo "counts=$counts"
   echo "static_bytes=$static_plain"
   echo "static_sent=$static_enc"

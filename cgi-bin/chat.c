@@ -28,16 +28,6 @@
  * so that idle proxies keep the stream open. */
 #define KEEPALIVE_SECONDS 15
 
-/* Set by SIGTERM (lighttpd ends the CGI when the client goes away) and
- * SIGHUP; the one piece of process state a signal handler may touch. */
-static volatile sig_atomic_t stop_requested;
-
-static void on_stop_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
 struct turn {
 	struct response *res;
 	int streaming;
@@ -46,13 +36,14 @@ struct turn {
 	struct store *store;
 	struct inflight slot; /* this turn's place under MAX_STREAMS_* */
 	struct stream_html html; /* the answer so far, sent rendered at a bounded rate */
+	const struct request *req; /* its cancellation flag: the client went away, the server stops */
 };
 
 static int turn_should_abort(void *ctx)
 {
 	struct turn *t = ctx;
 	inflight_beat(t->store, &t->slot);
-	if (stop_requested)
+	if (request_cancelled(t->req))
 		t->client_gone = 1;
 	if (t->streaming && !t->client_gone) {
 		/* A closed pipe to lighttpd shows as POLLERR before any write. */
@@ -244,7 +235,7 @@ static void chat(struct request *req, struct response *res)
 	const long long html_version = message_html_version();
 	char *prompt_html = message_html("user", prompt);
 	long long user_id = 0, answer_id = 0;
-	struct turn t = {res, wants_stream(req->accept), 0, time(NULL), req->store, {0, 0, 0}, STREAM_HTML_INIT};
+	struct turn t = {res, wants_stream(req->accept), 0, time(NULL), req->store, {0, 0, 0}, STREAM_HTML_INIT, req};
 	enum inflight_full full = INFLIGHT_FREE;
 	rc = store_begin(req->store);
 	if (rc == STORE_OK && !conv_id) {
@@ -295,13 +286,9 @@ static void chat(struct request *req, struct response *res)
 		return;
 	}
 
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_stop_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	/* SIGTERM (lighttpd ends a CGI run when the client goes away) and
+	 * SIGHUP stop the answer, as the SCGI server's watch does (app.h). */
+	app_cancel_on_signals(req);
 
 	if (t.streaming) {
 		if (response_stream_begin(res) < 0)
@@ -420,8 +407,8 @@ static const struct field fields[] = {
 };
 
 static const struct route routes[] = {
-	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, fields, chat},
-	{NULL, 0, NULL, NULL},
+	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, fields, chat, NULL},
+	{NULL, 0, NULL, NULL, NULL},
 };
 
 /* The warm parent's one-time set-up (scgi.h): OpenSSL and libcurl's globals. */

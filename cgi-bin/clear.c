@@ -1,5 +1,6 @@
 /* clear.c: POST /api/clear — delete every conversation and message of this user. */
 #include "app.h"
+#include "scgi.h"
 #include "log.h"
 #include "store.h"
 
@@ -16,12 +17,14 @@ static void clear(struct request *req, struct response *res)
 }
 
 static const struct route routes[] = {
-	{"POST", ROUTE_AUTH | ROUTE_CSRF, NULL, clear},
-	{NULL, 0, NULL, NULL},
+	{"POST", ROUTE_AUTH | ROUTE_CSRF, NULL, clear, NULL},
+	{NULL, 0, NULL, NULL, NULL},
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"clear", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* An SCGI server in persistent mode, else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }

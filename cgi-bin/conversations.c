@@ -1,6 +1,5 @@
 /* conversations.c: list, create, read (paged), rename and delete a user's conversations. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "app.h"
 #include "conversation.h"
@@ -51,43 +50,14 @@ static void create(struct request *req, struct response *res)
 	store_conv_free(&c);
 }
 
-/* Reads ?before=, ?around= and ?limit=; answers 400 itself and returns -1
- * when bad. */
-static int page_params(const struct request *req, struct response *res, long long *before, long long *around,
-		       int *limit)
-{
-	*before = *around = 0;
-	*limit = PAGE_DEFAULT;
-	for (size_t i = 0; i < req->n_query; i++) {
-		const char *k = req->query[i].key, *v = req->query[i].value;
-		long long n;
-		if (strcmp(k, "before") == 0 && request_parse_id(v, &n) == 0) {
-			*before = n;
-		} else if (strcmp(k, "around") == 0 && request_parse_id(v, &n) == 0) {
-			*around = n;
-		} else if (strcmp(k, "limit") == 0 && request_parse_id(v, &n) == 0 && n <= PAGE_MAX) {
-			*limit = (int)n;
-		} else {
-			response_error(res, 400, strcmp(k, "limit") == 0 ? "limit must be a whole number from 1 to 200."
-					   : strcmp(k, "before") == 0 ? "before must be a message id."
-					   : strcmp(k, "around") == 0 ? "around must be a message id."
-								      : "Unknown query parameter.");
-			return -1;
-		}
-	}
-	if (*before && *around) {
-		response_error(res, 400, "Give before or around, not both.");
-		return -1;
-	}
-	return 0;
-}
-
 static void read_one(struct request *req, struct response *res)
 {
-	long long before, around;
-	int limit;
-	if (page_params(req, res, &before, &around, &limit) < 0)
+	long long before = app_query_number(req, "before", 0), around = app_query_number(req, "around", 0);
+	int limit = (int)app_query_number(req, "limit", PAGE_DEFAULT);
+	if (before && around) {
+		response_error(res, 400, "Give before or around, not both.");
 		return;
+	}
 	struct conversation c;
 	int rc = store_conv_get(req->store, req->user_id, req->id, &c);
 	if (rc == STORE_NOTFOUND) {
@@ -175,13 +145,21 @@ static const struct field rename_fields[] = {
 	{NULL, 0, 0},
 };
 
+/* ?before=, ?around= and ?limit= of a conversation's page of messages. */
+static const struct param page_params[] = {
+	{"before", PARAM_ID, 0, NULL, "before must be a message id."},
+	{"around", PARAM_ID, 0, NULL, "around must be a message id."},
+	{"limit", PARAM_COUNT, PAGE_MAX, NULL, "limit must be a whole number from 1 to 200."},
+	{NULL, 0, 0, NULL, NULL},
+};
+
 static const struct route routes[] = {
-	{"GET", ROUTE_AUTH, NULL, list},
-	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, create_fields, create},
-	{"GET", ROUTE_AUTH | ROUTE_ID, NULL, read_one},
-	{"PATCH", ROUTE_AUTH | ROUTE_CSRF | ROUTE_ID | ROUTE_BODY, rename_fields, rename_one},
-	{"DELETE", ROUTE_AUTH | ROUTE_CSRF | ROUTE_ID, NULL, delete_one},
-	{NULL, 0, NULL, NULL},
+	{"GET", ROUTE_AUTH, NULL, list, NULL},
+	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, create_fields, create, NULL},
+	{"GET", ROUTE_AUTH | ROUTE_ID, NULL, read_one, page_params},
+	{"PATCH", ROUTE_AUTH | ROUTE_CSRF | ROUTE_ID | ROUTE_BODY, rename_fields, rename_one, NULL},
+	{"DELETE", ROUTE_AUTH | ROUTE_CSRF | ROUTE_ID, NULL, delete_one, NULL},
+	{NULL, 0, NULL, NULL, NULL},
 };
 
 int main(int argc, char **argv)

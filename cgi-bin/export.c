@@ -9,6 +9,7 @@
 
 #include "alloc.h"
 #include "app.h"
+#include "scgi.h"
 #include "archive.h"
 #include "buf.h"
 #include "log.h"
@@ -61,22 +62,6 @@ static int export_messages(struct request *req, struct sink *k, long long conv_i
 	}
 }
 
-/* Reads ?format=; md or json (the default). Answers 400 and returns -1 when bad. */
-static int format_param(const struct request *req, struct response *res, int *markdown)
-{
-	*markdown = 0;
-	for (size_t i = 0; i < req->n_query; i++) {
-		const char *k = req->query[i].key, *v = req->query[i].value;
-		if (strcmp(k, "format") == 0 && (strcmp(v, "md") == 0 || strcmp(v, "json") == 0)) {
-			*markdown = strcmp(v, "md") == 0;
-		} else {
-			response_error(res, 400, strcmp(k, "format") == 0 ? "format must be md or json."
-									  : "Unknown query parameter; use format.");
-			return -1;
-		}
-	}
-	return 0;
-}
 
 static void set_file_name(struct response *res, const char *prefix, const char *name, const char *suffix)
 {
@@ -103,9 +88,8 @@ static void finish(struct sink *k, int failed)
 
 static void export_conversation(struct request *req, struct response *res)
 {
-	int markdown;
-	if (format_param(req, res, &markdown) < 0)
-		return;
+	const char *format = app_query(req, "format");
+	int markdown = format && strcmp(format, "md") == 0;
 	int rc = store_read_begin(req->store);
 	struct conversation c;
 	if (rc == STORE_OK)
@@ -140,10 +124,6 @@ static void export_conversation(struct request *req, struct response *res)
 
 static void export_account(struct request *req, struct response *res)
 {
-	if (req->n_query > 0) {
-		response_error(res, 400, "The account export takes no query parameters.");
-		return;
-	}
 	int rc = store_read_begin(req->store);
 	struct conversation *convs = NULL;
 	size_t n = 0;
@@ -171,14 +151,21 @@ static void export_account(struct request *req, struct response *res)
 	store_conv_list_free(convs, n);
 }
 
-static const struct route routes[] = {
-	{"GET", ROUTE_AUTH, NULL, export_account},
-	{"GET", ROUTE_AUTH | ROUTE_ID, NULL, export_conversation},
-	{NULL, 0, NULL, NULL},
+static const struct param format_params[] = {
+	{"format", PARAM_CHOICE, 0, "md|json", "format must be md or json."},
+	{NULL, 0, 0, NULL, NULL},
 };
 
-int main(void)
+static const struct route routes[] = {
+	{"GET", ROUTE_AUTH, NULL, export_account, NULL},
+	{"GET", ROUTE_AUTH | ROUTE_ID, NULL, export_conversation, format_params},
+	{NULL, 0, NULL, NULL, NULL},
+};
+
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"export", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* An SCGI server in persistent mode, else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }

@@ -1,5 +1,6 @@
 /* health.c: GET /api/health — 200 when the database answers, 503 otherwise. */
 #include "app.h"
+#include "scgi.h"
 #include "config.h"
 #include "log.h"
 #include "store.h"
@@ -18,12 +19,14 @@ static void health(struct request *req, struct response *res)
 }
 
 static const struct route routes[] = {
-	{"GET", ROUTE_NO_STORE, NULL, health},
-	{NULL, 0, NULL, NULL},
+	{"GET", ROUTE_NO_STORE, NULL, health, NULL},
+	{NULL, 0, NULL, NULL, NULL},
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"health", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* An SCGI server in persistent mode, else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }

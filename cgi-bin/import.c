@@ -13,15 +13,16 @@
 
 #include "alloc.h"
 #include "app.h"
+#include "scgi.h"
 #include "config.h"
 #include "import.h"
 #include "log.h"
 #include "store.h"
 
-/* Copies len bytes of fd 0 into a fresh unlinked file in dir; returns its
- * fd (at offset 0), -1 when the upload ended early, -2 when the file
- * could not be written. */
-static int spool_body(const char *dir, long long len)
+/* Copies len bytes of the request's body (req_fd) into a fresh unlinked
+ * file in dir; returns its fd (at offset 0), -1 when the upload ended
+ * early, -2 when the file could not be written. */
+static int spool_body(int req_fd, const char *dir, long long len)
 {
 	char *path = xasprintf("%s/import-XXXXXX", dir);
 	int fd = mkstemp(path);
@@ -36,7 +37,7 @@ static int spool_body(const char *dir, long long len)
 	char chunk[65536];
 	long long left = len;
 	while (left > 0) {
-		ssize_t n = read(0, chunk, left < (long long)sizeof chunk ? (size_t)left : sizeof chunk);
+		ssize_t n = read(req_fd, chunk, left < (long long)sizeof chunk ? (size_t)left : sizeof chunk);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -67,10 +68,6 @@ static int spool_body(const char *dir, long long len)
 
 static void import(struct request *req, struct response *res)
 {
-	if (req->n_query > 0) {
-		response_error(res, 400, "The import takes no query parameters.");
-		return;
-	}
 	if (req->upload_len > req->cfg->import_max_bytes) {
 		char msg[200];
 		snprintf(msg, sizeof msg,
@@ -84,7 +81,7 @@ static void import(struct request *req, struct response *res)
 		response_error(res, 400, "Send the export file as the request body.");
 		return;
 	}
-	int fd = spool_body(req->cfg->instance_dir, req->upload_len);
+	int fd = spool_body(req->body_fd, req->cfg->instance_dir, req->upload_len);
 	if (fd == -1) {
 		response_error(res, 400, "The upload ended early; send the file again.");
 		return;
@@ -115,12 +112,14 @@ static void import(struct request *req, struct response *res)
 }
 
 static const struct route routes[] = {
-	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_UPLOAD, NULL, import},
-	{NULL, 0, NULL, NULL},
+	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_UPLOAD, NULL, import, NULL},
+	{NULL, 0, NULL, NULL, NULL},
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"import", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* An SCGI server in persistent mode, else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }

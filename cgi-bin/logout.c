@@ -1,5 +1,6 @@
 /* logout.c: POST /api/logout — end the session on the server and in the browser. */
 #include "app.h"
+#include "scgi.h"
 #include "store.h"
 
 static void logout(struct request *req, struct response *res)
@@ -14,12 +15,14 @@ static void logout(struct request *req, struct response *res)
 }
 
 static const struct route routes[] = {
-	{"POST", ROUTE_AUTH | ROUTE_CSRF, NULL, logout},
-	{NULL, 0, NULL, NULL},
+	{"POST", ROUTE_AUTH | ROUTE_CSRF, NULL, logout, NULL},
+	{NULL, 0, NULL, NULL, NULL},
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"logout", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* An SCGI server in persistent mode, else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }

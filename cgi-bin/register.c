@@ -6,6 +6,7 @@
 #include "account.h"
 #include "alloc.h"
 #include "app.h"
+#include "scgi.h"
 #include "config.h"
 #include "log.h"
 #include "password.h"
@@ -81,12 +82,14 @@ static const struct field fields[] = {
 };
 
 static const struct route routes[] = {
-	{"POST", ROUTE_BODY, fields, register_user},
-	{NULL, 0, NULL, NULL},
+	{"POST", ROUTE_BODY, fields, register_user, NULL},
+	{NULL, 0, NULL, NULL, NULL},
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"register", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* An SCGI server in persistent mode, else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "scgi.h"
 #include "buf.h"
 #include "search.h"
 #include "store.h"
@@ -10,31 +11,6 @@
 
 #define LIMIT_DEFAULT 20
 #define LIMIT_MAX 50
-
-/* Reads ?q= and ?limit=; answers 400 itself and returns -1 when bad. */
-static int search_params(const struct request *req, struct response *res, const char **q, int *limit)
-{
-	*q = NULL;
-	*limit = LIMIT_DEFAULT;
-	for (size_t i = 0; i < req->n_query; i++) {
-		const char *k = req->query[i].key, *v = req->query[i].value;
-		long long n;
-		if (strcmp(k, "q") == 0) {
-			*q = v;
-		} else if (strcmp(k, "limit") == 0 && request_parse_id(v, &n) == 0 && n <= LIMIT_MAX) {
-			*limit = (int)n;
-		} else {
-			response_error(res, 400, strcmp(k, "limit") == 0 ? "limit must be a whole number from 1 to 50."
-									 : "Unknown query parameter; use q and limit.");
-			return -1;
-		}
-	}
-	if (*q == NULL) {
-		response_error(res, 400, "Say what to search for in q.");
-		return -1;
-	}
-	return 0;
-}
 
 static struct json_object *hit_json(const struct search_hit *h)
 {
@@ -53,10 +29,12 @@ static struct json_object *hit_json(const struct search_hit *h)
 
 static void search(struct request *req, struct response *res)
 {
-	const char *q;
-	int limit;
-	if (search_params(req, res, &q, &limit) < 0)
+	const char *q = app_query(req, "q");
+	int limit = (int)app_query_number(req, "limit", LIMIT_DEFAULT);
+	if (q == NULL) {
+		response_error(res, 400, "Say what to search for in q.");
 		return;
+	}
 	const char *err = NULL;
 	char *fts = search_fts_query(q, strlen(q), &err);
 	if (!fts) {
@@ -80,13 +58,21 @@ static void search(struct request *req, struct response *res)
 	response_json(res, 200, o);
 }
 
-static const struct route routes[] = {
-	{"GET", ROUTE_AUTH, NULL, search},
-	{NULL, 0, NULL, NULL},
+static const struct param search_params[] = {
+	{"q", PARAM_STRING, 0, NULL, NULL},
+	{"limit", PARAM_COUNT, LIMIT_MAX, NULL, "limit must be a whole number from 1 to 50."},
+	{NULL, 0, 0, NULL, NULL},
 };
 
-int main(void)
+static const struct route routes[] = {
+	{"GET", ROUTE_AUTH, NULL, search, search_params},
+	{NULL, 0, NULL, NULL, NULL},
+};
+
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"search", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* An SCGI server in persistent mode, else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }

@@ -8,6 +8,15 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Where a request's response goes until its head is sent; -1 once it
+ * began (or between requests): bytes of a 500 there would corrupt it. */
+static volatile int alloc_reply_fd = STDOUT_FILENO;
+
+void alloc_reply_to(int fd)
+{
+	alloc_reply_fd = fd;
+}
+
 _Noreturn void alloc_fail(void)
 {
 	static const char msg[] =
@@ -21,9 +30,11 @@ _Noreturn void alloc_fail(void)
 		/* nothing left to report to */
 	}
 	/* check-output: the last-resort 500, fixed text: no response can be built without a heap. */
-	if (write(STDOUT_FILENO, msg, sizeof msg - 1) < 0) {
+	if (alloc_reply_fd >= 0 && write(alloc_reply_fd, msg, sizeof msg - 1) < 0) {
 		/* the client is gone; exit anyway */
 	}
+	/* A response that began ends short (the client sees the stream cut);
+	 * a persistent process ends here too, and its server starts another. */
 	_exit(1);
 }
 

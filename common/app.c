@@ -1,7 +1,9 @@
 /* app.c: the request runner: checks first, then the handler (see app.h). */
+#define _GNU_SOURCE
 #include "app.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include <sodium.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "config.h"
 #include "csrf.h"
 #include "log.h"
@@ -63,6 +66,76 @@ long long app_field_id(const struct request *req, const char *name)
 {
 	const struct jv_member *m = jsonx_member(&req->json, name);
 	return m && m->type == JV_INT ? m->num : 0;
+}
+
+const char *app_query(const struct request *req, const char *name)
+{
+	for (size_t i = 0; i < req->n_query; i++)
+		if (strcmp(req->query[i].key, name) == 0)
+			return req->query[i].value;
+	return NULL;
+}
+
+long long app_query_number(const struct request *req, const char *name, long long dflt)
+{
+	const char *v = app_query(req, name);
+	long long n;
+	return v && request_parse_id(v, &n) == 0 ? n : dflt;
+}
+
+/* 1 when word is one of choices ("md|json"). */
+static int is_choice(const char *choices, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = choices; p && *p;) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+		if (len == n && memcmp(p, word, n) == 0)
+			return 1;
+		p = bar ? bar + 1 : NULL;
+	}
+	return 0;
+}
+
+/* Checks the query against the route's declared parameters. */
+static const char *params_check(const struct route *r, const struct request *req, char *msg, size_t msglen)
+{
+	for (size_t i = 0; i < req->n_query; i++) {
+		const char *k = req->query[i].key, *v = req->query[i].value;
+		const struct param *p = NULL;
+		for (const struct param *g = r->params; g && g->name; g++)
+			if (strcmp(g->name, k) == 0)
+				p = g;
+		if (!p) {
+			struct buf names = BUF_INIT;
+			for (const struct param *g = r->params; g && g->name; g++) {
+				if (names.len)
+					buf_append_str(&names, g[1].name ? ", " : " and ");
+				buf_append_str(&names, g->name);
+			}
+			size_t cut = utf8_prefix(k, strlen(k), 40);
+			if (names.len)
+				snprintf(msg, msglen, "Unknown query parameter '%.*s'; this address takes %s.", (int)cut, k,
+					 buf_str(&names));
+			else
+				snprintf(msg, msglen, "Unknown query parameter '%.*s'; this address takes none.", (int)cut, k);
+			buf_free(&names);
+			return msg;
+		}
+		long long n;
+		int ok = 1;
+		if (p->type == PARAM_ID)
+			ok = request_parse_id(v, &n) == 0;
+		else if (p->type == PARAM_COUNT)
+			ok = request_parse_id(v, &n) == 0 && n <= p->max;
+		else if (p->type == PARAM_CHOICE)
+			ok = is_choice(p->choices, v);
+		if (!ok) {
+			snprintf(msg, msglen, "%s", p->invalid ? p->invalid : "A query parameter has a bad value.");
+			return msg;
+		}
+	}
+	return NULL;
 }
 
 /* Finds the route for method and path; sets *status to 404 or 405 if none. */
@@ -142,7 +215,8 @@ static const char *fields_check(const struct route *r, const struct jv_object *o
 static int attach_session(struct request *req)
 {
 	int repeated = 0;
-	req->session_cookie = request_cookie(getenv("HTTP_COOKIE"), session_cookie_name(req->cfg), &repeated);
+	req->session_cookie = request_cookie(request_var(req->vars, "HTTP_COOKIE"), session_cookie_name(req->cfg),
+					     &repeated);
 	if (!req->session_cookie)
 		return STORE_NOTFOUND;
 	return session_resolve(req->store, req->cfg, req->session_cookie, req->user_agent, req->now,
@@ -187,33 +261,133 @@ static int enter_sandbox(const struct config *cfg)
 	return 0;
 }
 
-static void run_checks_and_handler(const struct endpoint *ep, struct request *req, struct response *res,
-				   struct config *cfg)
+/* What the process keeps between requests (app.h). */
+static struct config app_cfg;
+static int app_cfg_loaded;
+static int app_sandboxed;
+static int app_store_kept_mode;
+static struct store *app_kept_store;
+static int app_signals_owned;
+/* The flag SIGTERM and SIGHUP set in a CGI run or a forked SCGI child. */
+static volatile sig_atomic_t *volatile app_signal_flag;
+
+static void on_cancel_signal(int sig)
+{
+	(void)sig;
+	volatile sig_atomic_t *flag = app_signal_flag;
+	if (flag)
+		*flag = 1;
+}
+
+void app_cancel_on_signals(const struct request *req)
+{
+	if (app_signals_owned || !req->cancelled)
+		return;
+	app_signal_flag = req->cancelled;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_cancel_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void app_signals_are_transports(void)
+{
+	app_signals_owned = 1;
+}
+
+void app_keep_store(int keep)
+{
+	app_store_kept_mode = keep;
+}
+
+void app_release(void)
+{
+	store_close(app_kept_store);
+	app_kept_store = NULL;
+	if (app_cfg_loaded)
+		config_free(&app_cfg);
+	app_cfg_loaded = 0;
+}
+
+/* Loads the configuration when none is loaded or its files changed; a
+ * sandboxed process cannot read them again and keeps the one it has
+ * (*stale is then set: the transport replaces the process). */
+static const struct config *config_current(int *stale)
+{
+	if (app_cfg_loaded && !config_changed(&app_cfg))
+		return &app_cfg;
+	if (app_cfg_loaded && app_sandboxed) {
+		*stale = 1;
+		return &app_cfg;
+	}
+	if (app_cfg_loaded) {
+		log_info("the configuration changed; reading it again");
+		config_free(&app_cfg);
+		app_cfg_loaded = 0;
+		store_close(app_kept_store); /* DATABASE may have changed */
+		app_kept_store = NULL;
+	}
+	char msg[512];
+	if (sodium_init() < 0) { /* the key derivation and a generated key use it */
+		log_error("libsodium failed to initialise");
+		return NULL;
+	}
+	if (config_load(&app_cfg, msg, sizeof msg) < 0) {
+		log_error("configuration: %s", msg);
+		config_free(&app_cfg);
+		return NULL;
+	}
+	app_cfg_loaded = 1;
+	return &app_cfg;
+}
+
+const struct config *app_config(void)
+{
+	int stale = 0;
+	return config_current(&stale);
+}
+
+/* What one request found: the route's flags and whether the process stays sound. */
+struct run_state {
+	int replace; /* APP_REPLACE */
+};
+
+static void run_checks_and_handler(const struct endpoint *ep, const struct request_input *in, struct request *req,
+				   struct response *res, struct run_state *state)
 {
 	const char *err = NULL;
-	char msg[160];
+	char msg[240];
 	int status = 0;
-	const char *method = getenv("REQUEST_METHOD");
-	const char *path = getenv("PATH_INFO");
+	const char *method = request_var(in->vars, "REQUEST_METHOD");
+	const char *path = request_var(in->vars, "PATH_INFO");
 	const struct route *r = route_find(ep, method ? method : "", path ? path : "", req, &status, res);
 	if (!r) {
 		response_error(res, status, status == 404 ? "Not found." : "Method not allowed.");
 		return;
 	}
 	long long id = req->id;
-	if (config_load(cfg, msg, sizeof msg) < 0) {
-		log_error("configuration: %s", msg);
+	int stale = 0;
+	const struct config *cfg = config_current(&stale);
+	if (stale)
+		state->replace = 1;
+	if (!cfg) {
 		response_error(res, 500, "The server is misconfigured; the operator's log says what to fix.");
 		return;
 	}
-	if (enter_sandbox(cfg) < 0) {
-		response_error(res, 500, "The server is misconfigured; the operator's log says what to fix.");
-		return;
+	if (!app_sandboxed) {
+		if (enter_sandbox(cfg) < 0) {
+			response_error(res, 500, "The server is misconfigured; the operator's log says what to fix.");
+			return;
+		}
+		app_sandboxed = 1;
 	}
 	if (r->flags & ROUTE_UPLOAD)
-		status = request_parse_upload(req, &err);
+		status = request_parse_upload(req, in, &err);
 	else
-		status = request_parse(req, 0, &err);
+		status = request_parse(req, in, &err);
 	req->id = id;
 	req->cfg = cfg;
 	if (status) {
@@ -230,14 +404,22 @@ static void run_checks_and_handler(const struct endpoint *ep, struct request *re
 		return;
 	}
 	if (r->flags & ROUTE_NO_STORE) {
-		r->handler(req, res);
+		if ((err = params_check(r, req, msg, sizeof msg)) != NULL)
+			response_error(res, 400, err);
+		else
+			r->handler(req, res);
 		return;
 	}
-	char dberr[512];
-	if (store_open(cfg->database, &req->store, dberr, sizeof dberr) < 0) {
-		log_error("%s", dberr);
-		response_error(res, 503, "The database is unavailable; try again shortly.");
-		return;
+	if (app_kept_store) {
+		req->store = app_kept_store;
+		app_kept_store = NULL;
+	} else {
+		char dberr[512];
+		if (store_open(cfg->database, &req->store, dberr, sizeof dberr) < 0) {
+			log_error("%s", dberr);
+			response_error(res, 503, "The database is unavailable; try again shortly.");
+			return;
+		}
 	}
 	int rc = attach_session(req);
 	if (rc < 0) {
@@ -250,6 +432,10 @@ static void run_checks_and_handler(const struct endpoint *ep, struct request *re
 	}
 	if ((r->flags & ROUTE_CSRF) && !csrf_valid(cfg, req->session_hash, req->csrf_header)) {
 		response_error(res, 403, "Missing or invalid CSRF token; reload the page and try again.");
+		return;
+	}
+	if ((err = params_check(r, req, msg, sizeof msg)) != NULL) {
+		response_error(res, 400, err);
 		return;
 	}
 	/* A route without fields still accepts an empty object ({}), as
@@ -269,28 +455,54 @@ static void run_checks_and_handler(const struct endpoint *ep, struct request *re
 	r->handler(req, res);
 }
 
-int app_run(const struct endpoint *ep)
+int app_serve(const struct endpoint *ep, const struct request_input *in)
 {
 	log_set_program(ep->name);
 	struct request req;
 	struct response res;
-	struct config cfg;
+	struct run_state state = {0};
 	memset(&req, 0, sizeof req);
-	memset(&cfg, 0, sizeof cfg);
-	response_init(&res, 1);
+	req.vars = in->vars;
+	req.cancelled = in->cancelled;
+	response_init(&res, in->out_fd);
+	/* Out of memory before the head is sent answers 500 here (alloc.h). */
+	alloc_reply_to(in->out_fd);
 	if (sodium_init() < 0) {
 		log_error("libsodium failed to initialise");
 		response_error(&res, 500, "Something went wrong on our side; try again.");
 	} else {
-		run_checks_and_handler(ep, &req, &res, &cfg);
+		run_checks_and_handler(ep, in, &req, &res, &state);
 	}
-	if (req.store)
-		store_rollback(req.store); /* a handler that failed halfway leaves nothing */
+	if (req.store && app_store_kept_mode)
+		store_end_request(req.store);
+	int open_tx = req.store ? store_in_transaction(req.store) : 0;
+	if (open_tx) {
+		/* A handler that failed halfway leaves nothing in the database;
+		 * a persistent process does not trust what else it left. A read
+		 * snapshot (the export's) simply ends here. */
+		store_rollback(req.store);
+		if (open_tx == 2)
+			state.replace = 1;
+	}
+	if (res.status == 500 && !res.streaming)
+		state.replace = 1;
 	int rc = response_send(&res);
-	store_close(req.store);
+	alloc_reply_to(-1);
+	if (req.store && app_store_kept_mode && !state.replace)
+		app_kept_store = req.store;
+	else
+		store_close(req.store);
 	req.store = NULL;
 	request_free(&req);
-	config_free(&cfg);
 	response_free(&res);
-	return rc == 0 ? 0 : 1;
+	return (rc == 0 ? APP_SENT : APP_CLIENT_GONE) | (state.replace ? APP_REPLACE : 0);
+}
+
+int app_run(const struct endpoint *ep)
+{
+	static volatile sig_atomic_t cancelled;
+	struct request_input in = {environ, 0, 1, &cancelled};
+	int outcome = app_serve(ep, &in);
+	app_release();
+	return outcome & APP_CLIENT_GONE ? 1 : 0;
 }

@@ -71,22 +71,30 @@ static const char *closing_quote(const char *v, const char *ve)
 	return NULL;
 }
 
-char *config_dotenv_lookup(const char *text, size_t len, const char *name)
+void config_dotenv_each(const char *text, size_t len,
+			void (*fn)(void *ctx, const char *name, size_t name_len, const char *value, size_t value_len),
+			void *ctx)
 {
-	size_t nlen = strlen(name);
 	const char *p = text, *end = text + len;
-	char *found = NULL;
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		const char *line_end = eol ? eol : end;
 		const char *q = p;
-		size_t rest = (size_t)(line_end - q);
+		size_t rest = (size_t)(line_end - p);
 		while (rest > 0 && (*q == ' ' || *q == '\t'))
 			q++, rest--;
-		if (rest > 7 && memcmp(q, "export ", 7) == 0)
+		if (rest > 7 && memcmp(q, "export ", 7) == 0) {
 			q += 7, rest -= 7;
-		if (rest > nlen && memcmp(q, name, nlen) == 0 && q[nlen] == '=') {
-			const char *v = q + nlen + 1, *ve = line_end;
+			while (rest > 0 && (*q == ' ' || *q == '\t'))
+				q++, rest--;
+		}
+		const char *name = q;
+		if (q < line_end && (*q == '_' || (*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z')))
+			while (q < line_end && (*q == '_' || (*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') ||
+						(*q >= '0' && *q <= '9')))
+				q++;
+		if (q > name && q < line_end && *q == '=') {
+			const char *v = q + 1, *ve = line_end;
 			if (ve > v && ve[-1] == '\r')
 				ve--;
 			const char *close = closing_quote(v, ve);
@@ -102,18 +110,83 @@ char *config_dotenv_lookup(const char *text, size_t len, const char *name)
 				while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
 					ve--;
 			}
-			free(found); /* the last assignment wins, as in a shell */
-			found = xstrndup(v, (size_t)(ve - v));
+			fn(ctx, name, (size_t)(q - name), v, (size_t)(ve - v));
 		}
 		p = eol ? eol + 1 : end;
 	}
-	return found;
+}
+
+struct dotenv_find {
+	const char *name;
+	size_t name_len;
+	char *found;
+};
+
+static void dotenv_find_one(void *ctx, const char *name, size_t name_len, const char *value, size_t value_len)
+{
+	struct dotenv_find *f = ctx;
+	if (name_len != f->name_len || memcmp(name, f->name, name_len) != 0)
+		return;
+	free(f->found); /* the last assignment wins, as in a shell */
+	f->found = xstrndup(value, value_len);
+}
+
+char *config_dotenv_lookup(const char *text, size_t len, const char *name)
+{
+	struct dotenv_find f = {name, strlen(name), NULL};
+	config_dotenv_each(text, len, dotenv_find_one, &f);
+	return f.found;
+}
+
+static long long ts_ns(const struct timespec *t)
+{
+	return (long long)t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+static void stamp_fill(struct config_stamp *st, const char *path)
+{
+	struct stat sb;
+	st->exists = stat(path, &sb) == 0;
+	st->dev = st->exists ? sb.st_dev : 0;
+	st->ino = st->exists ? sb.st_ino : 0;
+	st->size = st->exists ? sb.st_size : 0;
+	st->mtime_ns = st->exists ? ts_ns(&sb.st_mtim) : 0;
+	st->ctime_ns = st->exists ? ts_ns(&sb.st_ctim) : 0;
+}
+
+/* Remembers path as read now; called before it is read, so that a change
+ * while it is read counts as a change. */
+static struct config_stamp *stamp_add(struct config *cfg, const char *path)
+{
+	for (size_t i = 0; i < cfg->n_stamps; i++)
+		if (strcmp(cfg->stamps[i].path, path) == 0)
+			return &cfg->stamps[i];
+	if (cfg->n_stamps == CONFIG_STAMPS_MAX)
+		return NULL;
+	struct config_stamp *st = &cfg->stamps[cfg->n_stamps++];
+	st->path = xstrdup(path);
+	stamp_fill(st, path);
+	return st;
+}
+
+int config_changed(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_stamps; i++) {
+		struct config_stamp now = {0};
+		stamp_fill(&now, cfg->stamps[i].path);
+		const struct config_stamp *was = &cfg->stamps[i];
+		if (now.exists != was->exists || now.dev != was->dev || now.ino != was->ino || now.size != was->size ||
+		    now.mtime_ns != was->mtime_ns || now.ctime_ns != was->ctime_ns)
+			return 1;
+	}
+	return 0;
 }
 
 struct source {
 	char *dotenv;
 	size_t dotenv_len;
 	const char *root;
+	struct config *cfg;   /* where the files read are stamped */
 };
 
 /* Returns a fresh string for NAME by the lookup order of config.h, or NULL.
@@ -140,6 +213,7 @@ static char *lookup(const struct source *src, const char *name, int *bad_file)
 	char *out = NULL;
 	if (f && *f) {
 		char *full = f[0] == '/' ? xstrdup(f) : xasprintf("%s/%s", src->root, f);
+		stamp_add(src->cfg, full);
 		out = read_small_file(full, SECRET_FILE_MAX, NULL);
 		free(full);
 		if (out == NULL)
@@ -217,9 +291,10 @@ int config_parse_rate(const char *s, struct rate *out)
 
 /* Reads instance/secret_key, creating it (0600, 32 random bytes as hex)
  * when missing. Returns a fresh string or NULL. */
-static char *secret_from_instance(const char *instance_dir, char *err, size_t errlen)
+static char *secret_from_instance(struct config *cfg, const char *instance_dir, char *err, size_t errlen)
 {
 	char *path = xasprintf("%s/secret_key", instance_dir);
+	struct config_stamp *stamp = stamp_add(cfg, path);
 	char *key = read_small_file(path, SECRET_FILE_MAX, NULL);
 	if (key == NULL && errno == ENOENT) {
 		unsigned char raw[32];
@@ -247,6 +322,9 @@ static char *secret_from_instance(const char *instance_dir, char *err, size_t er
 			return NULL;
 		}
 		free(tmp);
+		/* The stamp taken before it existed would call it changed. */
+		if (stamp)
+			stamp_fill(stamp, path);
 		key = read_small_file(path, SECRET_FILE_MAX, NULL);
 	}
 	if (key == NULL)
@@ -302,8 +380,9 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 	err[0] = '\0';
 	const char *root = getenv("AIFACADE_ROOT");
 	cfg->root = xstrdup(root && *root ? root : ".");
-	struct source src = {NULL, 0, cfg->root};
+	struct source src = {NULL, 0, cfg->root, cfg};
 	char *dotenv_path = xasprintf("%s/.env", cfg->root);
+	stamp_add(cfg, dotenv_path);
 	src.dotenv = read_small_file(dotenv_path, DOTENV_MAX, &src.dotenv_len);
 	free(dotenv_path);
 	int bad_file = 0;
@@ -429,7 +508,7 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 
 	GET("SECRET_KEY");
 	if (v == NULL) {
-		v = secret_from_instance(cfg->instance_dir, err, errlen);
+		v = secret_from_instance(cfg, cfg->instance_dir, err, errlen);
 		if (v == NULL)
 			goto out;
 	}
@@ -463,6 +542,8 @@ void config_free(struct config *cfg)
 	free_list(cfg->models);
 	free(cfg->system_prompt);
 	free_list(cfg->trusted_proxies);
+	for (size_t i = 0; i < cfg->n_stamps; i++)
+		free(cfg->stamps[i].path);
 	sodium_memzero(cfg->secret, sizeof cfg->secret);
 	memset(cfg, 0, sizeof *cfg);
 }

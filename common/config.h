@@ -9,6 +9,7 @@
 #ifndef AIF_CONFIG_H
 #define AIF_CONFIG_H
 #include <stddef.h>
+#include <sys/types.h>
 
 struct rate {
 	long limit;   /* events allowed ... */
@@ -17,6 +18,17 @@ struct rate {
 
 /* The shortest SECRET_KEY accepted, in characters (SECURITY.md). */
 #define CONFIG_SECRET_MIN 32
+
+/* A file the configuration was read from, as it was then (config_changed()). */
+struct config_stamp {
+	char *path;
+	int exists;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	long long mtime_ns, ctime_ns;
+};
+#define CONFIG_STAMPS_MAX 12
 
 struct config {
 	char *root;           /* project root */
@@ -41,15 +53,30 @@ struct config {
 	int cookie_secure;    /* COOKIE_SECURE (default 1) */
 	long import_max_bytes; /* IMPORT_MAX_BYTES: largest POST /api/import body */
 	int titles;           /* AI_TITLES (default 1): ask the provider to title new conversations */
+	/* The files read: .env (also when absent), each *_FILE, instance/secret_key. */
+	struct config_stamp stamps[CONFIG_STAMPS_MAX];
+	size_t n_stamps;
 };
 
 /* Fills cfg; returns 0, or -1 with a message for the operator in err. */
 int config_load(struct config *cfg, char *err, size_t errlen);
 void config_free(struct config *cfg);
+/* 1 when a file cfg was read from changed, appeared or went away since
+ * (a rotated API key, an edited .env): the process loads it again
+ * (app.h, app_config()). A process's environment cannot change. */
+int config_changed(const struct config *cfg);
 
 /* Lower-level pieces, exposed for tests and the admin command. */
 /* Looks up NAME in a .env text; returns a fresh string or NULL. */
 char *config_dotenv_lookup(const char *text, size_t len, const char *name);
+/* The one .env parser: calls fn for each assignment NAME=value of text, in
+ * order, with the value unquoted ('...' or "...", as written inside) or, when
+ * unquoted, without an inline comment (" # ...") and trailing blanks. Lines
+ * that are not an assignment of a NAME of [A-Za-z_][A-Za-z0-9_]* are skipped;
+ * "export NAME=value" is an assignment. */
+void config_dotenv_each(const char *text, size_t len,
+			void (*fn)(void *ctx, const char *name, size_t name_len, const char *value, size_t value_len),
+			void *ctx);
 /* Parses "30/hour" style limits; returns 0 or -1. */
 int config_parse_rate(const char *s, struct rate *out);
 /* Parses a whole decimal in [min,max] with an optional unit suffix s/m/h/d

@@ -160,8 +160,18 @@ struct provider_call {
 	long idle_ms, total_ms, first_token_ms;
 	int got_token;               /* a piece of content or reasoning arrived */
 	int64_t start_ms, last_activity_ms;
+	int64_t done_ms;             /* [DONE] seen while connections are kept: the body's end is read */
+	size_t after_done;           /* bytes after [DONE] */
 	char errbuf[CURL_ERROR_SIZE];
 };
+
+/* Connections, TLS sessions and DNS answers kept between calls (provider.h). */
+static CURLSH *provider_share;
+/* With connections kept, what a stream may still send after [DONE] (its
+ * last chunk) for its connection to serve the next prompt; past either
+ * bound the connection is closed, as without them. */
+#define PROVIDER_DONE_GRACE_MS 200
+#define PROVIDER_DONE_GRACE_BYTES 4096
 
 static int64_t provider_now_ms(void)
 {
@@ -283,6 +293,13 @@ static size_t provider_on_body(char *ptr, size_t size, size_t nmemb, void *userd
 	size_t n = size * nmemb, room;
 
 	c->last_activity_ms = provider_now_ms();
+	if (c->done_ms != 0) {
+		c->after_done += n;
+		if (c->after_done <= PROVIDER_DONE_GRACE_BYTES)
+			return n;
+		c->stop = PROVIDER_STOP_DONE;
+		return CURL_WRITEFUNC_ERROR;
+	}
 	if (c->stop != PROVIDER_STOP_NONE || provider_should_abort(c))
 		return CURL_WRITEFUNC_ERROR;
 	if (c->mode == PROVIDER_MODE_UNKNOWN)
@@ -317,6 +334,10 @@ static size_t provider_on_body(char *ptr, size_t size, size_t nmemb, void *userd
 			if (c->stop == PROVIDER_STOP_NONE)
 				c->stop = sse_status(&c->sse) == SSE_ERR_NOMEM ? PROVIDER_STOP_NOMEM : PROVIDER_STOP_SSE;
 			return CURL_WRITEFUNC_ERROR;
+		}
+		if (sse_done(&c->sse) && provider_share != NULL) {
+			c->done_ms = provider_now_ms(); /* read the body's end: the connection stays usable */
+			return n;
 		}
 		if (sse_done(&c->sse)) {
 			c->stop = PROVIDER_STOP_DONE;
@@ -1012,6 +1033,12 @@ static int provider_setopts(struct provider_call *c, const char *body, struct cu
 	long connect_ms = c->idle_ms < c->total_ms ? c->idle_ms : c->total_ms;
 	CURL *e = c->easy;
 
+	/* A kept connection is reused only after a transfer that ended
+	 * cleanly: libcurl closes one whose transfer was stopped or failed. */
+	if (provider_share && curl_easy_setopt(e, CURLOPT_SHARE, provider_share) != CURLE_OK)
+		return -1;
+	if (req->ca_file && curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file) != CURLE_OK)
+		return -1;
 	if (curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
@@ -1062,9 +1089,15 @@ static int provider_run(struct provider_call *c, CURLM *multi, CURLcode *cc)
 		}
 		if (c->stop != PROVIDER_STOP_NONE || running == 0)
 			break;
-		if (provider_should_abort(c))
-			break;
 		int64_t now = provider_now_ms();
+		if (c->done_ms != 0) {
+			if (now - c->done_ms >= PROVIDER_DONE_GRACE_MS) {
+				c->stop = PROVIDER_STOP_DONE;
+				break;
+			}
+		} else if (provider_should_abort(c)) {
+			break;
+		}
 
 		if (now - c->start_ms >= c->total_ms) {
 			c->stop = PROVIDER_STOP_TOTAL;
@@ -1139,11 +1172,34 @@ done:
 
 int provider_global_init(void)
 {
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return -1;
+	/* The persistent server's workers answer prompt after prompt (scgi.h). */
+	const char *mode = getenv("AIFACADE_MODE");
+	if (mode && strcmp(mode, "persistent") == 0)
+		provider_keep_connections();
+	return 0;
+}
+
+void provider_keep_connections(void)
+{
+	if (provider_share)
+		return;
+	provider_share = curl_share_init();
+	if (provider_share &&
+	    (curl_share_setopt(provider_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+	     curl_share_setopt(provider_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+	     curl_share_setopt(provider_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK)) {
+		curl_share_cleanup(provider_share);
+		provider_share = NULL;
+	}
 }
 
 void provider_global_cleanup(void)
 {
+	if (provider_share)
+		curl_share_cleanup(provider_share);
+	provider_share = NULL;
 	curl_global_cleanup();
 }
 

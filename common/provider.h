@@ -61,6 +61,7 @@ struct provider_request {
 	/* Polled often; non-zero => stop at once (ABORTED). May be NULL. */
 	int (*should_abort)(void *ctx);
 	void *ctx;
+	const char *ca_file;  /* PEM file of the CAs to trust; NULL: the system's (bench/ttfd.c sets it) */
 };
 
 enum provider_status {
@@ -124,5 +125,11 @@ const char *provider_status_name(enum provider_status s);
  * thread-safe against concurrent provider_complete() on old libcurl. */
 int provider_global_init(void);
 void provider_global_cleanup(void);
+/* Keeps connections, TLS sessions and DNS answers to the provider between
+ * calls, for a process that answers many prompts (persistent mode, README
+ * "Two ways to run the programs"): the next prompt skips the TCP and TLS
+ * handshakes. A call that did not end cleanly (stopped, cut, timed out)
+ * never leaves its connection for the next. Call after provider_global_init(). */
+void provider_keep_connections(void);
 
 #endif

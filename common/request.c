@@ -15,15 +15,29 @@
 #include "escape.h"
 #include "utf8.h"
 
-static const char *env(const char *name)
+const char *request_var(char *const *vars, const char *name)
 {
-	const char *v = getenv(name);
+	size_t n = strlen(name);
+	for (char *const *v = vars; v && *v; v++)
+		if (strncmp(*v, name, n) == 0 && (*v)[n] == '=')
+			return *v + n + 1;
+	return NULL;
+}
+
+int request_cancelled(const struct request *req)
+{
+	return req->cancelled && *req->cancelled;
+}
+
+static const char *var(char *const *vars, const char *name)
+{
+	const char *v = request_var(vars, name);
 	return v ? v : "";
 }
 
-static const char *env_or_null(const char *name)
+static const char *var_or_null(char *const *vars, const char *name)
 {
-	const char *v = getenv(name);
+	const char *v = request_var(vars, name);
 	return v && *v ? v : NULL;
 }
 
@@ -230,34 +244,38 @@ static int read_body(int fd, char *dst, size_t len)
 	return 0;
 }
 
-static int parse(struct request *req, int fd, const char **err, int upload)
+static int parse(struct request *req, const struct request_input *in, const char **err, int upload)
 {
 	memset(req, 0, sizeof *req);
+	char *const *vars = in->vars;
+	req->vars = vars;
+	req->body_fd = in->body_fd;
+	req->cancelled = in->cancelled;
 	req->now = now_ms();
-	req->client_addr = request_client_addr(env_or_null("REMOTE_ADDR"));
+	req->client_addr = request_client_addr(var_or_null(vars, "REMOTE_ADDR"));
 	req->client_net = request_client_net(req->client_addr);
 	/* lighttpd makes X-Forwarded-For and X_Forwarded_For (any non-alphanumeric
 	 * spelling) the same variable, and which copy a reader sees differs
 	 * between CGI and SCGI: a request that carries one twice is refused. */
-	if (request_env_repeated(environ)) {
+	if (request_env_repeated(vars)) {
 		*err = "The request carries a header twice under different spellings (such as X-Forwarded-For "
 		       "and X_Forwarded_For); send each header once.";
 		return 400;
 	}
-	req->method = env("REQUEST_METHOD");
-	req->path_info = env("PATH_INFO");
-	req->user_agent = env("HTTP_USER_AGENT");
-	req->origin = env_or_null("HTTP_ORIGIN");
-	req->sec_fetch_site = env_or_null("HTTP_SEC_FETCH_SITE");
-	req->csrf_header = env_or_null("HTTP_X_CSRF_TOKEN");
-	req->content_type = env_or_null("CONTENT_TYPE");
-	req->accept = env("HTTP_ACCEPT");
-	req->host = env_or_null("HTTP_HOST");
+	req->method = var(vars, "REQUEST_METHOD");
+	req->path_info = var(vars, "PATH_INFO");
+	req->user_agent = var(vars, "HTTP_USER_AGENT");
+	req->origin = var_or_null(vars, "HTTP_ORIGIN");
+	req->sec_fetch_site = var_or_null(vars, "HTTP_SEC_FETCH_SITE");
+	req->csrf_header = var_or_null(vars, "HTTP_X_CSRF_TOKEN");
+	req->content_type = var_or_null(vars, "CONTENT_TYPE");
+	req->accept = var(vars, "HTTP_ACCEPT");
+	req->host = var_or_null(vars, "HTTP_HOST");
 
-	if (request_parse_query(env("QUERY_STRING"), &req->query, &req->n_query, err) < 0)
+	if (request_parse_query(var(vars, "QUERY_STRING"), &req->query, &req->n_query, err) < 0)
 		return 400;
 
-	const char *cl = env_or_null("CONTENT_LENGTH");
+	const char *cl = var_or_null(vars, "CONTENT_LENGTH");
 	if (cl) {
 		/* 1*DIGIT (RFC 9110): strtoull() alone would take a sign or spaces. */
 		if (strspn(cl, "0123456789") != strlen(cl)) {
@@ -280,7 +298,7 @@ static int parse(struct request *req, int fd, const char **err, int upload)
 		}
 		req->body = xmalloc((size_t)len + 1);
 		req->body_len = (size_t)len;
-		if (read_body(fd, req->body, req->body_len) < 0) {
+		if (read_body(in->body_fd, req->body, req->body_len) < 0) {
 			*err = "The request body ended early.";
 			return 400;
 		}
@@ -297,14 +315,14 @@ static int parse(struct request *req, int fd, const char **err, int upload)
 	return 0;
 }
 
-int request_parse(struct request *req, int fd, const char **err)
+int request_parse(struct request *req, const struct request_input *in, const char **err)
 {
-	return parse(req, fd, err, 0);
+	return parse(req, in, err, 0);
 }
 
-int request_parse_upload(struct request *req, const char **err)
+int request_parse_upload(struct request *req, const struct request_input *in, const char **err)
 {
-	return parse(req, -1, err, 1);
+	return parse(req, in, err, 1);
 }
 
 void request_free(struct request *req)

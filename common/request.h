@@ -1,11 +1,18 @@
-/* request.h: one parsed CGI request, passed to every handler.
+/* request.h: one parsed request, passed to every handler.
  *
- * Contract: request_parse() reads the CGI environment and standard input
- * once, validates what it read (a variable given twice, size, UTF-8,
- * percent-encoding, duplicate query keys, JSON shape) and fills the struct; request_free() releases it.
- * Handlers read typed values only; nothing here is global. */
+ * Contract: the transport that received the request describes it as data
+ * (struct request_input): its CGI variables, the descriptor its body is read
+ * from, the one its response goes to, and a cancellation flag the transport
+ * sets. A CGI run fills it from its environment and fds 0 and 1; the SCGI
+ * server from the netstring it read and the connection (scgi.h). Nothing on
+ * the request path reads or changes the process environment.
+ * request_parse() validates what it got (a variable given twice, size,
+ * UTF-8, percent-encoding, duplicate query keys) and reads the body once;
+ * request_free() releases it. Handlers read typed values only; nothing here
+ * is global. */
 #ifndef AIF_REQUEST_H
 #define AIF_REQUEST_H
+#include <signal.h>
 #include <stddef.h>
 
 #include "json.h"
@@ -19,7 +26,20 @@ struct query_param {
 struct config;
 struct store;
 
+/* A request as its transport received it (all borrowed from the transport). */
+struct request_input {
+	char *const *vars;           /* the CGI variables, "NAME=value", NULL-terminated, every
+	                              * copy kept (a name sent twice is refused) */
+	int body_fd;                 /* CONTENT_LENGTH bytes of body are read from here */
+	int out_fd;                  /* the response is written here */
+	volatile sig_atomic_t *cancelled; /* set to 1 by the transport when the client went away
+	                              * or the server stops; NULL when nothing can cancel */
+};
+
 struct request {
+	char *const *vars;           /* the transport's variables (request_var()) */
+	int body_fd;                 /* where an upload route reads its body (ROUTE_UPLOAD, app.h) */
+	volatile sig_atomic_t *cancelled; /* the transport's flag; read it with request_cancelled() */
 	const char *method;          /* REQUEST_METHOD */
 	const char *path_info;       /* PATH_INFO, "" when none */
 	struct query_param *query;
@@ -45,14 +65,20 @@ struct request {
 	char *session_hash;          /* hash of the session token */
 };
 
-/* Fills req from the CGI environment (env) and reads the body from fd.
- * Returns 0, or an HTTP status (400, 411, 413) with a message in *err. */
-int request_parse(struct request *req, int fd, const char **err);
+/* Fills req from the transport's variables and reads the body from
+ * in->body_fd. Returns 0, or an HTTP status (400, 411, 413) with a message
+ * in *err. */
+int request_parse(struct request *req, const struct request_input *in, const char **err);
 /* As request_parse(), for a route that streams its own body (ROUTE_UPLOAD,
  * app.h): checks Content-Length (411 when absent) and keeps it in
  * upload_len, without the 64 KiB limit and without reading the body. */
-int request_parse_upload(struct request *req, const char **err);
+int request_parse_upload(struct request *req, const struct request_input *in, const char **err);
 void request_free(struct request *req);
+
+/* The value of the transport's variable name ("HTTP_COOKIE"), NULL when absent. */
+const char *request_var(char *const *vars, const char *name);
+/* 1 once the transport said the client went away or the server stops. */
+int request_cancelled(const struct request *req);
 
 /* Parsers exposed for unit tests. */
 int request_parse_query(const char *qs, struct query_param **out, size_t *n, const char **err);

@@ -127,6 +127,7 @@ int response_send(struct response *res)
 		return res->broken ? -1 : 0;
 	struct buf out = BUF_INIT;
 	head(res, &out, 1);
+	alloc_reply_to(-1); /* from here bytes of the response may be out */
 	if (res->status != 204)
 		buf_append(&out, buf_str(&res->body), res->body.len);
 	int rc = write_all(res, out.data, out.len);
@@ -141,6 +142,7 @@ int response_stream_begin(struct response *res)
 	res->status = 200;
 	res->content_type = "text/event-stream";
 	res->streaming = 1;
+	alloc_reply_to(-1); /* the head goes out now: no 500 may follow it */
 	response_header(res, "X-Accel-Buffering", "no");
 	struct buf out = BUF_INIT;
 	head(res, &out, 0);
@@ -181,6 +183,7 @@ int response_download_begin(struct response *res, const char *content_type)
 	res->status = 200;
 	res->content_type = content_type;
 	res->streaming = 1;
+	alloc_reply_to(-1); /* the head goes out now: no 500 may follow it */
 	response_header(res, "X-Accel-Buffering", "no");
 	struct buf out = BUF_INIT;
 	head(res, &out, 0);

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "log.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -67,13 +68,29 @@ static int read_exact(int fd, char *p, size_t n)
 	return 0;
 }
 
-/* Reads the netstring "<len>:<len bytes>," and makes its NUL-separated
- * names and values the environment, every pair kept, so that a name sent
- * twice reaches request_parse(), which refuses it (putenv would keep only
- * the last). Reads nothing past the comma: what follows is the body, which
- * the request parser reads from stdin. */
-static int read_request_env(int fd)
+/* One request's variables as read from its netstring. */
+struct scgi_vars {
+	char *block;   /* the netstring's bytes; vars point into it */
+	char **vars;   /* "NAME=value", NULL-terminated */
+};
+
+static void vars_free(struct scgi_vars *v)
 {
+	free(v->block);
+	free(v->vars);
+	v->block = NULL;
+	v->vars = NULL;
+}
+
+/* Reads the netstring "<len>:<len bytes>," into NAME=value strings, every
+ * pair kept, so that a name sent twice reaches request_parse(), which
+ * refuses it. Reads nothing past the comma: what follows is the body, which
+ * the request parser reads from the connection. The process environment is
+ * left alone: the request is data (request.h). */
+static int read_request_vars(int fd, struct scgi_vars *out)
+{
+	out->block = NULL;
+	out->vars = NULL;
 	size_t len = 0;
 	int digits = 0;
 	for (;;) {
@@ -88,14 +105,15 @@ static int read_request_env(int fd)
 	}
 	if (len == 0 || len > SCGI_HEADERS_MAX)
 		return -1;
-	/* Both live until the process ends: environ points into them. */
 	char *block = malloc(len + 1);
+	out->block = block;
 	if (!block || read_exact(fd, block, len + 1) < 0 || block[len] != ',' || block[len - 1] != '\0')
 		return -1;
 	size_t count = 0;
 	for (size_t i = 0; i < len; i++)
 		count += block[i] == '\0';
 	char **vars = calloc(count / 2 + 1, sizeof *vars);
+	out->vars = vars;
 	if (!vars)
 		return -1;
 	size_t n = 0;
@@ -110,23 +128,32 @@ static int read_request_env(int fd)
 		vars[n++] = name;
 	}
 	vars[n] = NULL;
-	environ = vars;
 	return 0;
 }
 
-/* The connection closed by lighttpd before we are done means the client
- * went away: end the request as mod_cgi would, with SIGTERM (chat catches
- * it to stop the provider and store what arrived). Only a full close shows
- * as POLLHUP on a Unix socket, never a half-close. */
+/* The watch over one connection: the connection closed by lighttpd before
+ * we are done means the client went away, and sets the request's
+ * cancellation flag (chat stops the provider and stores what arrived).
+ * Only a full close shows as POLLHUP on a Unix socket, never a half-close.
+ * wake ends the watch when the request is done (persistent mode). */
+struct watch {
+	int conn;
+	int wake;             /* read end of a pipe, or -1 */
+	volatile sig_atomic_t *cancelled;
+};
+
 static void *watch_hangup(void *arg)
 {
-	(void)arg;
-	struct pollfd pfd = {.fd = 0, .events = 0};
-	while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
-		;
-	if (pfd.revents & (POLLHUP | POLLERR))
-		kill(getpid(), SIGTERM);
-	return NULL;
+	struct watch *w = arg;
+	struct pollfd pfd[2] = {{.fd = w->conn, .events = 0}, {.fd = w->wake, .events = POLLIN}};
+	for (;;) {
+		int n = poll(pfd, w->wake >= 0 ? 2 : 1, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0 && (pfd[0].revents & (POLLHUP | POLLERR)))
+			*w->cancelled = 1;
+		return NULL;
+	}
 }
 
 static void on_child(int sig)
@@ -145,30 +172,35 @@ static void serve_child(const struct endpoint *ep, int conn, pid_t parent)
 	int flags = fcntl(conn, F_GETFL);
 	if (flags >= 0)
 		fcntl(conn, F_SETFL, flags & ~O_NONBLOCK);
-	if (read_request_env(conn) < 0) {
+	struct scgi_vars v;
+	if (read_request_vars(conn, &v) < 0) {
 		log_error("a malformed or incomplete SCGI request; answered nothing");
 		_exit(1);
 	}
-	if (dup2(conn, 0) < 0 || dup2(conn, 1) < 0)
-		_exit(1);
-	if (conn > 1)
-		close(conn);
+	static volatile sig_atomic_t cancelled;
+	static struct watch w;
+	w.conn = conn;
+	w.wake = -1;
+	w.cancelled = &cancelled;
 	pthread_attr_t attr;
 	pthread_t watcher;
 	if (pthread_attr_init(&attr) == 0) {
 		pthread_attr_setstacksize(&attr, 64 * 1024);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&watcher, &attr, watch_hangup, NULL) != 0)
+		if (pthread_create(&watcher, &attr, watch_hangup, &w) != 0)
 			log_warn("cannot watch for the client going away; the request runs to its end");
 		pthread_attr_destroy(&attr);
 	}
-	int rc = app_run(ep);
+	struct request_input in = {v.vars, conn, conn, &cancelled};
+	int outcome = app_serve(ep, &in);
+	app_release();
+	vars_free(&v);
 	fflush(NULL);
 	/* _exit skips LeakSanitizer's check at exit: run it here in sanitizer
 	 * builds, so that the sanitized test runs see this request's leaks. */
 	SCGI_LEAK_CHECK();
 	/* _exit: the parent's atexit handlers (OpenSSL's clean-up) are the parent's. */
-	_exit(rc);
+	_exit(outcome & APP_CLIENT_GONE ? 1 : 0);
 }
 
 /* The program file: argv[0] as lighttpd started it (bin-path, through any
@@ -191,12 +223,8 @@ static int same_file(const struct stat *a, const struct stat *b)
 	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-int scgi_serve(const struct endpoint *ep, char **argv, void (*warm)(void))
+static int serve_forking(const struct endpoint *ep, char **argv, char *path, int can_reload, struct stat started)
 {
-	log_set_program(ep->name);
-	char *path = program_path(argv);
-	struct stat started;
-	int can_reload = path && stat(path, &started) == 0;
 	/* SIGCHLD interrupts the wait below so that ended children are reaped
 	 * at once, and their CPU time is counted to this process as lighttpd's
 	 * CGI children are to lighttpd (ps, top and the bench see it). */
@@ -206,8 +234,6 @@ int scgi_serve(const struct endpoint *ep, char **argv, void (*warm)(void))
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (warm)
-		warm();
 	for (;;) {
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			;
@@ -244,6 +270,9 @@ int scgi_serve(const struct endpoint *ep, char **argv, void (*warm)(void))
 			}
 			return 1;
 		}
+		/* Loaded once here, inherited by every child, read again only
+		 * when its files changed (config.h). */
+		(void)app_config();
 		pid_t self = getpid(), pid = fork();
 		if (pid == 0) {
 			free(path);
@@ -260,6 +289,213 @@ int scgi_serve(const struct endpoint *ep, char **argv, void (*warm)(void))
 		}
 		close(conn);
 	}
+}
+
+/* ---- persistent mode ---- */
+
+/* Set by SIGTERM in a persistent worker: finish the request, then end. */
+static volatile sig_atomic_t worker_stop;
+/* The request the worker is answering: SIGTERM cancels it too. */
+static volatile sig_atomic_t worker_cancelled;
+
+static void on_worker_stop(int sig)
+{
+	(void)sig;
+	worker_stop = 1;
+	worker_cancelled = 1;
+}
+
+/* Answers one connection in this process. Returns enum app_outcome bits. */
+static int serve_here(const struct endpoint *ep, int conn)
+{
+	int flags = fcntl(conn, F_GETFL);
+	if (flags >= 0)
+		fcntl(conn, F_SETFL, flags & ~O_NONBLOCK);
+	struct scgi_vars v;
+	if (read_request_vars(conn, &v) < 0) {
+		log_error("a malformed or incomplete SCGI request; answered nothing");
+		vars_free(&v);
+		return APP_CLIENT_GONE;
+	}
+	worker_cancelled = worker_stop;
+	int wake[2] = {-1, -1};
+	struct watch w = {conn, -1, &worker_cancelled};
+	pthread_t watcher;
+	int watching = pipe2(wake, O_CLOEXEC) == 0;
+	if (watching) {
+		w.wake = wake[0];
+		watching = pthread_create(&watcher, NULL, watch_hangup, &w) == 0;
+		if (!watching)
+			log_warn("cannot watch for the client going away; the request runs to its end");
+	}
+	struct request_input in = {v.vars, conn, conn, &worker_cancelled};
+	int outcome = app_serve(ep, &in);
+	if (watching) {
+		/* check-output: the watch's wake-up pipe inside this process, not the client */
+		if (write(wake[1], "x", 1) != 1)
+			log_warn("cannot end the watch over a request");
+		pthread_join(watcher, NULL);
+	}
+	if (wake[0] >= 0) {
+		close(wake[0]);
+		close(wake[1]);
+	}
+	vars_free(&v);
+	return outcome;
+}
+
+/* A persistent worker: answers requests one at a time until it should be
+ * replaced (scgi.h); returns the status to end with. */
+static int worker_main(const struct endpoint *ep, const char *path, const struct stat *started, long max_requests,
+		       pid_t parent)
+{
+	signal(SIGCHLD, SIG_DFL);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_worker_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* The supervisor ending (lighttpd stops) ends the worker after its request. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+		worker_stop = 1;
+	app_keep_store(1);
+	app_signals_are_transports();
+	const struct config *cfg = app_config();
+	long served = 0;
+	while (!worker_stop && served < max_requests) {
+		struct pollfd pfd = {.fd = 0, .events = POLLIN};
+		int ready = poll(&pfd, 1, 1000);
+		if (ready < 0 && errno != EINTR) {
+			log_error("waiting for requests failed: %s", strerror(errno));
+			break;
+		}
+		if (ready <= 0)
+			continue;
+		if (pfd.revents & (POLLERR | POLLNVAL))
+			break;
+		/* A new binary or changed settings: end before taking the
+		 * connection, which the next worker takes from the socket. */
+		struct stat now;
+		if (path && stat(path, &now) == 0 && !same_file(started, &now))
+			break;
+		if (cfg && config_changed(cfg))
+			break;
+		int conn = accept4(0, NULL, NULL, SOCK_CLOEXEC);
+		if (conn < 0) {
+			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED)
+				continue;
+			log_error("accepting a request failed: %s", strerror(errno));
+			break;
+		}
+		int outcome = serve_here(ep, conn);
+		close(conn);
+		served++;
+		if (outcome & APP_REPLACE) {
+			log_info("a request failed in a way that may have left state behind; a new process takes over");
+			break;
+		}
+		cfg = app_config();
+	}
+	app_release();
+	fflush(NULL);
+	SCGI_LEAK_CHECK();
+	return 0;
+}
+
+static volatile sig_atomic_t supervisor_stop;
+
+static void on_supervisor_stop(int sig)
+{
+	(void)sig;
+	supervisor_stop = 1;
+}
+
+/* The persistent mode's supervisor: keeps one worker, replaces it when it
+ * ends, and re-executes itself when its binary changed. It never enters the
+ * sandbox, so that it can. */
+static int serve_persistent(const struct endpoint *ep, char **argv, char *path, int can_reload, struct stat started)
+{
+	long max_requests = 1000;
+	const char *m = getenv("AIFACADE_MAX_REQUESTS");
+	if (m && *m) {
+		char *end;
+		errno = 0;
+		long v = strtol(m, &end, 10);
+		if (errno || *end || v < 1)
+			log_warn("AIFACADE_MAX_REQUESTS must be a whole number from 1; using %ld", max_requests);
+		else
+			max_requests = v;
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_supervisor_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	struct timespec last_start = {0, 0};
+	while (!supervisor_stop) {
+		struct timespec now_ts;
+		clock_gettime(CLOCK_MONOTONIC, &now_ts);
+		long long since = (now_ts.tv_sec - last_start.tv_sec) * 1000LL + (now_ts.tv_nsec - last_start.tv_nsec) / 1000000;
+		if (last_start.tv_sec && since < 200) {
+			/* A worker that ends at once (a crash at start): do not spin. */
+			struct timespec pause = {0, 200 * 1000 * 1000};
+			nanosleep(&pause, NULL);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &last_start);
+		pid_t self = getpid(), pid = fork();
+		if (pid == 0) {
+			signal(SIGTERM, SIG_DFL);
+			signal(SIGINT, SIG_DFL);
+			int rc = worker_main(ep, can_reload ? path : NULL, &started, max_requests, self);
+			free(path);
+			_exit(rc);
+		}
+		if (pid < 0) {
+			log_error("cannot start a worker: %s; trying again", strerror(errno));
+			struct timespec pause = {1, 0};
+			nanosleep(&pause, NULL);
+			continue;
+		}
+		int status = 0;
+		while (waitpid(pid, &status, 0) < 0) {
+			if (errno != EINTR)
+				break;
+			if (supervisor_stop)
+				kill(pid, SIGTERM);
+		}
+		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
+			log_error("a worker died of signal %d; a new one takes over", WTERMSIG(status));
+		struct stat now;
+		if (!supervisor_stop && can_reload && stat(path, &now) == 0 && !same_file(&started, &now)) {
+			log_info("%s was replaced; restarting it", path);
+			fflush(NULL);
+			execv(path, argv);
+			log_error("cannot restart %s (%s); serving on with the old program", path, strerror(errno));
+			started = now;
+		}
+	}
+	free(path);
+	return 0;
+}
+
+int scgi_serve(const struct endpoint *ep, char **argv, void (*warm)(void))
+{
+	log_set_program(ep->name);
+	char *path = program_path(argv);
+	struct stat started;
+	memset(&started, 0, sizeof started);
+	int can_reload = path && stat(path, &started) == 0;
+	if (warm)
+		warm();
+	const char *mode = getenv("AIFACADE_MODE");
+	if (mode && strcmp(mode, "persistent") == 0)
+		return serve_persistent(ep, argv, path, can_reload, started);
+	if (mode && *mode && strcmp(mode, "process") != 0)
+		log_warn("AIFACADE_MODE must be process or persistent (got something else); using process");
+	return serve_forking(ep, argv, path, can_reload, started);
 }
 
 int scgi_main(const struct endpoint *ep, char **argv, void (*warm)(void))

@@ -81,6 +81,14 @@ int store_begin(struct store *st);   /* a write transaction, taken at once */
 void store_patience(struct store *st, int ms);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
+/* Ends what a request left on a connection that serves the next one
+ * (persistent mode): resets any statement still stepping, which would hold
+ * an old snapshot. Returns how many it reset. */
+int store_end_request(struct store *st);
+/* 0 with no transaction open, 1 while a read transaction is (a snapshot,
+ * store_read_begin()), 2 while a write transaction is (a handler that
+ * returned with one open failed halfway). */
+int store_in_transaction(struct store *st);
 
 int store_user_create(struct store *st, const char *username, const char *key,
 		      const char *password_hash, long long now, long long *id);

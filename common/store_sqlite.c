@@ -588,6 +588,30 @@ int store_commit(struct store *st)
 	return rc;
 }
 
+int store_end_request(struct store *st)
+{
+	int reset = 0;
+	if (!st || !st->db)
+		return 0;
+	for (sqlite3_stmt *s = sqlite3_next_stmt(st->db, NULL); s; s = sqlite3_next_stmt(st->db, s)) {
+		if (!sqlite3_stmt_busy(s))
+			continue;
+		/* A statement left stepping holds a read snapshot that would
+		 * make this connection's next write fail as busy. */
+		log_warn("a statement was left unfinished by the request; reset it: %.80s", sqlite3_sql(s));
+		sqlite3_reset(s);
+		reset++;
+	}
+	return reset;
+}
+
+int store_in_transaction(struct store *st)
+{
+	if (!st || !st->db || sqlite3_get_autocommit(st->db))
+		return 0;
+	return sqlite3_txn_state(st->db, NULL) == SQLITE_TXN_WRITE ? 2 : 1;
+}
+
 void store_rollback(struct store *st)
 {
 	if (sqlite3_get_autocommit(st->db))

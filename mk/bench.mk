@@ -1,7 +1,9 @@
 # bench.mk: `make bench` measures every endpoint against the CGI floor (issue 7; see bench/README.md).
 #
-#   make bench                 the whole run (about 6 minutes): prints the table,
-#                              writes it to bench/results/<time>/ (latest: bench/results/latest)
+#   make bench                 the whole run, both modes (about 12 minutes): prints each
+#                              mode's table, then both side by side (bench/both.sh), into
+#                              bench/results/<time>/ (latest: bench/results/latest)
+#   make bench BENCH_MODES=persistent                  one mode only
 #   make bench BENCH_ROUNDS=1 BENCH_DURATION=2     a quick look
 #   make bench BENCH_ONLY="me conv50"              only these wrk rows (plus the floor)
 #   make bench-tools           build the bench's own programs into $(BUILD)/bench
@@ -11,7 +13,7 @@
 .PHONY: bench bench-tools deps-bench
 
 BENCH_BIN = $(BUILD)/bench
-BENCH_TOOLS = $(BENCH_BIN)/cgirun $(BENCH_BIN)/fakeprov $(BENCH_BIN)/floor-dyn
+BENCH_TOOLS = $(BENCH_BIN)/cgirun $(BENCH_BIN)/fakeprov $(BENCH_BIN)/floor-dyn $(BENCH_BIN)/ttfd
 # The bench's helpers are not endpoints: plain flags, warnings still fatal.
 BENCH_CFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror
 
@@ -36,7 +38,12 @@ $(BENCH_BIN)/fakeprov: bench/fakeprov.c
 bench-tools: $(BENCH_TOOLS)
 
 bench: deps deps-bench all $(BENCH_TOOLS)
-	bench/run.sh $(BUILD)
+	bench/both.sh $(BUILD)
+
+# ttfd: time to the first delta of a second prompt over TLS, connections kept or not (bench/ttfd.sh).
+$(BENCH_BIN)/ttfd: $(BUILD)/obj/bench/ttfd.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) -lcurl $(STATIC_LIBS)
 
 # mdworst: the Markdown renderer's worst inputs, bounded and raw (SECURITY.md).
 $(BENCH_BIN)/mdworst: $(BUILD)/obj/bench/mdworst.o $(LIB)

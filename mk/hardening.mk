@@ -4,11 +4,12 @@
 #   make fuzz-long             the same for 300 s each (FUZZ_SECONDS=600 for longer)
 #   make fuzz-build            build the libFuzzer targets into $(FUZZ_BUILD)
 #   make test-asan             the bats suites against CGI programs built with ASan+UBSan
+#   make soak                  persistent servers: 10,000 requests under ASan+LSan, RSS over 100,000
 #   make test-valgrind         every route's CGI program run directly under valgrind
 #   make test-valgrind-quick   a dozen requests under valgrind (fits in make test)
 #   make test-hardening        tests/faults.bats and tests/load.bats only
 
-.PHONY: deps-fuzz fuzz fuzz-long fuzz-build asan-build test-asan test-valgrind test-valgrind-quick test-hardening
+.PHONY: deps-fuzz fuzz fuzz-long fuzz-build asan-build test-asan soak test-valgrind test-valgrind-quick test-hardening
 
 FUZZ_BUILD ?= build-fuzz
 FUZZ_CC ?= clang
@@ -55,6 +56,12 @@ asan-build:
 
 test-asan: deps asan-build
 	@tests/hardening/asan-run.sh $(ASAN_BUILD)
+
+# A persistent server of each endpoint under ASan+LSan for SOAK_N (10,000)
+# mixed requests, then its RSS after 1,000 and SOAK_LONG (100,000) requests
+# (tests/hardening/soak.sh; README, "Tests").
+soak: deps asan-build all
+	@tests/hardening/soak.sh $(ASAN_BUILD) $(BUILD)
 
 test-valgrind: deps all
 	@tests/hardening/valgrind-run.sh $(BUILD) full

@@ -11,7 +11,8 @@ and, with --port-file, written to F. SIGTERM or SIGINT stop it cleanly.
 --pid-file writes this process's own pid: "python3" may be a wrapper (a
 pyenv shim, a subshell) whose pid ($!) is not the server's, and killing the
 wrapper would leave the server running. --exit-with-parent (Linux) stops
-the server when the process that started it dies.
+the server when the process that started it dies. --tls CERT KEY speaks
+HTTPS (bench/ttfd.sh measures connection reuse against it).
 
 POST <any path ending in /chat/completions> speaks the real wire protocol:
 a chat.completion JSON answer, or with "stream": true Server-Sent Events
@@ -591,6 +592,8 @@ def main():
     parser.add_argument("--pid-file")
     parser.add_argument("--exit-with-parent", action="store_true")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"),
+                        help="speak HTTPS with this certificate and key (bench/ttfd.sh)")
     args = parser.parse_args()
 
     if args.exit_with_parent:
@@ -604,6 +607,11 @@ def main():
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 
     server = FakeServer((args.host, args.port), args.api_key, args.verbose)
+    if args.tls:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls[0], args.tls[1])
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     port = server.server_address[1]
     try:
         print("PORT=%d" % port, flush=True)

@@ -2,7 +2,7 @@
 # run.sh: runs the C unit tests and the bats suites and prints one closing
 # line "N passed, N failed". With BASE_URL set, the bats suites run against
 # that deployed stack; otherwise a throw-away stack is started and stopped.
-#   tests/run.sh [unit|bats|e2e|valgrind|all] [bats files...]
+#   tests/run.sh [unit|bats|e2e|valgrind|persistent|all] [bats files...]
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -106,6 +106,35 @@ run_bats() {
   tap_failed=$any_failed
 }
 
+# The suites that visit every endpoint, again against a stack in persistent
+# mode (README, "Two ways to run the programs"), one process per endpoint so
+# that one process answers every user's requests in turn. Lean on purpose:
+# the full suites run once, against the default mode, above.
+PERSISTENT_SUITES=(tests/persistent.bats tests/conversations.bats)
+run_persistent() {
+  [ -z "${BASE_URL:-}" ] || [ -n "$stack_dir" ] || return 0  # a deployed stack runs in its own mode
+  local dir rc=0
+  dir=$(mktemp -d /tmp/aifacade-test-persistent.XXXXXX)
+  if ! AIFACADE_MODE=persistent AIFACADE_PROCS=1 tests/stack.sh start "$dir"; then
+    failed=$((failed + 1)); rm -rf "$dir"; return 1
+  fi
+  (
+    # shellcheck source=/dev/null
+    . "$dir/stack.env"
+    export BASE_URL FAKE_URL LIGHTTPD_URL STACK_DIR
+    export AIFACADE_MODE=persistent
+    run_tap persistent bats --tap "${PERSISTENT_SUITES[@]}"
+    echo "$passed $failed $skipped $tap_failed" >"$dir/counts"
+  ) || rc=$?
+  read -r passed failed skipped tap_failed <"$dir/counts" || failed=$((failed + 1))
+  if [ "$tap_failed" = 1 ]; then
+    echo "--- persistent stack log (last 60 lines) ---"; tail -60 "$dir/serve.log"
+  fi
+  tests/stack.sh stop "$dir"
+  rm -rf "$dir"
+  return "$rc"
+}
+
 run_e2e() {
   [ -f tests/e2e/run.sh ] || return 0
   ensure_stack || return
@@ -129,15 +158,16 @@ case "$what" in
   bats) run_bats "$@" ;;
   e2e) run_e2e ;;
   valgrind) run_valgrind ;;
+  persistent) run_persistent ;;
   all)
     phases=()
-    for phase in unit bats e2e valgrind; do
+    for phase in unit bats persistent e2e valgrind; do
       t0=$SECONDS
       "run_$phase"
       phases+=("$phase $((SECONDS - t0)) s")
     done
     echo "--- phases: ${phases[*]} ---" ;;
-  *) echo "usage: tests/run.sh [unit|bats|e2e|valgrind|all] [files]" >&2; exit 2 ;;
+  *) echo "usage: tests/run.sh [unit|bats|e2e|valgrind|persistent|all] [files]" >&2; exit 2 ;;
 esac
 
 echo

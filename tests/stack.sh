@@ -55,6 +55,8 @@ start() {
       MAX_STREAMS_PER_USER=100 MAX_STREAMS_TOTAL=1000 \
       ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" \
       AIFACADE_SANDBOX="${AIFACADE_SANDBOX:-on}" \
+      AIFACADE_MODE="${AIFACADE_MODE:-process}" AIFACADE_PROCS="${AIFACADE_PROCS:-2}" \
+      AIFACADE_MAX_REQUESTS="${AIFACADE_MAX_REQUESTS:-1000}" \
       "$@" "$root/tools/serve.sh" >"$dir/serve.log" 2>&1
   ) </dev/null 3>&- &
   local serve_pid=$!

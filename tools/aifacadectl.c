@@ -12,6 +12,7 @@
 
 #include "account.h"
 #include "alloc.h"
+#include "buf.h"
 #include "config.h"
 #include "conversation.h"
 #include "flask.h"
@@ -179,6 +180,8 @@ static int usage(FILE *out)
 		snprintf(head, sizeof head, "%s %s", commands[i].name, commands[i].synopsis);
 		fprintf(out, "  %-26s %s\n", head, commands[i].summary);
 	}
+	fprintf(out, "  %-26s %s\n", "dotenv FILE",
+		"print FILE's settings as NAME NUL VALUE NUL, as the programs read them");
 	fprintf(out,
 		"  %-26s %s\n"
 		"\n"
@@ -1025,6 +1028,47 @@ static int run(const struct command *c, const struct args *a)
 	return rc;
 }
 
+static void print_assignment(void *ctx, const char *name, size_t name_len, const char *value, size_t value_len)
+{
+	(void)ctx;
+	/* check-output: NUL-separated settings for tools/serve.sh, not a web response */
+	fwrite(name, 1, name_len, stdout);
+	fputc('\0', stdout);
+	fwrite(value, 1, value_len, stdout);
+	fputc('\0', stdout);
+}
+
+/* aifacadectl dotenv FILE: the one .env parser (config.h) for the shell
+ * scripts that start the stack, so that they read a .env as the programs do
+ * (quotes, "export ", inline comments). No database is opened. */
+static int cmd_dotenv(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: aifacadectl dotenv FILE\n");
+		return EXIT_USAGE;
+	}
+	FILE *f = fopen(argv[2], "r");
+	if (!f) {
+		fprintf(stderr, "aifacadectl: cannot read %s: %s\n", argv[2], strerror(errno));
+		return EXIT_FAILED;
+	}
+	struct buf text = BUF_INIT;
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_append(&text, chunk, n);
+	int bad = ferror(f);
+	fclose(f);
+	if (bad) {
+		buf_free(&text);
+		fprintf(stderr, "aifacadectl: cannot read %s\n", argv[2]);
+		return EXIT_FAILED;
+	}
+	config_dotenv_each(buf_str(&text), text.len, print_assignment, NULL);
+	buf_free(&text);
+	return fflush(stdout) == 0 ? EXIT_DONE : EXIT_FAILED;
+}
+
 int main(int argc, char **argv)
 {
 	log_set_program("aifacadectl");
@@ -1043,6 +1087,8 @@ int main(int argc, char **argv)
 		}
 		return command_help(c, stdout);
 	}
+	if (strcmp(name, "dotenv") == 0)
+		return cmd_dotenv(argc, argv);
 	const struct command *c = find_command(name);
 	if (!c) {
 		fprintf(stderr, "aifacadectl: unknown command '%s'; 'aifacadectl --help' lists them\n", name);

@@ -4,6 +4,13 @@
 # Values with quotes, backslashes or line breaks cannot be passed this way;
 # put those in .env, which the programs read themselves.
 #
+# `cgi-env.sh scgi` prints the scgi.server blocks of the endpoints lighttpd
+# spawns as SCGI servers (common/scgi.h), by AIFACADE_MODE (README, "Two
+# ways to run the programs"): `process` (the default) spawns chat, me and
+# conversations, each forking one process per request; `persistent` spawns
+# every endpoint, AIFACADE_PROCS processes each (default 4), each answering
+# requests itself one at a time and replaced after AIFACADE_MAX_REQUESTS.
+#
 # `cgi-env.sh extforward` prints instead the lines that make Caddy's
 # X-Forwarded-For the client address (REMOTE_ADDR), believed only from the
 # addresses in TRUSTED_PROXIES (default: loopback, where `make run` and the
@@ -25,13 +32,39 @@ if [ "${1:-}" = extforward ]; then
   echo 'extforward.headers = ("X-Forwarded-For")'
   exit 0
 fi
+if [ "${1:-}" = scgi ]; then
+  mode=${AIFACADE_MODE:-process}
+  procs=${AIFACADE_PROCS:-4}
+  max=${AIFACADE_MAX_REQUESTS:-1000}
+  case "$mode" in
+    process) endpoints=(chat me conversations); procs=1 ;;
+    persistent) endpoints=(register login logout me health conversations chat clear search export import) ;;
+    *) echo "cgi-env: AIFACADE_MODE must be process or persistent (got '$mode'); fix it in .env" >&2; exit 1 ;;
+  esac
+  [[ "$procs" =~ ^[1-9][0-9]{0,2}$ ]] || { echo "cgi-env: AIFACADE_PROCS must be a whole number from 1 to 999; fix it in .env" >&2; exit 1; }
+  [[ "$max" =~ ^[1-9][0-9]{0,8}$ ]] || { echo "cgi-env: AIFACADE_MAX_REQUESTS must be a whole number from 1; fix it in .env" >&2; exit 1; }
+  for e in "${endpoints[@]}"; do
+    # The export's two addresses are rewritten to /api/export (lighttpd.conf).
+    echo "\$HTTP[\"url\"] =~ \"^/api/$e(/|\$)\" {"
+    echo "  scgi.server = (\"/api/$e\" => (("
+    echo "    \"socket\" => env.AIFACADE_INSTANCE + \"/$e.sock\","
+    echo "    \"bin-path\" => var.cgi_dir + \"/$e\","
+    echo "    \"bin-environment\" => (\"AIFACADE_MODE\" => \"$mode\", \"AIFACADE_MAX_REQUESTS\" => \"$max\"),"
+    echo "    \"check-local\" => \"disable\","
+    echo "    \"min-procs\" => $procs,"
+    echo "    \"max-procs\" => $procs,"
+    echo "  )))"
+    echo "}"
+  done
+  exit 0
+fi
 names=(AIFACADE_ROOT AIFACADE_INSTANCE DATABASE SECRET_KEY SECRET_KEY_FILE
   AI_API_KEY AI_API_KEY_FILE DEEPSEEK_API_KEY DEEPSEEK_API_KEY_FILE AI_API_URL AI_MODEL AI_MODELS
   AI_SYSTEM_PROMPT AI_IDLE_TIMEOUT AI_TIMEOUT AI_FIRST_TOKEN_TIMEOUT AI_CONTEXT_CHARS AI_TITLES
   ANSWER_STORE_WAIT MAX_STREAMS_PER_USER MAX_STREAMS_TOTAL
   RATE_LIMIT_PROMPTS RATE_LIMIT_LOGIN RATE_LIMIT_AUTH_IP PROMPT_MAX_CHARS IMPORT_MAX_BYTES
   SESSION_IDLE_TIMEOUT SESSION_MAX_AGE TRUSTED_PROXIES COOKIE_SECURE
-  AIFACADE_SANDBOX ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS TZ)
+  AIFACADE_SANDBOX AIFACADE_MODE AIFACADE_PROCS AIFACADE_MAX_REQUESTS ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS TZ)
 line='setenv.add-environment = ('
 for n in "${names[@]}"; do
   [ -n "${!n+x}" ] || continue

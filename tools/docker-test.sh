@@ -306,6 +306,9 @@ stack_start() {
     echo "ANSWER_STORE_WAIT=10"
     echo "MAX_STREAMS_PER_USER=100"
     echo "MAX_STREAMS_TOTAL=1000"
+    echo "AIFACADE_MODE=${AIFACADE_MODE:-process}"
+    echo "AIFACADE_PROCS=${AIFACADE_PROCS:-2}"
+    echo "AIFACADE_MAX_REQUESTS=${AIFACADE_MAX_REQUESTS:-1000}"
     local kv
     for kv in "$@"; do echo "$kv"; done
   } >"$dir/app.env"

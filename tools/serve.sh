@@ -4,24 +4,28 @@
 #
 # Settings (environment or .env; see README): HTTPS_PORT (8443), HTTP_PORT
 # (8080, lighttpd on loopback), SITE_ADDRESS (localhost), AIFACADE_BIND
-# (127.0.0.1), CADDY_BIND (127.0.0.1), AIFACADE_BUILD (build), and every
-# application setting of SPEC §3, which reaches the CGI programs.
+# (127.0.0.1), CADDY_BIND (127.0.0.1), AIFACADE_BUILD (build), AIFACADE_MODE
+# (process or persistent), and every application setting (README,
+# "Settings"), which reaches the programs.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-# .env fills in what the environment does not say (the environment wins).
+# .env fills in what the environment does not say (the environment wins),
+# read by the programs' own parser (aifacadectl dotenv; config.h), so that
+# quotes, "export " and inline comments mean the same here as there.
+ctl="$root/${AIFACADE_BUILD:-build}/tools/aifacadectl"
 if [ -f .env ]; then
-  while IFS= read -r line || [ -n "$line" ]; do
-    [[ "$line" =~ ^[[:space:]]*(export[[:space:]]+)?([A-Z_][A-Z0-9_]*)=(.*)$ ]] || continue
-    name=${BASH_REMATCH[2]}
+  [ -x "$ctl" ] || { echo "serve: $ctl is missing; run 'make'" >&2; exit 1; }
+  dotenv=$(mktemp)
+  "$ctl" dotenv .env >"$dotenv" || { rm -f "$dotenv"; echo "serve: cannot read .env" >&2; exit 1; }
+  while IFS= read -r -d '' name && IFS= read -r -d '' value; do
+    [[ "$name" =~ ^[A-Z_][A-Z0-9_]*$ ]] || continue
     [ -z "${!name+x}" ] || continue
-    value=${BASH_REMATCH[3]}
-    value=${value%$'\r'}
-    if [[ "$value" =~ ^\"(.*)\"$ || "$value" =~ ^\'(.*)\'$ ]]; then value=${BASH_REMATCH[1]}; fi
     export "$name=$value"
-  done < .env
+  done <"$dotenv"
+  rm -f "$dotenv"
 fi
 
 export AIFACADE_ROOT="$root"
@@ -51,6 +55,7 @@ mkdir -p "$AIFACADE_INSTANCE" "$XDG_DATA_HOME" "$XDG_CONFIG_HOME"
 chmod 0700 "$AIFACADE_INSTANCE"
 # Creates the database and the secret key on first start.
 "$root/${AIFACADE_BUILD:-build}/tools/aifacadectl" init-db >/dev/null
+echo "serve: mode ${AIFACADE_MODE:-process} (README, \"Two ways to run the programs\")"
 
 if [ -n "${AI_API_KEY:-}${DEEPSEEK_API_KEY:-}${AI_API_KEY_FILE:-}${DEEPSEEK_API_KEY_FILE:-}" ]; then
   echo "serve: AI provider ${AI_API_URL:-https://api.deepseek.com/chat/completions} (model ${AI_MODEL:-deepseek-v4-flash})"

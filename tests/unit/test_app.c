@@ -61,6 +61,10 @@ static void echo(struct request *req, struct response *res)
 	if (title)
 		json_object_object_add(o, "title", json_object_new_string_len(title, (int)len));
 	json_object_object_add(o, "parent", json_object_new_int64(app_field_id(req, "parent")));
+	json_object_object_add(o, "limit", json_object_new_int64(app_query_number(req, "limit", 0)));
+	const char *format = app_query(req, "format");
+	if (format)
+		json_object_object_add(o, "format", json_object_new_string(format));
 	response_json(res, 200, o);
 }
 
@@ -89,15 +93,22 @@ static const struct field patch_fields[] = {
 	{NULL, 0, 0},
 };
 
+static const struct param get_params[] = {
+	{"limit", PARAM_COUNT, 10, NULL, "limit must be a whole number from 1 to 10."},
+	{"format", PARAM_CHOICE, 0, "md|json", "format must be md or json."},
+	{"q", PARAM_STRING, 0, NULL, NULL},
+	{NULL, 0, 0, NULL, NULL},
+};
+
 static const struct route routes[] = {
-	{"GET", 0, NULL, echo},
-	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, post_fields, echo},
-	{"PATCH", ROUTE_NO_STORE, NULL, echo},
-	{"GET", ROUTE_ID | ROUTE_AUTH, NULL, echo},
-	{"DELETE", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF, NULL, echo},
-	{"PUT", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF, NULL, fail_halfway},
-	{"PATCH", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, patch_fields, echo},
-	{NULL, 0, NULL, NULL},
+	{"GET", 0, NULL, echo, get_params},
+	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, post_fields, echo, NULL},
+	{"PATCH", ROUTE_NO_STORE, NULL, echo, NULL},
+	{"GET", ROUTE_ID | ROUTE_AUTH, NULL, echo, NULL},
+	{"DELETE", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF, NULL, echo, NULL},
+	{"PUT", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF, NULL, fail_halfway, NULL},
+	{"PATCH", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, patch_fields, echo, NULL},
+	{NULL, 0, NULL, NULL, NULL},
 };
 
 static const struct endpoint ep = {"unit", routes};
@@ -417,6 +428,39 @@ static void test_fields(void)
 	reply_free(&r);
 }
 
+static void test_query(void)
+{
+	struct reply r;
+	RUN(&r, "GET", "", NULL, ENV("QUERY_STRING=limit=7&format=md&q=anything%20at%20all"));
+	CHECK(r.status == 200 && HANDLER_RAN() && strcmp(member_of(&r, "limit"), "7") == 0 &&
+		      strcmp(member_of(&r, "format"), "md") == 0,
+	      "query: declared parameters with good values reach the handler, typed");
+	reply_free(&r);
+	static const struct {
+		const char *qs, *error, *name;
+	} bad[] = {
+		{"QUERY_STRING=limit=abc", "limit must be a whole number from 1 to 10.", "query: a word for a count is 400"},
+		{"QUERY_STRING=limit=0", "limit must be a whole number from 1 to 10.", "query: zero for a count is 400"},
+		{"QUERY_STRING=limit=11", "limit must be a whole number from 1 to 10.", "query: past the maximum is 400"},
+		{"QUERY_STRING=limit=-1", "limit must be a whole number from 1 to 10.", "query: a sign is 400"},
+		{"QUERY_STRING=limit=07", "limit must be a whole number from 1 to 10.", "query: a leading zero is 400"},
+		{"QUERY_STRING=format=pdf", "format must be md or json.", "query: a word not among the choices is 400"},
+		{"QUERY_STRING=format=m", "format must be md or json.", "query: a prefix of a choice is 400"},
+		{"QUERY_STRING=colour=red",
+		 "Unknown query parameter 'colour'; this address takes limit, format and q.",
+		 "query: an undeclared parameter is 400 naming those declared"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		RUN(&r, "GET", "", NULL, ENV(bad[i].qs));
+		REFUSED(&r, 400, bad[i].error, bad[i].name);
+		reply_free(&r);
+	}
+	RUN(&r, "PATCH", "", NULL, ENV("QUERY_STRING=limit=1"));
+	REFUSED(&r, 400, "Unknown query parameter 'limit'; this address takes none.",
+		"query: a route that declares none refuses any");
+	reply_free(&r);
+}
+
 static void test_store_and_config(void)
 {
 	struct reply r;
@@ -507,6 +551,7 @@ int main(void)
 	test_origin();
 	test_session_and_csrf();
 	test_fields();
+	test_query();
 	test_store_and_config();
 	test_answer();
 

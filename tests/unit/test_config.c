@@ -585,6 +585,82 @@ static void test_load_values(void)
 	env_clear();
 }
 
+/* config_changed(): each file the settings came from is watched, and a
+ * rotation (rewritten in place, renamed over, created, removed) is seen. */
+static void test_changed(void)
+{
+	env_clear();
+	struct config cfg;
+	char err[512];
+	char dir[96];
+	snprintf(dir, sizeof dir, "%s/keys", root);
+	mkdir(dir, 0700);
+	remove_file(".env");
+	CHECK(write_file("keys/api_key", "sk-first\n") == 0, "changed: write keys/api_key");
+	setenv("AI_API_KEY_FILE", "keys/api_key", 1);
+	setenv("SECRET_KEY", "changed-test-secret-0123456789abcdef", 1);
+	CHECK(load(&cfg, err, sizeof err) == 0 && cfg.api_key && strcmp(cfg.api_key, "sk-first") == 0,
+	      "changed: the key comes from its file");
+	CHECK(config_changed(&cfg) == 0, "changed: nothing changed right after the load");
+	CHECK(config_changed(&cfg) == 0, "changed: asking again changes nothing");
+	/* Same size, rewritten in place. */
+	CHECK(write_file("keys/api_key", "sk-other\n") == 0 && config_changed(&cfg) == 1,
+	      "changed: a key file rewritten in place is a change");
+	config_free(&cfg);
+	CHECK(load(&cfg, err, sizeof err) == 0 && cfg.api_key && strcmp(cfg.api_key, "sk-other") == 0 &&
+		      config_changed(&cfg) == 0,
+	      "changed: loading again takes the new key");
+	/* Renamed over, as a secret manager does. */
+	CHECK(write_file("keys/api_key.new", "sk-third\n") == 0, "changed: write the next key aside");
+	char *from = path_in_root("keys/api_key.new"), *to = path_in_root("keys/api_key");
+	CHECK(from && to && rename(from, to) == 0 && config_changed(&cfg) == 1,
+	      "changed: a key file renamed over the old one is a change");
+	free(from);
+	free(to);
+	config_free(&cfg);
+	CHECK(load(&cfg, err, sizeof err) == 0 && config_changed(&cfg) == 0, "changed: load after the rename");
+	CHECK(write_file(".env", "AI_MODEL=m  # cheap\n") == 0 && config_changed(&cfg) == 1,
+	      "changed: a .env that appears is a change");
+	config_free(&cfg);
+	CHECK(load(&cfg, err, sizeof err) == 0 && cfg.model && strcmp(cfg.model, "m") == 0 && config_changed(&cfg) == 0,
+	      "changed: the new .env is read, its inline comment left out");
+	remove_file(".env");
+	CHECK(config_changed(&cfg) == 1, "changed: a .env that goes away is a change");
+	config_free(&cfg);
+	unsetenv("SECRET_KEY");
+	CHECK(load(&cfg, err, sizeof err) == 0 && config_changed(&cfg) == 0,
+	      "changed: a generated secret key file, created by this load, is no change");
+	char *key = path_in_root("instance/secret_key");
+	CHECK(key && unlink(key) == 0 && config_changed(&cfg) == 1, "changed: a deleted secret key file is a change");
+	free(key);
+	config_free(&cfg);
+	env_clear();
+}
+
+/* config_dotenv_each(): every assignment, in order, as the one parser reads it. */
+static void collect(void *ctx, const char *name, size_t name_len, const char *value, size_t value_len)
+{
+	char *out = ctx;
+	size_t n = strlen(out);
+	snprintf(out + n, 512 - n, "%.*s=[%.*s];", (int)name_len, name, (int)value_len, value);
+}
+
+static void test_dotenv_each(void)
+{
+	char out[512] = "";
+	static const char text[] = "AI_MODEL=deepseek-chat  # cheap\n"
+				   "# a comment\n"
+				   "  export  A=\"q # x\" # c\r\n"
+				   "B='s'\n"
+				   "not an assignment\n"
+				   "9BAD=x\n"
+				   "C=\n"
+				   "D=a#b";
+	config_dotenv_each(text, sizeof text - 1, collect, out);
+	CHECK_STR(out, "AI_MODEL=[deepseek-chat];A=[q # x];B=[s];C=[];D=[a#b];",
+		  "dotenv_each: inline comments, quotes, export, CRLF, empty values; non-assignments skipped");
+}
+
 int main(void)
 {
 	if (sodium_init() < 0) {
@@ -603,6 +679,8 @@ int main(void)
 	test_load_defaults_and_secret();
 	test_load_sources();
 	test_load_values();
+	test_changed();
+	test_dotenv_each();
 	remove_tree(root);
 	unsetenv("AIFACADE_ROOT");
 	return check_done();

@@ -802,6 +802,17 @@ int main(int argc, char **argv)
 	test_network_errors();
 	test_timeouts();
 	test_abort();
+	if (getenv("TEST_PER_CALL_INIT") == NULL) {
+		/* Persistent mode keeps connections between calls (provider.h):
+		 * the same answers, errors and stops, each call on a connection a
+		 * call before may have left open (or not, after a failure). */
+		provider_keep_connections();
+		test_success();
+		test_http_errors();
+		test_broken_answers();
+		test_abort();
+		test_success();
+	}
 	CHECK(detail_leaks_key == 0, "no detail ever contained the API key");
 	stop_fake(fake);
 	if (getenv("TEST_PER_CALL_INIT") == NULL)

@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+extern char **environ;
+
 #include "check.h"
 #include "request.h"
 
@@ -321,7 +323,8 @@ static int parse_with_body(struct request *req, const char *body, size_t len, co
 	if (fd < 0)
 		return -999;
 	*err = NULL;
-	int status = request_parse(req, fd, err);
+	struct request_input in = {environ, fd, 1, NULL}; /* as a CGI run describes itself */
+	int status = request_parse(req, &in, err);
 	close(fd); /* the writer may be blocked on a body we did not read */
 	int ws;
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
@@ -451,7 +454,8 @@ static void test_parse(void)
 	request_free(&req);
 
 	cgi_reset("POST", "2");
-	st = request_parse(&req, -1, &err);
+	struct request_input unreadable = {environ, -1, 1, NULL};
+	st = request_parse(&req, &unreadable, &err);
 	CHECK(st == 400, "parse: unreadable body is 400");
 	request_free(&req);
 
@@ -507,7 +511,6 @@ static void test_parse(void)
 	/* A variable given twice, as lighttpd passes X-Forwarded-For and
 	 * X_Forwarded_For to a CGI program, is 400 before anything else. */
 	{
-		extern char **environ;
 		char **saved = environ;
 		char *doubled[] = {"REQUEST_METHOD=POST", "REMOTE_ADDR=127.0.0.1", "HTTP_X_FORWARDED_FOR=10.0.0.1",
 				   "HTTP_X_FORWARDED_FOR=127.0.0.1", "CONTENT_LENGTH=2", NULL};

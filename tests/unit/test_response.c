@@ -5,6 +5,10 @@
 
 #include <json-c/json.h>
 
+#include <fcntl.h>
+#include <sys/wait.h>
+
+#include "alloc.h"
 #include "check.h"
 #include "reply.h"
 #include "response.h"
@@ -167,6 +171,51 @@ static void test_stream(void)
 	response_free(&res);
 }
 
+/* Runs alloc_fail() in a child whose response goes to a pipe, after
+ * streaming began (stream) or not; returns what the pipe got. */
+static size_t oom_output(int stream, char *out, size_t size)
+{
+	int p[2];
+	if (pipe(p) != 0)
+		return 0;
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0)
+			dup2(null, 2); /* the log line */
+		struct response res;
+		response_init(&res, p[1]);
+		alloc_reply_to(p[1]);
+		if (stream)
+			response_stream_begin(&res);
+		alloc_fail();
+	}
+	close(p[1]);
+	size_t n = 0;
+	ssize_t k;
+	while (n < size - 1 && (k = read(p[0], out + n, size - 1 - n)) > 0)
+		n += (size_t)k;
+	out[n] = '\0';
+	close(p[0]);
+	waitpid(pid, NULL, 0);
+	return n;
+}
+
+static void test_out_of_memory(void)
+{
+	char out[4096];
+	oom_output(0, out, sizeof out);
+	CHECK(strncmp(out, "Status: 500", 11) == 0 && strstr(out, "ran out of memory"),
+	      "oom: before the head is sent, the request is answered 500");
+	oom_output(1, out, sizeof out);
+	CHECK(strncmp(out, "Status: 200", 11) == 0 && strstr(out, "text/event-stream") && !strstr(out, "Status: 500") &&
+		      !strstr(out, "ran out of memory"),
+	      "oom: a stream that began is ended short, never given a 500 inside it");
+	alloc_reply_to(-1);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -176,5 +225,6 @@ int main(void)
 	test_headers();
 	test_client_gone();
 	test_stream();
+	test_out_of_memory();
 	return check_done();
 }

@@ -1,9 +1,12 @@
 /* test_scgi.c: unit tests for scgi.c: the SCGI server really started on a
  * listening Unix socket at fd 0, as lighttpd starts it, and driven over
  * the socket: netstrings well-formed and malformed, the body after the
- * comma, the request's variables as the child's whole environment, warm()
- * once, and one CGI run when fd 0 is not a listening socket. A malformed
- * request is closed without an answer and the server serves on. */
+ * comma, the request's variables reaching the handler as data (never the
+ * process environment), warm() once, and one CGI run when fd 0 is not a
+ * listening socket. A malformed request is closed without an answer and the
+ * server serves on. Both modes: a process per request, and persistent
+ * (AIFACADE_MODE=persistent): one process answers request after request, and
+ * is replaced after AIFACADE_MAX_REQUESTS and after a request that failed. */
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -36,15 +39,27 @@ static void echo(struct request *req, struct response *res)
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "method", json_object_new_string(req->method));
 	json_object_object_add(o, "body", json_object_new_string_len(req->body ? req->body : "", (int)req->body_len));
-	/* Set in the server's own environment: a child must not see it. */
-	json_object_object_add(o, "leak", json_object_new_boolean(getenv("SERVER_ONLY") != NULL));
+	/* Set in the server's own environment: not a request variable. */
+	json_object_object_add(o, "leak", json_object_new_boolean(request_var(req->vars, "SERVER_ONLY") != NULL));
+	/* A request variable: never put into the process environment. */
+	json_object_object_add(o, "env", json_object_new_boolean(getenv("SCGI") != NULL));
+	json_object_object_add(o, "scgi", json_object_new_string(request_var(req->vars, "SCGI") ? "yes" : "no"));
+	json_object_object_add(o, "pid", json_object_new_int64((long long)getpid()));
 	response_json(res, 200, o);
 }
 
+/* A failure the runner cannot vouch for: the persistent process is replaced. */
+static void fail(struct request *req, struct response *res)
+{
+	(void)req;
+	response_error(res, 500, "Something went wrong on our side; try again.");
+}
+
 static const struct route routes[] = {
-	{"GET", ROUTE_NO_STORE, NULL, echo},
-	{"POST", ROUTE_NO_STORE, NULL, echo},
-	{NULL, 0, NULL, NULL},
+	{"GET", ROUTE_NO_STORE, NULL, echo, NULL},
+	{"POST", ROUTE_NO_STORE, NULL, echo, NULL},
+	{"DELETE", ROUTE_NO_STORE, NULL, fail, NULL},
+	{NULL, 0, NULL, NULL, NULL},
 };
 static const struct endpoint ep = {"unit-scgi", routes};
 
@@ -72,8 +87,6 @@ static size_t request(char *out, const char *method, const char *body)
 	var(h, &len, "REMOTE_ADDR", "127.0.0.1");
 	if (body)
 		var(h, &len, "CONTENT_TYPE", "application/json");
-	var(h, &len, "AIFACADE_ROOT", root);
-	var(h, &len, "SECRET_KEY", "unit-test-secret-key-0123456789abcdef");
 	size_t n = (size_t)sprintf(out, "%zu:", len);
 	memcpy(out + n, h, len);
 	n += len;
@@ -134,8 +147,10 @@ static void test_server(pid_t server)
 	size_t n = request(buf, "GET", NULL);
 	CHECK(exchange(buf, n, &r) == 0 && r.status == 200 && strcmp(member_of(&r, "method"), "GET") == 0,
 	      "request: a well-formed GET is answered by the endpoint");
-	CHECK(strcmp(member_of(&r, "leak"), "false") == 0,
-	      "request: the child's environment is the request's variables only");
+	CHECK(strcmp(member_of(&r, "leak"), "false") == 0 && strcmp(member_of(&r, "scgi"), "yes") == 0,
+	      "request: the handler reads the request's variables, not the server's environment");
+	CHECK(strcmp(member_of(&r, "env"), "false") == 0,
+	      "request: the request's variables never enter the process environment");
 	reply_free(&r);
 
 	n = request(buf, "POST", "{\"a\":\"b,c\"}");
@@ -190,6 +205,36 @@ static void test_server(pid_t server)
 	reply_free(&r);
 	CHECK(kill(server, 0) == 0, "malformed: the server process is still running");
 	CHECK(warm_count() == 1, "warm: called exactly once for all the requests");
+}
+
+/* The pid that answered a GET, or 0. */
+static long answer_pid(void)
+{
+	struct reply r;
+	char buf[4096];
+	size_t n = request(buf, "GET", NULL);
+	long pid = exchange(buf, n, &r) == 0 && r.status == 200 ? atol(member_of(&r, "pid")) : 0;
+	reply_free(&r);
+	return pid;
+}
+
+/* The persistent server runs with AIFACADE_MAX_REQUESTS=4. */
+static void test_persistent(void)
+{
+	long first = answer_pid();
+	CHECK(first > 0 && answer_pid() == first, "persistent: one process answers one request after another");
+	long third = answer_pid(), fourth = answer_pid();
+	CHECK(third == first && fourth == first, "persistent: the same process up to AIFACADE_MAX_REQUESTS");
+	long fifth = answer_pid();
+	CHECK(fifth > 0 && fifth != first, "persistent: after AIFACADE_MAX_REQUESTS a new process takes over");
+	struct reply r;
+	char buf[4096];
+	size_t n = request(buf, "DELETE", NULL);
+	CHECK(exchange(buf, n, &r) == 0 && r.status == 500, "persistent: a failing request is answered 500");
+	reply_free(&r);
+	long after = answer_pid();
+	CHECK(after > 0 && after != fifth, "persistent: after a request that failed a new process takes over");
+	CHECK(warm_count() == 1, "persistent: warm() once, in the supervisor, for every worker");
 }
 
 static void test_cgi_fallback(void)
@@ -252,6 +297,10 @@ int main(int argc, char **argv)
 		printf("Bail out! cannot listen on %s\n", sock_path);
 		return 1;
 	}
+	for (int persistent = 0; persistent < 2; persistent++) {
+	char warm_path[300];
+	snprintf(warm_path, sizeof warm_path, "%s/warm", root);
+	unlink(warm_path);
 	fflush(stdout);
 	pid_t server = fork();
 	if (server == 0) {
@@ -264,14 +313,24 @@ int main(int argc, char **argv)
 			_exit(99);
 		close(lfd);
 		setenv("SERVER_ONLY", "1", 1);
+		setenv("AIFACADE_ROOT", root, 1);
+		setenv("SECRET_KEY", "unit-test-secret-key-0123456789abcdef", 1);
+		if (persistent) {
+			setenv("AIFACADE_MODE", "persistent", 1);
+			setenv("AIFACADE_MAX_REQUESTS", "4", 1);
+		}
 		if (!scgi_listening())
 			_exit(98);
 		_exit(scgi_serve(&ep, argv, warm));
 	}
-	close(lfd);
-	test_server(server);
+	if (persistent)
+		test_persistent();
+	else
+		test_server(server);
 	kill(server, SIGTERM);
 	waitpid(server, NULL, 0);
+	}
+	close(lfd);
 	test_cgi_fallback();
 	remove_tree(root);
 	return check_done();
