@@ -1,11 +1,13 @@
-/* conversations.c: list, create, read (paged), rename and delete a user's conversations. */
+/* conversations.c: list, create, read (one branch, paged), rename and delete a user's conversations. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
+#include "branch.h"
 #include "conversation.h"
 #include "scgi.h"
 #include "store.h"
+#include "turn.h"
 
 #define PAGE_DEFAULT 50
 #define PAGE_MAX 200
@@ -51,12 +53,12 @@ static void create(struct request *req, struct response *res)
 	store_conv_free(&c);
 }
 
-/* Reads ?before=, ?around= and ?limit=; answers 400 itself and returns -1
- * when bad. */
+/* Reads ?before=, ?around=, ?leaf= and ?limit=; answers 400 itself and
+ * returns -1 when bad. */
 static int page_params(const struct request *req, struct response *res, long long *before, long long *around,
-		       int *limit)
+		       long long *leaf, int *limit)
 {
-	*before = *around = 0;
+	*before = *around = *leaf = 0;
 	*limit = PAGE_DEFAULT;
 	for (size_t i = 0; i < req->n_query; i++) {
 		const char *k = req->query[i].key, *v = req->query[i].value;
@@ -65,12 +67,15 @@ static int page_params(const struct request *req, struct response *res, long lon
 			*before = n;
 		} else if (strcmp(k, "around") == 0 && request_parse_id(v, &n) == 0) {
 			*around = n;
+		} else if (strcmp(k, "leaf") == 0 && request_parse_id(v, &n) == 0) {
+			*leaf = n;
 		} else if (strcmp(k, "limit") == 0 && request_parse_id(v, &n) == 0 && n <= PAGE_MAX) {
 			*limit = (int)n;
 		} else {
 			response_error(res, 400, strcmp(k, "limit") == 0 ? "limit must be a whole number from 1 to 200."
 					   : strcmp(k, "before") == 0 ? "before must be a message id."
 					   : strcmp(k, "around") == 0 ? "around must be a message id."
+					   : strcmp(k, "leaf") == 0 ? "leaf must be a message id."
 								      : "Unknown query parameter.");
 			return -1;
 		}
@@ -82,11 +87,14 @@ static int page_params(const struct request *req, struct response *res, long lon
 	return 0;
 }
 
+/* GET /api/conversations/{id}: a page of the branch shown (branch.h): the
+ * one through ?leaf= (remembered for next time), through ?around= (a
+ * search hit), or the one looked at last. ?before= pages back within it. */
 static void read_one(struct request *req, struct response *res)
 {
-	long long before, around;
+	long long before, around, leaf;
 	int limit;
-	if (page_params(req, res, &before, &around, &limit) < 0)
+	if (page_params(req, res, &before, &around, &leaf, &limit) < 0)
 		return;
 	struct conversation c;
 	int rc = store_conv_get(req->store, req->user_id, req->id, &c);
@@ -98,34 +106,65 @@ static void read_one(struct request *req, struct response *res)
 		app_store_error(res, rc);
 		return;
 	}
-	struct message *msgs;
-	size_t n;
-	int has_more, has_newer = 0;
-	if (around)
-		rc = store_msg_page_around(req->store, req->user_id, c.id, around, limit, &msgs, &n, &has_more,
-					   &has_newer);
-	else
-		rc = store_msg_page(req->store, req->user_id, c.id, before, limit, &msgs, &n, &has_more);
-	if (rc == STORE_NOTFOUND) {
+	struct msg_node *tree = NULL;
+	size_t n = 0;
+	rc = store_msg_tree(req->store, req->user_id, c.id, &tree, &n);
+	long long through = leaf ? leaf : around;
+	if (rc == STORE_OK && through && !branch_has(tree, n, through)) {
+		free(tree);
 		store_conv_free(&c);
 		response_error(res, 404, "That message is not in this conversation; it may have been deleted.");
 		return;
 	}
+	if (rc == STORE_OK && leaf && leaf != c.leaf_id)
+		rc = store_conv_set_leaf(req->store, req->user_id, c.id, leaf);
 	if (rc != STORE_OK) {
+		free(tree);
 		store_conv_free(&c);
 		app_store_error(res, rc);
 		return;
 	}
+	long long end = branch_end(tree, n, through ? through : c.leaf_id);
+	long long *path;
+	size_t len, from = 0, to;
+	branch_path(tree, n, end, &path, &len);
+	to = len;
+	if (around) { /* the page that holds it near its middle */
+		size_t at = 0;
+		while (at < len && path[at] != around)
+			at++;
+		from = at > (size_t)limit / 2 ? at - (size_t)limit / 2 : 0;
+		to = from + (size_t)limit < len ? from + (size_t)limit : len;
+	} else {
+		if (before)
+			while (to > 0 && path[to - 1] >= before)
+				to--;
+		from = to > (size_t)limit ? to - (size_t)limit : 0;
+	}
 	struct json_object *o = conversation_json(&c);
 	struct json_object *arr = json_object_new_array();
-	for (size_t i = 0; i < n; i++)
-		json_object_array_add(arr, message_json(&msgs[i]));
+	for (size_t i = from; i < to && rc == STORE_OK; i++) {
+		struct message m;
+		long long conv_id;
+		rc = store_msg_get(req->store, req->user_id, path[i], &m, &conv_id);
+		if (rc == STORE_OK) {
+			json_object_array_add(arr, turn_message_json_in(req->store, req->user_id, c.id, &m, tree, n));
+			store_msg_free(&m);
+		}
+	}
 	json_object_object_add(o, "messages", arr);
-	json_object_object_add(o, "has_more", json_object_new_boolean(has_more));
+	json_object_object_add(o, "has_more", json_object_new_boolean(from > 0));
 	if (around)
-		json_object_object_add(o, "has_newer", json_object_new_boolean(has_newer));
-	store_msg_list_free(msgs, n);
+		json_object_object_add(o, "has_newer", json_object_new_boolean(to < len));
+	json_object_object_add(o, "leaf_id", end ? json_object_new_int64(end) : NULL);
+	free(path);
+	free(tree);
 	store_conv_free(&c);
+	if (rc != STORE_OK) {
+		json_object_put(o);
+		app_store_error(res, rc);
+		return;
+	}
 	response_json(res, 200, o);
 }
 

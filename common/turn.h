@@ -77,6 +77,10 @@ const char *turn_shown_status(struct store *st, long long user_id, const struct 
 struct json_object *turn_message_json(struct store *st, long long user_id, long long conv_id,
 				      const struct message *m);
 
+/* As turn_message_json, with the conversation's tree already read. */
+struct json_object *turn_message_json_in(struct store *st, long long user_id, long long conv_id,
+					 const struct message *m, const struct msg_node *tree, size_t n);
+
 /* Reports a failure once: on a stream (res->streaming) as the event
  * `error` with {"error", "code"} and "message" when m is given; otherwise
  * as a JSON body with status, the same fields and "conversation_id" when

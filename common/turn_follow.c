@@ -37,18 +37,24 @@ const char *turn_shown_status(struct store *st, long long user_id, const struct 
 struct json_object *turn_message_json(struct store *st, long long user_id, long long conv_id,
 				      const struct message *m)
 {
+	return turn_message_json_in(st, user_id, conv_id, m, NULL, 0);
+}
+
+struct json_object *turn_message_json_in(struct store *st, long long user_id, long long conv_id,
+					 const struct message *m, const struct msg_node *tree, size_t n)
+{
 	struct json_object *o = message_json(m);
 	json_object_object_add(o, "status", json_object_new_string(turn_shown_status(st, user_id, m)));
 	json_object_object_add(o, "conversation_id", json_object_new_int64(conv_id));
 	json_object_object_add(o, "parent_id", m->parent_id ? json_object_new_int64(m->parent_id) : NULL);
 	struct json_object *sib = json_object_new_array();
-	struct msg_node *tree = NULL;
-	size_t n = 0;
-	if (store_msg_tree(st, user_id, conv_id, &tree, &n) == STORE_OK)
-		for (size_t i = 0; i < n; i++)
-			if (tree[i].parent_id == m->parent_id)
-				json_object_array_add(sib, json_object_new_int64(tree[i].id));
-	free(tree);
+	struct msg_node *own = NULL;
+	if (!tree && store_msg_tree(st, user_id, conv_id, &own, &n) == STORE_OK)
+		tree = own;
+	for (size_t i = 0; tree && i < n; i++)
+		if (tree[i].parent_id == m->parent_id)
+			json_object_array_add(sib, json_object_new_int64(tree[i].id));
+	free(own);
 	json_object_object_add(o, "siblings", sib);
 	return o;
 }
