@@ -333,9 +333,10 @@ static void chat(struct request *req, struct response *res)
 	}
 	struct message final;
 	rc = turn_follow(req->store, res, req->user_id, p.answer_id, streaming, from_c, from_r, &final);
-	if (rc == 1) {
+	if (rc == TURN_CLIENT_GONE) {
 		log_info("answer %lld goes on; its client left", p.answer_id);
-		res->broken = 1;
+		if (!streaming) /* nobody reads it; the stored answer is what counts */
+			response_error(res, 503, "The client left; the answer goes on and is stored.");
 	} else if (rc == STORE_NOTFOUND) {
 		if (streaming)
 			turn_report(res, 404, "conversation_deleted",

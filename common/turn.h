@@ -33,7 +33,7 @@
 #include "response.h"
 #include "store.h"
 
-#define TURN_SAVE_MS 250
+#define TURN_SAVE_MS 100
 #define TURN_SAVE_BYTES 4096
 #define TURN_POLL_MS 200
 /* How often a follower reads the answer from the store. */
@@ -41,6 +41,8 @@
 /* Seconds of silence after which a stream gets an SSE comment, so that
  * idle proxies keep it open. */
 #define TURN_KEEPALIVE_SECONDS 15
+/* turn_follow()'s answer when the client went away (not a store_rc). */
+#define TURN_CLIENT_GONE 100
 /* The error text of an answer stopped on request. */
 #define TURN_STOPPED "The answer was stopped."
 
@@ -61,10 +63,11 @@ struct turn_spec {
 int turn_start(struct request *req, struct turn_spec *spec);
 
 /* Follows user_id's answer message_id until it ends (or, streaming, until
- * the client leaves: then it returns 1). from_content and from_reasoning
+ * the client leaves: then it returns TURN_CLIENT_GONE). from_content and from_reasoning
  * are the byte offsets already sent. The final message (with "streaming"
  * resolved) is left in *out, which the caller frees with store_msg_free();
- * returns 0, 1 (client gone) or a negative store_rc. */
+ * returns 0, TURN_CLIENT_GONE, STORE_NOTFOUND (the
+ * conversation is gone) or a negative store_rc. */
 int turn_follow(struct store *st, struct response *res, long long user_id, long long message_id, int streaming,
 		size_t from_content, size_t from_reasoning, struct message *out);
 

@@ -97,8 +97,8 @@ void turn_report_end(struct store *st, struct response *res, long long user_id, 
 		turn_report(res, 502, "provider_error", m->error, conv_id, mj);
 	else /* the generator died, or could not write the end */
 		turn_report(res, 502, "not_saved",
-			    "The answer ended before it was complete; what arrived is kept. Use Continue or"
-			    " Regenerate to try again.",
+			    "The answer could not be saved completely: the server was busy, or the process writing it"
+			    " stopped. What arrived is kept, marked interrupted; use Continue or Regenerate.",
 			    conv_id, mj);
 }
 
@@ -196,7 +196,7 @@ int turn_follow(struct store *st, struct response *res, long long user_id, long 
 			}
 			if (gone) {
 				store_msg_free(&m);
-				rc = 1;
+				rc = TURN_CLIENT_GONE;
 				break;
 			}
 		}
@@ -207,7 +207,7 @@ int turn_follow(struct store *st, struct response *res, long long user_id, long 
 		}
 		store_msg_free(&m);
 		if (follow_wait(res)) {
-			rc = 1;
+			rc = TURN_CLIENT_GONE;
 			break;
 		}
 	}
