@@ -502,8 +502,8 @@ test('Stop mid-stream keeps the partial answer, marks it stopped, and the server
   assert.ok(await page.isEnabled('#prompt'), 'the prompt is usable again');
   const id = await answer.getAttribute('data-id');
   assert.ok(id, 'the answer carries its id from the start event');
-  // The answer's row exists from the start (as "interrupted", empty); the
-  // program fills in what had arrived once it notices the browser is gone.
+  // Stop asks the server (POST /api/messages/{id}/stop), whose process
+  // closes the provider request and keeps what had arrived.
   let stored;
   await poll(async () => {
     const r = await apiGet(`/api/conversations/${convA}`);
@@ -522,6 +522,80 @@ test('Stop mid-stream keeps the partial answer, marks it stopped, and the server
     assert.equal(log[0].disconnected, true, 'the provider saw the client go away');
     assert.equal(log[0].completed, false);
   }
+});
+
+test('a reload mid-answer attaches to it again and ends with the whole answer', async () => {
+  await ask('Reload me one two three four five six [[fake:slow=150]] [[fake:chunks=24]]');
+  await page.waitForFunction(() => (document.querySelector('.msg.streaming .msg-body')?.textContent.length || 0) >= 4);
+  await page.reload();
+  // The server goes on writing it: the page shows it streaming again...
+  await page.waitForSelector('.msg.streaming', { timeout: 10_000 });
+  assert.equal(await page.isVisible('#stop'), true, 'Stop is offered for the attached answer');
+  // ...and ends with all of it, stored ok.
+  await idle(page, 20_000);
+  const answer = lastAnswer();
+  assert.equal(await answer.getAttribute('data-status'), 'ok');
+  assert.equal((await answer.locator('.msg-body').textContent()).trim(), 'Echo: Reload me one two three four five six');
+  const id = await answer.getAttribute('data-id');
+  const r = await apiGet(`/api/messages/${id}`);
+  assert.equal(r.body.message.status, 'ok');
+  assert.equal(r.body.message.content, 'Echo: Reload me one two three four five six');
+});
+
+test('Regenerate adds a version beside the answer; ‹ 1/2 › switches between them', async () => {
+  const before = await lastAnswer().getAttribute('data-id');
+  await lastAnswer().hover();
+  await lastAnswer().locator('[data-testid=regenerate]').click();
+  await idle();
+  await page.waitForFunction(() => document.querySelector('#message-list > :last-child [data-testid=sibling-count]')?.textContent === '2/2');
+  const fresh = await lastAnswer().getAttribute('data-id');
+  assert.notEqual(fresh, before, 'a new answer, the old one kept');
+  await lastAnswer().locator('[data-testid=sibling-prev]').click();
+  await page.waitForFunction((id) => document.querySelector('#message-list > :last-child')?.dataset.id === id, before);
+  assert.equal(await lastAnswer().locator('[data-testid=sibling-count]').textContent(), '1/2');
+  // The version shown is remembered: a reload shows it again.
+  await page.reload();
+  await page.waitForFunction((id) => document.querySelector('#message-list > :last-child')?.dataset.id === id, before);
+  await lastAnswer().locator('[data-testid=sibling-next]').click();
+  await page.waitForFunction((id) => document.querySelector('#message-list > :last-child')?.dataset.id === id, fresh);
+});
+
+test('Edit a prompt in place: Escape cancels, Enter sends a new version with its own answer', async () => {
+  const prompt = lastUser();
+  const original = (await prompt.locator('.msg-body').textContent()).trim();
+  await prompt.hover();
+  await prompt.locator('[data-testid=edit]').click();
+  const box = page.locator('[data-testid=edit-box]');
+  assert.equal(await box.inputValue(), original);
+  await box.press('Escape');
+  await page.waitForSelector('[data-testid=edit-box]', { state: 'detached' });
+  assert.equal((await lastUser().locator('.msg-body').textContent()).trim(), original, 'Escape keeps the prompt');
+  await lastUser().hover();
+  await lastUser().locator('[data-testid=edit]').click();
+  await page.fill('[data-testid=edit-box]', 'An edited prompt');
+  await page.press('[data-testid=edit-box]', 'Enter');
+  await idle();
+  await page.waitForFunction(() => document.querySelector('#message-list > :nth-last-child(2) [data-testid=sibling-count]')?.textContent === '2/2');
+  assert.equal((await lastUser().locator('.msg-body').textContent()).trim(), 'An edited prompt');
+  assert.equal((await lastAnswer().locator('.msg-body').textContent()).trim(), 'Echo: An edited prompt');
+});
+
+test('Continue goes on with a cut answer in the same message', async () => {
+  await ask('Cut me short please [[fake:cut]] [[fake:chunks=8]]');
+  await idle();
+  const answer = lastAnswer();
+  const id = await answer.getAttribute('data-id');
+  const cut = (await apiGet(`/api/messages/${id}`)).body.message.content;
+  assert.ok(cut.length > 0, 'something arrived before the cut');
+  await answer.hover();
+  await answer.locator('[data-testid=continue]').click();
+  await idle();
+  await page.waitForFunction((i) => document.querySelector('#message-list > :last-child')?.dataset.id === i
+    && document.querySelector('#message-list > :last-child')?.dataset.status === 'ok', id);
+  const whole = (await apiGet(`/api/messages/${id}`)).body.message;
+  assert.equal(whole.status, 'ok');
+  assert.equal(whole.content, `${cut}Echo: Cut me short please`);
+  assert.equal(await lastAnswer().locator('[data-testid=continue]').count(), 0, 'no Continue on a whole answer');
 });
 
 test('a provider failure shows its cause with Retry, and Retry sends again and succeeds', async () => {
