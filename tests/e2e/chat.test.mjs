@@ -245,9 +245,9 @@ test('Enter sends the prompt and the answer streams in piece by piece', async ()
   const growth = lengths.filter((n) => n > 0);
   assert.ok(growth.length >= 3, `the text grew in pieces while streaming: lengths seen ${JSON.stringify(lengths)}`);
   assert.equal(await messages().count(), before + 2);
-  assert.equal(await lastUser().textContent(), 'Hello stream [[fake:slow=400]] [[fake:chunks=8]]');
+  assert.equal(await lastUser().locator('.msg-body').textContent(), 'Hello stream [[fake:slow=400]] [[fake:chunks=8]]');
   assert.equal(await lastAnswer().getAttribute('data-status'), 'ok');
-  assert.equal((await lastAnswer().textContent()).trim(), 'Echo: Hello stream');
+  assert.equal((await lastAnswer().locator('.msg-body').textContent()).trim(), 'Echo: Hello stream');
   convA = convId();
   assert.match(convA, /^\d+$/, `the URL names the new conversation: ${page.url()}`);
   const active = page.locator('[data-testid=conversation].active');
@@ -277,7 +277,7 @@ test('Shift+Enter breaks the line instead of sending', async () => {
   await idle();
   page.off('request', onRequest);
   assert.equal(chats.length, 1);
-  assert.equal(await lastUser().textContent(), 'line one\nline two', 'the user message keeps its line break');
+  assert.equal(await lastUser().locator('.msg-body').textContent(), 'line one\nline two', 'the user message keeps its line break');
   assert.equal(await page.inputValue('#prompt'), '');
 });
 
@@ -475,7 +475,7 @@ test('429: the wait is said once, no Retry that cannot succeed, and the prompt i
     assert.equal(text.trim(), 'You have sent too many prompts; try again in 60 minutes.');
     assert.equal(await page.locator('#message-list > :last-child [data-testid=retry]').count(), 0, 'no Retry');
     assert.equal(await page.inputValue('#prompt'), 'One prompt too many', 'the prompt is back in the box');
-    assert.equal(await lastUser().textContent(), 'Escape me [[fake:slow=150]] [[fake:chunks=30]]', 'no unsent copy left in the list');
+    assert.equal(await lastUser().locator('.msg-body').textContent(), 'Escape me [[fake:slow=150]] [[fake:chunks=30]]', 'no unsent copy left in the list');
   } finally {
     await page.unroute('**/api/chat');
   }
@@ -628,7 +628,7 @@ test('a provider failure shows its cause with Retry, and Retry sends again and s
     assert.deepEqual(sent, ['Please fail [[fake:status=503]]', 'Please fail']);
     assert.equal(await messages().count(), before + 2, 'the retry is a new turn; the failed one stays');
     assert.equal(await lastAnswer().getAttribute('data-status'), 'ok');
-    assert.equal((await lastAnswer().textContent()).trim(), 'Echo: Please fail');
+    assert.equal((await lastAnswer().locator('.msg-body').textContent()).trim(), 'Echo: Please fail');
     assert.equal(await failed.locator('[data-testid=retry]').count(), 0, 'the used Retry button is gone');
   } finally {
     await page.unroute('**/api/chat');
@@ -698,7 +698,7 @@ test("a user's HTML stays text, in the message and in the conversation title", a
   const evil = '<img src=x onerror="window.__pwned=1"><b>bold?</b> <script>window.__pwned=2</script>';
   await ask(evil);
   await idle();
-  assert.equal(await lastUser().textContent(), evil);
+  assert.equal(await lastUser().locator('.msg-body').textContent(), evil);
   assert.equal(await page.locator('#message-list :is(img, b, script)').count(), 0);
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
   const id = convId();
