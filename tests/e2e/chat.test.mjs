@@ -743,7 +743,7 @@ test('rename, switch and delete conversations through their dialogs', async () =
   await axe(page, 'rename dialog');
   await page.keyboard.press('Escape');
   await page.waitForSelector('#rename-dialog', { state: 'hidden' });
-  assert.equal(await page.locator('#message-list [data-role=user]').first().textContent(), 'Hello stream [[fake:slow=400]] [[fake:chunks=8]]');
+  assert.equal(await page.locator('#message-list [data-role=user]').first().locator('.msg-body').textContent(), 'Hello stream [[fake:slow=400]] [[fake:chunks=8]]');
   // delete the other one: Cancel keeps it, Delete removes it. Its buttons
   // show once the pointer is over it (or the keyboard is in it).
   await page.mouse.move(900, 400);
@@ -784,12 +784,12 @@ test('older messages load as the user scrolls up', async () => {
   await page.reload();
   await page.waitForFunction(() => document.querySelectorAll('#message-list [data-testid=message]').length >= 50);
   assert.equal(await messages().count(), 50, 'the first page holds the newest 50');
-  assert.equal((await messages().last().textContent()).trim(), 'Echo: Turn 26');
-  assert.equal(await messages().first().textContent(), 'Turn 2');
+  assert.equal((await messages().last().locator('.msg-body').textContent()).trim(), 'Echo: Turn 26');
+  assert.equal(await messages().first().locator('.msg-body').textContent(), 'Turn 2');
   await page.evaluate(() => { document.getElementById('messages').scrollTop = 0; });
   await page.waitForFunction(() => document.querySelectorAll('#message-list [data-testid=message]').length === 52);
-  assert.equal(await messages().first().textContent(), 'Turn 1');
-  assert.equal((await messages().nth(1).textContent()).trim(), 'Echo: Turn 1');
+  assert.equal(await messages().first().locator('.msg-body').textContent(), 'Turn 1');
+  assert.equal((await messages().nth(1).locator('.msg-body').textContent()).trim(), 'Echo: Turn 1');
   const ids = (await messages().evaluateAll((els) => els.map((e) => Number(e.dataset.id))));
   assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'oldest first, no duplicates');
   assert.equal(new Set(ids).size, 52);

@@ -521,6 +521,7 @@ function liveAnswer(from = null) {
       end(m?.status === 'interrupted' ? 'interrupted' : 'error');
       art.classList.add('error');
       art.append(errorBox(msg, retry, true));
+      if (m?.id != null) art.append(actionsEl(m, art));  // stored: Regenerate, Continue
       if (state.stick) scrollToBottom();
     },
     stopped(convId, m) {
