@@ -399,7 +399,7 @@ test('the Content-Security-Policy blocks inline script, and the watcher sees it'
 test('a reasoning model: the chosen model is sent and its thinking is shown folded', async () => {
   await page.selectOption('#model', 'fake-reasoner');
   const req = page.waitForRequest((r) => r.url().endsWith('/api/chat'));
-  await ask('Think first [[fake:reasoning]] [[fake:slow=150]]');
+  await ask('Think first [[fake:reasoning]] [[fake:slow=300]]');
   const body = JSON.parse((await req).postData());
   assert.equal(body.model, 'fake-reasoner');
   assert.equal(body.conversation_id, Number(convA));
