@@ -200,7 +200,7 @@ enum stmt_id {
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_PING,
 	S_SEARCH_MSGS, S_SEARCH_TITLES, S_MSG_IN_CONV, S_MSG_NEWER_NTH,
 	S_MSG_AFTER, S_IMPORT_CONV, S_IMPORT_MSG,
-	S_MSG_ADD_UNDER, S_MSG_GET, S_MSG_PROGRESS, S_MSG_TREE, S_MSG_BRANCH_CONTEXT, S_CONV_SET_LEAF,
+	S_MSG_ADD_UNDER, S_MSG_GET, S_MSG_PROGRESS, S_MSG_TREE, S_CONV_SET_LEAF,
 	S_TURN_SET_PID, S_TURN_OF_MSG, S_TURN_STOP, S_TURN_STOP_FLAG,
 	S_COUNT
 };
@@ -307,15 +307,6 @@ static const char *const sql[S_COUNT] = {
 	[S_MSG_TREE] = "SELECT m.id, m.parent_id, m.role FROM messages m WHERE m.conversation_id = ?1"
 		       " AND m.conversation_id IN (SELECT id FROM conversations WHERE id = ?1 AND user_id = ?2)"
 		       " ORDER BY m.id",
-	/* The ok messages above ?2 on its branch, newest first. */
-	[S_MSG_BRANCH_CONTEXT] = "WITH RECURSIVE up(id) AS ("
-				 "  SELECT parent_id FROM messages WHERE id = ?2 AND conversation_id = ?1"
-				 "  UNION ALL SELECT m.parent_id FROM messages m JOIN up ON m.id = up.id"
-				 "  WHERE m.conversation_id = ?1)"
-				 " SELECT id, role, content, reasoning, status, model, error, created_at FROM messages"
-				 " WHERE id IN (SELECT id FROM up) AND conversation_id = ?1 AND status = 'ok'"
-				 " AND conversation_id IN (SELECT id FROM conversations WHERE id = ?1 AND user_id = ?3)"
-				 " ORDER BY id DESC LIMIT 1000",
 	[S_CONV_SET_LEAF] = "UPDATE conversations SET leaf_id = ?3 WHERE id = ?2 AND user_id = ?1",
 	[S_TURN_SET_PID] = "UPDATE turns SET host = ?3, pid = ?4, heartbeat_at = ?5 WHERE id = ?1 AND user_id = ?2",
 	[S_TURN_OF_MSG] = "SELECT id, host, pid, heartbeat_at, stop_requested FROM turns"
@@ -1403,35 +1394,66 @@ int store_msg_tree(struct store *st, long long user_id, long long conv_id, struc
 	return out;
 }
 
+static const struct msg_node *node_of(const struct msg_node *tree, size_t n, long long id)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (tree[mid].id == id)
+			return &tree[mid];
+		if (tree[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Walks up the branch by the tree's ids (one indexed read), then reads the
+ * ok messages by id, newest first, until the budget is spent: no query
+ * walks the table or sorts. */
 int store_msg_branch_context(struct store *st, long long user_id, long long conv_id, long long from,
 			     long long budget, struct message **list, size_t *n)
 {
 	*list = NULL;
 	*n = 0;
-	sqlite3_stmt *s = stmt(st, S_MSG_BRANCH_CONTEXT);
-	if (!s)
-		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, conv_id);
-	sqlite3_bind_int64(s, 2, from);
-	sqlite3_bind_int64(s, 3, user_id);
-	size_t cap = 0;
+	struct msg_node *tree;
+	size_t nt;
+	int rc = store_msg_tree(st, user_id, conv_id, &tree, &nt);
+	const struct msg_node *at = rc == STORE_OK ? node_of(tree, nt, from) : NULL;
+	size_t cap = 0, steps = 0;
 	long long used = 0;
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		long long len = sqlite3_column_bytes(s, 2);
-		if (used + len > budget)
+	while (rc == STORE_OK && at && at->parent_id && at->parent_id < at->id && steps++ < 1000) {
+		at = node_of(tree, nt, at->parent_id);
+		if (!at)
 			break;
+		struct message m;
+		long long in_conv;
+		rc = store_msg_get(st, user_id, at->id, &m, &in_conv);
+		if (rc != STORE_OK)
+			break;
+		long long len = (long long)strlen(m.content);
+		if (strcmp(m.status, "ok") != 0 || in_conv != conv_id) {
+			store_msg_free(&m);
+			continue;
+		}
+		if (used + len > budget) {
+			store_msg_free(&m);
+			break;
+		}
 		used += len;
+		free(m.html);
+		m.html = NULL;
+		m.html_version = 0;
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 16;
 			*list = xrealloc(*list, cap * sizeof **list);
 		}
-		msg_from_row(s, &(*list)[(*n)++]);
+		(*list)[(*n)++] = m;
 	}
-	int out = rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : rc_of(st, rc, "read context");
-	done(s);
+	free(tree);
 	reverse(*list, *n);
-	return out;
+	return rc;
 }
 
 int store_conv_set_leaf(struct store *st, long long user_id, long long conv_id, long long leaf_id)
