@@ -133,8 +133,9 @@ static void read_one(struct request *req, struct response *res)
 		size_t at = 0;
 		while (at < len && path[at] != around)
 			at++;
-		from = at > (size_t)limit / 2 ? at - (size_t)limit / 2 : 0;
-		to = from + (size_t)limit < len ? from + (size_t)limit : len;
+		/* ends just before the message half a page newer, as before */
+		to = at + 1 + (size_t)limit / 2 < len ? at + 1 + (size_t)limit / 2 : len;
+		from = to > (size_t)limit ? to - (size_t)limit : 0;
 	} else {
 		if (before)
 			while (to > 0 && path[to - 1] >= before)
