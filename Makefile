@@ -17,7 +17,7 @@ STATIC_LIBS = -Wl,-Bstatic -lcmark-gfm-extensions -lcmark-gfm -lsqlite3 -ljson-c
 # Only the endpoint that talks to the provider pays for libcurl's 38 shared objects.
 CURL_LIBS = -lcurl
 
-ENDPOINTS = register login logout me health notfound conversations chat clear search export import
+ENDPOINTS = register login logout me health notfound conversations chat clear search export import messages
 TOOLS = aifacadectl
 UNIT_TESTS = $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 

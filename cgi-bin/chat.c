@@ -1,4 +1,4 @@
-/* chat.c: POST /api/chat — store a prompt, ask the AI provider, stream or return its answer. */
+/* chat.c: POST /api/chat — store a prompt (or regenerate, edit, continue), start its answer (turn.h), follow it. */
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,79 +20,11 @@
 #include "ratelimit.h"
 #include "scgi.h"
 #include "store.h"
+#include "branch.h"
 #include "stream_html.h"
+#include "turn.h"
 #include "title.h"
 #include "utf8.h"
-
-/* Seconds of provider silence after which the browser gets an SSE comment,
- * so that idle proxies keep the stream open. */
-#define KEEPALIVE_SECONDS 15
-
-struct turn {
-	struct response *res;
-	int streaming;
-	int client_gone;
-	time_t last_write;
-	struct store *store;
-	struct inflight slot; /* this turn's place under MAX_STREAMS_* */
-	struct stream_html html; /* the answer so far, sent rendered at a bounded rate */
-	const struct request *req; /* its cancellation flag: the client went away, the server stops */
-};
-
-static int turn_should_abort(void *ctx)
-{
-	struct turn *t = ctx;
-	inflight_beat(t->store, &t->slot);
-	if (request_cancelled(t->req))
-		t->client_gone = 1;
-	if (t->streaming && !t->client_gone) {
-		/* A closed pipe to lighttpd shows as POLLERR before any write. */
-		struct pollfd p = {.fd = t->res->fd, .events = POLLOUT};
-		if (poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP)))
-			t->client_gone = 1;
-		else if (time(NULL) - t->last_write >= KEEPALIVE_SECONDS) {
-			if (response_stream_comment(t->res, "keep-alive") < 0)
-				t->client_gone = 1;
-			t->last_write = time(NULL);
-		}
-	}
-	if (t->streaming && !t->client_gone && stream_html_send(&t->html, t->res, stream_html_now_ms(), 0) < 0)
-		t->client_gone = 1;
-	return t->client_gone;
-}
-
-static int turn_on_delta(void *ctx, const char *content, const char *reasoning)
-{
-	struct turn *t = ctx;
-	if (t->streaming && !t->client_gone) {
-		struct json_object *o = json_object_new_object();
-		if (content)
-			json_object_object_add(o, "content", json_object_new_string(content));
-		else
-			json_object_object_add(o, "reasoning", json_object_new_string(reasoning));
-		if (response_stream_event(t->res, "delta", o) < 0)
-			t->client_gone = 1;
-		t->last_write = time(NULL);
-		if (content)
-			stream_html_add(&t->html, content);
-
-	}
-	return turn_should_abort(ctx);
-}
-
-/* The JSON of a message built from borrowed strings (any may be NULL but
- * role, content, status and html; html is content's message_html()). */
-static struct json_object *turn_message_json(long long id, const char *role, const char *content,
-					     const char *reasoning, const char *status, const char *model,
-					     const char *error, long long at, const char *html)
-{
-	struct message m = {id, xstrdup(role), xstrdup(content), reasoning ? xstrdup(reasoning) : NULL,
-			    xstrdup(status), model ? xstrdup(model) : NULL, error ? xstrdup(error) : NULL, at,
-			    xstrdup(html), message_html_version()};
-	struct json_object *o = message_json(&m);
-	store_msg_free(&m);
-	return o;
-}
 
 static int wants_stream(const char *accept)
 {
@@ -107,109 +39,223 @@ static int is_blank_text(const char *s, size_t len)
 	return 1;
 }
 
-/* Builds the provider's messages: system prompt, earlier ok messages within
- * the budget, then the prompt. *list is allocated; its strings are borrowed. */
-static int build_context(struct request *req, long long conv_id, long long user_msg_id, const char *prompt,
-			 struct message **history, size_t *n_history, struct provider_message **list, size_t *n)
+static int model_known(const struct config *cfg, const char *model)
+{
+	for (size_t i = 0; i < cfg->n_models; i++)
+		if (strcmp(cfg->models[i], model) == 0)
+			return 1;
+	return strcmp(model, cfg->model) == 0;
+}
+
+/* What the request asks for: a new prompt, or regenerate, edit or
+ * continue of an earlier message (README, "Regenerate, edit, continue"). */
+enum chat_mode { CHAT_NEW, CHAT_REGENERATE, CHAT_EDIT, CHAT_CONTINUE };
+
+struct chat_plan {
+	enum chat_mode mode;
+	long long conv_id;     /* 0: a new conversation */
+	long long parent_id;   /* where a new prompt goes (0: a root) */
+	long long prompt_id;   /* the prompt answered, when it exists already */
+	long long answer_id;   /* the answer continued */
+	struct message target; /* the message named by regenerate, edit or continue */
+	const char *model;
+};
+
+/* Reads the message a regenerate, edit or continue names and checks that
+ * the mode fits it; answers and returns -1 when not. */
+static int plan_target(struct request *req, struct response *res, struct chat_plan *p, long long id)
+{
+	long long conv_id = 0;
+	int rc = store_msg_get(req->store, req->user_id, id, &p->target, &conv_id);
+	if (rc == STORE_NOTFOUND) {
+		response_error(res, 404, "Message not found.");
+		return -1;
+	}
+	if (rc != STORE_OK) {
+		app_store_error(res, rc);
+		return -1;
+	}
+	if (p->conv_id && p->conv_id != conv_id) {
+		response_error(res, 400, "That message is in another conversation; leave conversation_id out.");
+		return -1;
+	}
+	p->conv_id = conv_id;
+	int is_user = strcmp(p->target.role, "user") == 0;
+	if (p->mode == CHAT_EDIT && !is_user) {
+		response_error(res, 400, "Only a prompt can be edited; use regenerate for an answer.");
+		return -1;
+	}
+	if (p->mode != CHAT_EDIT && is_user) {
+		response_error(res, 400, "Regenerate and continue take an answer's id, not a prompt's.");
+		return -1;
+	}
+	if (p->mode != CHAT_EDIT && strcmp(turn_shown_status(req->store, req->user_id, &p->target), "streaming") == 0) {
+		response_error(res, 409, "That answer is still being written; stop it first or wait for it to end.");
+		return -1;
+	}
+	if (p->mode == CHAT_CONTINUE && p->target.content[0] == '\0') {
+		response_error(res, 400, "That answer has no text to continue from; regenerate it instead.");
+		return -1;
+	}
+	if (p->mode == CHAT_EDIT) {
+		p->parent_id = p->target.parent_id;
+	} else {
+		p->prompt_id = p->target.parent_id;
+		p->answer_id = p->mode == CHAT_CONTINUE ? id : 0;
+		if (!p->prompt_id) {
+			response_error(res, 400, "That answer has no prompt above it to answer again.");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Stores what the turn starts with (the conversation, the prompt, the
+ * empty answer or the one continued, the slot under MAX_STREAMS_*) in one
+ * transaction; answers and returns -1 on failure. A process killed from
+ * here on leaves the prompt and an honest status, never a torn turn. */
+static int store_turn(struct request *req, struct response *res, struct chat_plan *p, const char *prompt, size_t plen,
+		      struct conversation *conv, struct turn_spec *spec, char **prompt_html)
 {
 	const struct config *cfg = req->cfg;
-	int rc = store_msg_context(req->store, req->user_id, conv_id, user_msg_id, cfg->context_chars, history,
-				   n_history);
-	if (rc != STORE_OK)
-		return rc;
-	*list = xcalloc(*n_history + 2, sizeof **list);
-	*n = 0;
-	if (cfg->system_prompt)
-		(*list)[(*n)++] = (struct provider_message){"system", cfg->system_prompt};
-	for (size_t i = 0; i < *n_history; i++)
-		(*list)[(*n)++] = (struct provider_message){(*history)[i].role, (*history)[i].content};
-	(*list)[(*n)++] = (struct provider_message){"user", prompt};
-	return STORE_OK;
-}
-
-/* Why an answer could not be stored, for the stream's last event: the
- * client already saw it and must learn it is not kept. */
-static const char *turn_store_problem(int rc)
-{
-	switch (rc) {
-	case STORE_NOTFOUND:
-		return "The conversation was deleted while the answer was being written; nothing was saved.";
-	case STORE_BUSY:
-		return "The answer could not be saved: the server is busy. It stays marked interrupted; try again.";
-	case STORE_READONLY:
-		return "The answer could not be saved: the server cannot write data right now (disk full or"
-		       " read-only). Try again later.";
-	default:
-		return "The answer could not be saved because of a problem on our side; try again.";
+	enum inflight_full full = INFLIGHT_FREE;
+	int rc = store_begin(req->store);
+	if (rc == STORE_OK && !p->conv_id) {
+		char *title = title_from_prompt(prompt, plen);
+		rc = store_conv_create(req->store, req->user_id, title, req->now, conv);
+		free(title);
+		p->conv_id = conv->id;
 	}
-}
-
-/* The stream's last event: `done` only when the whole answer arrived and
- * was stored (store_rc rc), else `error` naming the cause. */
-static void turn_last_event(struct turn *t, int rc, int answered, long long answer_id, const char *content,
-			    const char *reasoning, const char *status, const char *model, const char *error,
-			    long long now, const char *answer_html)
-{
-	struct json_object *o = json_object_new_object();
-	if (rc == STORE_NOTFOUND) {
-		json_object_object_add(o, "error", json_object_new_string(turn_store_problem(rc)));
-		json_object_object_add(o, "code", json_object_new_string("conversation_deleted"));
-	} else if (rc != STORE_OK) {
-		/* What the client saw, and that the store keeps it interrupted. */
-		json_object_object_add(o, "message", turn_message_json(answer_id, "assistant", content, reasoning,
-									       "interrupted", model, turn_store_problem(rc),
-									       now, answer_html));
-		json_object_object_add(o, "error", json_object_new_string(turn_store_problem(rc)));
-		json_object_object_add(o, "code", json_object_new_string("not_saved"));
+	if (rc == STORE_OK && prompt) {
+		*prompt_html = message_html("user", prompt);
+		rc = store_msg_add_under(req->store, req->user_id, p->conv_id, p->parent_id, "user", prompt, "interrupted",
+					 NULL, *prompt_html, message_html_version(), req->now, &p->prompt_id);
+	}
+	if (rc == STORE_OK && p->mode == CHAT_CONTINUE) /* written again, from where it stopped */
+		rc = store_msg_finish(req->store, req->user_id, p->conv_id, p->answer_id, p->target.content,
+				      p->target.reasoning, "interrupted", NULL, NULL, 0);
+	else if (rc == STORE_OK)
+		rc = store_msg_add_under(req->store, req->user_id, p->conv_id, p->prompt_id, "assistant", "",
+					 "interrupted", p->model, NULL, 0, req->now, &p->answer_id);
+	if (rc == STORE_OK)
+		rc = inflight_take(req->store, req->user_id, p->answer_id, cfg->max_streams_user, cfg->max_streams_total,
+				   req->now, &spec->slot, &full);
+	if (rc == STORE_OK && full == INFLIGHT_FREE)
+		rc = store_conv_touch(req->store, req->user_id, p->conv_id, req->now);
+	if (rc == STORE_OK && full == INFLIGHT_FREE) /* the new branch is the one shown next */
+		rc = store_conv_set_leaf(req->store, req->user_id, p->conv_id, p->answer_id);
+	if (rc == STORE_OK && full == INFLIGHT_FREE)
+		rc = store_commit(req->store);
+	if (rc == STORE_OK && full == INFLIGHT_FREE)
+		return 0;
+	store_rollback(req->store);
+	if (full == INFLIGHT_USER_FULL) {
+		char what[160];
+		snprintf(what, sizeof what, "You already have %ld answers being written, the most allowed at once;"
+			 " wait for one to finish", cfg->max_streams_user);
+		app_too_many(res, INFLIGHT_RETRY_AFTER, what);
+	} else if (full == INFLIGHT_ALL_FULL) {
+		app_too_many(res, INFLIGHT_RETRY_AFTER, "The server is writing as many answers as it can");
+	} else if (rc == STORE_NOTFOUND) { /* deleted since it was read */
+		response_error(res, 404, "Conversation not found.");
 	} else {
-		json_object_object_add(o, "message", turn_message_json(answer_id, "assistant", content, reasoning,
-									       status, model, error, now, answer_html));
-		if (!answered)
-			json_object_object_add(o, "error", json_object_new_string(error));
+		app_store_error(res, rc);
 	}
-	int ok = rc == STORE_OK && answered;
-	if (response_stream_event(t->res, ok ? "done" : "error", o) < 0)
-		log_info("answer %lld ended, but the client left before its last event", answer_id);
+	return -1;
+}
+
+/* After a new conversation's first answer, the generator asks for a title
+ * and then gives its slot back: a stream still open gets the event title
+ * once the slot is free (title.h), if the title changed. */
+static void announce_title(struct request *req, struct response *res, const struct conversation *conv,
+			   const struct turn_spec *spec)
+{
+	struct turn_state t;
+	for (int i = 0; i < (TITLE_TIMEOUT_SECONDS + 3) * 1000 / TURN_FOLLOW_MS; i++) {
+		if (store_turn_of_msg(req->store, req->user_id, spec->answer_id, &t) != STORE_OK)
+			break;
+		struct pollfd pfd = {.fd = res->fd, .events = 0};
+		if (poll(&pfd, 1, TURN_FOLLOW_MS) > 0 && (pfd.revents & (POLLERR | POLLHUP)))
+			return;
+	}
+	struct conversation now;
+	if (store_conv_get(req->store, req->user_id, conv->id, &now) == STORE_OK && strcmp(now.title, conv->title) != 0) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "conversation", conversation_json(&now));
+		if (response_stream_event(res, "title", o) < 0)
+			log_info("title for conversation %lld stored; the client left before it", conv->id);
+	}
+	store_conv_free(&now);
 }
 
 static void chat(struct request *req, struct response *res)
 {
 	const struct config *cfg = req->cfg;
-	size_t plen;
+	size_t plen = 0;
 	const char *prompt = app_field_string(req, "prompt", &plen);
-	const char *model = app_field_string(req, "model", NULL);
-	long long conv_id = app_field_id(req, "conversation_id");
+	const long long regenerate = app_field_id(req, "regenerate"), edit = app_field_id(req, "edit"),
+			cont = app_field_id(req, "continue");
+	struct chat_plan p = {CHAT_NEW, app_field_id(req, "conversation_id"), 0, 0, 0, {0}, NULL};
+	p.model = app_field_string(req, "model", NULL);
+	const int streaming = wants_stream(req->accept);
 
-	if (is_blank_text(prompt, plen)) {
+	if ((regenerate != 0) + (edit != 0) + (cont != 0) > 1) {
+		response_error(res, 400, "Send one of regenerate, edit and continue, not several.");
+		return;
+	}
+	p.mode = regenerate ? CHAT_REGENERATE : edit ? CHAT_EDIT : cont ? CHAT_CONTINUE : CHAT_NEW;
+	if ((p.mode == CHAT_NEW || p.mode == CHAT_EDIT) && !prompt) {
+		response_error(res, 400, "Missing field: prompt.");
+		return;
+	}
+	if ((p.mode == CHAT_REGENERATE || p.mode == CHAT_CONTINUE) && prompt) {
+		response_error(res, 400, "Regenerate and continue answer the stored prompt; leave prompt out.");
+		return;
+	}
+	if (prompt && is_blank_text(prompt, plen)) {
 		response_error(res, 400, "Prompt cannot be empty.");
 		return;
 	}
-	if ((long)utf8_count(prompt, plen) > cfg->prompt_max_chars) {
+	if (prompt && (long)utf8_count(prompt, plen) > cfg->prompt_max_chars) {
 		char msg[160];
 		snprintf(msg, sizeof msg, "Prompt is too long (the limit is %ld characters).", cfg->prompt_max_chars);
 		response_error(res, 400, msg);
 		return;
 	}
-	if (!model)
-		model = cfg->model;
-	int known = 0;
-	for (size_t i = 0; i < cfg->n_models; i++)
-		known |= strcmp(cfg->models[i], model) == 0;
-	if (!known && strcmp(model, cfg->model) != 0) {
+	if (p.model && !model_known(cfg, p.model)) {
 		response_error(res, 400, "Unknown model; choose one of the models offered.");
 		return;
 	}
 
 	struct conversation conv = {0};
 	int rc;
-	if (conv_id) {
-		rc = store_conv_get(req->store, req->user_id, conv_id, &conv);
-		if (rc == STORE_NOTFOUND) {
-			response_error(res, 404, "Conversation not found.");
+	if (p.mode != CHAT_NEW && plan_target(req, res, &p, regenerate ? regenerate : edit ? edit : cont) < 0) {
+		store_msg_free(&p.target);
+		return;
+	}
+	if (!p.model) /* a regenerated or continued answer keeps its model while it is offered */
+		p.model = p.target.model && model_known(cfg, p.target.model) ? p.target.model : cfg->model;
+	if (p.conv_id) {
+		rc = store_conv_get(req->store, req->user_id, p.conv_id, &conv);
+		if (rc != STORE_OK) {
+			if (rc == STORE_NOTFOUND)
+				response_error(res, 404, "Conversation not found.");
+			else
+				app_store_error(res, rc);
+			store_msg_free(&p.target);
 			return;
 		}
+	}
+	const int new_conv = p.conv_id == 0;
+	if (p.mode == CHAT_NEW && !new_conv) { /* the prompt goes at the end of the branch shown */
+		struct msg_node *tree = NULL;
+		size_t n = 0;
+		rc = store_msg_tree(req->store, req->user_id, p.conv_id, &tree, &n);
+		p.parent_id = branch_end(tree, n, conv.leaf_id);
+		free(tree);
 		if (rc != STORE_OK) {
 			app_store_error(res, rc);
+			store_conv_free(&conv);
 			return;
 		}
 	}
@@ -224,185 +270,101 @@ static void chat(struct request *req, struct response *res)
 		else
 			app_store_error(res, rc);
 		store_conv_free(&conv);
+		store_msg_free(&p.target);
 		return;
 	}
 
-	/* The turn is stored first, as "interrupted": a process killed from
-	 * here on leaves the prompt and an honest status, never a torn turn.
-	 * Each message's HTML is stored with its final content (the prompt's
-	 * now, the answer's at the end), so reads need not render it again.
-	 * The same transaction takes the turn's slot under MAX_STREAMS_*. */
-	const long long html_version = message_html_version();
-	char *prompt_html = message_html("user", prompt);
-	long long user_id = 0, answer_id = 0;
-	struct turn t = {res, wants_stream(req->accept), 0, time(NULL), req->store, {0, 0, 0}, STREAM_HTML_INIT, req};
-	enum inflight_full full = INFLIGHT_FREE;
-	rc = store_begin(req->store);
-	if (rc == STORE_OK && !conv_id) {
-		char *title = title_from_prompt(prompt, plen);
-		rc = store_conv_create(req->store, req->user_id, title, req->now, &conv);
-		free(title);
-	}
-	if (rc == STORE_OK)
-		rc = store_msg_add(req->store, req->user_id, conv.id, "user", prompt, "interrupted", NULL, prompt_html,
-				   html_version, req->now, &user_id);
-	if (rc == STORE_OK)
-		rc = store_msg_add(req->store, req->user_id, conv.id, "assistant", "", "interrupted", model, NULL, 0,
-				   req->now, &answer_id);
-	if (rc == STORE_OK)
-		rc = inflight_take(req->store, req->user_id, answer_id, cfg->max_streams_user, cfg->max_streams_total,
-				   req->now, &t.slot, &full);
-	if (rc == STORE_OK && full == INFLIGHT_FREE)
-		rc = store_conv_touch(req->store, req->user_id, conv.id, req->now);
-	if (rc == STORE_OK && full == INFLIGHT_FREE)
-		rc = store_commit(req->store);
-	if (rc != STORE_OK || full != INFLIGHT_FREE) {
-		store_rollback(req->store);
-		if (full == INFLIGHT_USER_FULL) {
-			char what[160];
-			snprintf(what, sizeof what, "You already have %ld answers being written, the most allowed at once;"
-				 " wait for one to finish", cfg->max_streams_user);
-			app_too_many(res, INFLIGHT_RETRY_AFTER, what);
-		} else if (full == INFLIGHT_ALL_FULL)
-			app_too_many(res, INFLIGHT_RETRY_AFTER, "The server is writing as many answers as it can");
-		else if (rc == STORE_NOTFOUND) /* deleted since it was read above */
-			response_error(res, 404, "Conversation not found.");
-		else
-			app_store_error(res, rc);
+	struct turn_spec spec = {0};
+	char *prompt_html = NULL;
+	if (store_turn(req, res, &p, prompt, plen, &conv, &spec, &prompt_html) < 0) {
 		store_conv_free(&conv);
+		store_msg_free(&p.target);
 		free(prompt_html);
 		return;
 	}
+	spec.user_id = req->user_id;
+	spec.conv_id = p.conv_id;
+	spec.prompt_id = p.prompt_id;
+	spec.answer_id = p.answer_id;
+	spec.model = p.model;
+	spec.stream = streaming;
+	spec.title = new_conv;
+	spec.cont = p.mode == CHAT_CONTINUE;
 
-	struct message *history = NULL;
-	size_t n_history = 0, n_msgs = 0;
-	struct provider_message *msgs = NULL;
-	rc = build_context(req, conv.id, user_id, prompt, &history, &n_history, &msgs, &n_msgs);
-	if (rc != STORE_OK) {
-		inflight_release(req->store, &t.slot);
-		app_store_error(res, rc);
-		store_conv_free(&conv);
-		free(prompt_html);
-		return;
-	}
-
-	/* SIGTERM (lighttpd ends a CGI run when the client goes away) and
-	 * SIGHUP stop the answer, as the SCGI server's watch does (app.h). */
-	app_cancel_on_signals(req);
-
-	if (t.streaming) {
-		if (response_stream_begin(res) < 0)
-			t.client_gone = 1;
+	if (streaming) {
+		signal(SIGPIPE, SIG_IGN);
+		response_stream_begin(res);
 		struct json_object *start = json_object_new_object();
-		json_object_object_add(start, "conversation_id", json_object_new_int64(conv.id));
+		json_object_object_add(start, "conversation_id", json_object_new_int64(p.conv_id));
 		json_object_object_add(start, "conversation", conversation_json(&conv));
-		json_object_object_add(start, "user_message", turn_message_json(user_id, "user", prompt, NULL, "interrupted",
-										 NULL, NULL, req->now, prompt_html));
-		json_object_object_add(start, "message_id", json_object_new_int64(answer_id));
-		if (!t.client_gone && response_stream_event(res, "start", start) < 0)
-			t.client_gone = 1;
-		else if (t.client_gone)
-			json_object_put(start);
-	}
-
-	struct provider_request preq = {
-		.url = cfg->api_url,
-		.api_key = cfg->api_key,
-		.model = model,
-		.messages = msgs,
-		.n_messages = n_msgs,
-		.idle_timeout_s = cfg->idle_timeout,
-		.total_timeout_s = cfg->timeout,
-		.first_token_timeout_s = cfg->first_token_timeout,
-		.stream = t.streaming,
-		.on_delta = turn_on_delta,
-		.should_abort = turn_should_abort,
-		.ctx = &t,
-	};
-	struct provider_result pres;
-	int answered = provider_complete(&preq, &pres) == 0;
-
-	const char *status = "ok", *error = NULL;
-	const char *content = pres.content ? pres.content : "";
-	if (answered) {
-		/* the whole answer arrived */
-	} else if (pres.status == PROVIDER_ABORTED) {
-		status = "interrupted";
-		error = "The answer was stopped.";
-		log_info("answer %lld stopped by the client after %zu bytes", answer_id, strlen(content));
-	} else {
-		status = *content ? "interrupted" : "error";
-		error = provider_user_message(pres.status);
-		log_error("provider %s failed (%s): %s", cfg->api_url, provider_status_name(pres.status),
-			  pres.detail ? pres.detail : "no detail");
-	}
-	/* Whatever content is stored, interrupted or not, is final: its HTML
-	 * goes with it, rendered before the write lock is taken. */
-	char *answer_html = message_html("assistant", content);
-	/* Both halves of the turn share its outcome: only ok turns are context
-	 * later. Every write names the conversation and its owner: when the
-	 * user deleted the conversation (or cleared the history) meanwhile,
-	 * nothing matches and nothing is written. The answer cannot be asked
-	 * for again, a request can: it waits longer (README, ANSWER_STORE_WAIT). */
-	store_patience(req->store, (int)cfg->answer_store_wait * 1000);
-	rc = store_begin(req->store);
-	if (rc == STORE_OK)
-		rc = store_msg_finish(req->store, req->user_id, conv.id, answer_id, content, pres.reasoning, status, error,
-				      answer_html, html_version);
-	if (rc == STORE_OK)
-		rc = store_msg_finish(req->store, req->user_id, conv.id, user_id, prompt, NULL, status, NULL, prompt_html,
-				      html_version);
-	if (rc == STORE_OK)
-		rc = store_conv_touch(req->store, req->user_id, conv.id, req->now);
-	if (rc == STORE_OK)
-		rc = store_commit(req->store);
-	if (rc != STORE_OK)
-		store_rollback(req->store);
-	inflight_release(req->store, &t.slot);
-	if (rc == STORE_NOTFOUND)
-		log_info("conversation %lld was deleted while answer %lld was written; nothing stored", conv.id,
-			 answer_id);
-	else if (rc != STORE_OK)
-		log_error("could not store the answer %lld; it stays marked interrupted", answer_id);
-
-	if (t.streaming) {
-		if (!t.client_gone)
-			turn_last_event(&t, rc, answered, answer_id, content, pres.reasoning, status, model, error,
-					req->now, answer_html);
-	} else if (rc == STORE_NOTFOUND) {
-		response_error(res, 404, "Conversation not found.");
-	} else if (rc != STORE_OK) {
-		app_store_error(res, rc);
-	} else {
-		struct json_object *o = json_object_new_object();
-		json_object_object_add(o, "conversation_id", json_object_new_int64(conv.id));
-		json_object_object_add(o, "message", turn_message_json(answer_id, "assistant", content, pres.reasoning,
-									       status, model, error, req->now, answer_html));
-		if (answered) {
-			response_json(res, 200, o);
-		} else {
-			json_object_object_add(o, "error", json_object_new_string(error));
-			/* Stopped: lighttpd is ending this process, because the
-			 * client left or the server is stopping; a client still
-			 * there may try again (README, POST /api/chat). */
-			response_json(res, pres.status == PROVIDER_ABORTED ? 503 : 502, o);
+		if (prompt) {
+			struct message um = {p.prompt_id, xstrdup("user"), xstrdup(prompt), NULL, xstrdup("ok"), NULL, NULL,
+					     req->now, xstrdup(prompt_html), message_html_version(), p.parent_id};
+			struct json_object *uj = message_json(&um);
+			json_object_object_add(uj, "parent_id", p.parent_id ? json_object_new_int64(p.parent_id) : NULL);
+			json_object_object_add(start, "user_message", uj);
+			store_msg_free(&um);
 		}
+		json_object_object_add(start, "message_id", json_object_new_int64(p.answer_id));
+		json_object_object_add(start, "prompt_id", json_object_new_int64(p.prompt_id));
+		if (response_stream_event(res, "start", start) < 0)
+			log_info("answer %lld goes on; its client left before the start event", p.answer_id);
 	}
-	if (!conv_id && answered && rc == STORE_OK) /* a new conversation's first answer */
-		title_after_first_turn(req, res, &conv, model, prompt, content, t.streaming && !t.client_gone);
-	provider_result_free(&pres);
-	stream_html_free(&t.html);
-	free(answer_html);
 	free(prompt_html);
-	free(msgs);
-	store_msg_list_free(history, n_history);
+	size_t from_c = p.mode == CHAT_CONTINUE ? strlen(p.target.content) : 0;
+	size_t from_r = p.mode == CHAT_CONTINUE && p.target.reasoning ? strlen(p.target.reasoning) : 0;
+	store_msg_free(&p.target);
+
+	if (turn_start(req, &spec) < 0) {
+		if (req->store) {
+			inflight_release(req->store, &spec.slot);
+			store_begin(req->store);
+			int frc = store_msg_finish(req->store, req->user_id, p.conv_id, p.answer_id, "", NULL, "error",
+						   "The server could not start writing the answer; try again.", NULL, 0);
+			if (frc == STORE_OK)
+				frc = store_commit(req->store);
+			if (frc != STORE_OK)
+				store_rollback(req->store);
+		}
+		turn_report(res, 503, "not_started", "The server could not start writing the answer; try again shortly.",
+			    p.conv_id, NULL);
+		store_conv_free(&conv);
+		return;
+	}
+	struct message final;
+	rc = turn_follow(req->store, res, req->user_id, p.answer_id, streaming, from_c, from_r, &final);
+	if (rc == TURN_CLIENT_GONE) {
+		log_info("answer %lld goes on; its client left", p.answer_id);
+		if (!streaming) /* nobody reads it; the stored answer is what counts */
+			response_error(res, 503, "The client left; the answer goes on and is stored.");
+	} else if (rc == STORE_NOTFOUND) {
+		if (streaming)
+			turn_report(res, 404, "conversation_deleted",
+				    "The conversation was deleted while the answer was being written; nothing was saved.", 0,
+				    NULL);
+		else
+			response_error(res, 404, "Conversation not found.");
+	} else if (rc != STORE_OK) {
+		turn_report(res, rc == STORE_BUSY || rc == STORE_READONLY ? 503 : 500, "not_saved",
+			    "The answer cannot be read back right now; it goes on and stays in the conversation.", p.conv_id,
+			    NULL);
+	} else {
+		turn_report_end(req->store, res, req->user_id, p.conv_id, &final);
+		if (streaming && new_conv && strcmp(final.status, "ok") == 0 && cfg->titles)
+			announce_title(req, res, &conv, &spec);
+	}
+	if (rc == STORE_OK)
+		store_msg_free(&final);
 	store_conv_free(&conv);
 }
 
 static const struct field fields[] = {
-	{"prompt", FIELD_STRING, 1},
+	{"prompt", FIELD_STRING, 0},
 	{"conversation_id", FIELD_ID, 0},
 	{"model", FIELD_STRING, 0},
+	{"regenerate", FIELD_ID, 0},
+	{"edit", FIELD_ID, 0},
+	{"continue", FIELD_ID, 0},
 	{NULL, 0, 0},
 };
 

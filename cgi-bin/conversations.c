@@ -1,10 +1,12 @@
-/* conversations.c: list, create, read (paged), rename and delete a user's conversations. */
+/* conversations.c: list, create, read (one branch, paged), rename and delete a user's conversations. */
 #include <stdlib.h>
 
 #include "app.h"
+#include "branch.h"
 #include "conversation.h"
 #include "scgi.h"
 #include "store.h"
+#include "turn.h"
 
 #define PAGE_DEFAULT 50
 #define PAGE_MAX 200
@@ -50,9 +52,13 @@ static void create(struct request *req, struct response *res)
 	store_conv_free(&c);
 }
 
+/* GET /api/conversations/{id}: a page of the branch shown (branch.h): the
+ * one through ?leaf= (remembered for next time), through ?around= (a
+ * search hit), or the one looked at last. ?before= pages back within it. */
 static void read_one(struct request *req, struct response *res)
 {
 	long long before = app_query_number(req, "before", 0), around = app_query_number(req, "around", 0);
+	long long leaf = app_query_number(req, "leaf", 0);
 	int limit = (int)app_query_number(req, "limit", PAGE_DEFAULT);
 	if (before && around) {
 		response_error(res, 400, "Give before or around, not both.");
@@ -68,34 +74,66 @@ static void read_one(struct request *req, struct response *res)
 		app_store_error(res, rc);
 		return;
 	}
-	struct message *msgs;
-	size_t n;
-	int has_more, has_newer = 0;
-	if (around)
-		rc = store_msg_page_around(req->store, req->user_id, c.id, around, limit, &msgs, &n, &has_more,
-					   &has_newer);
-	else
-		rc = store_msg_page(req->store, req->user_id, c.id, before, limit, &msgs, &n, &has_more);
-	if (rc == STORE_NOTFOUND) {
+	struct msg_node *tree = NULL;
+	size_t n = 0;
+	rc = store_msg_tree(req->store, req->user_id, c.id, &tree, &n);
+	long long through = leaf ? leaf : around;
+	if (rc == STORE_OK && through && !branch_has(tree, n, through)) {
+		free(tree);
 		store_conv_free(&c);
 		response_error(res, 404, "That message is not in this conversation; it may have been deleted.");
 		return;
 	}
+	if (rc == STORE_OK && leaf && leaf != c.leaf_id)
+		rc = store_conv_set_leaf(req->store, req->user_id, c.id, leaf);
 	if (rc != STORE_OK) {
+		free(tree);
 		store_conv_free(&c);
 		app_store_error(res, rc);
 		return;
 	}
+	long long end = branch_end(tree, n, through ? through : c.leaf_id);
+	long long *path;
+	size_t len, from = 0, to;
+	branch_path(tree, n, end, &path, &len);
+	to = len;
+	if (around) { /* the page that holds it near its middle */
+		size_t at = 0;
+		while (at < len && path[at] != around)
+			at++;
+		/* ends just before the message half a page newer, as before */
+		to = at + 1 + (size_t)limit / 2 < len ? at + 1 + (size_t)limit / 2 : len;
+		from = to > (size_t)limit ? to - (size_t)limit : 0;
+	} else {
+		if (before)
+			while (to > 0 && path[to - 1] >= before)
+				to--;
+		from = to > (size_t)limit ? to - (size_t)limit : 0;
+	}
 	struct json_object *o = conversation_json(&c);
 	struct json_object *arr = json_object_new_array();
-	for (size_t i = 0; i < n; i++)
-		json_object_array_add(arr, message_json(&msgs[i]));
+	for (size_t i = from; i < to && rc == STORE_OK; i++) {
+		struct message m;
+		long long conv_id;
+		rc = store_msg_get(req->store, req->user_id, path[i], &m, &conv_id);
+		if (rc == STORE_OK) {
+			json_object_array_add(arr, turn_message_json_in(req->store, req->user_id, c.id, &m, tree, n));
+			store_msg_free(&m);
+		}
+	}
 	json_object_object_add(o, "messages", arr);
-	json_object_object_add(o, "has_more", json_object_new_boolean(has_more));
+	json_object_object_add(o, "has_more", json_object_new_boolean(from > 0));
 	if (around)
-		json_object_object_add(o, "has_newer", json_object_new_boolean(has_newer));
-	store_msg_list_free(msgs, n);
+		json_object_object_add(o, "has_newer", json_object_new_boolean(to < len));
+	json_object_object_add(o, "leaf_id", end ? json_object_new_int64(end) : NULL);
+	free(path);
+	free(tree);
 	store_conv_free(&c);
+	if (rc != STORE_OK) {
+		json_object_put(o);
+		app_store_error(res, rc);
+		return;
+	}
 	response_json(res, 200, o);
 }
 
@@ -145,10 +183,10 @@ static const struct field rename_fields[] = {
 	{NULL, 0, 0},
 };
 
-/* ?before=, ?around= and ?limit= of a conversation's page of messages. */
 static const struct param page_params[] = {
 	{"before", PARAM_ID, 0, NULL, "before must be a message id."},
 	{"around", PARAM_ID, 0, NULL, "around must be a message id."},
+	{"leaf", PARAM_ID, 0, NULL, "leaf must be a message id."},
 	{"limit", PARAM_COUNT, PAGE_MAX, NULL, "limit must be a whole number from 1 to 200."},
 	{NULL, 0, 0, NULL, NULL},
 };

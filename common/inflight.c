@@ -18,7 +18,7 @@ static long long inflight_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void inflight_host(char *host, size_t len)
+void inflight_host(char *host, size_t len)
 {
 	if (gethostname(host, len) != 0)
 		host[0] = '\0';
@@ -98,4 +98,16 @@ void inflight_release(struct store *st, struct inflight *f)
 	if (rc != STORE_OK && rc != STORE_NOTFOUND)
 		log_warn("turn %lld: slot not released; it is freed when its heartbeat goes stale", f->id);
 	f->id = 0;
+}
+
+int inflight_running(const struct turn_state *t, long long now)
+{
+	if (t->heartbeat_at < now - INFLIGHT_STALE_MS)
+		return 0;
+	char host[256];
+	inflight_host(host, sizeof host);
+	if (strcmp(host, t->host) != 0)
+		return 1; /* another node's: its heartbeat is all we know */
+	pid_t pid = (pid_t)t->pid;
+	return pid > 0 && (long long)pid == t->pid && (kill(pid, 0) == 0 || errno != ESRCH);
 }

@@ -17,8 +17,11 @@
 
 #include "store.h"
 
-#define INFLIGHT_BEAT_MS 10000LL
-#define INFLIGHT_STALE_MS 60000LL
+/* The process generating an answer beats every second; a turn whose beat
+ * is older than INFLIGHT_STALE_MS is dead, and its answer is shown
+ * interrupted with what was saved (turn.h). */
+#define INFLIGHT_BEAT_MS 1000LL
+#define INFLIGHT_STALE_MS 6000LL
 /* What a refused turn is told to wait, in seconds: turns take seconds to
  * minutes, and nothing tells when one will end. */
 #define INFLIGHT_RETRY_AFTER 10L
@@ -41,6 +44,11 @@ int inflight_take(struct store *st, long long user_id, long long message_id, lon
 		  long long now, struct inflight *out, enum inflight_full *full);
 /* Records that the turn still runs, when INFLIGHT_BEAT_MS have passed. */
 void inflight_beat(struct store *st, struct inflight *f);
+/* Whether the turn t (read by store_turn_of_msg) still runs at now: its
+ * heartbeat is fresh and, on this host, its process exists. */
+int inflight_running(const struct turn_state *t, long long now);
+/* This host's name, as turns record it. */
+void inflight_host(char *host, size_t len);
 /* Gives the slot back (idempotent). */
 void inflight_release(struct store *st, struct inflight *f);
 

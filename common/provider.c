@@ -1195,6 +1195,11 @@ void provider_keep_connections(void)
 	}
 }
 
+void provider_forget_connections(void)
+{
+	provider_share = NULL; /* the parent's; deliberately not cleaned up here */
+}
+
 void provider_global_cleanup(void)
 {
 	if (provider_share)

@@ -131,5 +131,9 @@ void provider_global_cleanup(void);
  * handshakes. A call that did not end cleanly (stopped, cut, timed out)
  * never leaves its connection for the next. Call after provider_global_init(). */
 void provider_keep_connections(void);
+/* In a child forked from a process that keeps connections: forgets them
+ * without closing them. Their TLS state is the parent's, which goes on
+ * using them; the child's calls open their own. */
+void provider_forget_connections(void);
 
 #endif

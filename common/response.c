@@ -153,9 +153,16 @@ int response_stream_begin(struct response *res)
 
 int response_stream_event(struct response *res, const char *event, struct json_object *data)
 {
+	return response_stream_event_id(res, event, NULL, data);
+}
+
+int response_stream_event_id(struct response *res, const char *event, const char *id, struct json_object *data)
+{
 	char *text = jsonx_to_string(data);
 	json_object_put(data);
 	struct buf out = BUF_INIT;
+	if (id) /* ids are ours: digits and a dot (turn.h) */
+		buf_printf(&out, "id: %s\n", id);
 	/* json-c escapes control characters, so the payload is one line. */
 	buf_printf(&out, "event: %s\ndata: ", event);
 	buf_append_str(&out, text);

@@ -44,6 +44,8 @@ int response_stream_begin(struct response *res);
 /* Sends "event: name\ndata: <json>\n\n"; takes ownership of data. Returns 0,
  * or -1 once the client has gone away. */
 int response_stream_event(struct response *res, const char *event, struct json_object *data);
+/* As response_stream_event, with an "id:" line first (id is ours, one line). */
+int response_stream_event_id(struct response *res, const char *event, const char *id, struct json_object *data);
 /* Sends an SSE comment line (keeps idle proxies from closing the stream). */
 int response_stream_comment(struct response *res, const char *text);
 

@@ -38,6 +38,7 @@ struct conversation {
 	long long id;
 	char *title;
 	long long created_at, updated_at;
+	long long leaf_id; /* the message whose branch was shown last; 0: the newest */
 };
 
 struct message {
@@ -56,6 +57,7 @@ struct message {
 	 * content. Only store_msg_page reads them. */
 	char *html;
 	long long html_version;
+	long long parent_id; /* 0 at a root; read by store_msg_get only */
 };
 
 struct store_stats {
@@ -184,6 +186,51 @@ int store_turn_add(struct store *st, long long user_id, long long message_id, co
 /* Heartbeat and end of user_id's turn id; STORE_NOTFOUND when it is gone. */
 int store_turn_beat(struct store *st, long long user_id, long long id, long long now);
 int store_turn_end(struct store *st, long long user_id, long long id);
+
+/* An answer's process, found by its message (turn.h): which host and pid
+ * generate it, its last heartbeat, and whether a stop was asked. */
+struct turn_state {
+	long long id, pid, heartbeat_at;
+	char host[256];
+	int stop_requested;
+};
+/* The turn moves to the process that generates the answer. */
+int store_turn_set_pid(struct store *st, long long user_id, long long id, const char *host, long long pid,
+		       long long now);
+/* The newest turn of user_id's message message_id; STORE_NOTFOUND when none. */
+int store_turn_of_msg(struct store *st, long long user_id, long long message_id, struct turn_state *out);
+/* Asks the process generating message_id to stop; STORE_NOTFOUND when none does. */
+int store_turn_stop(struct store *st, long long user_id, long long message_id);
+/* Whether a stop was asked of user_id's turn id (0 when the turn is gone). */
+int store_turn_stop_flag(struct store *st, long long user_id, long long id, int *stop);
+
+/* ---- the message tree (README, "Regenerate, edit, continue") ---- */
+
+/* As store_msg_add, under parent_id (0: a root of the conversation), which
+ * must be a message of the same conversation (else STORE_NOTFOUND). */
+int store_msg_add_under(struct store *st, long long user_id, long long conv_id, long long parent_id,
+			const char *role, const char *content, const char *status, const char *model,
+			const char *html, long long html_version, long long now, long long *id);
+/* One message of user_id's, with its stored HTML and parent_id, and its
+ * conversation in *conv_id; STORE_NOTFOUND for anyone else's. */
+int store_msg_get(struct store *st, long long user_id, long long id, struct message *out, long long *conv_id);
+/* Saves the text of an answer still being written (status interrupted);
+ * its HTML is rendered when it ends. */
+int store_msg_progress(struct store *st, long long user_id, long long conv_id, long long id, const char *content,
+		       const char *reasoning);
+struct msg_node {
+	long long id, parent_id;
+	int is_user;
+};
+/* Every message of the conversation as (id, parent_id), in id order; *list
+ * is the caller's to free(). */
+int store_msg_tree(struct store *st, long long user_id, long long conv_id, struct msg_node **list, size_t *n);
+/* The ok messages above message from on its branch whose contents fit in
+ * budget characters, oldest first: the context of an answer under from. */
+int store_msg_branch_context(struct store *st, long long user_id, long long conv_id, long long from,
+			     long long budget, struct message **list, size_t *n);
+/* Remembers the branch the user looked at last. */
+int store_conv_set_leaf(struct store *st, long long user_id, long long conv_id, long long leaf_id);
 
 /* ---- search (README, "Search") ---- */
 

@@ -170,6 +170,24 @@ static const char *const migrations[] = {
 	"END;"
 	"INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');"
 	"INSERT INTO conversations_fts (conversations_fts) VALUES ('rebuild');",
+	/* 5: reserved for accounts' roles, tokens and quotas (another change
+	 * of this release fills it in); a no-op until then. */
+	"SELECT 1;",
+	/* 6: answers the server owns (README, "Answers in flight") and the
+	 * message tree. parent_id links each message to the one it answers or
+	 * follows: a regenerated answer or an edited prompt is a sibling, and
+	 * a conversation shows one branch, the one ending at leaf_id (NULL:
+	 * the newest message). Rows from before become one branch, each under
+	 * the message before it, every row kept. turns.stop_requested is how
+	 * POST /api/messages/{id}/stop reaches the process generating the
+	 * answer, on whichever node it runs. */
+	"ALTER TABLE messages ADD COLUMN parent_id INTEGER;"
+	"UPDATE messages SET parent_id = (SELECT max(p.id) FROM messages p"
+	"  WHERE p.conversation_id = messages.conversation_id AND p.id < messages.id);"
+	"CREATE INDEX messages_parent ON messages(parent_id);"
+	"ALTER TABLE conversations ADD COLUMN leaf_id INTEGER;"
+	"ALTER TABLE turns ADD COLUMN stop_requested INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX turns_message ON turns(message_id);",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -184,6 +202,8 @@ enum stmt_id {
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_PING,
 	S_SEARCH_MSGS, S_SEARCH_TITLES, S_MSG_IN_CONV, S_MSG_NEWER_NTH,
 	S_MSG_AFTER, S_IMPORT_CONV, S_IMPORT_MSG,
+	S_MSG_ADD_UNDER, S_MSG_GET, S_MSG_PROGRESS, S_MSG_TREE, S_CONV_SET_LEAF,
+	S_TURN_SET_PID, S_TURN_OF_MSG, S_TURN_STOP, S_TURN_STOP_FLAG,
 	S_COUNT
 };
 
@@ -208,7 +228,7 @@ static const char *const sql[S_COUNT] = {
 	[S_CONV_CREATE] = "INSERT INTO conversations (user_id, title, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
 	[S_CONV_LIST] = "SELECT id, title, created_at, updated_at FROM conversations WHERE user_id = ?1"
 			" ORDER BY updated_at DESC, id DESC",
-	[S_CONV_GET] = "SELECT id, title, created_at, updated_at FROM conversations WHERE user_id = ?1 AND id = ?2",
+	[S_CONV_GET] = "SELECT id, title, created_at, updated_at, leaf_id FROM conversations WHERE user_id = ?1 AND id = ?2",
 	[S_CONV_RENAME] = "UPDATE conversations SET title = ?3, updated_at = ?4 WHERE user_id = ?1 AND id = ?2",
 	[S_CONV_TOUCH] = "UPDATE conversations SET updated_at = max(updated_at, ?2) WHERE id = ?1 AND user_id = ?3",
 	[S_CONV_DELETE] = "DELETE FROM conversations WHERE user_id = ?1 AND id = ?2",
@@ -217,9 +237,17 @@ static const char *const sql[S_COUNT] = {
 	/* Every statement on messages names the conversation and its owner
 	 * (SECURITY.md): a turn whose conversation was deleted meanwhile
 	 * changes nothing, whatever became of the ids. */
-	[S_MSG_ADD] = "INSERT INTO messages (conversation_id, role, content, status, model, created_at, html, html_version)"
-		      " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8"
+	[S_MSG_ADD] = "INSERT INTO messages (conversation_id, role, content, status, model, created_at, html, html_version,"
+		      " parent_id)"
+		      " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, (SELECT max(id) FROM messages WHERE conversation_id = ?1)"
 		      " WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ?1 AND user_id = ?9)",
+	/* The parent, when there is one, must be a message of the same
+	 * conversation: a branch never crosses conversations or owners. */
+	[S_MSG_ADD_UNDER] = "INSERT INTO messages (conversation_id, role, content, status, model, created_at, html,"
+			    " html_version, parent_id)"
+			    " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULLIF(?10, 0)"
+			    " WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ?1 AND user_id = ?9)"
+			    " AND (?10 = 0 OR EXISTS (SELECT 1 FROM messages WHERE id = ?10 AND conversation_id = ?1))",
 	[S_MSG_FINISH] = "UPDATE messages SET content = ?2, reasoning = ?3, status = ?4, error = ?5, html = ?6,"
 			 " html_version = ?7 WHERE id = ?1 AND conversation_id = ?8"
 			 " AND conversation_id IN (SELECT id FROM conversations WHERE id = ?8 AND user_id = ?9)",
@@ -270,9 +298,27 @@ static const char *const sql[S_COUNT] = {
 			" WHERE conversation_id = ?1 AND id > ?2"
 			" AND conversation_id IN (SELECT id FROM conversations WHERE id = ?1 AND user_id = ?4)"
 			" ORDER BY id LIMIT ?3",
+	[S_MSG_GET] = "SELECT m.id, m.role, m.content, m.reasoning, m.status, m.model, m.error, m.created_at, m.html,"
+		      " m.html_version, m.conversation_id, m.parent_id"
+		      " FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.id = ?1 AND c.user_id = ?2",
+	/* An answer's text as it arrives: only while it is still being
+	 * written (status interrupted), so a late save never undoes the end. */
+	[S_MSG_PROGRESS] = "UPDATE messages SET content = ?2, reasoning = ?3, html = NULL, html_version = NULL"
+			   " WHERE id = ?1 AND conversation_id = ?4 AND status = 'interrupted'"
+			   " AND conversation_id IN (SELECT id FROM conversations WHERE id = ?4 AND user_id = ?5)",
+	[S_MSG_TREE] = "SELECT m.id, m.parent_id, m.role FROM messages m WHERE m.conversation_id = ?1"
+		       " AND m.conversation_id IN (SELECT id FROM conversations WHERE id = ?1 AND user_id = ?2)"
+		       " ORDER BY m.id",
+	[S_CONV_SET_LEAF] = "UPDATE conversations SET leaf_id = ?3 WHERE id = ?2 AND user_id = ?1",
+	[S_TURN_SET_PID] = "UPDATE turns SET host = ?3, pid = ?4, heartbeat_at = ?5 WHERE id = ?1 AND user_id = ?2",
+	[S_TURN_OF_MSG] = "SELECT id, host, pid, heartbeat_at, stop_requested FROM turns"
+			  " WHERE message_id = ?1 AND user_id = ?2 ORDER BY id DESC LIMIT 1",
+	[S_TURN_STOP] = "UPDATE turns SET stop_requested = 1 WHERE message_id = ?1 AND user_id = ?2",
+	[S_TURN_STOP_FLAG] = "SELECT stop_requested FROM turns WHERE id = ?1 AND user_id = ?2",
 	[S_IMPORT_CONV] = "INSERT INTO conversations (user_id, title, created_at, updated_at) VALUES (?1, ?2, ?3, ?4)",
 	[S_IMPORT_MSG] = "INSERT INTO messages (conversation_id, role, content, reasoning, status, model, error, created_at,"
-			 " html, html_version) SELECT ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11"
+			 " html, html_version, parent_id) SELECT ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+			 " (SELECT max(id) FROM messages WHERE conversation_id = ?2)"
 			 " WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ?2 AND user_id = ?1)",
 };
 
@@ -828,6 +874,7 @@ static void conv_from_row(sqlite3_stmt *s, struct conversation *c)
 	c->title = col_text(s, 1);
 	c->created_at = sqlite3_column_int64(s, 2);
 	c->updated_at = sqlite3_column_int64(s, 3);
+	c->leaf_id = sqlite3_column_count(s) > 4 ? sqlite3_column_int64(s, 4) : 0;
 }
 
 int store_conv_create(struct store *st, long long user_id, const char *title, long long now,
@@ -1256,6 +1303,229 @@ int store_turn_end(struct store *st, long long user_id, long long id)
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, user_id);
 	return exec_owned(st, s, "end turn");
+}
+
+int store_turn_set_pid(struct store *st, long long user_id, long long id, const char *host, long long pid,
+		       long long now)
+{
+	sqlite3_stmt *s = stmt(st, S_TURN_SET_PID);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, user_id);
+	bind_text(s, 3, host);
+	sqlite3_bind_int64(s, 4, pid);
+	sqlite3_bind_int64(s, 5, now);
+	return exec_owned(st, s, "turn process");
+}
+
+int store_turn_of_msg(struct store *st, long long user_id, long long message_id, struct turn_state *out)
+{
+	memset(out, 0, sizeof *out);
+	sqlite3_stmt *s = stmt(st, S_TURN_OF_MSG);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, message_id);
+	sqlite3_bind_int64(s, 2, user_id);
+	int rc = sqlite3_step(s), out_rc;
+	if (rc == SQLITE_ROW) {
+		out->id = sqlite3_column_int64(s, 0);
+		const unsigned char *h = sqlite3_column_text(s, 1);
+		snprintf(out->host, sizeof out->host, "%s", h ? (const char *)h : "");
+		out->pid = sqlite3_column_int64(s, 2);
+		out->heartbeat_at = sqlite3_column_int64(s, 3);
+		out->stop_requested = sqlite3_column_int(s, 4);
+		out_rc = STORE_OK;
+	} else {
+		out_rc = rc == SQLITE_DONE ? STORE_NOTFOUND : rc_of(st, rc, "read turn");
+	}
+	done(s);
+	return out_rc;
+}
+
+int store_turn_stop(struct store *st, long long user_id, long long message_id)
+{
+	sqlite3_stmt *s = stmt(st, S_TURN_STOP);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, message_id);
+	sqlite3_bind_int64(s, 2, user_id);
+	return exec_owned(st, s, "stop turn");
+}
+
+int store_turn_stop_flag(struct store *st, long long user_id, long long id, int *stop)
+{
+	*stop = 0;
+	sqlite3_stmt *s = stmt(st, S_TURN_STOP_FLAG);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, user_id);
+	int rc = sqlite3_step(s), out_rc = STORE_OK;
+	if (rc == SQLITE_ROW)
+		*stop = sqlite3_column_int(s, 0);
+	else if (rc != SQLITE_DONE)
+		out_rc = rc_of(st, rc, "read stop flag");
+	done(s);
+	return out_rc;
+}
+
+int store_msg_add_under(struct store *st, long long user_id, long long conv_id, long long parent_id,
+			const char *role, const char *content, const char *status, const char *model,
+			const char *html, long long html_version, long long now, long long *id)
+{
+	sqlite3_stmt *s = stmt(st, S_MSG_ADD_UNDER);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, conv_id);
+	bind_text(s, 2, role);
+	bind_text(s, 3, content);
+	bind_text(s, 4, status);
+	bind_text(s, 5, model);
+	sqlite3_bind_int64(s, 6, now);
+	bind_html(s, 7, html, html_version);
+	sqlite3_bind_int64(s, 9, user_id);
+	sqlite3_bind_int64(s, 10, parent_id);
+	int rc = exec_owned(st, s, "store message");
+	if (rc == STORE_OK && id)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+int store_msg_get(struct store *st, long long user_id, long long id, struct message *out, long long *conv_id)
+{
+	memset(out, 0, sizeof *out);
+	*conv_id = 0;
+	sqlite3_stmt *s = stmt(st, S_MSG_GET);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, user_id);
+	int rc = sqlite3_step(s), out_rc;
+	if (rc == SQLITE_ROW) {
+		msg_from_row(s, out);
+		*conv_id = sqlite3_column_int64(s, 10);
+		out->parent_id = sqlite3_column_int64(s, 11);
+		out_rc = STORE_OK;
+	} else {
+		out_rc = rc == SQLITE_DONE ? STORE_NOTFOUND : rc_of(st, rc, "read message");
+	}
+	done(s);
+	return out_rc;
+}
+
+int store_msg_progress(struct store *st, long long user_id, long long conv_id, long long id, const char *content,
+		       const char *reasoning)
+{
+	sqlite3_stmt *s = stmt(st, S_MSG_PROGRESS);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, content);
+	bind_text(s, 3, reasoning && *reasoning ? reasoning : NULL);
+	sqlite3_bind_int64(s, 4, conv_id);
+	sqlite3_bind_int64(s, 5, user_id);
+	return exec_owned(st, s, "save answer so far");
+}
+
+int store_msg_tree(struct store *st, long long user_id, long long conv_id, struct msg_node **list, size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	sqlite3_stmt *s = stmt(st, S_MSG_TREE);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, conv_id);
+	sqlite3_bind_int64(s, 2, user_id);
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			*list = xrealloc(*list, cap * sizeof **list);
+		}
+		struct msg_node *m = &(*list)[(*n)++];
+		m->id = sqlite3_column_int64(s, 0);
+		m->parent_id = sqlite3_column_int64(s, 1);
+		const unsigned char *role = sqlite3_column_text(s, 2);
+		m->is_user = role && strcmp((const char *)role, "user") == 0;
+	}
+	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "read message tree");
+	done(s);
+	return out;
+}
+
+static const struct msg_node *node_of(const struct msg_node *tree, size_t n, long long id)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (tree[mid].id == id)
+			return &tree[mid];
+		if (tree[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Walks up the branch by the tree's ids (one indexed read), then reads the
+ * ok messages by id, newest first, until the budget is spent: no query
+ * walks the table or sorts. */
+int store_msg_branch_context(struct store *st, long long user_id, long long conv_id, long long from,
+			     long long budget, struct message **list, size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	struct msg_node *tree;
+	size_t nt;
+	int rc = store_msg_tree(st, user_id, conv_id, &tree, &nt);
+	const struct msg_node *at = rc == STORE_OK ? node_of(tree, nt, from) : NULL;
+	size_t cap = 0, steps = 0;
+	long long used = 0;
+	while (rc == STORE_OK && at && at->parent_id && at->parent_id < at->id && steps++ < 1000) {
+		at = node_of(tree, nt, at->parent_id);
+		if (!at)
+			break;
+		struct message m;
+		long long in_conv;
+		rc = store_msg_get(st, user_id, at->id, &m, &in_conv);
+		if (rc != STORE_OK)
+			break;
+		long long len = (long long)strlen(m.content);
+		if (strcmp(m.status, "ok") != 0 || in_conv != conv_id) {
+			store_msg_free(&m);
+			continue;
+		}
+		if (used + len > budget) {
+			store_msg_free(&m);
+			break;
+		}
+		used += len;
+		free(m.html);
+		m.html = NULL;
+		m.html_version = 0;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*list = xrealloc(*list, cap * sizeof **list);
+		}
+		(*list)[(*n)++] = m;
+	}
+	free(tree);
+	reverse(*list, *n);
+	return rc;
+}
+
+int store_conv_set_leaf(struct store *st, long long user_id, long long conv_id, long long leaf_id)
+{
+	sqlite3_stmt *s = stmt(st, S_CONV_SET_LEAF);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, user_id);
+	sqlite3_bind_int64(s, 2, conv_id);
+	sqlite3_bind_int64(s, 3, leaf_id);
+	return exec_owned(st, s, "remember the branch shown");
 }
 
 /* ---- search (README, "Search") ---- */

@@ -48,7 +48,9 @@ fake_last() { curl -s "$FAKE_URL/_fake/requests" | jq -c '.[-1]'; }
 
 @test "a streamed turn sends start, several deltas and done whose message matches the deltas" {
   new_user
-  chat_sse "one two three four five six seven eight [[fake:chunks=6]]"
+  # Deltas carry what was saved since the last one (common/turn.h): pieces
+  # 200 ms apart arrive as several.
+  chat_sse "one two three four five six seven eight [[fake:chunks=6]] [[fake:slow=200]]"
   events=$(sse_events)
   assert_regex "$events" '^start ((delta|html) ){2,}done $'
   joined=$(sse_data delta | jq -rj .content)
@@ -205,28 +207,8 @@ fake_last() { curl -s "$FAKE_URL/_fake/requests" | jq -c '.[-1]'; }
   [ -n "$(json '.messages[1].content')" ]
 }
 
-@test "a client that disconnects mid-stream stops the upstream request and the answer is stored as interrupted" {
-  needs_fake
-  new_user
-  curl -s -X POST "$FAKE_URL/_fake/reset" >/dev/null
-  chat_sse "go slowly [[fake:slow=300]] [[fake:chunks=30]]" --max-time 2 || true
-  grep -q 'event: delta' "$BATS_TEST_TMPDIR/sse"
-  cid=$(sse_data start | jq -r .conversation_id)
-  # The CGI notices at once; give it a moment to store the partial answer.
-  for _ in $(seq 50); do
-    api GET "/api/conversations/$cid"
-    [ "$(json '.messages[1].status')" = interrupted ] && [ -n "$(json '.messages[1].content')" ] && break
-    sleep 0.1
-  done
-  assert_equal "$(json '.messages[1].status')" interrupted
-  [ -n "$(json '.messages[1].content')" ]
-  for _ in $(seq 50); do
-    [ "$(fake_last | jq -r .disconnected)" = true ] && break
-    sleep 0.1
-  done
-  assert_equal "$(fake_last | jq -r .disconnected)" true
-  assert_equal "$(fake_last | jq -r .completed)" false
-}
+# A client that disconnects no longer stops its answer: turns.bats shows it
+# finished and stored ok.
 
 @test "reasoning streams apart, is stored apart and never goes back as context" {
   needs_fake
@@ -425,7 +407,7 @@ c.execute("ROLLBACK")
   assert_equal "$last" error
   data=$(awk '/^event: error/ {f=1; next} f && /^data:/ {sub(/^data: /, ""); print; exit}' "$stream_file")
   assert_equal "$(jq -r .code <<<"$data")" not_saved
-  assert_regex "$(jq -r .error <<<"$data")" 'could not be saved: the server is busy'
+  assert_regex "$(jq -r .error <<<"$data")" 'could not be saved completely: the server was busy'
   assert_equal "$(jq -r .message.status <<<"$data")" interrupted
   api GET "/api/conversations/$(awk '/^event: start/ {f=1; next} f && /^data:/ {sub(/^data: /, ""); print; exit}' "$stream_file" | jq -r .conversation_id)"
   assert_equal "$(json '[.messages[] | .status] | join(",")')" "interrupted,interrupted"
@@ -445,9 +427,9 @@ c.execute("ROLLBACK")
   last=$(sse_data html | tail -1 | jq -r .html)
   final=$(sse_data done | jq -r .message.html)
   [ "${#last}" -le "${#final}" ]
-  # Forty deltas in about 800 ms: a rendering per 200 ms, not one per delta.
-  chat_sse "[[fake:long=40]] [[fake:slow=20]]"
-  assert_equal "$(sse_data delta | wc -l)" 40
+  # Eighty pieces in about 1.6 s: a rendering per 200 ms, not one per delta.
+  chat_sse "[[fake:long=80]] [[fake:slow=20]]"
+  assert_equal "$(sse_data delta | jq -rj .content)" "$(sse_data done | jq -r .message.content)"
   n=$(sse_data html | wc -l)
-  [ "$n" -ge 2 ] && [ "$n" -le 10 ] || { echo "$n html events for 40 deltas"; return 1; }
+  [ "$n" -ge 2 ] && [ "$n" -le 12 ] || { echo "$n html events for 80 pieces"; return 1; }
 }

@@ -255,10 +255,12 @@ PY
   assert_equal "$code" 200
   cid=$(json .conversation_id)
   latest=$(sql 'PRAGMA user_version')
-  # The downgrade below undoes migrations 4 (the full-text index), 3 (the
-  # turns table; its AUTOINCREMENT rebuild it leaves, and runs again) and 2
-  # (messages.html, html_version); a newer migration needs its own undo step.
-  [ "$latest" = 4 ] || { echo "schema $latest: teach this test to undo migrations after 4"; return 1; }
+  # The downgrade below undoes migrations 6 (the message tree: parent_id,
+  # leaf_id; the stop flag goes with turns), 5, 4 (the full-text index), 3
+  # (the turns table; its AUTOINCREMENT rebuild it leaves, and runs again)
+  # and 2 (messages.html, html_version); a newer migration needs its own
+  # undo step.
+  [ "$latest" = 6 ] || { echo "schema $latest: teach this test to undo migrations after 6"; return 1; }
   old_image=$(docker_cli inspect --format '{{.Image}}' "$(web_container)")
   before=$(rows)
   [ "$(wc -l <<<"$before")" -ge 4 ]
@@ -271,6 +273,8 @@ PY
      DROP TRIGGER conversations_fts_insert; DROP TRIGGER conversations_fts_delete;
      DROP TRIGGER conversations_fts_update; DROP TABLE messages_fts; DROP TABLE conversations_fts;
      DROP TABLE turns;
+     DROP INDEX messages_parent; ALTER TABLE messages DROP COLUMN parent_id;
+     ALTER TABLE conversations DROP COLUMN leaf_id;
      ALTER TABLE messages DROP COLUMN html; ALTER TABLE messages DROP COLUMN html_version; PRAGMA user_version = 1;'
   # Whatever this wrote belongs to the container's user again.
   chown -R --reference="$STACK_DIR/instance" "$STACK_DIR/instance"
@@ -290,6 +294,8 @@ PY
   assert_equal "$code" 200
   assert_equal "$(json '.messages[0].content')" "before the upgrade"
   assert_equal "$(json '.messages[1].content')" "Echo: before the upgrade"
+  # One branch: the answer under its prompt.
+  assert_equal "$(json '.messages[1].parent_id == .messages[0].id')" true
   # The full-text index the migration built holds the rows from before.
   api GET "/api/search?q=upgrade"
   assert_equal "$code" 200

@@ -169,7 +169,8 @@ prompt_as() {
     assert_equal "$((n % 2))" 0
     [ "$n" -ge "$last" ]
     last=$n
-    [ "$(json '[.messages[] | select(.status != "ok" and .status != "interrupted")] | length')" = 0 ]
+    # An answer still being written shows as streaming (README, "Answers in flight").
+    [ "$(json '[.messages[] | select(.status != "ok" and .status != "interrupted" and .status != "streaming")] | length')" = 0 ]
     reads=$((reads + 1))
   done
   wait "$writer"

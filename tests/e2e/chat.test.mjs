@@ -245,9 +245,9 @@ test('Enter sends the prompt and the answer streams in piece by piece', async ()
   const growth = lengths.filter((n) => n > 0);
   assert.ok(growth.length >= 3, `the text grew in pieces while streaming: lengths seen ${JSON.stringify(lengths)}`);
   assert.equal(await messages().count(), before + 2);
-  assert.equal(await lastUser().textContent(), 'Hello stream [[fake:slow=400]] [[fake:chunks=8]]');
+  assert.equal(await lastUser().locator('.msg-body').textContent(), 'Hello stream [[fake:slow=400]] [[fake:chunks=8]]');
   assert.equal(await lastAnswer().getAttribute('data-status'), 'ok');
-  assert.equal((await lastAnswer().textContent()).trim(), 'Echo: Hello stream');
+  assert.equal((await lastAnswer().locator('.msg-body').textContent()).trim(), 'Echo: Hello stream');
   convA = convId();
   assert.match(convA, /^\d+$/, `the URL names the new conversation: ${page.url()}`);
   const active = page.locator('[data-testid=conversation].active');
@@ -277,7 +277,7 @@ test('Shift+Enter breaks the line instead of sending', async () => {
   await idle();
   page.off('request', onRequest);
   assert.equal(chats.length, 1);
-  assert.equal(await lastUser().textContent(), 'line one\nline two', 'the user message keeps its line break');
+  assert.equal(await lastUser().locator('.msg-body').textContent(), 'line one\nline two', 'the user message keeps its line break');
   assert.equal(await page.inputValue('#prompt'), '');
 });
 
@@ -399,7 +399,7 @@ test('the Content-Security-Policy blocks inline script, and the watcher sees it'
 test('a reasoning model: the chosen model is sent and its thinking is shown folded', async () => {
   await page.selectOption('#model', 'fake-reasoner');
   const req = page.waitForRequest((r) => r.url().endsWith('/api/chat'));
-  await ask('Think first [[fake:reasoning]] [[fake:slow=150]]');
+  await ask('Think first [[fake:reasoning]] [[fake:slow=300]]');
   const body = JSON.parse((await req).postData());
   assert.equal(body.model, 'fake-reasoner');
   assert.equal(body.conversation_id, Number(convA));
@@ -475,7 +475,7 @@ test('429: the wait is said once, no Retry that cannot succeed, and the prompt i
     assert.equal(text.trim(), 'You have sent too many prompts; try again in 60 minutes.');
     assert.equal(await page.locator('#message-list > :last-child [data-testid=retry]').count(), 0, 'no Retry');
     assert.equal(await page.inputValue('#prompt'), 'One prompt too many', 'the prompt is back in the box');
-    assert.equal(await lastUser().textContent(), 'Escape me [[fake:slow=150]] [[fake:chunks=30]]', 'no unsent copy left in the list');
+    assert.equal(await lastUser().locator('.msg-body').textContent(), 'Escape me [[fake:slow=150]] [[fake:chunks=30]]', 'no unsent copy left in the list');
   } finally {
     await page.unroute('**/api/chat');
   }
@@ -502,8 +502,8 @@ test('Stop mid-stream keeps the partial answer, marks it stopped, and the server
   assert.ok(await page.isEnabled('#prompt'), 'the prompt is usable again');
   const id = await answer.getAttribute('data-id');
   assert.ok(id, 'the answer carries its id from the start event');
-  // The answer's row exists from the start (as "interrupted", empty); the
-  // program fills in what had arrived once it notices the browser is gone.
+  // Stop asks the server (POST /api/messages/{id}/stop), whose process
+  // closes the provider request and keeps what had arrived.
   let stored;
   await poll(async () => {
     const r = await apiGet(`/api/conversations/${convA}`);
@@ -522,6 +522,81 @@ test('Stop mid-stream keeps the partial answer, marks it stopped, and the server
     assert.equal(log[0].disconnected, true, 'the provider saw the client go away');
     assert.equal(log[0].completed, false);
   }
+});
+
+test('a reload mid-answer attaches to it again and ends with the whole answer', async () => {
+  await ask('Reload me one two three four five six [[fake:slow=150]] [[fake:chunks=24]]');
+  await page.waitForFunction(() => (document.querySelector('.msg.streaming .msg-body')?.textContent.length || 0) >= 4);
+  await page.reload();
+  // The server goes on writing it: the page shows it streaming again...
+  await page.waitForSelector('.msg.streaming', { timeout: 10_000 });
+  assert.equal(await page.isVisible('#stop'), true, 'Stop is offered for the attached answer');
+  // ...and ends with all of it, stored ok.
+  await idle(page, 20_000);
+  const answer = lastAnswer();
+  assert.equal(await answer.getAttribute('data-status'), 'ok');
+  assert.equal((await answer.locator('.msg-body').textContent()).trim(), 'Echo: Reload me one two three four five six');
+  const id = await answer.getAttribute('data-id');
+  const r = await apiGet(`/api/messages/${id}`);
+  assert.equal(r.body.message.status, 'ok');
+  assert.equal(r.body.message.content, 'Echo: Reload me one two three four five six');
+});
+
+test('Regenerate adds a version beside the answer; ‹ 1/2 › switches between them', async () => {
+  const before = await lastAnswer().getAttribute('data-id');
+  await lastAnswer().hover();
+  await lastAnswer().locator('[data-testid=regenerate]').click();
+  await idle();
+  await page.waitForFunction(() => document.querySelector('#message-list > :last-child [data-testid=sibling-count]')?.textContent === '2/2');
+  const fresh = await lastAnswer().getAttribute('data-id');
+  assert.notEqual(fresh, before, 'a new answer, the old one kept');
+  await lastAnswer().locator('[data-testid=sibling-prev]').click();
+  await page.waitForFunction((id) => document.querySelector('#message-list > :last-child')?.dataset.id === id, before);
+  assert.equal(await lastAnswer().locator('[data-testid=sibling-count]').textContent(), '1/2');
+  // The version shown is remembered: a reload shows it again.
+  await page.reload();
+  await page.waitForFunction((id) => document.querySelector('#message-list > :last-child')?.dataset.id === id, before);
+  await lastAnswer().locator('[data-testid=sibling-next]').click();
+  await page.waitForFunction((id) => document.querySelector('#message-list > :last-child')?.dataset.id === id, fresh);
+});
+
+test('Edit a prompt in place: Escape cancels, Enter sends a new version with its own answer', async () => {
+  const prompt = lastUser();
+  const original = (await prompt.locator('.msg-body').textContent()).trim();
+  await prompt.hover();
+  await prompt.locator('[data-testid=edit]').click();
+  const box = page.locator('[data-testid=edit-box]');
+  assert.equal(await box.inputValue(), original);
+  await box.press('Escape');
+  await page.waitForSelector('[data-testid=edit-box]', { state: 'detached' });
+  assert.equal((await lastUser().locator('.msg-body').textContent()).trim(), original, 'Escape keeps the prompt');
+  await lastUser().hover();
+  await lastUser().locator('[data-testid=edit]').click();
+  await page.fill('[data-testid=edit-box]', 'An edited prompt');
+  await page.press('[data-testid=edit-box]', 'Enter');
+  await idle();
+  await page.waitForFunction(() => document.querySelector('#message-list > :nth-last-child(2) [data-testid=sibling-count]')?.textContent === '2/2');
+  assert.equal((await lastUser().locator('.msg-body').textContent()).trim(), 'An edited prompt');
+  assert.equal((await lastAnswer().locator('.msg-body').textContent()).trim(), 'Echo: An edited prompt');
+});
+
+test('Continue goes on with a cut answer in the same message', async () => {
+  await ask('Cut me short please [[fake:cut]] [[fake:chunks=8]]');
+  await idle();
+  const answer = lastAnswer();
+  const id = await answer.getAttribute('data-id');
+  const cut = (await apiGet(`/api/messages/${id}`)).body.message.content;
+  assert.ok(cut.length > 0, 'something arrived before the cut');
+  await answer.hover();
+  await answer.locator('[data-testid=continue]').click();
+  // The fake cuts every streamed answer to this prompt: the continuation
+  // arrives, and is cut again, in the same message.
+  await idle();
+  const whole = (await apiGet(`/api/messages/${id}`)).body.message;
+  assert.ok(whole.content.startsWith(cut) && whole.content.length > cut.length,
+    `appended to the same message: ${JSON.stringify(whole.content)}`);
+  assert.equal(await lastAnswer().getAttribute('data-id'), id, 'the same message, not a new one');
+  assert.equal((await lastAnswer().locator('.msg-body').textContent()).trim(), whole.content.trim());
 });
 
 test('a provider failure shows its cause with Retry, and Retry sends again and succeeds', async () => {
@@ -554,7 +629,7 @@ test('a provider failure shows its cause with Retry, and Retry sends again and s
     assert.deepEqual(sent, ['Please fail [[fake:status=503]]', 'Please fail']);
     assert.equal(await messages().count(), before + 2, 'the retry is a new turn; the failed one stays');
     assert.equal(await lastAnswer().getAttribute('data-status'), 'ok');
-    assert.equal((await lastAnswer().textContent()).trim(), 'Echo: Please fail');
+    assert.equal((await lastAnswer().locator('.msg-body').textContent()).trim(), 'Echo: Please fail');
     assert.equal(await failed.locator('[data-testid=retry]').count(), 0, 'the used Retry button is gone');
   } finally {
     await page.unroute('**/api/chat');
@@ -624,7 +699,7 @@ test("a user's HTML stays text, in the message and in the conversation title", a
   const evil = '<img src=x onerror="window.__pwned=1"><b>bold?</b> <script>window.__pwned=2</script>';
   await ask(evil);
   await idle();
-  assert.equal(await lastUser().textContent(), evil);
+  assert.equal(await lastUser().locator('.msg-body').textContent(), evil);
   assert.equal(await page.locator('#message-list :is(img, b, script)').count(), 0);
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
   const id = convId();
@@ -669,7 +744,7 @@ test('rename, switch and delete conversations through their dialogs', async () =
   await axe(page, 'rename dialog');
   await page.keyboard.press('Escape');
   await page.waitForSelector('#rename-dialog', { state: 'hidden' });
-  assert.equal(await page.locator('#message-list [data-role=user]').first().textContent(), 'Hello stream [[fake:slow=400]] [[fake:chunks=8]]');
+  assert.equal(await page.locator('#message-list [data-role=user]').first().locator('.msg-body').textContent(), 'Hello stream [[fake:slow=400]] [[fake:chunks=8]]');
   // delete the other one: Cancel keeps it, Delete removes it. Its buttons
   // show once the pointer is over it (or the keyboard is in it).
   await page.mouse.move(900, 400);
@@ -710,12 +785,12 @@ test('older messages load as the user scrolls up', async () => {
   await page.reload();
   await page.waitForFunction(() => document.querySelectorAll('#message-list [data-testid=message]').length >= 50);
   assert.equal(await messages().count(), 50, 'the first page holds the newest 50');
-  assert.equal((await messages().last().textContent()).trim(), 'Echo: Turn 26');
-  assert.equal(await messages().first().textContent(), 'Turn 2');
+  assert.equal((await messages().last().locator('.msg-body').textContent()).trim(), 'Echo: Turn 26');
+  assert.equal(await messages().first().locator('.msg-body').textContent(), 'Turn 2');
   await page.evaluate(() => { document.getElementById('messages').scrollTop = 0; });
   await page.waitForFunction(() => document.querySelectorAll('#message-list [data-testid=message]').length === 52);
-  assert.equal(await messages().first().textContent(), 'Turn 1');
-  assert.equal((await messages().nth(1).textContent()).trim(), 'Echo: Turn 1');
+  assert.equal(await messages().first().locator('.msg-body').textContent(), 'Turn 1');
+  assert.equal((await messages().nth(1).locator('.msg-body').textContent()).trim(), 'Echo: Turn 1');
   const ids = (await messages().evaluateAll((els) => els.map((e) => Number(e.dataset.id))));
   assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'oldest first, no duplicates');
   assert.equal(new Set(ids).size, 52);

@@ -141,6 +141,12 @@ static void test_migration_keeps_rows(void)
 	CHECK(file_value(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN"
 			       " ('conversations_user', 'messages_conversation', 'sessions_user', 'rate_events_bucket')") == 4,
 	      "and every index");
+	/* migration 6: each conversation becomes one branch, each message
+	 * under the one before it */
+	CHECK(file_value(path, "SELECT count(*) FROM messages WHERE parent_id IS NULL") == 2 &&
+		      file_value(path, "SELECT parent_id FROM messages WHERE id = 5") == 3 &&
+		      file_value(path, "SELECT parent_id FROM messages WHERE id = 18") == 17,
+	      "existing conversations become single branches");
 	CHECK(file_value(path, "SELECT count(*) FROM sqlite_schema WHERE sql LIKE '%AUTOINCREMENT%' AND name IN"
 			       " ('users', 'conversations', 'messages')") == 3,
 	      "users, conversations and messages now never reuse an id");

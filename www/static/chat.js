@@ -18,6 +18,7 @@ const state = {
   loadingOlder: false,
   view: 0,            // bumped on every switch: late answers for an old view are dropped
   stream: null,       // AbortController of the answer being streamed
+  answerId: null,     // id of that answer once the server named it (Stop asks the server)
   stick: true,        // keep the newest text in view while it streams
 };
 
@@ -116,8 +117,8 @@ ui.conversationList.addEventListener('click', (e) => {
   }
 });
 
-/** Leaves the current view: stops a streaming answer (the server keeps what
- *  arrived, marked interrupted) and empties the message list. */
+/** Leaves the current view: stops following a streaming answer (the server
+ *  goes on writing it; coming back attaches again) and empties the list. */
 function resetView(id) {
   state.stream?.abort();
   Object.assign(state, { view: state.view + 1, current: id, oldest: null, hasMore: false, partial: false });
@@ -135,11 +136,11 @@ function newChat() {
 
 /** Opens a conversation at its newest page, or at the page holding message
  *  `around` (a search result, search.js), scrolled to it and highlighted. */
-async function openConversation(id, around = null) {
+async function openConversation(id, around = null, leaf = null) {
   resetView(id);
   const view = state.view;
   ui.messages.setAttribute('aria-busy', 'true');
-  const at = around == null ? '' : `around=${enc(around)}&`;
+  const at = around != null ? `around=${enc(around)}&` : leaf != null ? `leaf=${enc(leaf)}&` : '';
   const r = await call(`/api/conversations/${enc(id)}?${at}limit=${PAGE}`);
   if (view !== state.view) return;
   ui.messages.setAttribute('aria-busy', 'false');
@@ -159,6 +160,8 @@ async function openConversation(id, around = null) {
   if (last?.status === 'error' && prev?.role === 'user') {
     ui.messageList.querySelector(':scope > :last-child .err').append(retryButton(() => send(prev.content)));
   }
+  // An answer still being written goes on on the server: show it going on.
+  if (last?.status === 'streaming' && !r.data.has_newer) attach(last, ui.messageList.querySelector(':scope > :last-child'));
   const hit = around == null ? null : ui.messageList.querySelector(`[data-id="${CSS.escape(String(around))}"]`);
   if (r.data.has_newer) {
     // The newest messages are not shown: a button gets them, and so does sending.
@@ -270,7 +273,70 @@ function messageEl(m) {
     art.classList.add('error');
     art.append(errorBox(m.error || FAILED));
   } else if (status === 'interrupted') art.append(stoppedMark(m.error));
+  if (m.id != null && m.status !== 'streaming') art.append(actionsEl(m, art));
   return art;
+}
+
+/** Under each stored message: its time (shown on hover or focus), the
+ *  ‹ 2/3 › switch between siblings, and what can be done with it: Edit a
+ *  prompt; Copy, Regenerate and (when cut) Continue an answer. */
+function actionsEl(m, art) {
+  const bar = h('div', 'msg-actions', null, { 'data-testid': 'actions' });
+  const btn = (label, testid, onClick) => {
+    const b = h('button', 'btn small quiet', label, { type: 'button', 'data-testid': testid });
+    b.addEventListener('click', onClick);
+    bar.append(b);
+    return b;
+  };
+  const sibs = Array.isArray(m.siblings) ? m.siblings : [];
+  const at = sibs.findIndex((x) => sameId(x, m.id));
+  if (sibs.length > 1 && at >= 0) {
+    const nav = h('span', 'siblings', null, { 'data-testid': 'siblings' });
+    const go = (k, label, testid) => {
+      const b = h('button', 'btn small quiet', k < 0 ? '‹' : '›', { type: 'button', 'aria-label': label, 'data-testid': testid });
+      const to = sibs[at + k];
+      if (to == null) b.disabled = true;
+      else b.addEventListener('click', () => { if (!state.stream) openConversation(state.current, null, to); });
+      return b;
+    };
+    nav.append(go(-1, 'Previous version', 'sibling-prev'), h('span', 'sibling-count', `${at + 1}/${sibs.length}`, { 'data-testid': 'sibling-count' }), go(1, 'Next version', 'sibling-next'));
+    bar.append(nav);
+  }
+  if (m.role === 'user') {
+    btn('Edit', 'edit', () => { if (!state.stream) startEdit(art, m); });
+  } else {
+    const copy = btn('Copy', 'copy', async () => {
+      try { await navigator.clipboard.writeText(m.content || ''); copy.textContent = 'Copied'; } catch { copy.textContent = 'Copy failed'; }
+      setTimeout(() => { copy.textContent = 'Copy'; }, 1500);
+    });
+    btn('Regenerate', 'regenerate', () => { if (!state.stream) send(null, { regenerate: m.id, art }); });
+    if (m.status !== 'ok' && m.content) btn('Continue', 'continue', () => { if (!state.stream) send(null, { cont: m.id, art, m }); });
+  }
+  if (m.created_at) {
+    const when = new Date(m.created_at);
+    bar.append(h('time', 'msg-time', when.toLocaleString(), { datetime: m.created_at, tabindex: '0', 'data-testid': 'time' }));
+  }
+  return bar;
+}
+
+/** Edit in place: the prompt becomes a box; Enter sends it as a new
+ *  version (a sibling) with its own answer, Escape puts the prompt back. */
+function startEdit(art, m) {
+  const box = h('textarea', 'edit-box', null, { 'aria-label': 'Edit your message', 'data-testid': 'edit-box', rows: '3' });
+  box.value = m.content || '';
+  const old = [...art.childNodes];
+  art.replaceChildren(box);
+  box.focus();
+  box.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      e.stopPropagation();
+      art.replaceChildren(...old);
+    } else if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      if (box.value.trim() && !state.stream) send(box.value, { edit: m.id, art });
+    }
+  });
 }
 
 /** Copy buttons on code blocks; links open in a new tab. */
@@ -385,7 +451,7 @@ const copyText = (text) => navigator.clipboard.writeText(text).then(() => true, 
  *  message's html, identical to the last rendering, replaces it at the end.
  *  The bubble is not a live region (each repaint would be read out): the
  *  finished answer is announced once through #announcer. */
-function liveAnswer() {
+function liveAnswer(from = null) {
   const art = h('article', 'msg assistant streaming', null,
     { 'data-testid': 'message', 'data-role': 'assistant', 'data-status': 'streaming', 'aria-label': 'Assistant' });
   const working = h('div', 'working', 'Thinking', { 'data-testid': 'working' });
@@ -393,6 +459,11 @@ function liveAnswer() {
   // The label goes under the text: removing it at the end moves nothing.
   art.append(body, working);
   let text = '', html = null, shownHtml = null, thought = '', details = null, frame = 0;
+  if (from?.content) {  // continue: the answer so far stays, and grows
+    text = from.content;
+    html = from.html ?? null;
+    working.textContent = 'Writing';
+  }
   const paint = () => {
     frame = 0;
     if (html !== null) {
@@ -450,9 +521,17 @@ function liveAnswer() {
       end(m?.status === 'interrupted' ? 'interrupted' : 'error');
       art.classList.add('error');
       art.append(errorBox(msg, retry, true));
+      if (m?.id != null) art.append(actionsEl(m, art));  // stored: Regenerate, Continue
       if (state.stick) scrollToBottom();
     },
-    stopped(convId) {
+    stopped(convId, m) {
+      if (m) {  // the stored answer, as the server stopped it
+        end('interrupted');
+        const fresh = messageEl(m);
+        art.replaceWith(fresh);
+        announce(fresh, 'Stopped. ');
+        return;
+      }
       end('interrupted');
       art.append(stoppedMark());
       announce(art, 'Stopped. ');
@@ -496,7 +575,7 @@ function announce(art, prefix = '') {
 async function readEvents(stream, onEvent) {
   const reader = stream.getReader();
   const decoder = new TextDecoder();
-  let buf = '', name = '', data = [];
+  let buf = '', name = '', data = [], id = '';
   for (;;) {
     const { value, done } = await reader.read();
     buf += decoder.decode(value, { stream: !done });
@@ -506,7 +585,7 @@ async function readEvents(stream, onEvent) {
     for (let line of lines) {
       if (line.endsWith('\r')) line = line.slice(0, -1);
       if (!line) {  // a blank line ends an event
-        if (data.length) onEvent(name || 'message', data.join('\n'));
+        if (data.length) onEvent(name || 'message', data.join('\n'), id);
         name = '';
         data = [];
       } else if (line[0] !== ':') {  // ':' starts a comment (keep-alive)
@@ -515,21 +594,37 @@ async function readEvents(stream, onEvent) {
         const val = i < 0 ? '' : line.slice(line[i + 1] === ' ' ? i + 2 : i + 1);
         if (field === 'event') name = val;
         else if (field === 'data') data.push(val);
+        else if (field === 'id') id = val;
       }
     }
     if (done) return;
   }
 }
 
-/** Sends a prompt and shows the answer as it streams. */
-async function send(text) {
+/** Removes what follows art in the list: a new version of a message
+ *  starts a branch, and the old branch's later messages are not on it. */
+function cutAfter(art) {
+  while (art.nextElementSibling) art.nextElementSibling.remove();
+}
+
+/** Sends a prompt and shows the answer as it streams. With opts.edit (a
+ *  prompt's id), opts.regenerate or opts.cont (an answer's id) and opts.art
+ *  (that message's article), it makes a new version of that message or
+ *  goes on with it (README, "Regenerate, edit, continue"). */
+async function send(text, opts = {}) {
   if (state.stream) return;
-  if (state.partial) await openConversation(state.current);
+  const tree = opts.edit ?? opts.regenerate ?? opts.cont ?? null;
+  if (state.partial && tree == null) await openConversation(state.current);
   ui.empty.hidden = ui.notice.hidden = true;
-  const mine = messageEl({ role: 'user', content: text });
-  mine.classList.add('pending');
-  const bot = liveAnswer();
-  ui.messageList.append(mine, bot.art);
+  let mine = text == null ? null : messageEl({ role: 'user', content: text });
+  mine?.classList.add('pending');
+  const bot = liveAnswer(opts.cont != null ? opts.m : null);
+  if (tree != null) {
+    cutAfter(opts.art);
+    if (mine) { opts.art.replaceWith(mine); ui.messageList.append(bot.art); }
+    else opts.art.replaceWith(bot.art);
+    if (opts.cont != null) bot.art.dataset.id = opts.cont;
+  } else ui.messageList.append(mine, bot.art);
   scrollToBottom();
   const ctrl = new AbortController();
   state.stream = ctrl;
@@ -537,7 +632,8 @@ async function send(text) {
   const view = state.view;
   let started = false, finished = false, turnConv = null;
   // Before `start` nothing was stored, so a retry replaces this attempt.
-  const retry = () => {
+  // A new version of a message is tried again from the conversation.
+  const retry = tree != null ? null : () => {
     if (!started) { mine.remove(); bot.art.remove(); }
     send(text);
   };
@@ -545,9 +641,13 @@ async function send(text) {
   const begin = (conversationId, userMessage, conversation, answerId) => {
     started = true;
     turnConv = conversationId ?? null;
-    mine.classList.remove('pending');
-    if (userMessage?.id != null) mine.dataset.id = userMessage.id;
-    if (answerId != null) bot.art.dataset.id = answerId;
+    mine?.classList.remove('pending');
+    if (userMessage?.id != null && mine) {  // stored: it gets its time and Edit
+      const fresh = messageEl(userMessage);
+      mine.replaceWith(fresh);
+      mine = fresh;
+    }
+    if (answerId != null) { bot.art.dataset.id = answerId; state.answerId = answerId; }
     state.oldest ??= userMessage?.id ?? null;
     if (state.current == null && conversationId != null && view === state.view) {
       state.current = conversationId;
@@ -570,6 +670,8 @@ async function send(text) {
       if (typeof d.content === 'string') bot.content(d.content);
     } else if (name === 'done' && d.message) {
       finish('done', d.message);
+      // A new version: the conversation shows it with its ‹ n/m › switch.
+      if (tree != null && view === state.view) openConversation(state.current);
       // The answer is complete: the composer is free again, even while the
       // server still asks the provider for a title (event `title`).
       if (state.stream === ctrl) { state.stream = null; setBusy(false); }
@@ -577,11 +679,14 @@ async function send(text) {
       const c = state.conversations.find((x) => sameId(x.id, d.conversation.id));
       if (c) { c.title = d.conversation.title; renderList(); }
     }
-    // error: {"error","message"}: the cause in plain words and the stored answer
+    // error: {"error","code","message"}: the cause in plain words and the stored answer
+    else if (name === 'error' && d.code === 'stopped') finish('stopped', turnConv, d.message);
     else if (name === 'error') finish('fail', d.error || d.message?.error || 'The answer failed.', retry, d.message);
   };
-  const body = { prompt: text };
-  if (state.current != null) body.conversation_id = state.current;
+  const body = opts.edit != null ? { edit: opts.edit, prompt: text }
+    : opts.regenerate != null ? { regenerate: opts.regenerate }
+      : opts.cont != null ? { continue: opts.cont } : { prompt: text };
+  if (state.current != null && tree == null) body.conversation_id = state.current;
   if (state.multiModel) body.model = ui.model.value;
   try {
     const res = await fetch('/api/chat', {
@@ -609,10 +714,10 @@ async function send(text) {
       // into the box, and no Retry is offered.
       const giveBackPrompt = res.status === 400 || res.status === 413 || res.status === 429;
       finish('fail', errorText(res, data), giveBackPrompt ? null : retry);
-      if (giveBackPrompt) {
+      if (giveBackPrompt && mine) {
         mine.remove();
         giveBack(text);
-      } else mine.classList.replace('pending', 'unsent');
+      } else mine?.classList.replace('pending', 'unsent');
       if (res.status === 429) state.promptsLeft = 0;
     } else if (res.headers.get('Content-Type')?.startsWith('text/event-stream')) {
       await readEvents(res.body, onEvent);
@@ -625,20 +730,90 @@ async function send(text) {
   } catch {
     if (finished) { /* Stop after the end: nothing to do */ }
     else if (ctrl.signal.aborted) {
-      mine.classList.remove('pending');  // the server may have stored it
+      mine?.classList.remove('pending');  // the server may have stored it
       bot.stopped(turnConv);
+    } else if (started && bot.art.dataset.id) {
+      // The connection broke, not the answer: the server goes on writing
+      // it, so attach again and show the rest.
+      if (state.stream === ctrl) { state.stream = null; state.answerId = null; }
+      attach({ id: bot.art.dataset.id }, bot.art);
+      return;
     } else {
       bot.fail(NETWORK_ERROR, retry);
-      if (!started) mine.classList.replace('pending', 'unsent');
+      if (!started) mine?.classList.replace('pending', 'unsent');
     }
   } finally {
     if (state.stream === ctrl) {
       state.stream = null;
+      state.answerId = null;
       setBusy(false);
     }
     // New order and title, also when the reader has switched away meanwhile.
     if (started) loadConversations();
   }
+}
+
+/** Shows an answer the server is still writing (after a reload, a switch
+ *  back, or a broken connection), replacing art: it attaches to
+ *  GET /api/messages/{id}/stream and, when the connection breaks, attaches
+ *  again with Last-Event-ID, so nothing is shown twice or lost. */
+async function attach(m, art) {
+  if (state.stream || !art) return;
+  const bot = liveAnswer();
+  bot.art.dataset.id = m.id;
+  art.replaceWith(bot.art);
+  const ctrl = new AbortController();
+  state.stream = ctrl;
+  state.answerId = m.id;
+  setBusy(true);
+  const view = state.view;
+  let finished = false, lastId = '';
+  const onEvent = (name, raw, id) => {
+    let d;
+    try { d = JSON.parse(raw); } catch { return; }
+    if (name === 'delta') {
+      lastId = id || lastId;
+      if (typeof d.reasoning === 'string') bot.reasoning(d.reasoning);
+      if (typeof d.content === 'string') bot.content(d.content);
+    } else if (name === 'html') { if (typeof d.html === 'string' && !finished) bot.html(d.html); }
+    else if (name === 'done' && d.message) { finished = true; bot.done(d.message); }
+    else if (name === 'error') {
+      finished = true;
+      if (d.code === 'stopped') bot.stopped(state.current, d.message);
+      else bot.fail(d.error || 'The answer failed.', null, d.message);
+    }
+  };
+  try {
+    for (let tries = 0; tries < 5 && !finished && view === state.view; tries++) {
+      if (tries) await new Promise((r) => setTimeout(r, 500 * tries));
+      const headers = { Accept: 'text/event-stream' };
+      if (lastId) headers['Last-Event-ID'] = lastId;
+      let res;
+      try {
+        res = await fetch(`/api/messages/${enc(m.id)}/stream`, { credentials: 'same-origin', headers, signal: ctrl.signal });
+      } catch (e) { if (ctrl.signal.aborted) throw e; continue; }
+      if (res.status === 401) return toLogin();
+      if (!res.ok) { finished = true; bot.fail(errorText(res, await readJson(res))); break; }
+      try { await readEvents(res.body, onEvent); } catch (e) { if (ctrl.signal.aborted) throw e; }
+    }
+    if (!finished && view === state.view) bot.fail(NETWORK_ERROR);
+  } catch { /* left the view: the server goes on */ } finally {
+    if (state.stream === ctrl) {
+      state.stream = null;
+      state.answerId = null;
+      setBusy(false);
+    }
+  }
+}
+
+/** Stop: asks the server to stop the answer (from this tab or any other);
+ *  the stream then ends with what arrived. Before the server named the
+ *  answer, the request is dropped instead. */
+async function stopAnswer() {
+  const id = state.answerId;
+  if (id == null) { state.stream?.abort(); return; }
+  const r = await call(`/api/messages/${enc(id)}/stop`, { method: 'POST' });
+  if (!r.ok) notify(r.error);
 }
 
 /** Puts a prompt that was not sent back into the composer, unless the
@@ -696,7 +871,7 @@ ui.composer.addEventListener('submit', (e) => {
   ui.prompt.value = '';
   send(text);
 });
-ui.stop.addEventListener('click', () => state.stream?.abort());
+ui.stop.addEventListener('click', stopAnswer);
 
 /* ---------- dialogs and actions ---------- */
 
@@ -795,7 +970,7 @@ document.addEventListener('keydown', (e) => {
   const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
   if (e.key === 'Escape') {
     if (document.body.classList.contains('drawer-open')) setDrawer(false);
-    else if (state.stream) { e.preventDefault(); state.stream.abort(); }
+    else if (state.stream) { e.preventDefault(); stopAnswer(); }
   } else if (mod && e.shiftKey && key === 'o') {
     e.preventDefault();
     setDrawer(false);

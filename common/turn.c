@@ -1,0 +1,312 @@
+/* turn.c: an answer the server owns: the process that generates it (see turn.h). */
+#define _GNU_SOURCE
+#include "turn.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "config.h"
+#include "conversation.h"
+#include "log.h"
+#include "provider.h"
+#include "stream_html.h"
+#include "title.h"
+
+/* ---- the generator ---------------------------------------------------- */
+
+/* SIGTERM, SIGHUP or SIGINT sent to the generator itself: an orderly stop
+ * that keeps what arrived. The one piece of process state a handler touches. */
+static volatile sig_atomic_t turn_signalled;
+
+static void turn_on_signal(int sig)
+{
+	(void)sig;
+	turn_signalled = 1;
+}
+
+static long long turn_wall_ms(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return 0;
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct gen {
+	struct store *st;
+	struct turn_spec *sp;
+	struct buf content, reasoning; /* the answer so far, saved text included */
+	size_t saved_content, saved_reasoning;
+	long long last_save, last_poll; /* monotonic ms */
+	int stopped;
+};
+
+static void gen_save(struct gen *g, long long now)
+{
+	g->last_save = now;
+	if (g->content.len == g->saved_content && g->reasoning.len == g->saved_reasoning)
+		return;
+	int rc = store_msg_progress(g->st, g->sp->user_id, g->sp->conv_id, g->sp->answer_id, buf_str(&g->content),
+				    buf_str(&g->reasoning));
+	if (rc == STORE_OK) {
+		g->saved_content = g->content.len;
+		g->saved_reasoning = g->reasoning.len;
+	} else if (rc == STORE_NOTFOUND) {
+		log_info("answer %lld is gone (its conversation was deleted); it is stopped", g->sp->answer_id);
+		g->stopped = 1;
+	} else {
+		log_warn("answer %lld: what arrived could not be saved (%d); tried again shortly", g->sp->answer_id, rc);
+	}
+}
+
+static int gen_should_abort(void *ctx)
+{
+	struct gen *g = ctx;
+	long long now = stream_html_now_ms();
+	inflight_beat(g->st, &g->sp->slot);
+	if (turn_signalled)
+		g->stopped = 1;
+	if (now - g->last_poll >= TURN_POLL_MS) {
+		int stop = 0;
+		g->last_poll = now;
+		if (store_turn_stop_flag(g->st, g->sp->user_id, g->sp->slot.id, &stop) == STORE_OK && stop) {
+			log_info("answer %lld stopped on request after %zu bytes", g->sp->answer_id, g->content.len);
+			g->stopped = 1;
+		}
+	}
+	size_t unsaved = g->content.len + g->reasoning.len - g->saved_content - g->saved_reasoning;
+	if (now - g->last_save >= TURN_SAVE_MS || unsaved >= TURN_SAVE_BYTES)
+		gen_save(g, now);
+	return g->stopped;
+}
+
+static int gen_on_delta(void *ctx, const char *content, const char *reasoning)
+{
+	struct gen *g = ctx;
+	if (content)
+		buf_append_str(&g->content, content);
+	else
+		buf_append_str(&g->reasoning, reasoning);
+	return gen_should_abort(ctx);
+}
+
+/* Writes the end of the turn: both its messages share the outcome (only ok
+ * ones are context later), except that a prompt already answered well keeps
+ * its ok. Every write names the conversation and its owner. */
+static int gen_finish(struct store *st, const struct turn_spec *sp, const struct message *prompt, const char *content,
+		      const char *reasoning, const char *status, const char *error, long long now)
+{
+	const long long version = message_html_version();
+	char *html = message_html("assistant", content);
+	const char *prompt_status = strcmp(prompt->status, "ok") == 0 ? "ok" : status;
+	int rc = store_begin(st);
+	if (rc == STORE_OK)
+		rc = store_msg_finish(st, sp->user_id, sp->conv_id, sp->answer_id, content, reasoning, status, error, html,
+				      version);
+	if (rc == STORE_OK && strcmp(prompt->status, prompt_status) != 0) {
+		char *prompt_html = message_html("user", prompt->content);
+		rc = store_msg_finish(st, sp->user_id, sp->conv_id, prompt->id, prompt->content, NULL, prompt_status, NULL,
+				      prompt_html, version);
+		free(prompt_html);
+	}
+	if (rc == STORE_OK)
+		rc = store_conv_touch(st, sp->user_id, sp->conv_id, now);
+	if (rc == STORE_OK)
+		rc = store_commit(st);
+	if (rc != STORE_OK)
+		store_rollback(st);
+	free(html);
+	return rc;
+}
+
+static void gen_run(struct request *req, struct turn_spec *sp)
+{
+	const struct config *cfg = req->cfg;
+	struct store *st = req->store;
+	struct message prompt, answer;
+	long long conv_of_prompt = 0, conv_of_answer = 0;
+	int rc = store_msg_get(st, sp->user_id, sp->prompt_id, &prompt, &conv_of_prompt);
+	int rc2 = store_msg_get(st, sp->user_id, sp->answer_id, &answer, &conv_of_answer);
+	struct message *history = NULL;
+	size_t n_history = 0;
+	if (rc == STORE_OK && rc2 == STORE_OK)
+		rc = store_msg_branch_context(st, sp->user_id, sp->conv_id, sp->prompt_id, cfg->context_chars, &history,
+					      &n_history);
+	if (rc != STORE_OK || rc2 != STORE_OK) {
+		log_info("answer %lld: its conversation is gone or unreadable; nothing is asked", sp->answer_id);
+		store_msg_free(&prompt);
+		store_msg_free(&answer);
+		inflight_release(st, &sp->slot);
+		return;
+	}
+	/* system prompt, the branch above the prompt, the prompt, and for a
+	 * continuation the answer so far, which the provider goes on from */
+	struct provider_message *msgs = xcalloc(n_history + 3, sizeof *msgs);
+	size_t n = 0;
+	if (cfg->system_prompt)
+		msgs[n++] = (struct provider_message){"system", cfg->system_prompt};
+	for (size_t i = 0; i < n_history; i++)
+		msgs[n++] = (struct provider_message){history[i].role, history[i].content};
+	msgs[n++] = (struct provider_message){"user", prompt.content};
+	int cont = sp->cont && answer.content[0] != '\0';
+	if (cont)
+		msgs[n++] = (struct provider_message){"assistant", answer.content};
+
+	struct gen g = {st, sp, BUF_INIT, BUF_INIT, 0, 0, stream_html_now_ms(), stream_html_now_ms(), 0};
+	if (cont) {
+		buf_append_str(&g.content, answer.content);
+		if (answer.reasoning)
+			buf_append_str(&g.reasoning, answer.reasoning);
+		g.saved_content = g.content.len;
+		g.saved_reasoning = g.reasoning.len;
+	}
+	struct provider_request preq = {
+		.url = cfg->api_url,
+		.api_key = cfg->api_key,
+		.model = sp->model,
+		.messages = msgs,
+		.n_messages = n,
+		.idle_timeout_s = cfg->idle_timeout,
+		.total_timeout_s = cfg->timeout,
+		.first_token_timeout_s = cfg->first_token_timeout,
+		.stream = sp->stream,
+		.on_delta = gen_on_delta,
+		.should_abort = gen_should_abort,
+		.ctx = &g,
+	};
+	struct provider_result pres;
+	int answered = provider_complete(&preq, &pres) == 0;
+
+	/* The final text is the saved prefix of a continuation and what this
+	 * request returned (a JSON answer arrives whole, without deltas). */
+	struct buf content = BUF_INIT, reasoning = BUF_INIT;
+	if (cont) {
+		buf_append_str(&content, answer.content);
+		if (answer.reasoning)
+			buf_append_str(&reasoning, answer.reasoning);
+	}
+	buf_append_str(&content, pres.content ? pres.content : "");
+	if (pres.reasoning)
+		buf_append_str(&reasoning, pres.reasoning);
+	const char *status = "ok", *error = NULL;
+	if (answered) {
+		/* the whole answer arrived */
+	} else if (pres.status == PROVIDER_ABORTED) {
+		status = "interrupted";
+		error = TURN_STOPPED;
+	} else {
+		status = content.len ? "interrupted" : "error";
+		error = provider_user_message(pres.status);
+		log_error("provider %s failed (%s): %s", cfg->api_url, provider_status_name(pres.status),
+			  pres.detail ? pres.detail : "no detail");
+	}
+	/* The answer cannot be asked for again, a request can: its last write
+	 * waits longer for other writers (README, ANSWER_STORE_WAIT). */
+	store_patience(st, (int)cfg->answer_store_wait * 1000);
+	rc = gen_finish(st, sp, &prompt, buf_str(&content), buf_str(&reasoning), status, error, req->now);
+	if (rc == STORE_NOTFOUND)
+		log_info("conversation %lld was deleted while answer %lld was written; nothing stored", sp->conv_id,
+			 sp->answer_id);
+	else if (rc != STORE_OK)
+		log_error("could not store the answer %lld; it stays marked interrupted with what was saved",
+			  sp->answer_id);
+	if (answered && rc == STORE_OK && sp->title) {
+		struct conversation conv;
+		if (store_conv_get(st, sp->user_id, sp->conv_id, &conv) == STORE_OK)
+			title_after_first_turn(req, NULL, &conv, sp->model, prompt.content, buf_str(&content), 0);
+		store_conv_free(&conv);
+	}
+	inflight_release(st, &sp->slot);
+	buf_free(&content);
+	buf_free(&reasoning);
+	buf_free(&g.content);
+	buf_free(&g.reasoning);
+	provider_result_free(&pres);
+	free(msgs);
+	store_msg_list_free(history, n_history);
+	store_msg_free(&prompt);
+	store_msg_free(&answer);
+}
+
+/* The grandchild: lets go of the client and of lighttpd, takes the turn
+ * over and writes the answer. Never returns. */
+static void turn_generator(struct request *req, struct turn_spec *sp)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = turn_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	/* A persistent worker's kept provider connections stay the worker's. */
+	provider_forget_connections();
+	/* The client's connection (stdin and stdout, and any other copy) must
+	 * close when the request process ends, or lighttpd would wait for this
+	 * answer; stderr, the log, stays. */
+	if (dup2(2, 0) < 0 || dup2(2, 1) < 0)
+		_exit(1);
+	if (close_range(3, ~0U, 0) != 0)
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
+	char err[512];
+	if (store_open(req->cfg->database, &req->store, err, sizeof err) < 0) {
+		log_error("answer %lld: %s; it stays interrupted", sp->answer_id, err);
+		_exit(1);
+	}
+	char host[256];
+	inflight_host(host, sizeof host);
+	long long now = turn_wall_ms();
+	if (store_turn_set_pid(req->store, sp->user_id, sp->slot.id, host, (long long)getpid(), now) != STORE_OK)
+		log_warn("answer %lld: its turn could not be moved to process %ld", sp->answer_id, (long)getpid());
+	sp->slot.last_beat = now;
+	gen_run(req, sp);
+	store_close(req->store);
+	_exit(0);
+}
+
+int turn_start(struct request *req, struct turn_spec *sp)
+{
+	/* A SQLite connection must not be used on both sides of a fork: the
+	 * request's is closed first and each side opens its own. */
+	store_close(req->store);
+	req->store = NULL;
+	pid_t child = fork();
+	if (child == 0) {
+		if (setsid() < 0)
+			_exit(1);
+		pid_t grandchild = fork();
+		if (grandchild != 0)
+			_exit(grandchild < 0 ? 1 : 0);
+		turn_generator(req, sp);
+	}
+	int status = 1;
+	if (child > 0)
+		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+			;
+	int started = child > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	if (!started)
+		log_error("answer %lld: no process could be started to write it (%s)", sp->answer_id,
+			  child < 0 ? strerror(errno) : "fork failed");
+	char err[512];
+	if (store_open(req->cfg->database, &req->store, err, sizeof err) < 0) {
+		log_error("%s", err);
+		req->store = NULL;
+		return -1;
+	}
+	return started ? 0 : -1;
+}
+
