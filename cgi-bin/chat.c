@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "app.h"
+#include "budget.h"
 #include "buf.h"
 #include "config.h"
 #include "conversation.h"
@@ -223,6 +224,11 @@ static void chat(struct request *req, struct response *res)
 		}
 	}
 
+	/* Budgets (budget.h) before the hourly rate limit: a refusal costs nothing. */
+	if (budget_check(req, res) != 0) {
+		store_conv_free(&conv);
+		return;
+	}
 	long retry = 0;
 	char *bucket = xasprintf("prompt-user:%lld", req->user_id);
 	rc = ratelimit_hit(req->store, bucket, &cfg->rate_prompts, req->now, 1, &retry);
@@ -334,6 +340,10 @@ static void chat(struct request *req, struct response *res)
 	};
 	struct provider_result pres;
 	int answered = provider_complete(&preq, &pres) == 0;
+	size_t sent_chars = pres.content ? strlen(pres.content) : 0;
+	for (size_t i = 0; i < n_msgs; i++)
+		sent_chars += strlen(msgs[i].content);
+	(void)budget_record(req->store, req->user_id, req->now, pres.usage_tokens, sent_chars);
 
 	const char *status = "ok", *error = NULL;
 	const char *content = pres.content ? pres.content : "";

@@ -2,9 +2,11 @@
 #include <stdlib.h>
 
 #include "app.h"
+#include "budget.h"
 #include "config.h"
 #include "csrf.h"
 #include "scgi.h"
+#include "store.h"
 
 static void me(struct request *req, struct response *res)
 {
@@ -20,7 +22,16 @@ static void me(struct request *req, struct response *res)
 	json_object_object_add(o, "default_model", json_object_new_string(cfg->model));
 	json_object_object_add(o, "demo", json_object_new_boolean(cfg->api_key == NULL));
 	json_object_object_add(o, "prompt_max_chars", json_object_new_int64(cfg->prompt_max_chars));
+	json_object_object_add(o, "role", json_object_new_string(req->role ? req->role : "user"));
+	struct budget b;
+	int rc = budget_read(req->store, cfg, req->user_id, req->now, &b);
 	free(token);
+	if (rc != STORE_OK) {
+		json_object_put(o);
+		app_store_error(res, rc);
+		return;
+	}
+	json_object_object_add(o, "usage", budget_json(&b));
 	response_json(res, 200, o);
 }
 

@@ -250,6 +250,7 @@ static int parse(struct request *req, int fd, const char **err, int upload)
 	req->origin = env_or_null("HTTP_ORIGIN");
 	req->sec_fetch_site = env_or_null("HTTP_SEC_FETCH_SITE");
 	req->csrf_header = env_or_null("HTTP_X_CSRF_TOKEN");
+	req->authorization = env_or_null("HTTP_AUTHORIZATION");
 	req->content_type = env_or_null("CONTENT_TYPE");
 	req->accept = env("HTTP_ACCEPT");
 	req->host = env_or_null("HTTP_HOST");
@@ -317,5 +318,6 @@ void request_free(struct request *req)
 	jsonx_free_members(&req->json);
 	free(req->username);
 	free(req->session_hash);
+	free(req->role);
 	memset(req, 0, sizeof *req);
 }

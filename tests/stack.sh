@@ -52,7 +52,7 @@ start() {
       AI_MODEL="fake-model" AI_MODELS="fake-model,fake-reasoner" \
       AI_IDLE_TIMEOUT=3 AI_TIMEOUT=20 AI_TITLES=0 \
       RATE_LIMIT_AUTH_IP="100000/minute" RATE_LIMIT_LOGIN="10/minute" RATE_LIMIT_PROMPTS="1000/hour" \
-      MAX_STREAMS_PER_USER=100 MAX_STREAMS_TOTAL=1000 \
+      MAX_STREAMS_PER_USER=100 MAX_STREAMS_TOTAL=1000 REGISTRATION=open \
       ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" \
       AIFACADE_SANDBOX="${AIFACADE_SANDBOX:-on}" \
       "$@" "$root/tools/serve.sh" >"$dir/serve.log" 2>&1

@@ -303,6 +303,7 @@ stack_start() {
     echo "AI_TITLES=0"
     echo "MAX_STREAMS_PER_USER=100"
     echo "MAX_STREAMS_TOTAL=1000"
+    echo "REGISTRATION=open"
     local kv
     for kv in "$@"; do echo "$kv"; done
   } >"$dir/app.env"
