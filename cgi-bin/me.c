@@ -11,10 +11,11 @@
 static void me(struct request *req, struct response *res)
 {
 	const struct config *cfg = req->cfg;
-	char *token = csrf_token(cfg, req->session_hash);
+	/* An API token needs no CSRF token, and has no session to bind one to. */
+	char *token = req->session_hash ? csrf_token(cfg, req->session_hash) : NULL;
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "username", json_object_new_string(req->username));
-	json_object_object_add(o, "csrf_token", json_object_new_string(token));
+	json_object_object_add(o, "csrf_token", token ? json_object_new_string(token) : NULL);
 	struct json_object *models = json_object_new_array();
 	for (size_t i = 0; i < cfg->n_models; i++)
 		json_object_array_add(models, json_object_new_string(cfg->models[i]));

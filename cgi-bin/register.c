@@ -85,6 +85,8 @@ static void register_user(struct request *req, struct response *res)
 	char *token = NULL, *session = NULL;
 	int active = strcmp(status, "active") == 0;
 	if (rc == STORE_OK && active)
+		rc = store_user_seen(req->store, user_id, req->now);
+	if (rc == STORE_OK && active)
 		rc = session_create_from(req->store, cfg, user_id, req->user_agent, req->client_addr, req->now, &token,
 					 &session);
 	if (rc == STORE_OK)
