@@ -6,6 +6,7 @@
 #include "store.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,7 @@ static const char *const migrations[] = {
 	"ALTER TABLE users ADD COLUMN quota_tokens_month INTEGER;"
 	"ALTER TABLE users ADD COLUMN last_seen INTEGER;"
 	"UPDATE users SET role = 'admin' WHERE id = (SELECT min(id) FROM users);"
+	"CREATE INDEX users_role ON users(role, status);"
 	"ALTER TABLE sessions ADD COLUMN sid INTEGER;"
 	"ALTER TABLE sessions ADD COLUMN user_agent TEXT;"
 	"ALTER TABLE sessions ADD COLUMN addr TEXT;"
@@ -205,6 +207,8 @@ static const char *const migrations[] = {
 	"  expires_at INTEGER NOT NULL,"
 	"  used_by INTEGER REFERENCES users(id) ON DELETE SET NULL,"
 	"  used_at INTEGER);"
+	"CREATE INDEX invites_created_by ON invites(created_by);"
+	"CREATE INDEX invites_used_by ON invites(used_by);"
 	"CREATE TABLE password_resets ("
 	"  token_hash TEXT PRIMARY KEY,"
 	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
@@ -340,9 +344,9 @@ static const char *const sql[S_COUNT] = {
 	 * active admin: the statement itself checks, so two admins demoting
 	 * each other at once cannot both succeed. */
 	[S_USER_REGISTER] = "INSERT INTO users (username, username_key, password_hash, created_at, role, status)"
-			    " SELECT ?1, ?2, ?3, ?4, CASE WHEN a.n THEN 'user' ELSE 'admin' END,"
-			    " CASE WHEN a.n THEN ?5 ELSE 'active' END"
-			    " FROM (SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin') AS n) a"
+			    " VALUES (?1, ?2, ?3, ?4,"
+			    " CASE WHEN EXISTS (SELECT 1 FROM users WHERE role = 'admin') THEN 'user' ELSE 'admin' END,"
+			    " CASE WHEN EXISTS (SELECT 1 FROM users WHERE role = 'admin') THEN ?5 ELSE 'active' END)"
 			    " RETURNING id, role",
 	[S_USER_GET] = "SELECT id, username, password_hash, created_at, role, status, quota_prompts_day,"
 		       " quota_tokens_month, last_seen FROM users WHERE id = ?1",
@@ -364,7 +368,7 @@ static const char *const sql[S_COUNT] = {
 			  " FROM users u ORDER BY u.id",
 	[S_SESSION_DESCRIBE] = "UPDATE sessions SET sid = ?2, user_agent = ?3, addr = ?4 WHERE token_hash = ?1",
 	[S_SESSION_LIST] = "SELECT sid, created_at, last_seen, user_agent, addr, token_hash = ?2 FROM sessions"
-			   " WHERE user_id = ?1 AND sid IS NOT NULL ORDER BY last_seen DESC, sid",
+			   " WHERE user_id = ?1 AND sid IS NOT NULL",
 	[S_SESSION_DELETE_SID] = "DELETE FROM sessions WHERE sid = ?2 AND user_id = ?1",
 	[S_SESSION_END_ALL] = "DELETE FROM sessions WHERE user_id = ?1 AND token_hash IS NOT ?2",
 	[S_TOKEN_CREATE] = "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -385,7 +389,7 @@ static const char *const sql[S_COUNT] = {
 			" EXISTS (SELECT 1 FROM usage WHERE user_id = ?1 AND at >= ?3 AND estimated = 1)",
 	[S_AUDIT_ADD] = "INSERT INTO audit (at, actor, action, target, addr, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[S_AUDIT_LIST] = "SELECT id, at, actor, action, target, addr, detail FROM audit"
-			 " WHERE ?1 = 0 OR id < ?1 ORDER BY id DESC LIMIT ?2",
+			 " WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
 };
 
 struct store {
@@ -1947,6 +1951,14 @@ int store_session_describe(struct store *st, const char *token_hash, long long s
 	return exec_args(st, S_SESSION_DESCRIBE, "describe session", 0, "titt", token_hash, sid, user_agent, addr);
 }
 
+/* Most recently used first: sorted here, as a user has a handful of sessions. */
+static int session_row_cmp(const void *a, const void *b)
+{
+	const struct session_row *x = a, *y = b;
+	return x->last_seen != y->last_seen ? (x->last_seen < y->last_seen ? 1 : -1)
+					    : (x->sid > y->sid) - (x->sid < y->sid);
+}
+
 int store_session_list(struct store *st, long long user_id, const char *current_hash, struct session_row **list,
 		       size_t *n)
 {
@@ -1974,6 +1986,8 @@ int store_session_list(struct store *st, long long user_id, const char *current_
 	}
 	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "list sessions");
 	done(s);
+	if (*n > 1)
+		qsort(*list, *n, sizeof **list, session_row_cmp);
 	return out;
 }
 
@@ -2157,7 +2171,7 @@ int store_audit_list(struct store *st, long long before, int limit, struct audit
 	sqlite3_stmt *s = stmt(st, S_AUDIT_LIST);
 	if (!s)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, before);
+	sqlite3_bind_int64(s, 1, before > 0 ? before : INT64_MAX);
 	sqlite3_bind_int(s, 2, limit);
 	size_t cap = 0;
 	int rc;
