@@ -31,10 +31,10 @@ static void delete_account(struct request *req, struct response *res)
 	rc = store_begin(req->store);
 	if (rc == STORE_OK)
 		rc = store_user_delete_id(req->store, u.id);
-	if (rc == STORE_OK)
+	if (rc == STORE_OK) {
 		auth_audit(req, NULL, "delete-account", u.username, NULL);
-	if (rc == STORE_OK)
 		rc = store_commit(req->store);
+	}
 	if (rc == STORE_CONFLICT) {
 		store_rollback(req->store);
 		response_error(res, 409, "You are the last administrator; make someone else an admin before you leave.");

@@ -43,10 +43,10 @@ static void change(struct request *req, struct response *res)
 	/* Whoever else knew the old password is logged out everywhere. */
 	if (rc == STORE_OK)
 		rc = store_session_end_all(req->store, u.id, req->session_hash, &ended);
-	if (rc == STORE_OK)
+	if (rc == STORE_OK) {
 		auth_audit(req, NULL, "password-change", u.username, NULL);
-	if (rc == STORE_OK)
 		rc = store_commit(req->store);
+	}
 	if (rc != STORE_OK) {
 		store_rollback(req->store);
 		app_store_error(res, rc);

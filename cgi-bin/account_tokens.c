@@ -54,10 +54,10 @@ static void create(struct request *req, struct response *res)
 	int rc = store_begin(req->store);
 	if (rc == STORE_OK)
 		rc = store_token_create(req->store, req->user_id, name, hash, req->now, &id);
-	if (rc == STORE_OK)
+	if (rc == STORE_OK) {
 		auth_audit(req, NULL, "token-create", req->username, name);
-	if (rc == STORE_OK)
 		rc = store_commit(req->store);
+	}
 	if (rc != STORE_OK) {
 		store_rollback(req->store);
 		app_store_error(res, rc);

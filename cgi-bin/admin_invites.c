@@ -27,10 +27,10 @@ static void create(struct request *req, struct response *res)
 	int rc = store_begin(req->store);
 	if (rc == STORE_OK)
 		rc = store_invite_create(req->store, hash, req->user_id, req->now, expires);
-	if (rc == STORE_OK)
+	if (rc == STORE_OK) {
 		auth_audit(req, NULL, "invite", NULL, NULL);
-	if (rc == STORE_OK)
 		rc = store_commit(req->store);
+	}
 	free(hash);
 	if (rc != STORE_OK) {
 		store_rollback(req->store);

@@ -33,10 +33,10 @@ static void reset(struct request *req, struct response *res)
 	rc = store_begin(req->store);
 	if (rc == STORE_OK)
 		rc = store_reset_create(req->store, hash, u.id, req->now, expires);
-	if (rc == STORE_OK)
+	if (rc == STORE_OK) {
 		auth_audit(req, NULL, "password-reset-link", u.username, NULL);
-	if (rc == STORE_OK)
 		rc = store_commit(req->store);
+	}
 	if (rc != STORE_OK) {
 		store_rollback(req->store);
 		app_store_error(res, rc);

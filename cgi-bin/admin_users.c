@@ -19,7 +19,6 @@
 struct list_ctx {
 	struct json_object *arr;
 	const struct config *cfg;
-	long long now;
 };
 
 static struct json_object *quota_json(long long own, long long setting)
@@ -52,7 +51,7 @@ static void add_user(void *vctx, const struct user *u, const struct user_stats *
 
 static void list(struct request *req, struct response *res)
 {
-	struct list_ctx ctx = {json_object_new_array(), req->cfg, req->now};
+	struct list_ctx ctx = {json_object_new_array(), req->cfg};
 	int rc = store_users_admin(req->store, budget_day_start(req->now), budget_month_start(req->now), add_user, &ctx);
 	if (rc != STORE_OK) {
 		json_object_put(ctx.arr);
@@ -152,10 +151,10 @@ static void delete(struct request *req, struct response *res)
 		rc = store_begin(req->store);
 	if (rc == STORE_OK)
 		rc = store_user_delete_id(req->store, u.id);
-	if (rc == STORE_OK)
+	if (rc == STORE_OK) {
 		auth_audit(req, NULL, "delete-user", u.username, NULL);
-	if (rc == STORE_OK)
 		rc = store_commit(req->store);
+	}
 	if (rc == STORE_CONFLICT) {
 		store_rollback(req->store);
 		response_error(res, 409, "That would leave no active administrator; make someone else an admin first.");

@@ -89,10 +89,10 @@ static void register_user(struct request *req, struct response *res)
 	if (rc == STORE_OK && active)
 		rc = session_create_from(req->store, cfg, user_id, req->user_agent, req->client_addr, req->now, &token,
 					 &session);
-	if (rc == STORE_OK)
+	if (rc == STORE_OK) {
 		auth_audit(req, display, "register", display, first ? "first account: admin" : active ? NULL : "pending");
-	if (rc == STORE_OK)
 		rc = store_commit(req->store);
+	}
 	if (rc != STORE_OK) {
 		store_rollback(req->store);
 		app_store_error(res, rc);
