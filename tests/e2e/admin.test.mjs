@@ -7,7 +7,7 @@
 // Environment: BASE_URL (required), STACK_DIR, AIFACADE_BUILD, CHROMIUM, ARTIFACTS.
 import { chromium, request } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import assert from 'node:assert/strict';
@@ -34,6 +34,16 @@ async function signIn(who) {
   await page.fill('#password', who.password);
   await page.click('#submit');
   await page.waitForSelector('#app:not([hidden])');
+}
+
+/* axe-core, as chat.test.mjs runs it: a serious or critical violation fails the test. */
+const AXE = readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+async function axe(label) {
+  if (!await page.evaluate(() => !!window.axe)) await page.evaluate(AXE);
+  const r = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`), [],
+    `axe-core in state "${label}"`);
 }
 
 /** The row of the admin page's users table for name. */
@@ -64,6 +74,7 @@ test('the admin page lists users; disabling one logs them out at once, enabling 
   const again = await bob.post('/api/login', { data: { username: user.name, password: user.password } });
   assert.equal(again.status(), 200);
   await shot('admin-users');
+  await axe('admin page');
 });
 
 test('a budget set on the admin page holds for that user; the audit table shows the changes', async () => {
@@ -104,6 +115,7 @@ test('settings: an API token is shown once, works without a cookie, and stops wh
   assert.equal((await api.get('/api/me', { headers })).status(), 401);
   await api.dispose();
   await shot('settings');
+  await axe('settings dialog');
 });
 
 test('settings: sessions are listed, and a password change ends the other ones', async () => {
