@@ -343,7 +343,6 @@ static void chat(struct request *req, struct response *res)
 	size_t sent_chars = pres.content ? strlen(pres.content) : 0;
 	for (size_t i = 0; i < n_msgs; i++)
 		sent_chars += strlen(msgs[i].content);
-	(void)budget_record(req->store, req->user_id, req->now, pres.usage_tokens, sent_chars);
 
 	const char *status = "ok", *error = NULL;
 	const char *content = pres.content ? pres.content : "";
@@ -367,6 +366,10 @@ static void chat(struct request *req, struct response *res)
 	 * user deleted the conversation (or cleared the history) meanwhile,
 	 * nothing matches and nothing is written. */
 	rc = store_begin(req->store);
+	/* The usage for the budgets (budget.h) goes in the turn's transaction,
+	 * which holds the write lock already: it never waits on its own. */
+	if (rc == STORE_OK)
+		(void)budget_record(req->store, req->user_id, req->now, pres.usage_tokens, sent_chars);
 	if (rc == STORE_OK)
 		rc = store_msg_finish(req->store, req->user_id, conv.id, answer_id, content, pres.reasoning, status, error,
 				      answer_html, html_version);
@@ -380,9 +383,12 @@ static void chat(struct request *req, struct response *res)
 	if (rc != STORE_OK)
 		store_rollback(req->store);
 	inflight_release(req->store, &t.slot);
-	if (rc == STORE_NOTFOUND)
+	if (rc == STORE_NOTFOUND) {
 		log_info("conversation %lld was deleted while answer %lld was written; nothing stored", conv.id,
 			 answer_id);
+		/* The tokens were spent all the same. */
+		(void)budget_record(req->store, req->user_id, req->now, pres.usage_tokens, sent_chars);
+	}
 	else if (rc != STORE_OK)
 		log_error("could not store the answer %lld; it stays marked interrupted", answer_id);
 
