@@ -17,7 +17,9 @@ STATIC_LIBS = -Wl,-Bstatic -lcmark-gfm-extensions -lcmark-gfm -lsqlite3 -ljson-c
 # Only the endpoint that talks to the provider pays for libcurl's 38 shared objects.
 CURL_LIBS = -lcurl
 
-ENDPOINTS = register login logout me health notfound conversations chat clear search export import messages
+ENDPOINTS = register login logout me health notfound conversations chat clear search export import messages \
+            admin_users admin_reset admin_invites admin_audit account account_password account_sessions \
+            account_tokens password_reset
 TOOLS = aifacadectl
 UNIT_TESTS = $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 

@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "app.h"
+#include "budget.h"
 #include "buf.h"
 #include "config.h"
 #include "conversation.h"
@@ -260,6 +261,12 @@ static void chat(struct request *req, struct response *res)
 		}
 	}
 
+	/* Budgets (budget.h) before the hourly rate limit: a refusal costs nothing. */
+	if (budget_check(req, res) != 0) {
+		store_conv_free(&conv);
+		store_msg_free(&p.target);
+		return;
+	}
 	long retry = 0;
 	char *bucket = xasprintf("prompt-user:%lld", req->user_id);
 	rc = ratelimit_hit(req->store, bucket, &cfg->rate_prompts, req->now, 1, &retry);

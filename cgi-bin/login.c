@@ -3,6 +3,7 @@
 
 #include "account.h"
 #include "alloc.h"
+#include "auth.h"
 #include "app.h"
 #include "scgi.h"
 #include "config.h"
@@ -63,6 +64,15 @@ static void login(struct request *req, struct response *res)
 		else
 			response_error(res, 401, invalid);
 		log_info("failed login from %s", req->client_addr);
+		auth_audit(req, display, "login-failed", display, NULL);
+		goto out;
+	}
+	int refused_code = 0;
+	const char *refusal = auth_status_refusal(u.status, &refused_code);
+	if (refusal) {
+		/* The password was right: saying why is no leak. */
+		response_error(res, 403, refusal);
+		auth_audit(req, u.username, "login-refused", u.username, u.status);
 		goto out;
 	}
 	if (password_needs_rehash(u.password_hash)) {
@@ -70,7 +80,8 @@ static void login(struct request *req, struct response *res)
 		if (password_hash(password, plen, hash) == 0 && store_user_set_hash(req->store, u.id, hash) != STORE_OK)
 			log_warn("could not upgrade the password hash of user %lld", u.id);
 	}
-	rc = session_create(req->store, req->cfg, u.id, req->user_agent, req->now, &token, &session);
+	rc = session_create_from(req->store, req->cfg, u.id, req->user_agent, req->client_addr, req->now, &token,
+				 &session);
 	if (rc != STORE_OK) {
 		app_store_error(res, rc);
 		goto out;
@@ -80,9 +91,13 @@ static void login(struct request *req, struct response *res)
 	    store_session_purge(req->store, req->now - req->cfg->session_idle * 1000,
 				req->now - req->cfg->session_max * 1000) != STORE_OK)
 		log_warn("could not purge expired sessions");
+	auth_audit(req, u.username, "login", u.username, NULL);
+	if (store_user_seen(req->store, u.id, req->now) != STORE_OK)
+		log_warn("could not record when user %lld was last seen", u.id);
 	app_set_session_cookie(req, res, token);
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "username", json_object_new_string(u.username));
+	json_object_object_add(o, "role", json_object_new_string(u.role ? u.role : "user"));
 	response_json(res, 200, o);
 out:
 	store_user_free(&u);

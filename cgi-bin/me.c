@@ -2,17 +2,20 @@
 #include <stdlib.h>
 
 #include "app.h"
+#include "budget.h"
 #include "config.h"
 #include "csrf.h"
 #include "scgi.h"
+#include "store.h"
 
 static void me(struct request *req, struct response *res)
 {
 	const struct config *cfg = req->cfg;
-	char *token = csrf_token(cfg, req->session_hash);
+	/* An API token needs no CSRF token, and has no session to bind one to. */
+	char *token = req->session_hash ? csrf_token(cfg, req->session_hash) : NULL;
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "username", json_object_new_string(req->username));
-	json_object_object_add(o, "csrf_token", json_object_new_string(token));
+	json_object_object_add(o, "csrf_token", token ? json_object_new_string(token) : NULL);
 	struct json_object *models = json_object_new_array();
 	for (size_t i = 0; i < cfg->n_models; i++)
 		json_object_array_add(models, json_object_new_string(cfg->models[i]));
@@ -20,7 +23,16 @@ static void me(struct request *req, struct response *res)
 	json_object_object_add(o, "default_model", json_object_new_string(cfg->model));
 	json_object_object_add(o, "demo", json_object_new_boolean(cfg->api_key == NULL));
 	json_object_object_add(o, "prompt_max_chars", json_object_new_int64(cfg->prompt_max_chars));
+	json_object_object_add(o, "role", json_object_new_string(req->role ? req->role : "user"));
+	struct budget b;
+	int rc = budget_read(req->store, cfg, req->user_id, req->now, &b);
 	free(token);
+	if (rc != STORE_OK) {
+		json_object_put(o);
+		app_store_error(res, rc);
+		return;
+	}
+	json_object_object_add(o, "usage", budget_json(&b));
 	response_json(res, 200, o);
 }
 

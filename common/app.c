@@ -15,6 +15,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "auth.h"
 #include "config.h"
 #include "csrf.h"
 #include "log.h"
@@ -209,18 +210,6 @@ static const char *fields_check(const struct route *r, const struct jv_object *o
 		}
 	}
 	return NULL;
-}
-
-/* Resolves the session cookie into req; returns a store_rc. */
-static int attach_session(struct request *req)
-{
-	int repeated = 0;
-	req->session_cookie = request_cookie(request_var(req->vars, "HTTP_COOKIE"), session_cookie_name(req->cfg),
-					     &repeated);
-	if (!req->session_cookie)
-		return STORE_NOTFOUND;
-	return session_resolve(req->store, req->cfg, req->session_cookie, req->user_agent, req->now,
-			       &req->user_id, &req->username, &req->session_hash);
 }
 
 /* Gives up what a request process does not need before it reads the
@@ -421,16 +410,16 @@ static void run_checks_and_handler(const struct endpoint *ep, const struct reque
 			return;
 		}
 	}
-	int rc = attach_session(req);
-	if (rc < 0) {
-		app_store_error(res, rc);
+	/* Cookie, API token or trusted header, and the account's status (auth.h). */
+	if (auth_attach(req, res, (r->flags & (ROUTE_AUTH | ROUTE_ADMIN)) != 0) < 0)
+		return;
+	if ((r->flags & ROUTE_ADMIN) && (!req->role || strcmp(req->role, "admin") != 0)) {
+		response_error(res, 403, "Only an administrator may do this.");
 		return;
 	}
-	if ((r->flags & ROUTE_AUTH) && req->user_id == 0) {
-		response_error(res, 401, "You are not logged in.");
-		return;
-	}
-	if ((r->flags & ROUTE_CSRF) && !csrf_valid(cfg, req->session_hash, req->csrf_header)) {
+	/* A bearer token is no cookie: no browser sends it by itself. */
+	if ((r->flags & ROUTE_CSRF) && req->auth_kind != AUTH_TOKEN &&
+	    !csrf_valid(cfg, req->session_hash, req->csrf_header)) {
 		response_error(res, 403, "Missing or invalid CSRF token; reload the page and try again.");
 		return;
 	}

@@ -27,6 +27,7 @@ enum route_flag {
 	ROUTE_NO_STORE = 16,/* the handler opens no database (health opens its own) */
 	ROUTE_UPLOAD = 32,  /* the handler streams the body from fd 0 itself (req->upload_len);
 			     * no 64 KiB limit, no JSON fields (import) */
+	ROUTE_ADMIN = 64,   /* an admin's session or token is required (401, else 403) */
 };
 
 enum field_type {

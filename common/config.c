@@ -506,6 +506,29 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 	else if (v && strcmp(v, "1") != 0)
 		FAIL("AI_TITLES must be 1 (ask the provider for a title) or 0 (title from the first prompt)");
 
+	GET("REGISTRATION");
+	cfg->registration = REG_APPROVAL;
+	if (v && strcmp(v, "open") == 0)
+		cfg->registration = REG_OPEN;
+	else if (v && strcmp(v, "invite") == 0)
+		cfg->registration = REG_INVITE;
+	else if (v && strcmp(v, "closed") == 0)
+		cfg->registration = REG_CLOSED;
+	else if (v && strcmp(v, "approval") != 0)
+		FAIL("REGISTRATION must be open, approval, invite or closed");
+	GET("QUOTA_PROMPTS_DAY");
+	if (v && *v && parse_count(v, 1, 100000000, &cfg->quota_prompts_day) < 0)
+		FAIL("QUOTA_PROMPTS_DAY must be a whole number of prompts per day, or empty for no limit");
+	GET("QUOTA_TOKENS_MONTH");
+	if (v && *v && parse_count(v, 1, 1000000000000L, &cfg->quota_tokens_month) < 0)
+		FAIL("QUOTA_TOKENS_MONTH must be a whole number of tokens per month, or empty for no limit");
+	GET("AUTH_TRUSTED_HEADER");
+	if (v && *v) {
+		if (strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") != strlen(v))
+			FAIL("AUTH_TRUSTED_HEADER must be a header name of letters, digits and '-', like Remote-User");
+		cfg->trusted_header = xstrdup(v);
+	}
+
 	GET("SECRET_KEY");
 	if (v == NULL) {
 		v = secret_from_instance(cfg, cfg->instance_dir, err, errlen);
@@ -544,6 +567,7 @@ void config_free(struct config *cfg)
 	free_list(cfg->trusted_proxies);
 	for (size_t i = 0; i < cfg->n_stamps; i++)
 		free(cfg->stamps[i].path);
+	free(cfg->trusted_header);
 	sodium_memzero(cfg->secret, sizeof cfg->secret);
 	memset(cfg, 0, sizeof *cfg);
 }

@@ -56,6 +56,11 @@ struct config {
 	/* The files read: .env (also when absent), each *_FILE, instance/secret_key. */
 	struct config_stamp stamps[CONFIG_STAMPS_MAX];
 	size_t n_stamps;
+	/* Self-hosting controls (README, "Accounts and administration"). */
+	enum registration { REG_OPEN, REG_APPROVAL, REG_INVITE, REG_CLOSED } registration; /* REGISTRATION */
+	long quota_prompts_day;   /* QUOTA_PROMPTS_DAY: prompts per UTC day, 0 for no limit */
+	long quota_tokens_month;  /* QUOTA_TOKENS_MONTH: tokens per UTC month, 0 for no limit */
+	char *trusted_header;     /* AUTH_TRUSTED_HEADER: e.g. "Remote-User", NULL when unset */
 };
 
 /* Fills cfg; returns 0, or -1 with a message for the operator in err. */

@@ -725,6 +725,11 @@ static void provider_read_answer(struct provider_call *c, struct provider_result
 		return;
 	}
 	out->status = PROVIDER_OK;
+	struct json_object *usage, *total;
+	if (json_object_object_get_ex(root, "usage", &usage) && json_object_is_type(usage, json_type_object) &&
+	    json_object_object_get_ex(usage, "total_tokens", &total) && json_object_is_type(total, json_type_int) &&
+	    json_object_get_int64(total) >= 0)
+		out->usage_tokens = json_object_get_int64(total);
 	if (reasoning != NULL)
 		(void)provider_piece(c, 1, json_object_get_string(reasoning),
 		    (size_t)json_object_get_string_len(reasoning));
@@ -948,6 +953,13 @@ static char *provider_request_body(const struct provider_request *req)
 	}
 	if (req->stream && provider_json_add(root, "stream", json_object_new_boolean(1)) != 0)
 		goto done;
+	/* The token count for the budgets (budget.h): streams send it only when asked. */
+	if (req->stream) {
+		struct json_object *so = json_object_new_object();
+		if (provider_json_add(root, "stream_options", so) != 0 ||
+		    provider_json_add(so, "include_usage", json_object_new_boolean(1)) != 0)
+			goto done;
+	}
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (text != NULL)
 		body = strdup(text);
@@ -1224,6 +1236,8 @@ static void provider_call_init(struct provider_call *c, const struct provider_re
 static int provider_call_end(struct provider_call *c, struct provider_result *out)
 {
 	provider_pieces_flush(c, out->status == PROVIDER_OK);
+	if (sse_usage_tokens(&c->sse) >= 0)
+		out->usage_tokens = sse_usage_tokens(&c->sse);
 	sse_free(&c->sse);
 	free(c->body.data);
 	if (c->content.data == NULL && provider_text_append(&c->content, "", 0) != 0)
@@ -1242,6 +1256,7 @@ int provider_parse_body(const struct provider_request *req, long http_status, in
 	char *copy;
 
 	memset(out, 0, sizeof *out);
+	out->usage_tokens = -1;
 	provider_call_init(&c, req);
 	if (http_status < 200 || http_status > 299)
 		c.mode = PROVIDER_MODE_ERROR;
@@ -1270,6 +1285,7 @@ int provider_complete(const struct provider_request *req, struct provider_result
 	struct provider_call c;
 
 	memset(out, 0, sizeof *out);
+	out->usage_tokens = -1;
 	if (req->api_key == NULL || req->api_key[0] == '\0')
 		return demo_complete(req, out);
 

@@ -89,6 +89,7 @@ struct provider_result {
 	long http_status;  /* the provider's HTTP status, 0 when none arrived */
 	char *content;     /* what arrived, also on error or abort ("" when nothing) */
 	char *reasoning;   /* the reasoning model's thinking ("" when none) */
+	long long usage_tokens; /* the provider's usage.total_tokens, -1 when it sent none (budget.h) */
 	char *detail;      /* one line for the operator log, NULL on success; never
 	                    * contains the API key (it is replaced by "[redacted]") */
 };

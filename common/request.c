@@ -268,6 +268,7 @@ static int parse(struct request *req, const struct request_input *in, const char
 	req->origin = var_or_null(vars, "HTTP_ORIGIN");
 	req->sec_fetch_site = var_or_null(vars, "HTTP_SEC_FETCH_SITE");
 	req->csrf_header = var_or_null(vars, "HTTP_X_CSRF_TOKEN");
+	req->authorization = var_or_null(vars, "HTTP_AUTHORIZATION");
 	req->content_type = var_or_null(vars, "CONTENT_TYPE");
 	req->accept = var(vars, "HTTP_ACCEPT");
 	req->host = var_or_null(vars, "HTTP_HOST");
@@ -335,5 +336,6 @@ void request_free(struct request *req)
 	jsonx_free_members(&req->json);
 	free(req->username);
 	free(req->session_hash);
+	free(req->role);
 	memset(req, 0, sizeof *req);
 }

@@ -47,6 +47,7 @@ struct request {
 	char *session_cookie;        /* value of the session cookie, NULL when absent or repeated */
 	const char *user_agent, *origin, *sec_fetch_site, *csrf_header;
 	const char *content_type, *accept, *host;
+	const char *authorization;   /* HTTP_AUTHORIZATION, NULL when absent (auth.h) */
 	char *client_addr;           /* REMOTE_ADDR: lighttpd's mod_extforward sets it from Caddy's
 	                              * X-Forwarded-For, trusting only TRUSTED_PROXIES (lighttpd.conf) */
 	char *client_net;            /* the rate-limit key: the IPv4 address, or the IPv6 /64 */
@@ -63,6 +64,8 @@ struct request {
 	long long user_id;           /* 0 when not logged in */
 	char *username;
 	char *session_hash;          /* hash of the session token */
+	char *role;                  /* "admin" or "user" when logged in (auth.h) */
+	int auth_kind;               /* enum auth_kind (auth.h): how the user was recognised */
 };
 
 /* Fills req from the transport's variables and reads the body from

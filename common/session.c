@@ -1,6 +1,7 @@
 /* session.c: random session tokens, hashed at rest, bound to User-Agent (see session.h). */
 #include "session.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,11 +53,48 @@ int session_create(struct store *st, const struct config *cfg, long long user_id
 	return rc;
 }
 
+int session_create_from(struct store *st, const struct config *cfg, long long user_id, const char *user_agent,
+			const char *addr, long long now, char **token, char **hash)
+{
+	int rc = session_create(st, cfg, user_id, user_agent, now, token, hash);
+	if (rc != STORE_OK)
+		return rc;
+	/* A public id below 2^53, so that JavaScript reads it exactly. */
+	uint64_t sid = 0;
+	while (sid == 0) {
+		randombytes_buf(&sid, sizeof sid);
+		sid &= (UINT64_C(1) << 53) - 1;
+	}
+	rc = store_session_describe(st, *hash, (long long)sid, user_agent, addr);
+	if (rc != STORE_OK) {
+		free(*token);
+		free(*hash);
+		*token = *hash = NULL;
+	}
+	return rc;
+}
+
 int session_resolve(struct store *st, const struct config *cfg, const char *token,
 		    const char *user_agent, long long now, long long *user_id, char **username, char **hash)
 {
+	struct session s;
 	*user_id = 0;
-	*username = *hash = NULL;
+	*username = NULL;
+	int rc = session_resolve_full(st, cfg, token, user_agent, now, &s, hash);
+	if (rc == STORE_OK) {
+		*user_id = s.user_id;
+		*username = s.username;
+		s.username = NULL;
+	}
+	store_session_free(&s);
+	return rc;
+}
+
+int session_resolve_full(struct store *st, const struct config *cfg, const char *token, const char *user_agent,
+			 long long now, struct session *out, char **hash)
+{
+	memset(out, 0, sizeof *out);
+	*hash = NULL;
 	/* 32 bytes in unpadded base64url are 43 characters. */
 	if (!token || strlen(token) != 43 || strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != 43)
 		return STORE_NOTFOUND;
@@ -86,13 +124,11 @@ int session_resolve(struct store *st, const struct config *cfg, const char *toke
 	long long touch_every = cfg->session_idle * 1000 / 2;
 	if (touch_every > TOUCH_EVERY_MS)
 		touch_every = TOUCH_EVERY_MS;
-	if (now - s.last_seen >= touch_every && store_session_touch(st, h, now) != STORE_OK)
+	if (now - s.last_seen >= touch_every &&
+	    (store_session_touch(st, h, now) != STORE_OK || store_user_seen(st, s.user_id, now) != STORE_OK))
 		log_warn("could not refresh a session's last use; it may expire early");
-	*user_id = s.user_id;
-	*username = s.username;
-	s.username = NULL;
+	*out = s;
 	*hash = h;
-	store_session_free(&s);
 	return STORE_OK;
 }
 

@@ -38,6 +38,12 @@ void sse_init(struct sse_parser *p, size_t max_line, sse_piece_fn on_piece, void
 	if (p->max_line > (size_t)INT_MAX / 2)
 		p->max_line = (size_t)INT_MAX / 2; /* json-c takes an int length */
 	p->status = SSE_OK;
+	p->usage_tokens = -1;
+}
+
+long long sse_usage_tokens(const struct sse_parser *p)
+{
+	return p->usage_tokens;
 }
 
 void sse_free(struct sse_parser *p)
@@ -164,6 +170,11 @@ static void sse_handle_object(struct sse_parser *p, struct json_object *obj)
 		sse_fail(p, SSE_ERR_PROVIDER, "the provider sent an error in the stream");
 		return;
 	}
+	struct json_object *usage, *total;
+	if (json_object_object_get_ex(obj, "usage", &usage) && json_object_is_type(usage, json_type_object) &&
+	    json_object_object_get_ex(usage, "total_tokens", &total) && json_object_is_type(total, json_type_int) &&
+	    json_object_get_int64(total) >= 0)
+		p->usage_tokens = json_object_get_int64(total);
 	if (!json_object_object_get_ex(obj, "choices", &choices) || choices == NULL)
 		return; /* e.g. a usage-only chunk */
 	if (!json_object_is_type(choices, json_type_array)) {

@@ -73,6 +73,7 @@ struct sse_parser {
 	int started;           /* the first line has been seen (BOM check done) */
 	int done;
 	int finished;
+	long long usage_tokens; /* usage.total_tokens of the last chunk that had one, else -1 */
 	enum sse_status status;
 	char error[160];
 };
@@ -85,6 +86,9 @@ enum sse_status sse_feed(struct sse_parser *p, const char *data, size_t len);
 /* Ends the input: a last line without a line end is parsed as if it had one.
  * A JSON payload still incomplete is dropped (the answer is then not done). */
 enum sse_status sse_finish(struct sse_parser *p);
+/* The stream's usage.total_tokens (the chunk "stream_options":
+ * {"include_usage": true} asks for), or -1 when none came. */
+long long sse_usage_tokens(const struct sse_parser *p);
 /* Releases what p holds; p may be passed to sse_init() again. */
 void sse_free(struct sse_parser *p);
 

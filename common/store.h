@@ -25,6 +25,12 @@ struct user {
 	char *username;
 	char *password_hash;
 	long long created_at;
+	/* Schema 5 (README, "Accounts and administration"). */
+	char *role;                  /* "admin" | "user" */
+	char *status;                /* "active" | "pending" | "disabled" */
+	long long quota_prompts_day; /* the user's own budget, or -1: the setting's */
+	long long quota_tokens_month;
+	long long last_seen;         /* 0 when never */
 };
 
 struct session {
@@ -32,6 +38,7 @@ struct session {
 	char *username;
 	char *ua_hash;
 	long long created_at, last_seen;
+	char *role, *status;         /* the user's (schema 5) */
 };
 
 struct conversation {
@@ -277,6 +284,86 @@ struct message_in {
 /* Adds m to the user's conversation conv_id; STORE_NOTFOUND when that
  * conversation is not the user's. */
 int store_import_msg(struct store *st, long long user_id, long long conv_id, const struct message_in *m);
+
+/* ---- accounts and administration (README, "Accounts and administration") ---- */
+
+/* As store_user_create, with a status; the account is made an admin (and
+ * active) when no admin exists yet: the first account. *role receives
+ * which (a static string). */
+int store_user_register(struct store *st, const char *username, const char *key, const char *password_hash,
+			const char *status, long long now, long long *id, const char **role);
+int store_user_get(struct store *st, long long id, struct user *out);
+/* Role and status changes and deletion refuse (STORE_CONFLICT) to leave no
+ * active admin; STORE_NOTFOUND when there is no such user. */
+int store_user_set_role(struct store *st, long long id, const char *role);
+int store_user_set_status(struct store *st, long long id, const char *status);
+/* -1 for either: back to the setting's budget. */
+int store_user_set_quota(struct store *st, long long id, long long prompts_day, long long tokens_month);
+int store_user_delete_id(struct store *st, long long id);
+int store_user_seen(struct store *st, long long id, long long now);
+
+struct user_stats {
+	long long conversations, messages, prompts_day, tokens_month;
+};
+/* Calls fn for each user, oldest first, with usage since day_start and month_start. */
+int store_users_admin(struct store *st, long long day_start, long long month_start,
+		      void (*fn)(void *ctx, const struct user *u, const struct user_stats *s), void *ctx);
+
+/* Sessions as the account page lists them. */
+struct session_row {
+	long long sid;               /* public id: random, never the token or its hash */
+	long long created_at, last_seen;
+	char *user_agent, *addr;
+	int current;                 /* the session whose hash was passed */
+};
+int store_session_describe(struct store *st, const char *token_hash, long long sid, const char *user_agent,
+			   const char *addr);
+int store_session_list(struct store *st, long long user_id, const char *current_hash, struct session_row **list,
+		       size_t *n);
+void store_session_list_free(struct session_row *list, size_t n);
+int store_session_delete_sid(struct store *st, long long user_id, long long sid);
+/* Ends every session of the user but keep_hash (NULL: all); *n how many. */
+int store_session_end_all(struct store *st, long long user_id, const char *keep_hash, long long *n);
+
+/* API tokens, stored as keyed hashes (auth.h). */
+struct token_row {
+	long long id;
+	char *name;
+	long long created_at, last_used;
+};
+int store_token_create(struct store *st, long long user_id, const char *name, const char *hash, long long now,
+		       long long *id);
+int store_token_list(struct store *st, long long user_id, struct token_row **list, size_t *n);
+void store_token_list_free(struct token_row *list, size_t n);
+int store_token_delete(struct store *st, long long user_id, long long id);
+int store_token_end_all(struct store *st, long long user_id);
+/* The token's user as a session would give it (username, role, status);
+ * marks it used at now. */
+int store_token_find(struct store *st, const char *hash, long long now, struct session *out);
+
+/* Invitation codes (single use, expiring) and one-time password resets. */
+int store_invite_create(struct store *st, const char *code_hash, long long by, long long now, long long expires);
+/* Marks the code used by user_id; STORE_NOTFOUND when unknown, used or expired. */
+int store_invite_use(struct store *st, const char *code_hash, long long user_id, long long now);
+int store_reset_create(struct store *st, const char *hash, long long user_id, long long now, long long expires);
+/* Deletes the reset and gives its user; STORE_NOTFOUND when unknown or expired. */
+int store_reset_take(struct store *st, const char *hash, long long now, long long *user_id);
+
+/* Budgets (budget.h): one row per answered prompt. */
+int store_usage_add(struct store *st, long long user_id, long long now, long long tokens, int estimated);
+int store_usage_sum(struct store *st, long long user_id, long long day_start, long long month_start,
+		    long long *prompts_day, long long *tokens_month, int *estimated);
+
+/* The audit log: who did what, when, from where. */
+struct audit_row {
+	long long id, at;
+	char *actor, *action, *target, *addr, *detail; /* actor, target, detail may be NULL */
+};
+int store_audit_add(struct store *st, long long now, const char *actor, const char *action, const char *target,
+		    const char *addr, const char *detail);
+/* The newest limit entries with id < before (0: no bound), newest first. */
+int store_audit_list(struct store *st, long long before, int limit, struct audit_row **list, size_t *n);
+void store_audit_list_free(struct audit_row *list, size_t n);
 
 int store_stats(struct store *st, struct store_stats *out);
 /* Online backup to path (consistent while others write); restore replaces

@@ -5,6 +5,8 @@
  * numbered and append-only; PRAGMA user_version records how far a file is. */
 #include "store.h"
 
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,9 +172,65 @@ static const char *const migrations[] = {
 	"END;"
 	"INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');"
 	"INSERT INTO conversations_fts (conversations_fts) VALUES ('rebuild');",
-	/* 5: reserved for accounts' roles, tokens and quotas (another change
-	 * of this release fills it in); a no-op until then. */
-	"SELECT 1;",
+	/* 5: self-hosting controls (README, "Accounts and administration"):
+	 * roles and account status, per-user budgets, describable sessions,
+	 * API tokens, invitations, one-time password resets, usage for the
+	 * budgets and the audit log. On an existing install the oldest account
+	 * becomes the admin and every account stays active. Sessions get a
+	 * public id (random, never derived from the token), the browser's
+	 * User-Agent and the address they were made from, to be listed. The
+	 * audit log names people by username, not by a row of users, so it
+	 * outlives the accounts it describes. */
+	"ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('admin', 'user'));"
+	"ALTER TABLE users ADD COLUMN status TEXT NOT NULL DEFAULT 'active'"
+	"  CHECK (status IN ('active', 'pending', 'disabled'));"
+	"ALTER TABLE users ADD COLUMN quota_prompts_day INTEGER;"
+	"ALTER TABLE users ADD COLUMN quota_tokens_month INTEGER;"
+	"ALTER TABLE users ADD COLUMN last_seen INTEGER;"
+	"UPDATE users SET role = 'admin' WHERE id = (SELECT min(id) FROM users);"
+	"CREATE INDEX users_role ON users(role, status);"
+	"ALTER TABLE sessions ADD COLUMN sid INTEGER;"
+	"ALTER TABLE sessions ADD COLUMN user_agent TEXT;"
+	"ALTER TABLE sessions ADD COLUMN addr TEXT;"
+	"CREATE UNIQUE INDEX sessions_sid ON sessions(sid);"
+	"CREATE TABLE api_tokens ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  token_hash TEXT NOT NULL UNIQUE,"
+	"  created_at INTEGER NOT NULL,"
+	"  last_used INTEGER);"
+	"CREATE INDEX api_tokens_user ON api_tokens(user_id);"
+	"CREATE TABLE invites ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  code_hash TEXT NOT NULL UNIQUE,"
+	"  created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  used_by INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+	"  used_at INTEGER);"
+	"CREATE INDEX invites_created_by ON invites(created_by);"
+	"CREATE INDEX invites_used_by ON invites(used_by);"
+	"CREATE TABLE password_resets ("
+	"  token_hash TEXT PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX password_resets_user ON password_resets(user_id);"
+	"CREATE TABLE usage ("
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  at INTEGER NOT NULL,"
+	"  tokens INTEGER NOT NULL,"
+	"  estimated INTEGER NOT NULL);"
+	"CREATE INDEX usage_user ON usage(user_id, at);"
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  at INTEGER NOT NULL,"
+	"  actor TEXT,"
+	"  action TEXT NOT NULL,"
+	"  target TEXT,"
+	"  addr TEXT,"
+	"  detail TEXT);",
 	/* 6: answers the server owns (README, "Answers in flight") and the
 	 * message tree. parent_id links each message to the one it answers or
 	 * follows: a regenerated answer or an edited prompt is a sibling, and
@@ -204,12 +262,18 @@ enum stmt_id {
 	S_MSG_AFTER, S_IMPORT_CONV, S_IMPORT_MSG,
 	S_MSG_ADD_UNDER, S_MSG_GET, S_MSG_PROGRESS, S_MSG_TREE, S_CONV_SET_LEAF,
 	S_TURN_SET_PID, S_TURN_OF_MSG, S_TURN_STOP, S_TURN_STOP_FLAG,
+	S_USER_REGISTER, S_USER_GET, S_USER_SET_ROLE, S_USER_SET_STATUS, S_USER_SET_QUOTA, S_USER_DELETE_ID,
+	S_USER_SEEN, S_USERS_ADMIN, S_SESSION_DESCRIBE, S_SESSION_LIST, S_SESSION_DELETE_SID, S_SESSION_END_ALL,
+	S_TOKEN_CREATE, S_TOKEN_LIST, S_TOKEN_DELETE, S_TOKEN_END_ALL, S_TOKEN_FIND, S_TOKEN_USED,
+	S_INVITE_CREATE, S_INVITE_USE, S_RESET_CREATE, S_RESET_TAKE,
+	S_USAGE_ADD, S_USAGE_SUM, S_AUDIT_ADD, S_AUDIT_LIST,
 	S_COUNT
 };
 
 static const char *const sql[S_COUNT] = {
 	[S_USER_CREATE] = "INSERT INTO users (username, username_key, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-	[S_USER_FIND] = "SELECT id, username, password_hash, created_at FROM users WHERE username_key = ?1",
+	[S_USER_FIND] = "SELECT id, username, password_hash, created_at, role, status, quota_prompts_day,"
+			" quota_tokens_month, last_seen FROM users WHERE username_key = ?1",
 	[S_USER_SET_HASH] = "UPDATE users SET password_hash = ?2 WHERE id = ?1",
 	[S_USER_DELETE] = "DELETE FROM users WHERE username_key = ?1",
 	[S_USERS_EACH] = "SELECT u.id, u.username, u.created_at,"
@@ -217,7 +281,7 @@ static const char *const sql[S_COUNT] = {
 			 " (SELECT count(*) FROM messages m JOIN conversations c ON m.conversation_id = c.id WHERE c.user_id = u.id)"
 			 " FROM users u ORDER BY u.id",
 	[S_SESSION_INSERT] = "INSERT INTO sessions (token_hash, user_id, ua_hash, created_at, last_seen) VALUES (?1, ?2, ?3, ?4, ?4)",
-	[S_SESSION_FIND] = "SELECT s.user_id, u.username, s.ua_hash, s.created_at, s.last_seen"
+	[S_SESSION_FIND] = "SELECT s.user_id, u.username, s.ua_hash, s.created_at, s.last_seen, u.role, u.status"
 			   " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1",
 	[S_SESSION_TOUCH] = "UPDATE sessions SET last_seen = ?2 WHERE token_hash = ?1",
 	[S_SESSION_DELETE] = "DELETE FROM sessions WHERE token_hash = ?1",
@@ -320,6 +384,57 @@ static const char *const sql[S_COUNT] = {
 			 " html, html_version, parent_id) SELECT ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
 			 " (SELECT max(id) FROM messages WHERE conversation_id = ?2)"
 			 " WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ?2 AND user_id = ?1)",
+	/* Accounts and administration (README, "Accounts and administration").
+	 * A change of role or status, and a deletion, leaves at least one
+	 * active admin: the statement itself checks, so two admins demoting
+	 * each other at once cannot both succeed. */
+	[S_USER_REGISTER] = "INSERT INTO users (username, username_key, password_hash, created_at, role, status)"
+			    " VALUES (?1, ?2, ?3, ?4,"
+			    " CASE WHEN EXISTS (SELECT 1 FROM users WHERE role = 'admin') THEN 'user' ELSE 'admin' END,"
+			    " CASE WHEN EXISTS (SELECT 1 FROM users WHERE role = 'admin') THEN ?5 ELSE 'active' END)"
+			    " RETURNING id, role",
+	[S_USER_GET] = "SELECT id, username, password_hash, created_at, role, status, quota_prompts_day,"
+		       " quota_tokens_month, last_seen FROM users WHERE id = ?1",
+	[S_USER_SET_ROLE] = "UPDATE users SET role = ?2 WHERE id = ?1 AND (?2 = 'admin' OR EXISTS"
+			    " (SELECT 1 FROM users WHERE role = 'admin' AND status = 'active' AND id <> ?1))",
+	[S_USER_SET_STATUS] = "UPDATE users SET status = ?2 WHERE id = ?1 AND (?2 = 'active' OR role <> 'admin' OR EXISTS"
+			      " (SELECT 1 FROM users WHERE role = 'admin' AND status = 'active' AND id <> ?1))",
+	[S_USER_SET_QUOTA] = "UPDATE users SET quota_prompts_day = ?2, quota_tokens_month = ?3 WHERE id = ?1",
+	[S_USER_DELETE_ID] = "DELETE FROM users WHERE id = ?1 AND (role <> 'admin' OR EXISTS"
+			     " (SELECT 1 FROM users WHERE role = 'admin' AND status = 'active' AND id <> ?1))",
+	[S_USER_SEEN] = "UPDATE users SET last_seen = ?2 WHERE id = ?1",
+	[S_USERS_ADMIN] = "SELECT u.id, u.username, u.created_at, u.role, u.status, u.quota_prompts_day,"
+			  " u.quota_tokens_month, u.last_seen,"
+			  " (SELECT count(*) FROM conversations c WHERE c.user_id = u.id),"
+			  " (SELECT count(*) FROM messages m JOIN conversations c ON m.conversation_id = c.id"
+			  "  WHERE c.user_id = u.id),"
+			  " (SELECT count(*) FROM usage g WHERE g.user_id = u.id AND g.at >= ?1),"
+			  " (SELECT coalesce(sum(tokens), 0) FROM usage g WHERE g.user_id = u.id AND g.at >= ?2)"
+			  " FROM users u ORDER BY u.id",
+	[S_SESSION_DESCRIBE] = "UPDATE sessions SET sid = ?2, user_agent = ?3, addr = ?4 WHERE token_hash = ?1",
+	[S_SESSION_LIST] = "SELECT sid, created_at, last_seen, user_agent, addr, token_hash = ?2 FROM sessions"
+			   " WHERE user_id = ?1 AND sid IS NOT NULL",
+	[S_SESSION_DELETE_SID] = "DELETE FROM sessions WHERE sid = ?2 AND user_id = ?1",
+	[S_SESSION_END_ALL] = "DELETE FROM sessions WHERE user_id = ?1 AND token_hash IS NOT ?2",
+	[S_TOKEN_CREATE] = "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+	[S_TOKEN_LIST] = "SELECT id, name, created_at, last_used FROM api_tokens WHERE user_id = ?1 ORDER BY id",
+	[S_TOKEN_DELETE] = "DELETE FROM api_tokens WHERE id = ?2 AND user_id = ?1",
+	[S_TOKEN_END_ALL] = "DELETE FROM api_tokens WHERE user_id = ?1",
+	[S_TOKEN_FIND] = "SELECT t.user_id, u.username, u.role, u.status, t.created_at, coalesce(t.last_used, 0)"
+			 " FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1",
+	[S_TOKEN_USED] = "UPDATE api_tokens SET last_used = ?2 WHERE token_hash = ?1",
+	[S_INVITE_CREATE] = "INSERT INTO invites (code_hash, created_by, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+	[S_INVITE_USE] = "UPDATE invites SET used_by = ?2, used_at = ?3"
+			 " WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?3",
+	[S_RESET_CREATE] = "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+	[S_RESET_TAKE] = "DELETE FROM password_resets WHERE token_hash = ?1 RETURNING user_id, expires_at > ?2",
+	[S_USAGE_ADD] = "INSERT INTO usage (user_id, at, tokens, estimated) VALUES (?1, ?2, ?3, ?4)",
+	[S_USAGE_SUM] = "SELECT (SELECT count(*) FROM usage WHERE user_id = ?1 AND at >= ?2),"
+			" (SELECT coalesce(sum(tokens), 0) FROM usage WHERE user_id = ?1 AND at >= ?3),"
+			" EXISTS (SELECT 1 FROM usage WHERE user_id = ?1 AND at >= ?3 AND estimated = 1)",
+	[S_AUDIT_ADD] = "INSERT INTO audit (at, actor, action, target, addr, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_AUDIT_LIST] = "SELECT id, at, actor, action, target, addr, detail FROM audit"
+			 " WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
 };
 
 struct store {
@@ -669,6 +784,16 @@ void store_rollback(struct store *st)
 
 /* ---- users ---- */
 
+/* Reads role, status, the two budgets and last_seen from column i on. */
+static void user_extra(sqlite3_stmt *s, int i, struct user *u)
+{
+	u->role = col_text(s, i);
+	u->status = col_text(s, i + 1);
+	u->quota_prompts_day = sqlite3_column_type(s, i + 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, i + 2);
+	u->quota_tokens_month = sqlite3_column_type(s, i + 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, i + 3);
+	u->last_seen = sqlite3_column_int64(s, i + 4);
+}
+
 int store_user_create(struct store *st, const char *username, const char *key,
 		      const char *password_hash, long long now, long long *id)
 {
@@ -698,6 +823,7 @@ int store_user_find(struct store *st, const char *key, struct user *out)
 		out->username = col_text(s, 1);
 		out->password_hash = col_text(s, 2);
 		out->created_at = sqlite3_column_int64(s, 3);
+		user_extra(s, 4, out);
 		out_rc = STORE_OK;
 	} else {
 		out_rc = rc == SQLITE_DONE ? STORE_NOTFOUND : rc_of(st, rc, "find user");
@@ -736,7 +862,7 @@ int store_users_each(struct store *st, void (*fn)(void *ctx, const struct user *
 		return STORE_ERROR;
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct user u = {sqlite3_column_int64(s, 0), col_text(s, 1), NULL, sqlite3_column_int64(s, 2)};
+		struct user u = {.id = sqlite3_column_int64(s, 0), .username = col_text(s, 1), .created_at = sqlite3_column_int64(s, 2)};
 		fn(ctx, &u, sqlite3_column_int64(s, 3), sqlite3_column_int64(s, 4));
 		store_user_free(&u);
 	}
@@ -749,6 +875,8 @@ void store_user_free(struct user *u)
 {
 	free(u->username);
 	free(u->password_hash);
+	free(u->role);
+	free(u->status);
 	memset(u, 0, sizeof *u);
 }
 
@@ -781,6 +909,8 @@ int store_session_find(struct store *st, const char *token_hash, struct session 
 		out->ua_hash = col_text(s, 2);
 		out->created_at = sqlite3_column_int64(s, 3);
 		out->last_seen = sqlite3_column_int64(s, 4);
+		out->role = col_text(s, 5);
+		out->status = col_text(s, 6);
 		out_rc = STORE_OK;
 	} else {
 		out_rc = rc == SQLITE_DONE ? STORE_NOTFOUND : rc_of(st, rc, "find session");
@@ -822,6 +952,8 @@ void store_session_free(struct session *se)
 {
 	free(se->username);
 	free(se->ua_hash);
+	free(se->role);
+	free(se->status);
 	memset(se, 0, sizeof *se);
 }
 
@@ -1768,6 +1900,8 @@ static const char *const id_tables[][2] = {
 	{"users", "SELECT max(id) FROM users"},
 	{"conversations", "SELECT max(id) FROM conversations"},
 	{"messages", "SELECT max(id) FROM messages"},
+	{"api_tokens", "SELECT max(id) FROM api_tokens"},
+	{"audit", "SELECT max(id) FROM audit"},
 };
 #define N_ID_TABLES (sizeof id_tables / sizeof id_tables[0])
 
@@ -1878,6 +2012,8 @@ int store_reset(struct store *st)
 	    "PRAGMA foreign_keys = OFF;"
 	    "BEGIN IMMEDIATE;"
 	    "DROP TABLE IF EXISTS turns;"
+	    "DROP TABLE IF EXISTS api_tokens; DROP TABLE IF EXISTS invites; DROP TABLE IF EXISTS password_resets;"
+	    "DROP TABLE IF EXISTS usage; DROP TABLE IF EXISTS audit;"
 	    "DROP TABLE IF EXISTS messages_fts; DROP TABLE IF EXISTS conversations_fts;"
 	    "DROP TABLE IF EXISTS messages; DROP TABLE IF EXISTS conversations;"
 	    "DROP TABLE IF EXISTS rate_events; DROP TABLE IF EXISTS sessions;"
@@ -1989,4 +2125,411 @@ out:
 	if (db && sqlite3_close(db) != SQLITE_OK)
 		log_warn("%s did not close cleanly", path);
 	return ok;
+}
+
+/* ---- accounts and administration ---- */
+
+/* Binds args by types ('t' text, 'i' integer, 'n' integer or NULL when
+ * negative) and returns the statement, or NULL (logged). */
+static sqlite3_stmt *stmt_bound(struct store *st, enum stmt_id id, const char *types, va_list ap)
+{
+	sqlite3_stmt *s = stmt(st, id);
+	if (!s)
+		return NULL;
+	for (int i = 0; types[i]; i++) {
+		if (types[i] == 't') {
+			bind_text(s, i + 1, va_arg(ap, const char *));
+		} else {
+			long long v = va_arg(ap, long long);
+			if (types[i] == 'n' && v < 0)
+				sqlite3_bind_null(s, i + 1);
+			else
+				sqlite3_bind_int64(s, i + 1, v);
+		}
+	}
+	return s;
+}
+
+/* Runs a statement without rows; STORE_NOTFOUND when must_change and no
+ * row changed. */
+static int exec_args(struct store *st, enum stmt_id id, const char *what, int must_change, const char *types, ...)
+{
+	va_list ap;
+	va_start(ap, types);
+	sqlite3_stmt *s = stmt_bound(st, id, types, ap);
+	va_end(ap);
+	if (!s)
+		return STORE_ERROR;
+	int rc = exec_stmt(st, s, what);
+	if (rc == STORE_OK && must_change && sqlite3_changes(st->db) == 0)
+		rc = STORE_NOTFOUND;
+	return rc;
+}
+
+int store_user_register(struct store *st, const char *username, const char *key, const char *password_hash,
+			const char *status, long long now, long long *id, const char **role)
+{
+	sqlite3_stmt *s = stmt(st, S_USER_REGISTER);
+	if (!s)
+		return STORE_ERROR;
+	bind_text(s, 1, username);
+	bind_text(s, 2, key);
+	bind_text(s, 3, password_hash);
+	sqlite3_bind_int64(s, 4, now);
+	bind_text(s, 5, status);
+	int rc = sqlite3_step(s), out;
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		const unsigned char *r = sqlite3_column_text(s, 1);
+		*role = r && strcmp((const char *)r, "admin") == 0 ? "admin" : "user";
+		rc = sqlite3_step(s);
+	}
+	out = rc == SQLITE_DONE ? STORE_OK : rc == SQLITE_CONSTRAINT ? STORE_CONFLICT : rc_of(st, rc, "register user");
+	done(s);
+	return out;
+}
+
+int store_user_get(struct store *st, long long id, struct user *out)
+{
+	memset(out, 0, sizeof *out);
+	sqlite3_stmt *s = stmt(st, S_USER_GET);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	int rc = sqlite3_step(s), out_rc;
+	if (rc == SQLITE_ROW) {
+		out->id = sqlite3_column_int64(s, 0);
+		out->username = col_text(s, 1);
+		out->password_hash = col_text(s, 2);
+		out->created_at = sqlite3_column_int64(s, 3);
+		user_extra(s, 4, out);
+		out_rc = STORE_OK;
+	} else {
+		out_rc = rc == SQLITE_DONE ? STORE_NOTFOUND : rc_of(st, rc, "get user");
+	}
+	done(s);
+	return out_rc;
+}
+
+/* A guarded change of user id: STORE_NOTFOUND when there is no such user,
+ * STORE_CONFLICT when the guard (the last active admin) refused it. */
+static int guarded(struct store *st, long long id, int rc)
+{
+	if (rc != STORE_NOTFOUND)
+		return rc;
+	struct user u;
+	int found = store_user_get(st, id, &u);
+	store_user_free(&u);
+	return found == STORE_OK ? STORE_CONFLICT : found;
+}
+
+int store_user_set_role(struct store *st, long long id, const char *role)
+{
+	return guarded(st, id, exec_args(st, S_USER_SET_ROLE, "set role", 1, "it", id, role));
+}
+
+int store_user_set_status(struct store *st, long long id, const char *status)
+{
+	return guarded(st, id, exec_args(st, S_USER_SET_STATUS, "set status", 1, "it", id, status));
+}
+
+int store_user_set_quota(struct store *st, long long id, long long prompts_day, long long tokens_month)
+{
+	return exec_args(st, S_USER_SET_QUOTA, "set budgets", 1, "inn", id, prompts_day, tokens_month);
+}
+
+int store_user_delete_id(struct store *st, long long id)
+{
+	return guarded(st, id, exec_args(st, S_USER_DELETE_ID, "delete user", 1, "i", id));
+}
+
+int store_user_seen(struct store *st, long long id, long long now)
+{
+	return exec_args(st, S_USER_SEEN, "mark user seen", 0, "ii", id, now);
+}
+
+int store_users_admin(struct store *st, long long day_start, long long month_start,
+		      void (*fn)(void *ctx, const struct user *u, const struct user_stats *us), void *ctx)
+{
+	sqlite3_stmt *s = stmt(st, S_USERS_ADMIN);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, day_start);
+	sqlite3_bind_int64(s, 2, month_start);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct user u = {0};
+		u.id = sqlite3_column_int64(s, 0);
+		u.username = col_text(s, 1);
+		u.created_at = sqlite3_column_int64(s, 2);
+		user_extra(s, 3, &u);
+		struct user_stats us = {sqlite3_column_int64(s, 8), sqlite3_column_int64(s, 9),
+					sqlite3_column_int64(s, 10), sqlite3_column_int64(s, 11)};
+		fn(ctx, &u, &us);
+		store_user_free(&u);
+	}
+	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "list users");
+	done(s);
+	return out;
+}
+
+int store_session_describe(struct store *st, const char *token_hash, long long sid, const char *user_agent,
+			   const char *addr)
+{
+	return exec_args(st, S_SESSION_DESCRIBE, "describe session", 0, "titt", token_hash, sid, user_agent, addr);
+}
+
+/* Most recently used first: sorted here, as a user has a handful of sessions. */
+static int session_row_cmp(const void *a, const void *b)
+{
+	const struct session_row *x = a, *y = b;
+	return x->last_seen != y->last_seen ? (x->last_seen < y->last_seen ? 1 : -1)
+					    : (x->sid > y->sid) - (x->sid < y->sid);
+}
+
+int store_session_list(struct store *st, long long user_id, const char *current_hash, struct session_row **list,
+		       size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	sqlite3_stmt *s = stmt(st, S_SESSION_LIST);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, user_id);
+	bind_text(s, 2, current_hash);
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*list = xrealloc(*list, cap * sizeof **list);
+		}
+		struct session_row *r = &(*list)[(*n)++];
+		r->sid = sqlite3_column_int64(s, 0);
+		r->created_at = sqlite3_column_int64(s, 1);
+		r->last_seen = sqlite3_column_int64(s, 2);
+		r->user_agent = col_text(s, 3);
+		r->addr = col_text(s, 4);
+		r->current = sqlite3_column_int(s, 5) == 1;
+	}
+	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "list sessions");
+	done(s);
+	if (*n > 1)
+		qsort(*list, *n, sizeof **list, session_row_cmp);
+	return out;
+}
+
+void store_session_list_free(struct session_row *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(list[i].user_agent);
+		free(list[i].addr);
+	}
+	free(list);
+}
+
+int store_session_delete_sid(struct store *st, long long user_id, long long sid)
+{
+	return exec_args(st, S_SESSION_DELETE_SID, "end session", 1, "ii", user_id, sid);
+}
+
+int store_session_end_all(struct store *st, long long user_id, const char *keep_hash, long long *n)
+{
+	int rc = exec_args(st, S_SESSION_END_ALL, "end sessions", 0, "it", user_id, keep_hash);
+	if (n)
+		*n = rc == STORE_OK ? sqlite3_changes(st->db) : 0;
+	return rc;
+}
+
+int store_token_create(struct store *st, long long user_id, const char *name, const char *hash, long long now,
+		       long long *id)
+{
+	int rc = exec_args(st, S_TOKEN_CREATE, "create token", 0, "itti", user_id, name, hash, now);
+	if (rc == STORE_OK && id)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+int store_token_list(struct store *st, long long user_id, struct token_row **list, size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	sqlite3_stmt *s = stmt(st, S_TOKEN_LIST);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, user_id);
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*list = xrealloc(*list, cap * sizeof **list);
+		}
+		struct token_row *r = &(*list)[(*n)++];
+		r->id = sqlite3_column_int64(s, 0);
+		r->name = col_text(s, 1);
+		r->created_at = sqlite3_column_int64(s, 2);
+		r->last_used = sqlite3_column_int64(s, 3);
+	}
+	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "list tokens");
+	done(s);
+	return out;
+}
+
+void store_token_list_free(struct token_row *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(list[i].name);
+	free(list);
+}
+
+int store_token_delete(struct store *st, long long user_id, long long id)
+{
+	return exec_args(st, S_TOKEN_DELETE, "revoke token", 1, "ii", user_id, id);
+}
+
+int store_token_end_all(struct store *st, long long user_id)
+{
+	return exec_args(st, S_TOKEN_END_ALL, "revoke tokens", 0, "i", user_id);
+}
+
+int store_token_find(struct store *st, const char *hash, long long now, struct session *out)
+{
+	memset(out, 0, sizeof *out);
+	sqlite3_stmt *s = stmt(st, S_TOKEN_FIND);
+	if (!s)
+		return STORE_ERROR;
+	bind_text(s, 1, hash);
+	int rc = sqlite3_step(s), out_rc;
+	if (rc == SQLITE_ROW) {
+		out->user_id = sqlite3_column_int64(s, 0);
+		out->username = col_text(s, 1);
+		out->role = col_text(s, 2);
+		out->status = col_text(s, 3);
+		out->created_at = sqlite3_column_int64(s, 4);
+		out->last_seen = sqlite3_column_int64(s, 5);
+		out_rc = STORE_OK;
+	} else {
+		out_rc = rc == SQLITE_DONE ? STORE_NOTFOUND : rc_of(st, rc, "find token");
+	}
+	done(s);
+	/* Marked used at most once a minute, so most reads stay reads. */
+	if (out_rc == STORE_OK && now - out->last_seen >= 60000 &&
+	    exec_args(st, S_TOKEN_USED, "mark token used", 0, "ti", hash, now) != STORE_OK)
+		log_warn("could not record a token's last use");
+	return out_rc;
+}
+
+int store_invite_create(struct store *st, const char *code_hash, long long by, long long now, long long expires)
+{
+	return exec_args(st, S_INVITE_CREATE, "create invitation", 0, "tiii", code_hash, by, now, expires);
+}
+
+int store_invite_use(struct store *st, const char *code_hash, long long user_id, long long now)
+{
+	return exec_args(st, S_INVITE_USE, "use invitation", 1, "tii", code_hash, user_id, now);
+}
+
+int store_reset_create(struct store *st, const char *hash, long long user_id, long long now, long long expires)
+{
+	return exec_args(st, S_RESET_CREATE, "create password reset", 0, "tiii", hash, user_id, now, expires);
+}
+
+int store_reset_take(struct store *st, const char *hash, long long now, long long *user_id)
+{
+	*user_id = 0;
+	sqlite3_stmt *s = stmt(st, S_RESET_TAKE);
+	if (!s)
+		return STORE_ERROR;
+	bind_text(s, 1, hash);
+	sqlite3_bind_int64(s, 2, now);
+	int rc = sqlite3_step(s), out = STORE_NOTFOUND;
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_int(s, 1) == 1)
+			*user_id = sqlite3_column_int64(s, 0);
+		rc = sqlite3_step(s);
+	}
+	if (rc != SQLITE_DONE)
+		out = rc_of(st, rc, "use password reset");
+	else if (*user_id)
+		out = STORE_OK;
+	done(s);
+	return out;
+}
+
+int store_usage_add(struct store *st, long long user_id, long long now, long long tokens, int estimated)
+{
+	return exec_args(st, S_USAGE_ADD, "record usage", 0, "iiii", user_id, now, tokens, (long long)estimated);
+}
+
+int store_usage_sum(struct store *st, long long user_id, long long day_start, long long month_start,
+		    long long *prompts_day, long long *tokens_month, int *estimated)
+{
+	*prompts_day = *tokens_month = 0;
+	*estimated = 0;
+	sqlite3_stmt *s = stmt(st, S_USAGE_SUM);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, user_id);
+	sqlite3_bind_int64(s, 2, day_start);
+	sqlite3_bind_int64(s, 3, month_start);
+	int rc = sqlite3_step(s), out;
+	if (rc == SQLITE_ROW) {
+		*prompts_day = sqlite3_column_int64(s, 0);
+		*tokens_month = sqlite3_column_int64(s, 1);
+		*estimated = sqlite3_column_int(s, 2);
+		out = STORE_OK;
+	} else {
+		out = rc_of(st, rc, "sum usage");
+	}
+	done(s);
+	return out;
+}
+
+int store_audit_add(struct store *st, long long now, const char *actor, const char *action, const char *target,
+		    const char *addr, const char *detail)
+{
+	return exec_args(st, S_AUDIT_ADD, "write audit log", 0, "itttt" "t", now, actor, action, target, addr, detail);
+}
+
+int store_audit_list(struct store *st, long long before, int limit, struct audit_row **list, size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	sqlite3_stmt *s = stmt(st, S_AUDIT_LIST);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, before > 0 ? before : INT64_MAX);
+	sqlite3_bind_int(s, 2, limit);
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 32;
+			*list = xrealloc(*list, cap * sizeof **list);
+		}
+		struct audit_row *r = &(*list)[(*n)++];
+		r->id = sqlite3_column_int64(s, 0);
+		r->at = sqlite3_column_int64(s, 1);
+		r->actor = col_text(s, 2);
+		r->action = col_text(s, 3);
+		r->target = col_text(s, 4);
+		r->addr = col_text(s, 5);
+		r->detail = col_text(s, 6);
+	}
+	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "read audit log");
+	done(s);
+	return out;
+}
+
+void store_audit_list_free(struct audit_row *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(list[i].actor);
+		free(list[i].action);
+		free(list[i].target);
+		free(list[i].addr);
+		free(list[i].detail);
+	}
+	free(list);
 }

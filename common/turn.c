@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "alloc.h"
+#include "budget.h"
 #include "buf.h"
 #include "config.h"
 #include "conversation.h"
@@ -105,12 +106,17 @@ static int gen_on_delta(void *ctx, const char *content, const char *reasoning)
  * ones are context later), except that a prompt already answered well keeps
  * its ok. Every write names the conversation and its owner. */
 static int gen_finish(struct store *st, const struct turn_spec *sp, const struct message *prompt, const char *content,
-		      const char *reasoning, const char *status, const char *error, long long now)
+		      const char *reasoning, const char *status, const char *error, long long now,
+		      long long usage_tokens, size_t sent_chars)
 {
 	const long long version = message_html_version();
 	char *html = message_html("assistant", content);
 	const char *prompt_status = strcmp(prompt->status, "ok") == 0 ? "ok" : status;
 	int rc = store_begin(st);
+	/* The usage for the budgets (budget.h) goes in the turn's transaction,
+	 * which holds the write lock already: it never waits on its own. */
+	if (rc == STORE_OK)
+		(void)budget_record(st, sp->user_id, now, usage_tokens, sent_chars);
 	if (rc == STORE_OK)
 		rc = store_msg_finish(st, sp->user_id, sp->conv_id, sp->answer_id, content, reasoning, status, error, html,
 				      version);
@@ -187,6 +193,9 @@ static void gen_run(struct request *req, struct turn_spec *sp)
 	};
 	struct provider_result pres;
 	int answered = provider_complete(&preq, &pres) == 0;
+	size_t sent_chars = pres.content ? strlen(pres.content) : 0;
+	for (size_t i = 0; i < n; i++)
+		sent_chars += strlen(msgs[i].content);
 
 	/* The final text is the saved prefix of a continuation and what this
 	 * request returned (a JSON answer arrives whole, without deltas). */
@@ -214,11 +223,14 @@ static void gen_run(struct request *req, struct turn_spec *sp)
 	/* The answer cannot be asked for again, a request can: its last write
 	 * waits longer for other writers (README, ANSWER_STORE_WAIT). */
 	store_patience(st, (int)cfg->answer_store_wait * 1000);
-	rc = gen_finish(st, sp, &prompt, buf_str(&content), buf_str(&reasoning), status, error, req->now);
-	if (rc == STORE_NOTFOUND)
+	rc = gen_finish(st, sp, &prompt, buf_str(&content), buf_str(&reasoning), status, error, req->now,
+			pres.usage_tokens, sent_chars);
+	if (rc == STORE_NOTFOUND) {
 		log_info("conversation %lld was deleted while answer %lld was written; nothing stored", sp->conv_id,
 			 sp->answer_id);
-	else if (rc != STORE_OK)
+		/* The tokens were spent all the same. */
+		(void)budget_record(st, sp->user_id, req->now, pres.usage_tokens, sent_chars);
+	} else if (rc != STORE_OK)
 		log_error("could not store the answer %lld; it stays marked interrupted with what was saved",
 			  sp->answer_id);
 	if (answered && rc == STORE_OK && sp->title) {

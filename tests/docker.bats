@@ -57,6 +57,14 @@ stream_bg() { # PROMPT: a streamed turn in the background into $BATS_TEST_TMPDIR
 }
 
 # rows: every row of the users' data, in a fixed order, as text.
+# Undoes migration 5 (common/store_sqlite.c): what a build before it left.
+UNDO_5='DROP TABLE api_tokens; DROP TABLE invites; DROP TABLE password_resets; DROP TABLE usage;
+  DROP TABLE audit; DROP INDEX users_role; DROP INDEX sessions_sid;
+  ALTER TABLE sessions DROP COLUMN sid; ALTER TABLE sessions DROP COLUMN user_agent;
+  ALTER TABLE sessions DROP COLUMN addr; ALTER TABLE users DROP COLUMN role; ALTER TABLE users DROP COLUMN status;
+  ALTER TABLE users DROP COLUMN quota_prompts_day; ALTER TABLE users DROP COLUMN quota_tokens_month;
+  ALTER TABLE users DROP COLUMN last_seen;'
+
 rows() {
   sql "SELECT 'u', id, username, password_hash, created_at FROM users ORDER BY id;
        SELECT 'c', id, user_id, title, created_at, updated_at FROM conversations ORDER BY id;
@@ -256,7 +264,8 @@ PY
   cid=$(json .conversation_id)
   latest=$(sql 'PRAGMA user_version')
   # The downgrade below undoes migrations 6 (the message tree: parent_id,
-  # leaf_id; the stop flag goes with turns), 5, 4 (the full-text index), 3
+  # leaf_id; the stop flag goes with turns), 5 (roles, tokens, budgets,
+  # audit), 4 (the full-text index), 3
   # (the turns table; its AUTOINCREMENT rebuild it leaves, and runs again)
   # and 2 (messages.html, html_version); a newer migration needs its own
   # undo step.
@@ -268,6 +277,7 @@ PY
   [ -z "$(web_container)" ]
   # What a build from before migration 2 left: no index, no turns, no html
   # columns, version 1.
+  sqlite3 "$STACK_DIR/instance/aifacade.db" "$UNDO_5"
   sqlite3 "$STACK_DIR/instance/aifacade.db" \
     'DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_delete; DROP TRIGGER messages_fts_update;
      DROP TRIGGER conversations_fts_insert; DROP TRIGGER conversations_fts_delete;

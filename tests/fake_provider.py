@@ -44,6 +44,10 @@ so parallel tests do not interfere:
   [[fake:markdown]]     answer Markdown with code, a table and hostile HTML and links
   [[fake:echo_context]] answer how many messages arrived and their roles
   [[fake:notitle]]      fail (503) the title request that follows a first answer
+  [[fake:nousage]]      send no "usage" (a provider that counts no tokens)
+  [[fake:tokens=N]]     report N total tokens in "usage"
+A stream carries the usage chunk only when the request asked for it with
+"stream_options": {"include_usage": true}, as OpenAI's API does.
 A title request (system message "Write a short title…", common/title.h) is
 answered 'Title: "**Fake title:** <first three words of the prompt>."'.
 
@@ -416,6 +420,10 @@ class FakeHandler(BaseHTTPRequestHandler):
         reasoning = ["Let me think", " about this", " request."] if "reasoning" in markers else []
 
         model = body["model"]
+        opts = body.get("stream_options")
+        if "nousage" in markers or (body.get("stream") is True and
+                                    not (isinstance(opts, dict) and opts.get("include_usage") is True)):
+            markers["_nousage"] = ""
         if body.get("stream") is True:
             self.stream(model, pieces, reasoning, markers)
         else:
@@ -446,15 +454,18 @@ class FakeHandler(BaseHTTPRequestHandler):
         message = {"role": "assistant", "content": text}
         if reasoning:
             message["reasoning_content"] = "".join(reasoning)
-        self.send_json(200, {
+        answer = {
             "id": "chatcmpl-fake",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": model,
             "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 10, "completion_tokens": len(text.split()),
-                      "total_tokens": 10 + len(text.split())},
-        })
+                      "total_tokens": marker_int(markers, "tokens", 10 + len(text.split()))},
+        }
+        if "_nousage" in markers:
+            del answer["usage"]
+        self.send_json(200, answer)
 
     def stream(self, model, pieces, reasoning, markers):
         eol = b"\r\n" if "crlf" in markers else b"\n"
@@ -528,9 +539,10 @@ class FakeHandler(BaseHTTPRequestHandler):
             return
         pause()
         event(chunk({}, "stop"))
-        event({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": created, "model": model,
-               "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": len(pieces),
-                                        "total_tokens": 10 + len(pieces)}})
+        if "_nousage" not in markers:
+            event({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": created, "model": model,
+                   "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": len(pieces),
+                                            "total_tokens": marker_int(markers, "tokens", 10 + len(pieces))}})
         self.write_chunk(b"data: [DONE]" + eol + eol)
         self.write_raw(b"0\r\n\r\n")
 

@@ -9,7 +9,9 @@ load helpers
 # theme.js sets the chosen theme before the first paint). highlight.js and
 # KaTeX (www/vendor/) load only when an answer has code or math: they are
 # outside this weight, and their own test is below.
-CHAT_FILES=(/ /static/app.css /static/chat.js /static/api.js /static/theme.js)
+# settings.js holds the account controls' hooks; the dialog itself
+# (settings-dialog.js, settings.css) loads on first use.
+CHAT_FILES=(/ /static/app.css /static/chat.js /static/api.js /static/theme.js /static/settings.js)
 
 fetch() { # PATH ENCODING -> sets $size (bytes on the wire) and $enc
   local out
@@ -31,7 +33,7 @@ fetch() { # PATH ENCODING -> sets $size (bytes on the wire) and $enc
   done
 }
 
-@test "the chat page weighs under 80 KB, and under 26 KB as sent compressed" {
+@test "the chat page weighs under 84 KB, and under 28 KB as sent compressed" {
   plain_total=0 wire_total=0
   for path in "${CHAT_FILES[@]}"; do
     fetch "$path" identity
@@ -40,8 +42,8 @@ fetch() { # PATH ENCODING -> sets $size (bytes on the wire) and $enc
     wire_total=$((wire_total + size))
   done
   echo "# chat page: $plain_total bytes of HTML+CSS+JS, $wire_total gzip-compressed" >&3
-  [ "$plain_total" -lt 81920 ]
-  [ "$wire_total" -lt 26624 ]
+  [ "$plain_total" -lt 86016 ]
+  [ "$wire_total" -lt 28672 ]
 }
 
 @test "highlight.js and KaTeX come from our origin, compressed, and cost what the README says" {

@@ -55,6 +55,8 @@ static int cmd_backup(struct store *st, const struct config *cfg, const struct a
 static int cmd_restore(struct store *st, const struct config *cfg, const struct args *a);
 static int cmd_import(struct store *st, const struct config *cfg, const struct args *a);
 static int cmd_import_flask(struct store *st, const struct config *cfg, const struct args *a);
+static int cmd_set_role(struct store *st, const struct config *cfg, const struct args *a);
+static int cmd_audit(struct store *st, const struct config *cfg, const struct args *a);
 
 static const struct command commands[] = {
 	{"init-db", "", 0, 0, 0, NULL,
@@ -94,6 +96,21 @@ static const struct command commands[] = {
 	 "(ISO 8601 UTC), conversations, messages. The first line names the columns.\n"
 	 "Control characters in a name are shown as \\xNN.\n",
 	 cmd_users},
+	{"set-role", "NAME admin|user", 2, 0, 0, NULL,
+	 "make a user an admin, or an admin a user",
+	 "Gives the user NAME the role admin (the admin page and /api/admin/) or user.\n"
+	 "An admin set so is also made active (approved, or enabled again): this is\n"
+	 "the way back in when no admin can log in. The last active admin cannot be\n"
+	 "made a user. Recorded in the audit log.\n",
+	 cmd_set_role},
+	{"audit", "", 0, 0, 0, NULL,
+	 "print the audit log, newest first",
+	 "Prints the audit log (logins, failed logins, registrations, approvals, role\n"
+	 "and status changes, password changes and resets, API tokens, deletions),\n"
+	 "newest first, in tab-separated columns: time (ISO 8601 UTC), who, what,\n"
+	 "whom, from where, detail; \"-\" where there is nothing. The first line names\n"
+	 "the columns. Control characters are shown as \\xNN.\n",
+	 cmd_audit},
 	{"delete-user", "NAME --yes", 1, 1, 0,
 	 "deletes the account with its sessions, conversations and messages for good",
 	 "delete a user with their sessions, conversations and messages",
@@ -554,6 +571,100 @@ out:
 	free(display);
 	free(key);
 	return rc;
+}
+
+static int cmd_set_role(struct store *st, const struct config *cfg, const struct args *a)
+{
+	const char *role = a->pos[1];
+	if (strcmp(role, "admin") != 0 && strcmp(role, "user") != 0) {
+		fprintf(stderr, "aifacadectl: the role must be admin or user\n");
+		return EXIT_USAGE;
+	}
+	char *display = NULL, *key = NULL;
+	const char *why = account_check_username(a->pos[0], strlen(a->pos[0]), &display, &key);
+	if (why) {
+		fprintf(stderr, "aifacadectl: no user can have that name: %s\n", why);
+		return EXIT_USAGE;
+	}
+	int rc = EXIT_FAILED;
+	struct user u;
+	int found = store_user_find(st, key, &u);
+	if (found != STORE_OK) {
+		if (found == STORE_NOTFOUND) {
+			fprintf(stderr, "aifacadectl: there is no user ");
+			print_shell_word(stderr, display);
+			fprintf(stderr, " in %s; 'aifacadectl users' lists them\n", cfg->database);
+		}
+		goto out;
+	}
+	int admin = strcmp(role, "admin") == 0;
+	int st_rc = store_begin(st);
+	if (st_rc == STORE_OK)
+		st_rc = store_user_set_role(st, u.id, role);
+	if (st_rc == STORE_OK && admin)
+		st_rc = store_user_set_status(st, u.id, "active");
+	if (st_rc == STORE_OK && store_audit_add(st, (long long)time(NULL) * 1000, "aifacadectl", "role", u.username, "command line",
+						 role) != STORE_OK)
+		st_rc = STORE_ERROR;
+	if (st_rc == STORE_OK)
+		st_rc = store_commit(st);
+	if (st_rc != STORE_OK) {
+		store_rollback(st);
+		if (st_rc == STORE_CONFLICT)
+			fprintf(stderr, "aifacadectl: that would leave no active admin; make another user an admin first\n");
+		else
+			fprintf(stderr, "aifacadectl: the role was not changed; see the line above\n");
+		store_user_free(&u);
+		goto out;
+	}
+	printf("user ");
+	print_shell_word(stdout, u.username);
+	printf(" is now %s%s\n", admin ? "an admin" : "a user", admin ? " (and active)" : "");
+	store_user_free(&u);
+	rc = EXIT_DONE;
+out:
+	free(display);
+	free(key);
+	return rc;
+}
+
+static void print_field(const char *s)
+{
+	print_escaped(stdout, s ? s : "-", 0);
+}
+
+static int cmd_audit(struct store *st, const struct config *cfg, const struct args *a)
+{
+	(void)a;
+	printf("time\twho\twhat\twhom\tfrom\tdetail\n");
+	long long before = 0;
+	for (;;) {
+		struct audit_row *list;
+		size_t n;
+		if (store_audit_list(st, before, 500, &list, &n) != STORE_OK) {
+			fprintf(stderr, "aifacadectl: cannot read the audit log of %s; see the line above\n", cfg->database);
+			return EXIT_FAILED;
+		}
+		for (size_t i = 0; i < n; i++) {
+			char at[32];
+			format_time(list[i].at, at, sizeof at);
+			printf("%s\t", at);
+			print_field(list[i].actor);
+			putchar('\t');
+			print_field(list[i].action);
+			putchar('\t');
+			print_field(list[i].target);
+			putchar('\t');
+			print_field(list[i].addr);
+			putchar('\t');
+			print_field(list[i].detail);
+			putchar('\n');
+			before = list[i].id;
+		}
+		store_audit_list_free(list, n);
+		if (n < 500)
+			return EXIT_DONE;
+	}
 }
 
 static int cmd_clear_all(struct store *st, const struct config *cfg, const struct args *a)

@@ -46,7 +46,7 @@ mkdir -p "$ARTIFACTS"
 # out; timeout is the last resort (SIGTERM lets playwright kill Chromium).
 # Each *.test.mjs is a walk of its own (a fresh account and browser).
 status=0
-for walk in "$here"/chat.test.mjs "$here"/search.test.mjs; do
+for walk in "$here"/chat.test.mjs "$here"/search.test.mjs "$here"/admin.test.mjs; do
   timeout -k 10 330 node "$walk" || status=1
 done
 exit $status

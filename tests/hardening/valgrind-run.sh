@@ -93,6 +93,14 @@ cgi chat POST "" '{"prompt":"stream me [[fake:chunks=5]] [[fake:reasoning]]"}' 2
 grep -q '^event: done' "$out" || { echo "not ok - the streamed turn did not end with done"; failures=$((failures + 1)); }
 cgi chat POST "" '{"prompt":"fail [[fake:status=401]]"}' 502
 cgi login POST "" "$(jq -cn --arg u "$user" '{username:$u,password:"wrong password!"}')" 401
+# Accounts and administration (README): the first account is the admin; an
+# API token is the user without the cookie.
+cgi account_tokens POST "" '{"name":"valgrind"}' 201
+token=$(body_json | jq -r .token)
+saved_cookie=$cookie cookie=""
+cgi me GET "" "" 200 HTTP_AUTHORIZATION="Bearer $token"
+cookie=$saved_cookie
+cgi admin_users GET "" "" 200
 
 # scgi_checks: chat, me and conversations as lighttpd's mod_scgi runs them
 # (a warm parent forking a child per request, common/scgi.h), under valgrind,
@@ -166,6 +174,9 @@ elif [ "$mode" = full ]; then
   cgi health GET "" "" 503 DATABASE=/nonexistent/dir/aifacade.db
   cgi me GET "" "" 503 DATABASE=/nonexistent/dir/aifacade.db
   cgi me GET "" "" 500 AI_TIMEOUT=soon
+  cgi account_sessions GET "" "" 200
+  cgi admin_invites POST "" "" 201
+  cgi admin_audit GET "" "" 200 QUERY_STRING=limit=5
   cgi conversations DELETE "/$cid" "" 204
   cgi conversations DELETE "/$cid" "" 404
   cgi clear POST "" "" 204

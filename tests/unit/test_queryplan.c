@@ -44,11 +44,12 @@ static int is_fulltext(int id)
 	return id == S_SEARCH_MSGS || id == S_SEARCH_TITLES;
 }
 
-/* Statements that may scan: maintenance and admin work, not requests; and
+/* Statements that may scan: maintenance and admin work (the admin page's
+ * list of users), not requests; and
  * the count of turns in flight, a table of at most MAX_STREAMS_TOTAL rows. */
 static int may_scan(int id)
 {
-	return id == S_USERS_EACH || id == S_SESSION_PURGE || id == S_RATE_PURGE || id == S_CONV_CLEAR_ALL ||
+	return id == S_USERS_EACH || id == S_USERS_ADMIN || id == S_SESSION_PURGE || id == S_RATE_PURGE || id == S_CONV_CLEAR_ALL ||
 	       id == S_PING || id == S_BEGIN || id == S_COMMIT || id == S_ROLLBACK || id == S_TURN_COUNT ||
 	       is_fulltext(id);
 }

@@ -20,6 +20,10 @@ if (new URLSearchParams(location.search).has('signed-out')) {
   history.replaceState(null, '', location.pathname);
 }
 
+// /register?invite=CODE: the link an admin passed on fills the code in.
+const inviteParam = new URLSearchParams(location.search).get('invite');
+if (inviteParam && field('invite')) field('invite').value = inviteParam;
+
 // Show / Hide on each password field: the text stays in the field.
 for (const b of document.querySelectorAll('.pw-toggle')) {
   const input = field(b.getAttribute('aria-controls'));
@@ -69,10 +73,19 @@ form.addEventListener('submit', async (e) => {
   const label = submit.textContent;
   submit.disabled = true;
   submit.textContent = register ? 'Creating account…' : 'Signing in…';
-  const r = await api(register ? '/api/register' : '/api/login', {
-    method: 'POST',
-    body: { username: field('username').value.trim(), password: field('password').value },
-  });
+  const body = { username: field('username').value.trim(), password: field('password').value };
+  const invite = register && field('invite') ? field('invite').value.trim() : '';
+  if (invite) body.invite = invite;
+  const r = await api(register ? '/api/register' : '/api/login', { method: 'POST', body });
+  if (r.status === 202) {  // REGISTRATION=approval: an admin must approve the account first
+    submit.disabled = false;
+    submit.textContent = label;
+    const note = field('form-note');
+    note.textContent = r.data.message || 'Your account waits for an administrator\'s approval.';
+    note.hidden = false;
+    form.reset();
+    return;
+  }
   if (r.ok) return location.replace('/');
   field('form-note').hidden = true;
   submit.disabled = false;
