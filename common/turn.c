@@ -115,11 +115,11 @@ static int gen_finish(struct store *st, const struct turn_spec *sp, const struct
 	int rc = store_begin(st);
 	/* The usage for the budgets (budget.h) goes in the turn's transaction,
 	 * which holds the write lock already: it never waits on its own. */
-	if (rc == STORE_OK)
+	if (rc == STORE_OK) {
 		(void)budget_record(st, sp->user_id, now, usage_tokens, sent_chars);
-	if (rc == STORE_OK)
 		rc = store_msg_finish(st, sp->user_id, sp->conv_id, sp->answer_id, content, reasoning, status, error, html,
 				      version);
+	}
 	if (rc == STORE_OK && strcmp(prompt->status, prompt_status) != 0) {
 		char *prompt_html = message_html("user", prompt->content);
 		rc = store_msg_finish(st, sp->user_id, sp->conv_id, prompt->id, prompt->content, NULL, prompt_status, NULL,
