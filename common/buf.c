@@ -9,18 +9,40 @@
 
 #include "alloc.h"
 
-static void buf_reserve(struct buf *b, size_t extra)
+int buf_try_reserve(struct buf *b, size_t extra)
 {
-	if (extra > SIZE_MAX / 2 - b->len)
-		alloc_fail();
+	if (extra > SIZE_MAX / 2 - b->len - 1)
+		return -1;
 	size_t need = b->len + extra + 1;
 	if (need <= b->cap)
-		return;
+		return 0;
 	size_t cap = b->cap ? b->cap : 64;
 	while (cap < need)
 		cap *= 2;
-	b->data = xrealloc(b->data, cap);
+	char *grown = realloc(b->data, cap);
+	if (!grown)
+		return -1;
+	b->data = grown;
 	b->cap = cap;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+static void buf_reserve(struct buf *b, size_t extra)
+{
+	if (buf_try_reserve(b, extra) != 0)
+		alloc_fail();
+}
+
+int buf_try_append(struct buf *b, const void *p, size_t n)
+{
+	if (buf_try_reserve(b, n) != 0)
+		return -1;
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
 }
 
 void buf_append(struct buf *b, const void *p, size_t n)

@@ -15,6 +15,11 @@ struct buf {
 #define BUF_INIT {NULL, 0, 0}
 
 void buf_append(struct buf *b, const void *p, size_t n);
+/* Fallible variants, for code that answers an out-of-memory or an overflow
+ * itself instead of ending the process (the provider client, the SSE
+ * parser): 0, or -1 with b unchanged. */
+int buf_try_reserve(struct buf *b, size_t extra);
+int buf_try_append(struct buf *b, const void *p, size_t n);
 void buf_append_str(struct buf *b, const char *s);
 void buf_append_char(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

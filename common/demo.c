@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
+
 #define DEMO_QUOTE_MAX 240   /* bytes of the prompt quoted back */
 #define DEMO_PIECES 44       /* about this many content pieces */
 
@@ -50,34 +52,18 @@ static const char demo_body[] =
     "To talk to a real model, set `DEEPSEEK_API_KEY` (or `AI_API_KEY`) in the "
     "environment or in `.env`, then restart with `make run`.\n";
 
-/* A growable string; on allocation failure it turns failed and stays so. */
+/* A growable string (buf.h); on allocation failure it turns failed and
+ * stays so. */
 struct demo_text {
-	char *data;
-	size_t len, cap;
+	struct buf b;
 	int failed;
 };
+#define DEMO_TEXT_INIT {BUF_INIT, 0}
 
 static void demo_append(struct demo_text *t, const char *s, size_t n)
 {
-	if (t->failed)
-		return;
-	if (t->len + n + 1 > t->cap) {
-		size_t want = t->cap ? t->cap : 1024;
-		char *grown;
-
-		while (want < t->len + n + 1)
-			want *= 2;
-		grown = realloc(t->data, want);
-		if (grown == NULL) {
-			t->failed = 1;
-			return;
-		}
-		t->data = grown;
-		t->cap = want;
-	}
-	memcpy(t->data + t->len, s, n);
-	t->len += n;
-	t->data[t->len] = '\0';
+	if (!t->failed && buf_try_append(&t->b, s, n) != 0)
+		t->failed = 1;
 }
 
 static void demo_append_str(struct demo_text *t, const char *s)
@@ -127,17 +113,17 @@ static void demo_append_quote(struct demo_text *t, const char *prompt)
 
 char *demo_answer(const char *prompt)
 {
-	struct demo_text t = {NULL, 0, 0, 0};
+	struct demo_text t = DEMO_TEXT_INIT;
 
 	demo_append_str(&t, demo_intro);
 	if (prompt != NULL)
 		demo_append_quote(&t, prompt);
 	demo_append_str(&t, demo_body);
 	if (t.failed) {
-		free(t.data);
+		buf_free(&t.b);
 		return NULL;
 	}
-	return t.data;
+	return buf_detach(&t.b);
 }
 
 const char *demo_reasoning(void)
@@ -169,7 +155,7 @@ static int demo_pause(const struct provider_request *req, unsigned ms)
 static int demo_send(const struct provider_request *req, struct demo_text *into, int reasoning,
     const char *text, size_t n)
 {
-	size_t before = into->len;
+	size_t before = into->b.len;
 	int stop = 0;
 
 	demo_append(into, text, n);
@@ -177,7 +163,7 @@ static int demo_send(const struct provider_request *req, struct demo_text *into,
 		return -1;
 	if (req->on_delta != NULL) {
 		/* into holds the piece at its end, NUL-terminated. */
-		const char *piece = into->data + before;
+		const char *piece = into->b.data + before;
 
 		stop = reasoning ? req->on_delta(req->ctx, NULL, piece) : req->on_delta(req->ctx, piece, NULL);
 	}
@@ -250,7 +236,7 @@ static enum provider_status demo_run(const struct provider_request *req, const c
 
 int demo_complete(const struct provider_request *req, struct provider_result *out)
 {
-	struct demo_text content = {NULL, 0, 0, 0}, reasoning = {NULL, 0, 0, 0};
+	struct demo_text content = DEMO_TEXT_INIT, reasoning = DEMO_TEXT_INIT;
 	char *answer;
 	enum provider_status status;
 
@@ -268,13 +254,12 @@ int demo_complete(const struct provider_request *req, struct provider_result *ou
 	}
 	out->status = status;
 	if (content.failed || reasoning.failed) {
-		free(content.data);
-		free(reasoning.data);
-		content.data = reasoning.data = NULL;
+		buf_free(&content.b);
+		buf_free(&reasoning.b);
 		out->status = PROVIDER_ERR_NOMEM;
 	}
-	out->content = content.data;
-	out->reasoning = reasoning.data;
+	out->content = content.b.data;
+	out->reasoning = reasoning.b.data;
 	if (out->status == PROVIDER_ABORTED)
 		out->detail = strdup("offline demo: stopped by the caller");
 	else if (out->status == PROVIDER_ERR_NOMEM)

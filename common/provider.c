@@ -12,8 +12,10 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "buf.h"
 #include "demo.h"
 #include "sse.h"
+#include "utf8.h"
 
 #ifndef CURL_WRITEFUNC_ERROR
 #define CURL_WRITEFUNC_ERROR 0xFFFFFFFF
@@ -23,112 +25,14 @@
 #define PROVIDER_DETAIL_MAX 400     /* bytes of a detail line */
 #define PROVIDER_MESSAGE_MAX 240    /* bytes of the provider's own error message in a detail */
 
-/* ---- UTF-8 repair ------------------------------------------------------ */
-
-/* A streaming UTF-8 repairer: it keeps an unfinished sequence between
- * pieces, turns every invalid byte or cut sequence into U+FFFD (RFC 3629
- * rules: no overlongs, surrogates or values over U+10FFFF) and drops NUL. */
-struct provider_utf8 {
-	unsigned char seq[4];
-	unsigned len, need;
-};
-
-static const char provider_replacement[] = "\xEF\xBF\xBD";
-
-/* Feeds byte b; writes at most 7 bytes to out and returns how many. */
-static size_t provider_utf8_feed(struct provider_utf8 *u, unsigned char b, char *out)
-{
-	size_t n = 0;
-
-	if (u->len > 0) {
-		unsigned char lo = 0x80, hi = 0xBF;
-
-		if (u->len == 1) {
-			switch (u->seq[0]) {
-			case 0xE0: lo = 0xA0; break;
-			case 0xED: hi = 0x9F; break;
-			case 0xF0: lo = 0x90; break;
-			case 0xF4: hi = 0x8F; break;
-			default: break;
-			}
-		}
-		if (b >= lo && b <= hi) {
-			u->seq[u->len++] = b;
-			if (u->len == u->need) {
-				memcpy(out, u->seq, u->len);
-				n = u->len;
-				u->len = 0;
-			}
-			return n;
-		}
-		memcpy(out, provider_replacement, 3);
-		n = 3;
-		u->len = 0;
-	}
-	if (b == 0) {
-		return n;
-	} else if (b < 0x80) {
-		out[n++] = (char)b;
-	} else if (b >= 0xC2 && b <= 0xF4) {
-		u->seq[0] = b;
-		u->len = 1;
-		u->need = b <= 0xDF ? 2 : b <= 0xEF ? 3 : 4;
-	} else {
-		memcpy(out + n, provider_replacement, 3);
-		n += 3;
-	}
-	return n;
-}
-
-/* Ends the input: an unfinished sequence becomes U+FFFD. */
-static size_t provider_utf8_flush(struct provider_utf8 *u, char *out)
-{
-	if (u->len == 0)
-		return 0;
-	u->len = 0;
-	memcpy(out, provider_replacement, 3);
-	return 3;
-}
-
 /* ---- growable strings ---------------------------------------------------- */
 
+/* Text as it arrives: bytes in a buf (buf.h), repaired as UTF-8 on the way
+ * in (utf8.h) for content and reasoning. */
 struct provider_text {
-	char *data;
-	size_t len, cap;
-	struct provider_utf8 dec;
+	struct buf b;
+	struct utf8_repair dec;
 };
-
-/* Makes room for extra more bytes and a NUL; returns 0 or -1. */
-static int provider_text_reserve(struct provider_text *t, size_t extra)
-{
-	size_t want;
-	char *grown;
-
-	if (extra > SIZE_MAX / 2 - t->len - 1)
-		return -1;
-	if (t->len + extra + 1 <= t->cap)
-		return 0;
-	want = t->cap ? t->cap : 256;
-	while (want < t->len + extra + 1)
-		want *= 2;
-	grown = realloc(t->data, want);
-	if (grown == NULL)
-		return -1;
-	t->data = grown;
-	t->cap = want;
-	t->data[t->len] = '\0';
-	return 0;
-}
-
-static int provider_text_append(struct provider_text *t, const char *s, size_t n)
-{
-	if (provider_text_reserve(t, n) != 0)
-		return -1;
-	memcpy(t->data + t->len, s, n);
-	t->len += n;
-	t->data[t->len] = '\0';
-	return 0;
-}
 
 /* ---- one call ------------------------------------------------------------ */
 
@@ -197,32 +101,32 @@ static int provider_should_abort(struct provider_call *c)
 static int provider_piece(struct provider_call *c, int is_reasoning, const char *p, size_t n)
 {
 	struct provider_text *t = is_reasoning ? &c->reasoning : &c->content;
-	size_t before = t->len, i;
+	size_t before = t->b.len, i;
 	int stop;
 
-	if (n > c->max_answer || c->content.len + c->reasoning.len > c->max_answer - n) {
+	if (n > c->max_answer || c->content.b.len + c->reasoning.b.len > c->max_answer - n) {
 		c->stop = PROVIDER_STOP_TOO_BIG;
 		return -1;
 	}
-	if (n > SIZE_MAX / 4 || provider_text_reserve(t, n * 3 + 8) != 0) {
+	if (n > SIZE_MAX / 4 || buf_try_reserve(&t->b, n * 3 + 8) != 0) {
 		c->stop = PROVIDER_STOP_NOMEM;
 		return -1;
 	}
 	for (i = 0; i < n; i++)
-		t->len += provider_utf8_feed(&t->dec, (unsigned char)p[i], t->data + t->len);
-	t->data[t->len] = '\0';
-	if (c->content.len + c->reasoning.len > c->max_answer) {
-		t->len = before;
-		t->data[before] = '\0';
+		t->b.len += utf8_repair_feed(&t->dec, (unsigned char)p[i], t->b.data + t->b.len);
+	t->b.data[t->b.len] = '\0';
+	if (c->content.b.len + c->reasoning.b.len > c->max_answer) {
+		t->b.len = before;
+		t->b.data[before] = '\0';
 		c->stop = PROVIDER_STOP_TOO_BIG;
 		return -1;
 	}
-	if (t->len > before)
+	if (t->b.len > before)
 		c->got_token = 1;
-	if (t->len == before || c->req->on_delta == NULL)
+	if (t->b.len == before || c->req->on_delta == NULL)
 		return 0;
-	stop = is_reasoning ? c->req->on_delta(c->req->ctx, NULL, t->data + before)
-	    : c->req->on_delta(c->req->ctx, t->data + before, NULL);
+	stop = is_reasoning ? c->req->on_delta(c->req->ctx, NULL, t->b.data + before)
+	    : c->req->on_delta(c->req->ctx, t->b.data + before, NULL);
 	if (stop != 0) {
 		c->stop = PROVIDER_STOP_ABORTED;
 		return -1;
@@ -239,12 +143,12 @@ static void provider_pieces_flush(struct provider_call *c, int deliver)
 	size_t k;
 
 	for (k = 0; k < 2; k++) {
-		size_t n = provider_utf8_flush(&texts[k]->dec, tail);
+		size_t n = utf8_repair_flush(&texts[k]->dec, tail);
 		if (n == 0)
 			continue;
 		if (deliver)
 			(void)provider_piece(c, k == 0, tail, n); /* the call is over: a stop asked now changes nothing */
-		else if (provider_text_append(texts[k], tail, n) != 0)
+		else if (buf_try_append(&texts[k]->b, tail, n) != 0)
 			c->stop = PROVIDER_STOP_NOMEM;
 	}
 }
@@ -307,22 +211,22 @@ static size_t provider_on_body(char *ptr, size_t size, size_t nmemb, void *userd
 	c->body_bytes += n;
 	switch (c->mode) {
 	case PROVIDER_MODE_ERROR:
-		room = PROVIDER_MAX_ERROR_BODY - c->body.len;
-		if (provider_text_append(&c->body, ptr, n < room ? n : room) != 0) {
+		room = PROVIDER_MAX_ERROR_BODY - c->body.b.len;
+		if (buf_try_append(&c->body.b, ptr, n < room ? n : room) != 0) {
 			c->stop = PROVIDER_STOP_NOMEM;
 			return CURL_WRITEFUNC_ERROR;
 		}
-		if (c->body.len >= PROVIDER_MAX_ERROR_BODY) {
+		if (c->body.b.len >= PROVIDER_MAX_ERROR_BODY) {
 			c->stop = PROVIDER_STOP_ERROR_FULL;
 			return CURL_WRITEFUNC_ERROR;
 		}
 		return n;
 	case PROVIDER_MODE_JSON:
-		if (c->body.len + n > c->max_answer + PROVIDER_MAX_ERROR_BODY) {
+		if (c->body.b.len + n > c->max_answer + PROVIDER_MAX_ERROR_BODY) {
 			c->stop = PROVIDER_STOP_TOO_BIG;
 			return CURL_WRITEFUNC_ERROR;
 		}
-		if (provider_text_append(&c->body, ptr, n) != 0) {
+		if (buf_try_append(&c->body.b, ptr, n) != 0) {
 			c->stop = PROVIDER_STOP_NOMEM;
 			return CURL_WRITEFUNC_ERROR;
 		}
@@ -354,13 +258,13 @@ static size_t provider_on_body(char *ptr, size_t size, size_t nmemb, void *userd
  * piece of it survives. Returns a new string the caller frees, or NULL. */
 static char *provider_redact(const char *s, const char *key)
 {
-	struct provider_text out = {NULL, 0, 0, {{0}, 0, 0}};
+	struct buf out = BUF_INIT;
 	size_t klen, i = 0;
 
 	klen = key != NULL ? strlen(key) : 0;
 	if (klen == 0)
 		return strdup(s);
-	if (provider_text_reserve(&out, strlen(s)) != 0)
+	if (buf_try_reserve(&out, strlen(s)) != 0)
 		return NULL;
 	while (s[i] != '\0') {
 		size_t best = 0, j;
@@ -374,11 +278,11 @@ static char *provider_redact(const char *s, const char *key)
 				best = l;
 		}
 		if (best > 0 && (best >= 8 || best == klen)) {
-			if (provider_text_append(&out, "[redacted]", 10) != 0)
+			if (buf_try_append(&out, "[redacted]", 10) != 0)
 				goto fail;
 			i += best;
 		} else {
-			if (provider_text_append(&out, s + i, 1) != 0)
+			if (buf_try_append(&out, s + i, 1) != 0)
 				goto fail;
 			i++;
 		}
@@ -394,7 +298,7 @@ fail:
  * string the caller frees, or NULL when out of memory. */
 static char *provider_one_line(const char *s)
 {
-	struct provider_utf8 u = {{0}, 0, 0};
+	struct utf8_repair u = UTF8_REPAIR_INIT;
 	size_t n = strlen(s), w = 0, i;
 	char *out;
 
@@ -407,13 +311,13 @@ static char *provider_one_line(const char *s)
 		unsigned char b = (unsigned char)s[i];
 
 		if (b < 0x20 || b == 0x7F) {
-			w += provider_utf8_flush(&u, out + w);
+			w += utf8_repair_flush(&u, out + w);
 			out[w++] = ' ';
 		} else {
-			w += provider_utf8_feed(&u, b, out + w);
+			w += utf8_repair_feed(&u, b, out + w);
 		}
 	}
-	w += provider_utf8_flush(&u, out + w);
+	w += utf8_repair_flush(&u, out + w);
 	out[w] = '\0';
 	if (w > PROVIDER_DETAIL_MAX) {
 		size_t cut = PROVIDER_DETAIL_MAX - 3;
@@ -639,7 +543,7 @@ static void provider_excerpt(const char *body, size_t len, char *out, size_t out
 static void provider_read_http_error(struct provider_call *c, long http, struct provider_result *out)
 {
 	enum json_tokener_error jerr;
-	struct json_object *root = provider_parse_json(c->body.data != NULL ? c->body.data : "", c->body.len, &jerr);
+	struct json_object *root = provider_parse_json(c->body.b.data != NULL ? c->body.b.data : "", c->body.b.len, &jerr);
 	struct json_object *err = NULL;
 	struct provider_error_info info;
 	char where[64];
@@ -660,7 +564,7 @@ static void provider_read_http_error(struct provider_call *c, long http, struct 
 	} else {
 		char excerpt[121];
 
-		provider_excerpt(c->body.data != NULL ? c->body.data : "", c->body.len, excerpt, sizeof excerpt);
+		provider_excerpt(c->body.b.data != NULL ? c->body.b.data : "", c->body.b.len, excerpt, sizeof excerpt);
 		provider_detail(out, c->req->api_key, "%s (%zu bytes): %s", where, c->body_bytes, excerpt);
 	}
 	json_object_put(root);
@@ -673,14 +577,14 @@ static void provider_read_answer(struct provider_call *c, struct provider_result
 	struct json_object *root, *err, *choices, *choice = NULL, *message, *content = NULL, *reasoning = NULL;
 	const char *key = c->req->api_key;
 
-	root = provider_parse_json(c->body.data != NULL ? c->body.data : "", c->body.len, &jerr);
+	root = provider_parse_json(c->body.b.data != NULL ? c->body.b.data : "", c->body.b.len, &jerr);
 	if (root == NULL || !json_object_is_type(root, json_type_object)) {
 		char excerpt[81];
 
-		provider_excerpt(c->body.data != NULL ? c->body.data : "", c->body.len, excerpt, sizeof excerpt);
+		provider_excerpt(c->body.b.data != NULL ? c->body.b.data : "", c->body.b.len, excerpt, sizeof excerpt);
 		out->status = PROVIDER_ERR_MALFORMED;
 		provider_detail(out, key, "answer is not a JSON object (%s; %zu bytes): %s",
-		    root == NULL ? json_tokener_error_desc(jerr) : "other JSON", c->body.len, excerpt);
+		    root == NULL ? json_tokener_error_desc(jerr) : "other JSON", c->body.b.len, excerpt);
 		json_object_put(root);
 		return;
 	}
@@ -710,7 +614,7 @@ static void provider_read_answer(struct provider_call *c, struct provider_result
 	if (choice == NULL || !json_object_object_get_ex(choice, "message", &message) ||
 	    !json_object_is_type(message, json_type_object)) {
 		out->status = PROVIDER_ERR_MALFORMED;
-		provider_detail(out, key, "answer has no choices[0].message (%zu bytes)", c->body.len);
+		provider_detail(out, key, "answer has no choices[0].message (%zu bytes)", c->body.b.len);
 		json_object_put(root);
 		return;
 	}
@@ -1239,13 +1143,13 @@ static int provider_call_end(struct provider_call *c, struct provider_result *ou
 	if (sse_usage_tokens(&c->sse) >= 0)
 		out->usage_tokens = sse_usage_tokens(&c->sse);
 	sse_free(&c->sse);
-	free(c->body.data);
-	if (c->content.data == NULL && provider_text_append(&c->content, "", 0) != 0)
+	free(c->body.b.data);
+	if (c->content.b.data == NULL && buf_try_append(&c->content.b, "", 0) != 0)
 		out->status = PROVIDER_ERR_NOMEM;
-	if (c->reasoning.data == NULL && provider_text_append(&c->reasoning, "", 0) != 0)
+	if (c->reasoning.b.data == NULL && buf_try_append(&c->reasoning.b, "", 0) != 0)
 		out->status = PROVIDER_ERR_NOMEM;
-	out->content = c->content.data;
-	out->reasoning = c->reasoning.data;
+	out->content = c->content.b.data;
+	out->reasoning = c->reasoning.b.data;
 	return out->status == PROVIDER_OK ? 0 : -1;
 }
 

@@ -48,8 +48,8 @@ long long sse_usage_tokens(const struct sse_parser *p)
 
 void sse_free(struct sse_parser *p)
 {
-	free(p->line);
-	free(p->payload);
+	buf_free(&p->line);
+	buf_free(&p->payload);
 	if (p->tok != NULL)
 		json_tokener_free(p->tok);
 	if (p->error_obj != NULL)
@@ -68,32 +68,18 @@ struct json_object *sse_error_object(const struct sse_parser *p)
 	return p->status == SSE_ERR_PROVIDER ? p->error_obj : NULL;
 }
 
-/* Appends n bytes to *buf, growing it within limit; returns 0, or -1 having
- * set the parser's status. */
-static int sse_append(struct sse_parser *p, char **buf, size_t *len, size_t *cap,
-    const char *src, size_t n)
+/* Appends n bytes to b within the line limit; returns 0, or -1 having set
+ * the parser's status. */
+static int sse_append(struct sse_parser *p, struct buf *b, const char *src, size_t n)
 {
-	if (n > p->max_line || *len > p->max_line - n) {
+	if (n > p->max_line || b->len > p->max_line - n) {
 		sse_fail(p, SSE_ERR_LINE_TOO_LONG, "longer than %zu bytes", p->max_line);
 		return -1;
 	}
-	if (*len + n + 1 > *cap) {
-		size_t want = *cap ? *cap : 256;
-		char *grown;
-
-		while (want < *len + n + 1)
-			want *= 2;
-		grown = realloc(*buf, want);
-		if (grown == NULL) {
-			sse_fail(p, SSE_ERR_NOMEM, "out of memory");
-			return -1;
-		}
-		*buf = grown;
-		*cap = want;
+	if (buf_try_append(b, src, n) != 0) {
+		sse_fail(p, SSE_ERR_NOMEM, "out of memory");
+		return -1;
 	}
-	memcpy(*buf + *len, src, n);
-	*len += n;
-	(*buf)[*len] = '\0';
 	return 0;
 }
 
@@ -205,23 +191,23 @@ static void sse_try_payload(struct sse_parser *p)
 		json_tokener_set_flags(p->tok, JSON_TOKENER_STRICT);
 	}
 	json_tokener_reset(p->tok);
-	obj = json_tokener_parse_ex(p->tok, p->payload, (int)p->payload_len);
+	obj = json_tokener_parse_ex(p->tok, p->payload.data, (int)p->payload.len);
 	jerr = json_tokener_get_error(p->tok);
 	if (jerr == json_tokener_continue)
 		return;
 	if (jerr != json_tokener_success) {
 		sse_fail(p, SSE_ERR_MALFORMED, "data is not JSON (%s)", json_tokener_error_desc(jerr));
-		p->payload_len = 0;
+		p->payload.len = 0;
 		return;
 	}
 	end = json_tokener_get_parse_end(p->tok);
-	while (end < p->payload_len && sse_is_space(p->payload[end]))
+	while (end < p->payload.len && sse_is_space(p->payload.data[end]))
 		end++;
-	if (end < p->payload_len)
+	if (end < p->payload.len)
 		sse_fail(p, SSE_ERR_MALFORMED, "data has bytes after its JSON value");
 	else
 		sse_handle_object(p, obj);
-	p->payload_len = 0;
+	p->payload.len = 0;
 	p->data_count++;
 	json_object_put(obj);
 }
@@ -230,7 +216,7 @@ static void sse_handle_data(struct sse_parser *p, const char *value, size_t n)
 {
 	if (p->done)
 		return;
-	if (p->payload_len == 0) {
+	if (p->payload.len == 0) {
 		size_t a = 0, b = n;
 
 		while (a < b && sse_is_space(value[a]))
@@ -244,10 +230,10 @@ static void sse_handle_data(struct sse_parser *p, const char *value, size_t n)
 			p->data_count++;
 			return;
 		}
-	} else if (sse_append(p, &p->payload, &p->payload_len, &p->payload_cap, "\n", 1) != 0) {
+	} else if (sse_append(p, &p->payload, "\n", 1) != 0) {
 		return;
 	}
-	if (sse_append(p, &p->payload, &p->payload_len, &p->payload_cap, value, n) != 0)
+	if (sse_append(p, &p->payload, value, n) != 0)
 		return;
 	sse_try_payload(p);
 }
@@ -255,9 +241,9 @@ static void sse_handle_data(struct sse_parser *p, const char *value, size_t n)
 /* The end of an event (a blank line, or the end of the input). */
 static void sse_end_event(struct sse_parser *p)
 {
-	if (p->payload_len != 0) {
+	if (p->payload.len != 0) {
 		sse_fail(p, SSE_ERR_MALFORMED, "data ends inside a JSON value");
-		p->payload_len = 0;
+		p->payload.len = 0;
 	}
 }
 
@@ -315,12 +301,12 @@ enum sse_status sse_feed(struct sse_parser *p, const char *data, size_t len)
 		}
 		for (j = i; j < len && data[j] != '\n' && data[j] != '\r'; j++)
 			;
-		if (j > i && sse_append(p, &p->line, &p->line_len, &p->line_cap, data + i, j - i) != 0)
+		if (j > i && sse_append(p, &p->line, data + i, j - i) != 0)
 			break;
 		if (j == len)
 			break; /* the line goes on in the next chunk */
-		sse_handle_line(p, p->line != NULL ? p->line : "", p->line_len);
-		p->line_len = 0;
+		sse_handle_line(p, buf_str(&p->line), p->line.len);
+		p->line.len = 0;
 		p->skip_lf = data[j] == '\r';
 		i = j + 1;
 	}
@@ -331,13 +317,13 @@ enum sse_status sse_finish(struct sse_parser *p)
 {
 	if (p->status != SSE_OK)
 		return p->status;
-	if (p->line_len > 0) {
-		sse_handle_line(p, p->line, p->line_len);
-		p->line_len = 0;
+	if (p->line.len > 0) {
+		sse_handle_line(p, buf_str(&p->line), p->line.len);
+		p->line.len = 0;
 	}
 	p->skip_lf = 0;
 	/* An unfinished payload at the end of the input means the stream was
 	 * cut: the answer is simply not done, which the caller sees. */
-	p->payload_len = 0;
+	p->payload.len = 0;
 	return p->status;
 }

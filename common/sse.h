@@ -36,6 +36,8 @@
 #define AIF_SSE_H
 #include <stddef.h>
 
+#include "buf.h"
+
 struct json_object;
 struct json_tokener;
 
@@ -61,10 +63,8 @@ struct sse_parser {
 	sse_piece_fn on_piece;
 	void *ctx;
 	size_t max_line;
-	char *line;            /* the current, unfinished line */
-	size_t line_len, line_cap;
-	char *payload;         /* data of the current event whose JSON is still incomplete */
-	size_t payload_len, payload_cap;
+	struct buf line;       /* the current, unfinished line */
+	struct buf payload;    /* data of the current event whose JSON is still incomplete */
 	struct json_tokener *tok;
 	struct json_object *error_obj; /* the "error" member of an error payload (a reference we own) */
 	unsigned long line_no;

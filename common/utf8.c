@@ -1,6 +1,8 @@
 /* utf8.c: strict UTF-8 validation and counting (see utf8.h). */
 #include "utf8.h"
 
+#include <string.h>
+
 /* Returns the length of the sequence starting at s (1..4) or 0 if invalid. */
 static size_t utf8_seq(const unsigned char *s, size_t left)
 {
@@ -94,4 +96,61 @@ size_t utf8_encode(uint32_t cp, char out[4])
 		return 4;
 	}
 	return 0;
+}
+
+/* ---- repair, a piece at a time (utf8.h) ---- */
+
+static const char utf8_replacement[] = "\xEF\xBF\xBD";
+
+size_t utf8_repair_feed(struct utf8_repair *u, unsigned char b, char *out)
+{
+	size_t n = 0;
+
+	if (u->len > 0) {
+		unsigned char lo = 0x80, hi = 0xBF;
+
+		if (u->len == 1) {
+			switch (u->seq[0]) {
+			case 0xE0: lo = 0xA0; break;
+			case 0xED: hi = 0x9F; break;
+			case 0xF0: lo = 0x90; break;
+			case 0xF4: hi = 0x8F; break;
+			default: break;
+			}
+		}
+		if (b >= lo && b <= hi) {
+			u->seq[u->len++] = b;
+			if (u->len == u->need) {
+				memcpy(out, u->seq, u->len);
+				n = u->len;
+				u->len = 0;
+			}
+			return n;
+		}
+		memcpy(out, utf8_replacement, 3);
+		n = 3;
+		u->len = 0;
+	}
+	if (b == 0) {
+		return n;
+	} else if (b < 0x80) {
+		out[n++] = (char)b;
+	} else if (b >= 0xC2 && b <= 0xF4) {
+		u->seq[0] = b;
+		u->len = 1;
+		u->need = b <= 0xDF ? 2 : b <= 0xEF ? 3 : 4;
+	} else {
+		memcpy(out + n, utf8_replacement, 3);
+		n += 3;
+	}
+	return n;
+}
+
+size_t utf8_repair_flush(struct utf8_repair *u, char *out)
+{
+	if (u->len == 0)
+		return 0;
+	u->len = 0;
+	memcpy(out, utf8_replacement, 3);
+	return 3;
 }

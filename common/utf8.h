@@ -16,4 +16,17 @@ size_t utf8_prefix(const char *s, size_t len, size_t max);
 /* Encodes cp into out (4 bytes room); returns bytes written, 0 if invalid. */
 size_t utf8_encode(uint32_t cp, char out[4]);
 
+/* A streaming repairer for text that arrives in pieces (an AI answer): it
+ * keeps an unfinished sequence between pieces, turns every invalid byte or
+ * cut sequence into U+FFFD (the rules above) and drops NUL. */
+struct utf8_repair {
+	unsigned char seq[4];
+	unsigned len, need;
+};
+#define UTF8_REPAIR_INIT {{0}, 0, 0}
+/* Feeds byte b; writes at most 7 bytes to out and returns how many. */
+size_t utf8_repair_feed(struct utf8_repair *u, unsigned char b, char *out);
+/* Ends the input: an unfinished sequence becomes U+FFFD (3 bytes to out). */
+size_t utf8_repair_flush(struct utf8_repair *u, char *out);
+
 #endif

@@ -425,7 +425,7 @@ static void test_long_lines(void)
 		}
 		CHECK(st == SSE_ERR_LINE_TOO_LONG && fed <= SSE_DEFAULT_MAX_LINE + sizeof block,
 		    "default 1 MiB limit stops an endless line");
-		CHECK(p.line_cap <= 2 * SSE_DEFAULT_MAX_LINE + 2, "memory stays bounded by the limit");
+		CHECK(p.line.cap <= 2 * SSE_DEFAULT_MAX_LINE + 2, "memory stays bounded by the limit");
 		sse_free(&p);
 	}
 	{
@@ -529,7 +529,7 @@ static void test_lifecycle(void)
 	sse_free(&p);
 	/* The contract: free leaves nothing behind, so a second free is a no-op
 	 * and the parser can be set up again. */
-	CHECK(p.line == NULL && p.payload == NULL && p.tok == NULL && p.error_obj == NULL,
+	CHECK(p.line.data == NULL && p.payload.data == NULL && p.tok == NULL && p.error_obj == NULL,
 	      "free releases and forgets every buffer, so freeing twice frees nothing twice");
 	sse_free(&p);
 	memset(&c, 0, sizeof c);

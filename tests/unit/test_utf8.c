@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "buf.h"
 #include "utf8.h"
 
 /* utf8_valid() on an exact-size heap copy, so over-reads show in valgrind. */
@@ -206,8 +207,53 @@ static void test_count_prefix(void)
 	CHECK(n == 8, "prefix stays within len");
 }
 
+/* Repairs in, fed a byte at a time as the provider's pieces arrive (so a
+ * character split between pieces is covered), and returns the text. */
+static const char *repair(const char *in, size_t len)
+{
+	static char out[256];
+	struct utf8_repair u = UTF8_REPAIR_INIT;
+	size_t w = 0;
+	for (size_t i = 0; i < len && w + 7 < sizeof out - 4; i++)
+		w += utf8_repair_feed(&u, (unsigned char)in[i], out + w);
+	w += utf8_repair_flush(&u, out + w);
+	out[w] = '\0';
+	return out;
+}
+
+static void test_repair(void)
+{
+	static const char euro[] = "a\xE2\x82\xAC" "b";
+	CHECK(strcmp(repair(euro, 5), euro) == 0, "repair: a character split between pieces is kept whole");
+	CHECK(strcmp(repair("a\xE2\x82", 3), "a\xEF\xBF\xBD") == 0, "repair: a cut character at the end is U+FFFD");
+	CHECK(strcmp(repair("a\xFF" "b", 3), "a\xEF\xBF\xBD" "b") == 0, "repair: a stray byte is U+FFFD");
+	CHECK(strcmp(repair("a\0b", 3), "ab") == 0, "repair: NUL is dropped");
+	CHECK(strcmp(repair("\xE0\x80\xAF", 3), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD") == 0,
+	      "repair: an overlong form is not let through");
+	CHECK(strcmp(repair("\xED\xA0\x80", 3), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD") == 0,
+	      "repair: a surrogate is not let through");
+	CHECK(strcmp(repair("\xC3" "A", 2), "\xEF\xBF\xBD" "A") == 0,
+	      "repair: a broken sequence keeps the byte that broke it");
+	static const char hostile[] = "\xF4\x90\x80\x80\xC0\xAF\xFE\xF0\x9F\x98\x80\xE2";
+	const char *r = repair(hostile, sizeof hostile - 1);
+	CHECK(utf8_valid(r, strlen(r)), "repair: hostile bytes come out valid");
+}
+
+static void test_buf_try(void)
+{
+	struct buf b = BUF_INIT;
+	CHECK(buf_try_append(&b, "abc", 3) == 0 && b.len == 3 && strcmp(buf_str(&b), "abc") == 0,
+	      "buf_try_append: appends");
+	CHECK(buf_try_append(&b, "x", SIZE_MAX - 2) == -1 && b.len == 3 && strcmp(buf_str(&b), "abc") == 0,
+	      "buf_try_append: an impossible size is refused and the buffer stays as it was");
+	CHECK(buf_try_reserve(&b, SIZE_MAX / 2) == -1 && b.len == 3, "buf_try_reserve: overflow is refused");
+	buf_free(&b);
+}
+
 int main(void)
 {
+	test_repair();
+	test_buf_try();
 	test_invalid();
 	test_valid();
 	test_exhaustive();
