@@ -52,7 +52,7 @@ int inflight_take(struct store *st, long long user_id, long long message_id, lon
 	memset(out, 0, sizeof *out);
 	*full = INFLIGHT_FREE;
 	inflight_host(host, sizeof host);
-	int rc = store_turn_reap(st, now - INFLIGHT_STALE_MS);
+	int rc = store_turn_reap(st, now - INFLIGHT_STALE_MS, host, now - INFLIGHT_LOCAL_STALE_MS);
 	if (rc == STORE_OK)
 		rc = inflight_forget_dead(st, host);
 	if (rc == STORE_OK)
@@ -102,12 +102,12 @@ void inflight_release(struct store *st, struct inflight *f)
 
 int inflight_running(const struct turn_state *t, long long now)
 {
-	if (t->heartbeat_at < now - INFLIGHT_STALE_MS)
-		return 0;
 	char host[256];
 	inflight_host(host, sizeof host);
-	if (strcmp(host, t->host) != 0)
-		return 1; /* another node's: its heartbeat is all we know */
+	if (strcmp(host, t->host) != 0) /* another node's: its heartbeat is all we know */
+		return t->heartbeat_at >= now - INFLIGHT_STALE_MS;
+	if (t->heartbeat_at < now - INFLIGHT_LOCAL_STALE_MS)
+		return 0;
 	pid_t pid = (pid_t)t->pid;
 	return pid > 0 && (long long)pid == t->pid && (kill(pid, 0) == 0 || errno != ESRCH);
 }

@@ -22,6 +22,11 @@
  * interrupted with what was saved (turn.h). */
 #define INFLIGHT_BEAT_MS 1000LL
 #define INFLIGHT_STALE_MS 6000LL
+/* On the generator's own host its process answers for it: while its pid
+ * lives the turn runs, heartbeat or not (a writer holding the database
+ * keeps the beat from being written; ANSWER_STORE_WAIT is at most 600 s),
+ * up to this bound, past which a pid is taken to have been reused. */
+#define INFLIGHT_LOCAL_STALE_MS 660000LL
 /* What a refused turn is told to wait, in seconds: turns take seconds to
  * minutes, and nothing tells when one will end. */
 #define INFLIGHT_RETRY_AFTER 10L

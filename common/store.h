@@ -180,8 +180,10 @@ void store_msg_list_free(struct message *list, size_t n);
 struct turn_row {
 	long long id, pid;
 };
-/* Deletes turns whose last heartbeat is older than stale_before. */
-int store_turn_reap(struct store *st, long long stale_before);
+/* Deletes other hosts' turns whose last heartbeat is older than stale_before,
+ * and this host's older than local_stale_before (inflight.h: on its own host
+ * a live process answers for its turn). */
+int store_turn_reap(struct store *st, long long stale_before, const char *host, long long local_stale_before);
 /* The turns recorded by processes of host; *list is the caller's to free(). */
 int store_turn_on_host(struct store *st, const char *host, struct turn_row **list, size_t *n);
 /* Deletes turn id whatever its owner: its process is gone. */

@@ -330,7 +330,7 @@ static const char *const sql[S_COUNT] = {
 	/* render-html's write names no owner: it changes only html, and only
 	 * while the content it rendered is still there. */
 	[S_MSG_SET_HTML] = "UPDATE messages SET html = ?3, html_version = ?4 WHERE id = ?1 AND content = ?2",
-	[S_TURN_REAP] = "DELETE FROM turns WHERE heartbeat_at < ?1",
+	[S_TURN_REAP] = "DELETE FROM turns WHERE (heartbeat_at < ?1 AND host <> ?2) OR heartbeat_at < ?3",
 	[S_TURN_ON_HOST] = "SELECT id, pid FROM turns WHERE host = ?1",
 	[S_TURN_DROP] = "DELETE FROM turns WHERE id = ?1",
 	/* turns holds at most MAX_STREAMS_TOTAL live rows once reaped. */
@@ -1339,12 +1339,14 @@ void store_msg_list_free(struct message *list, size_t n)
 
 /* ---- turns in flight ---- */
 
-int store_turn_reap(struct store *st, long long stale_before)
+int store_turn_reap(struct store *st, long long stale_before, const char *host, long long local_stale_before)
 {
 	sqlite3_stmt *s = stmt(st, S_TURN_REAP);
 	if (!s)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, stale_before);
+	sqlite3_bind_text(s, 2, host, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, local_stale_before);
 	return exec_stmt(st, s, "reap stale turns");
 }
 

@@ -291,14 +291,26 @@ static void test_inflight(struct store *st, long long alice, long long bob)
 	waitpid(child, NULL, 0);
 	CHECK(inflight_take(st, alice, 302, 1, 3, now, &extra, &full) == STORE_OK && full == INFLIGHT_FREE,
 	      "once it is killed, its slot is free at once");
-	/* A turn whose heartbeat stopped (another host, say) expires. */
+	/* On this host a live process holds its turn though its heartbeat
+	 * stopped (a writer holding the database keeps it from beating). */
 	struct inflight old;
 	CHECK(inflight_take(st, bob, 400, 1, 3, now, &old, &full) == STORE_OK && full == INFLIGHT_FREE,
 	      "bob takes his one slot");
-	CHECK(inflight_take(st, bob, 401, 1, 3, now + INFLIGHT_STALE_MS - 1, &b, &full) == STORE_OK &&
+	CHECK(inflight_take(st, bob, 401, 1, 3, now + INFLIGHT_STALE_MS + 1, &b, &full) == STORE_OK &&
+		      full == INFLIGHT_USER_FULL,
+	      "a live process of this host holds it past a stale heartbeat");
+	CHECK(inflight_take(st, bob, 401, 1, 3, now + INFLIGHT_LOCAL_STALE_MS + 1, &b, &full) == STORE_OK &&
+		      full == INFLIGHT_FREE,
+	      "up to the bound past which its pid may be another's");
+	inflight_release(st, &b);
+	/* Another host's turn is known only by its heartbeat, and expires. */
+	CHECK(inflight_take(st, bob, 403, 1, 3, now, &old, &full) == STORE_OK && full == INFLIGHT_FREE &&
+		      store_turn_set_pid(st, bob, old.id, "another-node", 1, now) == STORE_OK,
+	      "bob takes his one slot, on another node");
+	CHECK(inflight_take(st, bob, 404, 1, 3, now + INFLIGHT_STALE_MS - 1, &b, &full) == STORE_OK &&
 		      full == INFLIGHT_USER_FULL,
 	      "which holds while its heartbeat is recent");
-	CHECK(inflight_take(st, bob, 402, 1, 3, now + INFLIGHT_STALE_MS + 1, &b, &full) == STORE_OK &&
+	CHECK(inflight_take(st, bob, 405, 1, 3, now + INFLIGHT_STALE_MS + 1, &b, &full) == STORE_OK &&
 		      full == INFLIGHT_FREE,
 	      "and expires when its heartbeat is stale");
 	inflight_release(st, &b);
