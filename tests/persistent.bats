@@ -131,7 +131,7 @@ setup_file() {
   assert_equal "$code" 400
   api GET "/api/conversations/$cid?colour=red"
   assert_equal "$code" 400
-  assert_equal "$(json .error)" "Unknown query parameter 'colour'; this address takes before, around and limit."
+  assert_equal "$(json .error)" "Unknown query parameter 'colour'; this address takes before, around, leaf and limit."
   api GET "/api/conversations/$cid?limit=2"
   assert_equal "$code" 200
   api GET '/api/me?x=1'
