@@ -30,7 +30,7 @@ CGI_BINS = $(ENDPOINTS:%=$(BUILD)/cgi-bin/%)
 TOOL_BINS = $(TOOLS:%=$(BUILD)/tools/%)
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-test vendor run test test-unit test-bats lint clean help
+.PHONY: all deps deps-test vendor run test test-unit test-bats test-load lint clean help
 all: $(CGI_BINS) $(TOOL_BINS)
 
 help:
@@ -38,12 +38,14 @@ help:
 	@echo "make test       install what is missing, build, run every test on a throw-away stack"
 	@echo "make all        build the CGI programs into $(BUILD)/cgi-bin and the admin command"
 	@echo "make test-unit  C unit tests only;  make test-bats  the HTTP suites only"
+	@echo "make test-load  many users at once (tests/load.bats);  make test-cd  deploys over SSH"
+	@echo "make soak       a persistent server of each endpoint under ASan, 10,000 requests"
 	@echo "make lint       cppcheck, shellcheck and the output-escaping check"
 	@echo "make deps       install the Debian packages the build, run and tests need"
 	@echo "make vendor     npm ci the pinned highlight.js and KaTeX into www/vendor/ (run and test do it)"
 	@echo "make test-asan  the suites against an ASan+UBSan build;  make test-valgrind[-quick]  under valgrind"
 	@echo "make fuzz       libFuzzer targets, 20 s each;  make fuzz-long  300 s each"
-	@echo "make bench      benchmarks against bench/README.md's targets (about 6 min)"
+	@echo "make bench      benchmarks against bench/README.md's targets, both modes (about 12 min)"
 	@echo "make deploy DEST=dir | rollback | deploy-endpoint NAME=x | deploy-status   releases (README)"
 	@echo "make ops-check  Docker, compose, workflow and deploy files;  make compose-init  first Docker start"
 	@echo "make test-docker  build the image, start the Docker stack, run the suites against the containers"
@@ -100,6 +102,11 @@ test-unit: all $(UNIT_BINS)
 
 test-bats: all
 	tests/run.sh bats
+
+# Many users prompting at once through Caddy (tests/load.bats); .ci/run
+# runs it after make test, and make test-docker against the containers.
+test-load: all
+	tests/run.sh bats tests/load.bats
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \

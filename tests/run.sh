@@ -80,29 +80,89 @@ run_tap() {
   return "$rc"
 }
 
+# Seconds each suite took on a quiet 2-core machine: the two lanes below
+# are filled greedily, heaviest first; a suite not listed counts 10.
+suite_cost() {
+  case "$1" in
+    tests/faults.bats) echo 86 ;; tests/chat.bats) echo 69 ;; tests/controls.bats) echo 37 ;;
+    tests/admin.bats) echo 33 ;; tests/search.bats) echo 24 ;; tests/accounts.bats) echo 23 ;;
+    tests/import.bats) echo 22 ;; tests/turns.bats | tests/conversations.bats) echo 21 ;;
+    tests/streams.bats | tests/persistent.bats | tests/edge.bats) echo 17 ;;
+    tests/sessions.bats) echo 16 ;; tests/deploy.bats) echo 15 ;; tests/security.bats) echo 14 ;;
+    tests/registration.bats) echo 13 ;; *) echo 10 ;;
+  esac
+}
+
+# run_lane NAME FILE...: the files one at a time against the stack in the
+# environment, TAP to $lane_dir/NAME.tap, each file's time to NAME.times.
+run_lane() {
+  local name=$1 f t0
+  shift
+  : >"$lane_dir/$name.tap"
+  for f in "$@"; do
+    t0=$SECONDS
+    bats --tap --timing "$f" >>"$lane_dir/$name.tap" 2>&1
+    echo "$((SECONDS - t0)) s  $f" >>"$lane_dir/$name.times"
+  done
+}
+
 run_bats() {
   ensure_stack || return
   local files=("$@")
   if [ ${#files[@]} -eq 0 ]; then
-    # cd.bats deploys over SSH to an sshd of its own, release after release:
-    # it has its own target (make test-cd), which .ci/run runs after make test.
+    # cd.bats deploys over SSH to an sshd of its own, release after release,
+    # and load.bats floods the machine with prompts: each has its own target
+    # (make test-cd, make test-load), which .ci/run runs after make test.
     local f
-    for f in tests/*.bats; do [ "$f" = tests/cd.bats ] || files+=("$f"); done
+    for f in tests/*.bats; do
+      case "$f" in tests/cd.bats | tests/load.bats) ;; *) files+=("$f") ;; esac
+    done
   fi
-  # One file at a time, so the run ends with what each costs of the
-  # twelve minutes `make test` may take (README, "Tests").
-  local f t0 times=() any_failed=0
-  for f in "${files[@]}"; do
-    t0=$SECONDS
-    run_tap bats bats --tap --timing "$f"
+  lane_dir=$(mktemp -d /tmp/aifacade-lanes.XXXXXX)
+  # Most of a suite's time is waiting (on answers, timeouts, other
+  # processes), so two lanes, each with a stack of its own, fit `make
+  # test` in its twelve minutes (README, "Tests"). A deployed stack
+  # (BASE_URL) or a few files given by name run in one lane.
+  local one=() two=() w1=0 w2=0 c
+  if [ -n "$stack_dir" ] && [ ${#files[@]} -gt 3 ] && [ "${TEST_LANES:-2}" = 2 ]; then
+    while read -r c f; do
+      if [ "$w1" -le "$w2" ]; then one+=("$f"); w1=$((w1 + c)); else two+=("$f"); w2=$((w2 + c)); fi
+    done < <(for f in "${files[@]}"; do echo "$(suite_cost "$f") $f"; done | sort -rn)
+  else
+    one=("${files[@]}")
+  fi
+  local lane2_dir="" lane2_pid=""
+  if [ ${#two[@]} -gt 0 ]; then
+    lane2_dir=$(mktemp -d /tmp/aifacade-test.XXXXXX)
+    if tests/stack.sh start "$lane2_dir"; then
+      (
+        # shellcheck source=/dev/null
+        . "$lane2_dir/stack.env"
+        export BASE_URL FAKE_URL LIGHTTPD_URL STACK_DIR
+        run_lane two "${two[@]}"
+      ) &
+      lane2_pid=$!
+    else
+      echo "could not start the second lane's stack; its suites run in the first"
+      one+=("${two[@]}"); two=()
+    fi
+  fi
+  run_lane one "${one[@]}"
+  [ -z "$lane2_pid" ] || wait "$lane2_pid"
+  local any_failed=0 lane
+  for lane in one two; do
+    [ -f "$lane_dir/$lane.tap" ] || continue
+    run_tap bats cat "$lane_dir/$lane.tap"
     [ "$tap_failed" = 0 ] || any_failed=1
-    times+=("$((SECONDS - t0)) s  $f")
   done
-  echo "--- bats files by time ---"
-  printf '%s\n' "${times[@]}" | sort -rn
-  if [ "$any_failed" = 1 ] && [ -n "$stack_dir" ]; then
+  echo "--- bats files by time (two lanes: $w1 + $w2 s estimated) ---"
+  cat "$lane_dir"/*.times | sort -rn
+  if [ "$any_failed" = 1 ]; then
     echo "--- stack log (last 60 lines) ---"; tail -60 "$stack_dir/serve.log"
+    [ -z "$lane2_dir" ] || { echo "--- second lane's stack log (last 60 lines) ---"; tail -60 "$lane2_dir/serve.log"; }
   fi
+  if [ -n "$lane2_dir" ]; then tests/stack.sh stop "$lane2_dir"; rm -rf "$lane2_dir"; fi
+  rm -rf "$lane_dir"
   tap_failed=$any_failed
 }
 
