@@ -8,7 +8,7 @@
 # spawns as SCGI servers (common/scgi.h), by AIFACADE_MODE (README, "Two
 # ways to run the programs"): `process` (the default) spawns chat, me and
 # conversations, each forking one process per request; `persistent` spawns
-# every endpoint, AIFACADE_PROCS processes each (default 4), each answering
+# the everyday endpoints (the list below), AIFACADE_PROCS processes each (default 4), each answering
 # requests itself one at a time and replaced after AIFACADE_MAX_REQUESTS.
 #
 # `cgi-env.sh extforward` prints instead the lines that make Caddy's
