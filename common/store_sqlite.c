@@ -485,7 +485,8 @@ static int rc_of(struct store *st, int rc, const char *what)
 		return STORE_OK;
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
-		log_error("database %s: busy past the busy timeout of %d ms (%s)", st->path, st->busy_ms, what);
+		if (st->busy_ms >= STORE_BUSY_MS) /* a shorter wait is a caller that tries again (store.h) */
+			log_error("database %s: busy past the busy timeout of %d ms (%s)", st->path, st->busy_ms, what);
 		return STORE_BUSY;
 	case SQLITE_FULL:
 	case SQLITE_READONLY:

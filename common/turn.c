@@ -285,6 +285,7 @@ static void turn_generator(struct request *req, struct turn_spec *sp)
 	if (store_turn_set_pid(req->store, sp->user_id, sp->slot.id, host, (long long)getpid(), now) != STORE_OK)
 		log_warn("answer %lld: its turn could not be moved to process %ld", sp->answer_id, (long)getpid());
 	sp->slot.last_beat = now;
+	store_patience(req->store, TURN_SAVE_BUSY_MS); /* turn.h: saves and beats catch up */
 	gen_run(req, sp);
 	store_close(req->store);
 	_exit(0);

@@ -12,7 +12,10 @@
  *   or SIGTERM to that process itself does.
  * - The generator saves what has arrived at least every TURN_SAVE_MS or
  *   TURN_SAVE_BYTES, beats its turns row every INFLIGHT_BEAT_MS and reads
- *   the stop flag every TURN_POLL_MS. The answer keeps the stored status
+ *   the stop flag every TURN_POLL_MS. A save or a beat waits at most
+ *   TURN_SAVE_BUSY_MS for another writer (the next one catches up), so a
+ *   writer holding the database never stalls the provider's stream; only
+ *   the answer's last write waits ANSWER_STORE_WAIT. The answer keeps the stored status
  *   "interrupted" until it ends, so a killed generator leaves an honest
  *   row holding what was saved. Readers show a message as "streaming"
  *   while it is interrupted and its turn runs (inflight_running()).
@@ -36,6 +39,7 @@
 #define TURN_SAVE_MS 100
 #define TURN_SAVE_BYTES 4096
 #define TURN_POLL_MS 200
+#define TURN_SAVE_BUSY_MS 250
 /* How often a follower reads the answer from the store. */
 #define TURN_FOLLOW_MS 100
 /* Seconds of silence after which a stream gets an SSE comment, so that

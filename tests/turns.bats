@@ -66,7 +66,13 @@ chat() { # JSON body: a JSON turn
   message_when_done "$mid"
   assert_equal "$(json .message.status)" ok
   assert_equal "$(json .message.content)" "Echo: walk away 1 2 3 4 5 6 7 8"
-  req=$(fake_request_with "walk away 1 2 3")
+  # The fake marks its request completed after its last write, which the
+  # answer may be stored before: wait for the mark, not for a race.
+  for _ in $(seq 40); do
+    req=$(fake_request_with "walk away 1 2 3")
+    [ "$(jq -r .completed <<<"$req")" = true ] && break
+    sleep 0.05
+  done
   assert_equal "$(jq -r .completed <<<"$req")" true
   assert_equal "$(jq -r .disconnected <<<"$req")" false
   # Nobody else's: 404, as for a message that does not exist.
