@@ -233,6 +233,10 @@ static void gen_run(struct request *req, struct turn_spec *sp)
 	} else if (rc != STORE_OK)
 		log_error("could not store the answer %lld; it stays marked interrupted with what was saved",
 			  sp->answer_id);
+	/* What follows can wait as a request does; after a write that failed
+	 * it need not: the slot is freed when this process has ended anyway
+	 * (inflight.h). */
+	store_patience(st, rc == STORE_OK ? STORE_BUSY_MS : TURN_SAVE_BUSY_MS);
 	if (answered && rc == STORE_OK && sp->title) {
 		struct conversation conv;
 		if (store_conv_get(st, sp->user_id, sp->conv_id, &conv) == STORE_OK)

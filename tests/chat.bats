@@ -392,9 +392,9 @@ c.execute("ROLLBACK")
     "$stream_file" 3>&- &
   locker=$!
   for _ in $(seq 400); do [ -f "$BATS_TEST_TMPDIR/ready" ] && break; sleep 0.05; done
-  curl -sk -N -A "$UA" -b "$BATS_TEST_TMPDIR/jar" -H "X-CSRF-Token: $CSRF" --max-time 30 \
+  curl -sk -N -A "$UA" -b "$BATS_TEST_TMPDIR/jar" -H "X-CSRF-Token: $CSRF" --max-time 50 \
     -H 'Content-Type: application/json' -H 'Accept: text/event-stream' \
-    --data-binary '{"prompt":"stored later [[fake:slow=300]] [[fake:chunks=16]]"}' "$BASE_URL/api/chat" \
+    --data-binary '{"prompt":"stored later [[fake:slow=300]] [[fake:chunks=8]]"}' "$BASE_URL/api/chat" \
     >"$stream_file" 3>&- &
   streamer=$!
   for _ in $(seq 200); do grep -q '^event: start' "$stream_file" 2>/dev/null && break; sleep 0.05; done
