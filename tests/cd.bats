@@ -96,7 +96,7 @@ start_stack() {
     AIFACADE_ACCESSLOG="$H/access.log" \
     AI_API_URL="http://127.0.0.1:$fake_port/v1/chat/completions" AI_API_KEY=test-key AI_MODEL=fake-model \
     AI_IDLE_TIMEOUT=3 AI_TIMEOUT=20 RATE_LIMIT_AUTH_IP=100000/minute RATE_LIMIT_PROMPTS=1000/hour \
-    "$DEST/current/tools/container-start.sh"
+    REGISTRATION=open "$DEST/current/tools/container-start.sh"
   mkdir -p "$H/caddy"
   start caddy env -i PATH="$PATH" HOME="$H" SITE_ADDRESS=localhost HTTPS_PORT="$hport" CADDY_HTTP_PORT="$cport" \
     CADDY_BIND=127.0.0.1 UPSTREAM="127.0.0.1:$lport" XDG_DATA_HOME="$H/caddy" XDG_CONFIG_HOME="$H/caddy" \
