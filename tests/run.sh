@@ -155,7 +155,11 @@ run_bats() {
     run_tap bats cat "$lane_dir/$lane.tap"
     [ "$tap_failed" = 0 ] || any_failed=1
   done
-  echo "--- bats files by time (two lanes: $w1 + $w2 s estimated) ---"
+  if [ ${#two[@]} -gt 0 ]; then
+    echo "--- bats files by time (two lanes, estimated $w1 s and $w2 s) ---"
+  else
+    echo "--- bats files by time ---"
+  fi
   cat "$lane_dir"/*.times | sort -rn
   if [ "$any_failed" = 1 ]; then
     echo "--- stack log (last 60 lines) ---"; tail -60 "$stack_dir/serve.log"
