@@ -66,6 +66,9 @@ setup() {
 chat_pids() {
   local p c
   for p in $(pgrep -P "$(lighttpd_pid)" -x chat); do
+    # Not a generator (common/turn.h): it leads a session of its own, and in
+    # a container, where lighttpd is PID 1, it becomes lighttpd's child.
+    [ "$(ps -o sid= -p "$p" | tr -d ' ')" != "$p" ] || continue
     c=$(pgrep -P "$p" -x chat || true)
     echo "${c:-$p}"
   done

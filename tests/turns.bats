@@ -163,7 +163,7 @@ chat() { # JSON body: a JSON turn
   pid=$(sql "SELECT pid FROM turns WHERE message_id = $mid")
   [ -n "$pid" ]
   if [ "${STACK_KIND:-local}" = docker ]; then
-    docker_cli exec "$(web_container)" kill -KILL "$pid"
+    docker_cli exec "$(web_container)" sh -c "kill -KILL $pid" # the image has no kill binary
   else
     kill -KILL "$pid"
   fi
