@@ -10,6 +10,8 @@ load helpers
 
 # The address the app saw for this machine's requests: loopback for a local
 # stack; the Docker network's gateway against the containers.
+CLIENT_ADDR_RE='127\.0\.0\.1'
+[ "${STACK_KIND:-local}" != docker ] || CLIENT_ADDR_RE='[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+'
 assert_client_addr() {
   if [ "${STACK_KIND:-local}" = docker ]; then
     assert_regex "$1" '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$'
@@ -350,7 +352,7 @@ active_user() {
     "$BATS_TEST_DIRNAME/../${AIFACADE_BUILD:-build}/tools/aifacadectl" audit
   assert_success
   assert_line --index 0 "time	who	what	whom	from	detail"
-  assert_line --regexp "^[0-9T:.-]+Z	$name	login-failed	$name	127\.0\.0\.1	-$"
+  assert_line --regexp "^[0-9T:.-]+Z	$name	login-failed	$name	$CLIENT_ADDR_RE	-$"
 }
 
 @test "aifacadectl set-role makes an admin (active again) and keeps the last one" {
