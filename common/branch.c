@@ -5,7 +5,7 @@
 
 #include "alloc.h"
 
-static const struct msg_node *branch_find(const struct msg_node *tree, size_t n, long long id)
+const struct msg_node *branch_node(const struct msg_node *tree, size_t n, long long id)
 {
 	size_t lo = 0, hi = n;
 	while (lo < hi) {
@@ -22,14 +22,14 @@ static const struct msg_node *branch_find(const struct msg_node *tree, size_t n,
 
 int branch_has(const struct msg_node *tree, size_t n, long long id)
 {
-	return branch_find(tree, n, id) != NULL;
+	return branch_node(tree, n, id) != NULL;
 }
 
 long long branch_end(const struct msg_node *tree, size_t n, long long id)
 {
 	if (n == 0)
 		return 0;
-	long long cur = id && branch_find(tree, n, id) ? id : tree[n - 1].id;
+	long long cur = id && branch_node(tree, n, id) ? id : tree[n - 1].id;
 	for (;;) {
 		long long child = 0;
 		for (size_t i = 0; i < n; i++)
@@ -47,15 +47,15 @@ void branch_path(const struct msg_node *tree, size_t n, long long leaf, long lon
 	*len = 0;
 	size_t depth = 0;
 	/* parents have smaller ids, so a walk up ends within n steps */
-	for (const struct msg_node *m = branch_find(tree, n, leaf); m && depth < n;
-	     m = m->parent_id && m->parent_id < m->id ? branch_find(tree, n, m->parent_id) : NULL)
+	for (const struct msg_node *m = branch_node(tree, n, leaf); m && depth < n;
+	     m = m->parent_id && m->parent_id < m->id ? branch_node(tree, n, m->parent_id) : NULL)
 		depth++;
 	if (depth == 0)
 		return;
 	*path = xcalloc(depth, sizeof **path);
 	size_t i = depth;
-	for (const struct msg_node *m = branch_find(tree, n, leaf); m && i > 0;
-	     m = m->parent_id && m->parent_id < m->id ? branch_find(tree, n, m->parent_id) : NULL)
+	for (const struct msg_node *m = branch_node(tree, n, leaf); m && i > 0;
+	     m = m->parent_id && m->parent_id < m->id ? branch_node(tree, n, m->parent_id) : NULL)
 		(*path)[--i] = m->id;
 	*len = depth;
 }

@@ -20,5 +20,7 @@ long long branch_end(const struct msg_node *tree, size_t n, long long id);
 void branch_path(const struct msg_node *tree, size_t n, long long leaf, long long **path, size_t *len);
 /* Whether id is a message of the tree. */
 int branch_has(const struct msg_node *tree, size_t n, long long id);
+/* The node of message id in tree (sorted by id), or NULL. */
+const struct msg_node *branch_node(const struct msg_node *tree, size_t n, long long id);
 
 #endif

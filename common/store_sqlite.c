@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "alloc.h"
+#include "branch.h"
 #include "log.h"
 
 /* Append-only: never edit a shipped step, add a new one. */
@@ -1590,21 +1591,6 @@ int store_msg_tree(struct store *st, long long user_id, long long conv_id, struc
 	return out;
 }
 
-static const struct msg_node *node_of(const struct msg_node *tree, size_t n, long long id)
-{
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (tree[mid].id == id)
-			return &tree[mid];
-		if (tree[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
 /* Walks up the branch by the tree's ids (one indexed read), then reads the
  * ok messages by id, newest first, until the budget is spent: no query
  * walks the table or sorts. */
@@ -1616,11 +1602,11 @@ int store_msg_branch_context(struct store *st, long long user_id, long long conv
 	struct msg_node *tree;
 	size_t nt;
 	int rc = store_msg_tree(st, user_id, conv_id, &tree, &nt);
-	const struct msg_node *at = rc == STORE_OK ? node_of(tree, nt, from) : NULL;
+	const struct msg_node *at = rc == STORE_OK ? branch_node(tree, nt, from) : NULL;
 	size_t cap = 0, steps = 0;
 	long long used = 0;
 	while (rc == STORE_OK && at && at->parent_id && at->parent_id < at->id && steps++ < 1000) {
-		at = node_of(tree, nt, at->parent_id);
+		at = branch_node(tree, nt, at->parent_id);
 		if (!at)
 			break;
 		struct message m;
