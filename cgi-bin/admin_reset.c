@@ -18,19 +18,12 @@
 static void reset(struct request *req, struct response *res)
 {
 	struct user u;
-	int rc = store_user_get(req->store, req->id, &u);
-	if (rc == STORE_NOTFOUND) {
-		response_error(res, 404, "No such user.");
+	if (auth_target_user(req, res, &u) < 0)
 		return;
-	}
-	if (rc != STORE_OK) {
-		app_store_error(res, rc);
-		return;
-	}
 	char *token = auth_token_new();
 	char *hash = session_hash(req->cfg, "password-reset", token);
 	long long expires = req->now + RESET_VALID_MINUTES * 60 * 1000LL;
-	rc = store_begin(req->store);
+	int rc = store_begin(req->store);
 	if (rc == STORE_OK)
 		rc = store_reset_create(req->store, hash, u.id, req->now, expires);
 	if (rc == STORE_OK) {

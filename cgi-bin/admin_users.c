@@ -89,19 +89,12 @@ static void patch(struct request *req, struct response *res)
 		return;
 	}
 	struct user u;
-	int rc = store_user_get(req->store, req->id, &u);
-	if (rc == STORE_NOTFOUND) {
-		response_error(res, 404, "No such user.");
+	if (auth_target_user(req, res, &u) < 0)
 		return;
-	}
-	if (rc != STORE_OK) {
-		app_store_error(res, rc);
-		return;
-	}
 	long long qp, qt;
 	int quota = quota_field(req, "quota_prompts_day", u.quota_prompts_day, &qp);
 	quota |= quota_field(req, "quota_tokens_month", u.quota_tokens_month, &qt);
-	rc = store_begin(req->store);
+	int rc = store_begin(req->store);
 	if (rc == STORE_OK && role && strcmp(role, u.role) != 0) {
 		rc = store_user_set_role(req->store, u.id, role);
 		if (rc == STORE_OK)
@@ -142,13 +135,9 @@ static void patch(struct request *req, struct response *res)
 static void delete(struct request *req, struct response *res)
 {
 	struct user u;
-	int rc = store_user_get(req->store, req->id, &u);
-	if (rc == STORE_NOTFOUND) {
-		response_error(res, 404, "No such user.");
+	if (auth_target_user(req, res, &u) < 0)
 		return;
-	}
-	if (rc == STORE_OK)
-		rc = store_begin(req->store);
+	int rc = store_begin(req->store);
 	if (rc == STORE_OK)
 		rc = store_user_delete_id(req->store, u.id);
 	if (rc == STORE_OK) {

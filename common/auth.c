@@ -263,3 +263,13 @@ int auth_attach(struct request *req, struct response *res, int required)
 	}
 	return 0;
 }
+
+int auth_target_user(struct request *req, struct response *res, struct user *u)
+{
+	int rc = store_user_get(req->store, req->id, u);
+	if (rc == STORE_NOTFOUND)
+		response_error(res, 404, "No such user.");
+	else if (rc != STORE_OK)
+		app_store_error(res, rc);
+	return rc == STORE_OK ? 0 : -1;
+}

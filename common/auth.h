@@ -18,6 +18,7 @@
 
 #include "request.h"
 #include "response.h"
+#include "store.h"
 
 enum auth_kind { AUTH_NONE, AUTH_SESSION, AUTH_TOKEN, AUTH_HEADER };
 
@@ -28,6 +29,9 @@ enum auth_kind { AUTH_NONE, AUTH_SESSION, AUTH_TOKEN, AUTH_HEADER };
  * session_hash, auth_kind). Returns 0 to go on, or -1 when res holds the
  * answer (401, 403, or a store failure). required: the route needs a user. */
 int auth_attach(struct request *req, struct response *res, int required);
+/* The user an admin route names by its id (req->id) into *u, which the
+ * caller frees; -1 having answered 404 or the store's error. */
+int auth_target_user(struct request *req, struct response *res, struct user *u);
 
 /* A fresh random API token (caller frees); its stored hash (caller frees). */
 char *auth_token_new(void);
