@@ -78,13 +78,14 @@ static int addr_matches(const char *addr, const char *entry)
 	return 1;
 }
 
-int auth_from_trusted_proxy(const struct config *cfg, const char *remote_addr, const char *actual_for)
+int auth_from_trusted_proxy(const struct config *cfg, const char *remote_addr, const char *remote_port)
 {
-	const char *peer = actual_for && *actual_for ? actual_for : remote_addr;
-	if (!peer)
+	if (!remote_addr || !cfg->trusted_proxies || !cfg->trusted_proxies[0])
 		return 0;
-	for (char **p = cfg->trusted_proxies; p && *p; p++)
-		if (addr_matches(peer, *p))
+	if (remote_port && strcmp(remote_port, "0") == 0)
+		return 1; /* rewritten by mod_extforward: the peer was trusted (auth.h) */
+	for (char **p = cfg->trusted_proxies; *p; p++)
+		if (addr_matches(remote_addr, *p))
 			return 1;
 	return 0;
 }
@@ -221,7 +222,7 @@ int auth_attach(struct request *req, struct response *res, int required)
 	if (rc == STORE_NOTFOUND && req->cfg->trusted_header) {
 		const char *v = trusted_header_value(req, req->cfg->trusted_header);
 		if (v && auth_from_trusted_proxy(req->cfg, request_var(req->vars, "REMOTE_ADDR"),
-						 request_var(req->vars, "_L_EXTFORWARD_ACTUAL_FOR"))) {
+						 request_var(req->vars, "REMOTE_PORT"))) {
 			kind = AUTH_HEADER;
 			rc = from_header(req, v, &s, res);
 			if (rc == STORE_CONFLICT) {

@@ -37,10 +37,13 @@ int auth_target_user(struct request *req, struct response *res, struct user *u);
 char *auth_token_new(void);
 char *auth_token_hash(const struct config *cfg, const char *token);
 
-/* 1 when the peer that sent the request is one of cfg's trusted proxies:
- * lighttpd's mod_extforward replaced REMOTE_ADDR (and kept the peer in
- * actual_for) only for such a peer; otherwise remote_addr is the peer. */
-int auth_from_trusted_proxy(const struct config *cfg, const char *remote_addr, const char *actual_for);
+/* 1 when the peer that sent the request is one of cfg's trusted proxies.
+ * lighttpd's mod_extforward replaces REMOTE_ADDR with the client named in
+ * X-Forwarded-For only for a peer in extforward.forwarder, which
+ * tools/cgi-env.sh writes from TRUSTED_PROXIES; the address it puts there
+ * has no port, so REMOTE_PORT "0" (never a TCP peer's port) says it did.
+ * Otherwise REMOTE_ADDR is the peer itself and must be in the list. */
+int auth_from_trusted_proxy(const struct config *cfg, const char *remote_addr, const char *remote_port);
 
 /* The user-facing refusal for an account status that may not log in, or
  * NULL for "active"; *status_code the HTTP status to answer with. */
