@@ -86,8 +86,9 @@ static int gen_should_abort(void *ctx)
 			g->stopped = 1;
 		}
 	}
-	size_t unsaved = g->content.len + g->reasoning.len - g->saved_content - g->saved_reasoning;
-	if (now - g->last_save >= TURN_SAVE_MS || unsaved >= TURN_SAVE_BYTES)
+	size_t saved = g->saved_content + g->saved_reasoning;
+	size_t unsaved = g->content.len + g->reasoning.len - saved;
+	if (now - g->last_save >= TURN_SAVE_MS || (unsaved >= TURN_SAVE_BYTES && unsaved >= saved / 4))
 		gen_save(g, now);
 	return g->stopped;
 }

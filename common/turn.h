@@ -3,15 +3,18 @@
  * Contract (README, "Answers in flight"):
  * - turn_start() hands an answer, whose messages and in-flight slot
  *   (inflight.h) the caller has stored, to a process of its own: the
- *   request process forks twice, the grandchild starts a session of its own
- *   (setsid), lets go of the client's connection and of the request's
+ *   request process forks twice (the child starts a session of its own
+ *   with setsid, so the grandchild is in it but never its leader), the
+ *   grandchild lets go of the client's connection and of the request's
  *   database connection, opens its own and owns the provider request.
  *   Neither the client leaving nor lighttpd ending the request process
  *   (SIGTERM) stops it; only the end of the answer, AI_TIMEOUT, a stop
  *   asked through the store (POST /api/messages/{id}/stop, from any node)
  *   or SIGTERM to that process itself does.
- * - The generator saves what has arrived at least every TURN_SAVE_MS or
- *   TURN_SAVE_BYTES, beats its turns row every INFLIGHT_BEAT_MS and reads
+ * - The generator saves what has arrived at least every TURN_SAVE_MS, or
+ *   sooner once TURN_SAVE_BYTES and a quarter of what is already saved
+ *   wait (a save rewrites the whole text, so a long answer is written a
+ *   few times its length in all, not once per 4 KiB), beats its turns row every INFLIGHT_BEAT_MS and reads
  *   the stop flag every TURN_POLL_MS. A save or a beat waits at most
  *   TURN_SAVE_BUSY_MS for another writer (the next one catches up), so a
  *   writer holding the database never stalls the provider's stream; only
