@@ -53,6 +53,8 @@ prompt_as() {
   else
     echo "$code $(jq -r '.message.status // "no-message"' "$out" 2>/dev/null)" >>"$BATS_TEST_TMPDIR/codes"
   fi
+  # A failure keeps its body, so the test's output says why it failed.
+  [ "$code" = 200 ] || { echo "--- user $n ($([ "$stream" = 1 ] && echo streamed || echo JSON)): $code"; head -c 600 "$out"; echo; } >>"$BATS_TEST_TMPDIR/failures"
 }
 
 @test "$USERS users x $PROMPTS prompts at once: every answer stored exactly once, no 5xx, no lock errors" {
@@ -70,6 +72,7 @@ prompt_as() {
   ms=$((($(date +%s%N) - start) / 1000000))
   total=$((USERS * PROMPTS))
   sort "$BATS_TEST_TMPDIR/codes" | uniq -c
+  [ ! -e "$BATS_TEST_TMPDIR/failures" ] || head -c 4000 "$BATS_TEST_TMPDIR/failures"
   # JSON turns answer "200 ok", streamed ones "200 done".
   good=$(grep -cE '^200 (ok|done)$' "$BATS_TEST_TMPDIR/codes")
   lost=0 dup=0
