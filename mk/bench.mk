@@ -7,10 +7,11 @@
 #   make bench BENCH_ROUNDS=1 BENCH_DURATION=2     a quick look
 #   make bench BENCH_ONLY="me conv50"              only these wrk rows (plus the floor)
 #   make bench-tools           build the bench's own programs into $(BUILD)/bench
+#   make bench-writers         a burst of 150 writers, with and without the writers' queue
 #
 # wrk and hyperfine come from Debian (AIFACADE_DEPS=bench tools/install-deps.sh).
 
-.PHONY: bench bench-tools deps-bench
+.PHONY: bench bench-tools deps-bench bench-writers
 
 BENCH_BIN = $(BUILD)/bench
 BENCH_TOOLS = $(BENCH_BIN)/cgirun $(BENCH_BIN)/fakeprov $(BENCH_BIN)/floor-dyn $(BENCH_BIN)/ttfd
@@ -49,3 +50,11 @@ $(BENCH_BIN)/ttfd: $(BUILD)/obj/bench/ttfd.o $(LIB)
 $(BENCH_BIN)/mdworst: $(BUILD)/obj/bench/mdworst.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(STATIC_LIBS)
+
+# writers: a burst of writers with and without the writers' queue (bench/README.md).
+$(BENCH_BIN)/writers: $(BUILD)/obj/bench/writers.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(STATIC_LIBS)
+
+bench-writers: all $(BENCH_BIN)/writers
+	@d=$$(mktemp -d /tmp/aifacade-writers.XXXXXX); $(BENCH_BIN)/writers $${BENCH_WRITERS:-150} 20 "$$d"; rc=$$?; rm -rf "$$d"; exit $$rc
