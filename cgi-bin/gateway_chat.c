@@ -273,8 +273,10 @@ static void completions(struct request *req, struct response *res)
 			record(req, tokens, code, d);
 			(void)gateway_stream_error(&r.gs, status, type, code, provider_user_message(pres.status));
 		} else {
+			/* The provider's own limit: a short wait, which the official
+			 * clients honour before their retry. */
 			if (status == 429)
-				response_header(res, "Retry-After", "5");
+				response_header(res, "Retry-After", "1");
 			refuse(req, res, status, type, code, provider_user_message(pres.status));
 		}
 	}
