@@ -329,6 +329,8 @@ static void pass_line(struct gateway_stream *gs, const char *line, size_t len, s
 			p++;
 		if (strcmp(p, "[DONE]") == 0) {
 			gs->done = 1;
+		} else if (strncmp(p, "{\"error\"", 8) == 0) {
+			gs->error = 1;
 		} else if (!gs->include_usage) {
 			char *rewritten;
 			if (strip_usage(p, &rewritten))
@@ -370,6 +372,8 @@ int gateway_stream_feed(struct gateway_stream *gs, const char *data, size_t len)
 int gateway_stream_error(struct gateway_stream *gs, int status, const char *type, const char *code,
 			 const char *message)
 {
+	if (gs->error)
+		return 0;
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "error", response_openai_error_object(status, type, code, message));
 	struct buf out = BUF_INIT;

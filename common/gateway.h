@@ -56,6 +56,7 @@ struct gateway_stream {
 	struct response *res;
 	int include_usage;
 	int done;          /* "data: [DONE]" was passed on */
+	int error;         /* the provider's own {"error"} event was passed on */
 	struct buf line;   /* the current, unfinished line */
 };
 
@@ -63,7 +64,8 @@ struct gateway_stream {
  * the client has gone. */
 int gateway_stream_feed(struct gateway_stream *gs, const char *data, size_t len);
 /* Ends a stream the provider failed: an event {"error": {...}} as OpenAI
- * sends one, which the official clients raise. */
+ * sends one, which the official clients raise; nothing when the provider's
+ * own error event was passed on already. */
 int gateway_stream_error(struct gateway_stream *gs, int status, const char *type, const char *code,
 			 const char *message);
 void gateway_stream_free(struct gateway_stream *gs);
