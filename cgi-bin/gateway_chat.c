@@ -180,7 +180,7 @@ static void completions(struct request *req, struct response *res)
 
 	/* Budgets (budget.h) before the prompt rate limit, as for a chat prompt. */
 	struct budget b;
-	char what[200], msg[260];
+	char what[200];
 	long retry = 0;
 	int rc = budget_read(req->store, cfg, req->user_id, req->now, &b);
 	if (rc != STORE_OK) {
@@ -197,6 +197,7 @@ static void completions(struct request *req, struct response *res)
 		 * retries, and they honour this header. */
 		if (retry > 60)
 			response_header(res, "X-Should-Retry", "false");
+		char msg[260];
 		snprintf(msg, sizeof msg, "%s.", what);
 		refuse(req, res, 429, "insufficient_quota", "insufficient_quota", msg);
 		gateway_call_free(&r.call);
@@ -241,8 +242,8 @@ static void completions(struct request *req, struct response *res)
 	size_t chars = r.call.chars + (pres.content ? strlen(pres.content) : 0) +
 		       (pres.reasoning ? strlen(pres.reasoning) : 0);
 	long long tokens = pres.usage_tokens >= 0 ? pres.usage_tokens : (long long)((chars + 3) / 4);
-	char detail[200];
 	if (pres.status == PROVIDER_OK || pres.status == PROVIDER_ABORTED) {
+		char detail[200];
 		/* The provider worked for it, also when the client left halfway. */
 		budget_record(req->store, req->user_id, req->now, pres.usage_tokens, chars);
 		snprintf(detail, sizeof detail, "%s, %lld tokens%s%s", r.call.model, tokens, r.call.stream ? ", stream" : "",
@@ -254,10 +255,13 @@ static void completions(struct request *req, struct response *res)
 			if (!r.gs.done && response_stream_write(res, "data: [DONE]\n\n", 14) < 0)
 				log_info("the client left before the stream's end");
 		} else {
-			res->status = 200;
-			res->content_type = "application/json";
-			buf_reset(&res->body);
-			buf_append(&res->body, r.answer.data ? r.answer.data : "", r.answer.len);
+			/* The provider's answer as it sent it, written again by json-c
+			 * (provider.c read it as one JSON object already). */
+			struct json_object *answer = json_tokener_parse(r.answer.data ? r.answer.data : "");
+			if (answer)
+				response_json(res, 200, answer);
+			else
+				response_error_openai(res, 502, "api_error", "upstream_error", provider_user_message(PROVIDER_ERR_MALFORMED));
 		}
 		if (req->token_store)
 			keep_conversation(req, &r.call, pres.content);
