@@ -2,10 +2,11 @@
 // client, as any OpenAI tool would drive it (README, "The OpenAI-compatible API").
 //
 //   BASE_URL=https://host:port FAKE_URL=http://... GW_TOKEN=aif_... GW_BROKE_TOKEN=aif_... \
-//     node tests/sdk/gateway.test.mjs <case>
+//     node tests/sdk/gateway.test.mjs all | <case>...
 //
-// One case per run, so tests/gateway.bats reports each on its own; it exits 0
-// when the case held and 1 with the reason on stderr. GW_BROKE_TOKEN belongs to
+// Runs the named cases (all of them with "all"), printing "ok <case>" or
+// "not ok <case>: <reason>" for each; tests/gateway.bats runs node once and
+// reports each case as a test of its own. Exits 1 when any failed. GW_BROKE_TOKEN belongs to
 // a user whose budget is used up. The fake provider (tests/fake_provider.py)
 // takes its [[fake:...]] markers from the prompt.
 import OpenAI from 'openai';
@@ -163,15 +164,19 @@ const cases = {
   },
 };
 
-const name = process.argv[2];
-if (!cases[name]) {
-  console.error(`gateway.test.mjs: name one case of ${Object.keys(cases).join(', ')}`);
+const names = process.argv[2] === 'all' ? Object.keys(cases) : process.argv.slice(2);
+if (!names.length || names.some((n) => !cases[n])) {
+  console.error(`gateway.test.mjs: name cases of ${Object.keys(cases).join(', ')}, or all`);
   process.exit(2);
 }
-try {
-  await cases[name]();
-  console.log(`ok ${name}`);
-} catch (e) {
-  console.error(`not ok ${name}: ${e.stack || e}`);
-  process.exit(1);
+let failed = 0;
+for (const name of names) {
+  try {
+    await cases[name]();
+    console.log(`ok ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`not ok ${name}: ${String(e.stack || e).replace(/\n/g, ' | ')}`);
+  }
 }
+process.exit(failed ? 1 : 0);
