@@ -364,7 +364,11 @@ static void run_checks_and_handler(const struct endpoint *ep, const struct reque
 	const char *path = request_var(in->vars, "PATH_INFO");
 	const struct route *r = route_find(ep, method ? method : "", path ? path : "", req, &status, res);
 	if (!r) {
-		response_error(res, status, status == 404 ? "Not found." : "Method not allowed.");
+		if (res->openai_errors && status == 404)
+			response_error(res, 404, "Unknown address: this server's OpenAI-compatible API offers POST "
+				       "/v1/chat/completions and GET /v1/models.");
+		else
+			response_error(res, status, status == 404 ? "Not found." : "Method not allowed.");
 		return;
 	}
 	long long id = req->id;

@@ -185,6 +185,9 @@ sdk() {
   gw GET /v1/embeddings
   assert_equal "$code" 404
   assert_equal "$(json .error.type)" not_found_error
+  assert_regex "$(json .error.message)" 'offers POST /v1/chat/completions and GET /v1/models'
+  gw GET /v1/models/fake-model
+  assert_equal "$code" 404
   # None of it reached the provider.
   assert_equal "$(curl -s "$FAKE_URL/_fake/requests" | jq length)" 0
 }
