@@ -19,7 +19,7 @@ CURL_LIBS = -lcurl
 
 ENDPOINTS = register login logout me health notfound conversations chat clear search export import messages \
             admin_users admin_reset admin_invites admin_audit account account_password account_sessions \
-            account_tokens password_reset
+            account_tokens password_reset gateway_chat gateway_models
 TOOLS = aifacadectl
 UNIT_TESTS = $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
@@ -73,6 +73,7 @@ $(BUILD)/cgi-bin/%: $(BUILD)/obj/cgi-bin/%.o $(LIB)
 	mv -f $@.tmp $@
 
 $(BUILD)/cgi-bin/chat: EXTRA_LIBS = $(CURL_LIBS)
+$(BUILD)/cgi-bin/gateway_chat: EXTRA_LIBS = $(CURL_LIBS)
 
 $(BUILD)/tools/%: $(BUILD)/obj/tools/%.o $(LIB)
 	@mkdir -p $(@D)

@@ -31,6 +31,7 @@ ROWS = [
     ("conv50", "GET /api/conversations/{id}, 50 msgs (SCGI)", 1.6),
     ("conv5k", "  same, 5,000-msg conv (newest 50)", None),
     ("chat", "POST /api/chat, non-streaming (SCGI)", 2.5),
+    ("gateway", "POST /v1/chat/completions, non-streaming (CGI)", None),
     ("login", "POST /api/login (CGI; argon2id)", None),
     ("me-cgi", "compare: GET /api/me run by mod_cgi", None),
     ("conv50-cgi", "compare: 50 msgs run by mod_cgi", None),
@@ -189,6 +190,14 @@ def main():
         s = stream["lighttpd"]
         notes.append("  same through lighttpd alone: first delta p50 %s ms, p99 %s ms; every delta p50 %s ms, "
                      "p99 %s ms" % (s["first_p50_ms"], s["first_p99_ms"], s["all_p50_ms"], s["all_p99_ms"]))
+    if "gateway" in stream and "provider" in stream:
+        g, p = stream["gateway"], stream["provider"]
+        notes.append("OpenAI-compatible API, a streamed chunk through /v1/chat/completions and Caddy: every chunk "
+                     "p50 %s ms, p99 %s ms (%s chunks, %s errors); the provider asked directly: p50 %s ms, p99 %s ms; "
+                     "added p50 %.2f ms, p99 %.2f ms"
+                     % (g["all_p50_ms"], g["all_p99_ms"], g["n_all"], g["errors"], p["all_p50_ms"], p["all_p99_ms"],
+                        float(g["all_p50_ms"]) - float(p["all_p50_ms"]),
+                        float(g["all_p99_ms"]) - float(p["all_p99_ms"])))
     peaks = {k: int(r["max_rss_kib"]) for k, r in rss.items() if "max_rss_kib" in r}
     if "max_hwm_kib" in scgi:
         peaks["chat-streaming"] = int(scgi["max_hwm_kib"])

@@ -162,6 +162,15 @@ done
 cat "$out"/logins/[0-9][0-9] >"$out/sessions"
 [ "$(awk 'NF == 3' "$out/sessions" | wc -l)" -eq 64 ] || { echo "bench: not every chat user could log in" >&2; exit 1; }
 
+# The OpenAI-compatible API's rows (README, "The OpenAI-compatible API"): an
+# API token of the bench user is the key.
+bench_csrf=$(csrf_of "$bench_token")
+gw_token=$(curl -sf -H "Cookie: __Host-aifacade=$bench_token" -H "X-CSRF-Token: $bench_csrf" -H "User-Agent: $ua" \
+  -H 'Content-Type: application/json' -d '{"name":"bench"}' "$LIGHTTPD_URL/api/account/tokens" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+[ -n "$gw_token" ] || { echo "bench: could not create the bench user's API token" >&2; exit 1; }
+gw_body='{"model":"fake-model","messages":[{"role":"user","content":"A short answer, please (bench)."}]}'
+
 # ---- memory at rest ----------------------------------------------------------
 
 lighttpd_pid=$(pgrep -P "$SERVE_PID" -x lighttpd || true)
@@ -397,6 +406,8 @@ measure_round() { # round
     want conv5k && run_wrk conv5k "$path" "$r" "$base/api/conversations/1" "${get_args[@]}"
     want chat && run_wrk chat "$path" "$r" "$base/api/chat" -s bench/wrk/post.lua -- \
       "$out/sessions" "$ua" /api/chat "$chat_body"
+    want gateway && run_wrk gateway "$path" "$r" "$base/v1/chat/completions" -H "Authorization: Bearer $gw_token" \
+      -s bench/wrk/post.lua -- - "$ua" /v1/chat/completions "$gw_body"
     # For comparison, through lighttpd only: the same code as before this
     # round, run by mod_cgi (a copy of the binary under another name), and
     # the history page of a conversation whose messages have no stored HTML.
@@ -448,6 +459,11 @@ if [ -n "$chat_parent" ]; then
 fi
 echo "lighttpd $(python3 bench/sseprobe.py --url "$LIGHTTPD_URL" --sessions "$out/sessions" --ua "$ua" --n $((streams / 2)))" >>"$out/stream"
 [ -z "$watcher" ] || wait "$watcher" || true
+# The OpenAI-compatible API's stream through Caddy, against the provider
+# asked directly (the same request, no AIFacade in between).
+log "streaming: $((streams / 2)) answers through /v1/chat/completions, as many from the provider directly"
+echo "gateway $(python3 bench/sseprobe.py --url "$BASE_URL" --gateway "$gw_token" --ua "$ua" --n $((streams / 2)))" >>"$out/stream"
+echo "provider $(python3 bench/sseprobe.py --url "$fake_url" --direct --ua "$ua" --n $((streams / 2)))" >>"$out/stream"
 cat "$out/stream" >&2
 
 log "peak RSS and CPU per program (direct runs, without lighttpd)"

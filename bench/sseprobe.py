@@ -12,6 +12,12 @@ as a browser would. bench/fakeprov puts "t=<ns>" in each delta it sends,
 same clock) and records the difference: the delay the whole path (libcurl,
 the chat program's SSE parser and writer, lighttpd, Caddy, TLS) adds.
 
+With --gateway TOKEN it streams through the OpenAI-compatible API instead
+(POST /v1/chat/completions, the API token as bearer key, --model), reading
+OpenAI's chunks; with --direct it sends the same request to URL, the
+provider's own chat-completions address: the delay without AIFacade, which
+the gateway's row is compared with.
+
 Prints one line: first_p50_ms first_p99_ms all_p50_ms all_p99_ms n_first n_all
 errors (the first delta of each answer, and every delta).
 """
@@ -48,10 +54,15 @@ def connect(url):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--url", required=True)
-    ap.add_argument("--sessions", required=True)
+    ap.add_argument("--sessions")
     ap.add_argument("--ua", required=True)
     ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--gateway", metavar="TOKEN")
+    ap.add_argument("--direct", action="store_true")
+    ap.add_argument("--model", default="fake-model")
     args = ap.parse_args()
+    if args.gateway or args.direct:
+        return openai_probe(args)
     sessions = [line.split() for line in open(args.sessions) if len(line.split()) == 3]
     host = urlsplit(args.url).netloc
     conn = connect(args.url)
@@ -89,6 +100,61 @@ def main():
                             first = False
                 elif line.startswith(b"data: ") and event in (b"done", b"error"):
                     done = event == b"done"
+            if not done:
+                errors += 1
+            if resp.will_close:
+                conn.close()
+                conn = connect(args.url)
+        except (OSError, http.client.HTTPException, ValueError) as e:
+            errors += 1
+            sys.stderr.write("sseprobe: %s\n" % e)
+            conn.close()
+            conn = connect(args.url)
+    print("first_p50_ms=%.2f first_p99_ms=%.2f all_p50_ms=%.2f all_p99_ms=%.2f n_first=%d n_all=%d errors=%d"
+          % (percentile(firsts, 50), percentile(firsts, 99), percentile(every, 50), percentile(every, 99),
+             len(firsts), len(every), errors))
+    return 0 if errors == 0 and firsts else 1
+
+
+def openai_probe(args):
+    """The OpenAI wire format: through the gateway (--gateway) or to the provider (--direct)."""
+    u = urlsplit(args.url)
+    path = u.path if args.direct else "/v1/chat/completions"
+    key = "bench-key" if args.direct else args.gateway
+    conn = connect(args.url)
+    firsts, every, errors = [], [], 0
+    for i in range(args.n):
+        body = json.dumps({"model": args.model, "stream": True,
+                           "messages": [{"role": "user", "content": "Stream a short answer (bench %d)." % i}]})
+        headers = {"Content-Type": "application/json", "Authorization": "Bearer " + key,
+                   "User-Agent": args.ua, "Host": u.netloc}
+        try:
+            conn.request("POST", path, body, headers)
+            resp = conn.getresponse()
+            if resp.status != 200:
+                errors += 1
+                resp.read()
+                continue
+            first, done = True, False
+            while True:
+                line = resp.readline()
+                now = time.monotonic_ns()
+                if not line:
+                    break
+                line = line.rstrip(b"\r\n")
+                if line == b"data: [DONE]":
+                    done = True
+                    resp.read()
+                    break
+                if line.startswith(b"data: "):
+                    chunk = json.loads(line[6:])
+                    content = (chunk.get("choices") or [{}])[0].get("delta", {}).get("content") or ""
+                    for m in STAMP.finditer(content):
+                        delay = (now - int(m.group(1))) / 1e6
+                        every.append(delay)
+                        if first:
+                            firsts.append(delay)
+                            first = False
             if not done:
                 errors += 1
             if resp.will_close:

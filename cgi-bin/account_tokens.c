@@ -1,13 +1,16 @@
 /* account_tokens.c: /api/account/tokens[/{id}] — API tokens for scripts: create (shown once), list, revoke.
  *
  * A token works as `Authorization: Bearer <token>` on the JSON API without
- * a cookie or CSRF token (auth.h), with the user's limits and budgets. Only
- * its keyed hash is stored. */
+ * a cookie or CSRF token (auth.h), with the user's limits and budgets, and
+ * is the API key of the OpenAI-compatible API (README, "The OpenAI-compatible
+ * API"); store_conversations (off unless asked) keeps its gateway calls as
+ * conversations. Only its keyed hash is stored. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
 #include "auth.h"
+#include "budget.h"
 #include "log.h"
 #include "store.h"
 #include "timefmt.h"
@@ -19,7 +22,7 @@ static void list(struct request *req, struct response *res)
 {
 	struct token_row *rows;
 	size_t n;
-	int rc = store_token_list(req->store, req->user_id, &rows, &n);
+	int rc = store_token_list(req->store, req->user_id, budget_month_start(req->now), &rows, &n);
 	if (rc != STORE_OK) {
 		app_store_error(res, rc);
 		return;
@@ -31,6 +34,13 @@ static void list(struct request *req, struct response *res)
 		json_object_object_add(o, "name", json_object_new_string(rows[i].name));
 		json_object_object_add(o, "created", timefmt_json(rows[i].created_at));
 		json_object_object_add(o, "last_used", rows[i].last_used ? timefmt_json(rows[i].last_used) : NULL);
+		json_object_object_add(o, "store_conversations", json_object_new_boolean(rows[i].store_conversations));
+		/* Its use of the OpenAI-compatible API this month (UTC). */
+		struct json_object *g = json_object_new_object();
+		json_object_object_add(g, "calls", json_object_new_int64(rows[i].calls));
+		json_object_object_add(g, "tokens", json_object_new_int64(rows[i].tokens));
+		json_object_object_add(g, "refusals", json_object_new_int64(rows[i].refusals));
+		json_object_object_add(o, "gateway_this_month", g);
 		json_object_array_add(arr, o);
 	}
 	store_token_list_free(rows, n);
@@ -51,9 +61,10 @@ static void create(struct request *req, struct response *res)
 	char *token = auth_token_new();
 	char *hash = auth_token_hash(req->cfg, token);
 	long long id = 0;
+	int keep = app_field_bool(req, "store_conversations");
 	int rc = store_begin(req->store);
 	if (rc == STORE_OK)
-		rc = store_token_create(req->store, req->user_id, name, hash, req->now, &id);
+		rc = store_token_create(req->store, req->user_id, name, hash, req->now, keep, &id);
 	if (rc == STORE_OK) {
 		auth_audit(req, NULL, "token-create", req->username, name);
 		rc = store_commit(req->store);
@@ -67,6 +78,7 @@ static void create(struct request *req, struct response *res)
 		json_object_object_add(o, "id", json_object_new_int64(id));
 		json_object_object_add(o, "name", json_object_new_string(name));
 		json_object_object_add(o, "token", json_object_new_string(token));
+		json_object_object_add(o, "store_conversations", json_object_new_boolean(keep));
 		json_object_object_add(o, "created", timefmt_json(req->now));
 		response_json(res, 201, o);
 	}
@@ -91,6 +103,7 @@ static void revoke(struct request *req, struct response *res)
 
 static const struct field fields[] = {
 	{"name", FIELD_STRING, 1},
+	{"store_conversations", FIELD_BOOL, 0},
 	{NULL, 0, 0},
 };
 

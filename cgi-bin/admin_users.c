@@ -19,7 +19,43 @@
 struct list_ctx {
 	struct json_object *arr;
 	const struct config *cfg;
+	struct request *req;
 };
+
+static struct json_object *use_json(long long calls, long long tokens, long long refusals)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "calls", json_object_new_int64(calls));
+	json_object_object_add(o, "tokens", json_object_new_int64(tokens));
+	json_object_object_add(o, "refusals", json_object_new_int64(refusals));
+	return o;
+}
+
+/* The user's use of the OpenAI-compatible API this month (UTC): in all,
+ * and per live token (README, "The OpenAI-compatible API"). */
+static struct json_object *gateway_json(struct request *req, long long user_id)
+{
+	long long since = budget_month_start(req->now);
+	struct gateway_use sum;
+	struct token_row *rows = NULL;
+	size_t n = 0;
+	if (store_gateway_sum(req->store, user_id, since, &sum) != STORE_OK ||
+	    store_token_list(req->store, user_id, since, &rows, &n) != STORE_OK) {
+		log_warn("could not read the gateway use of user %lld", user_id);
+		return NULL;
+	}
+	struct json_object *o = use_json(sum.calls, sum.tokens, sum.refusals);
+	struct json_object *arr = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *t = use_json(rows[i].calls, rows[i].tokens, rows[i].refusals);
+		json_object_object_add(t, "id", json_object_new_int64(rows[i].id));
+		json_object_object_add(t, "name", json_object_new_string(rows[i].name));
+		json_object_array_add(arr, t);
+	}
+	store_token_list_free(rows, n);
+	json_object_object_add(o, "tokens_by_token", arr);
+	return o;
+}
 
 static struct json_object *quota_json(long long own, long long setting)
 {
@@ -41,6 +77,7 @@ static void add_user(void *vctx, const struct user *u, const struct user_stats *
 	json_object_object_add(o, "messages", json_object_new_int64(s->messages));
 	json_object_object_add(o, "prompts_today", json_object_new_int64(s->prompts_day));
 	json_object_object_add(o, "tokens_this_month", json_object_new_int64(s->tokens_month));
+	json_object_object_add(o, "api_this_month", gateway_json(ctx->req, u->id));
 	/* The budget in force, and whether it is the user's own. */
 	json_object_object_add(o, "quota_prompts_day", quota_json(u->quota_prompts_day, cfg->quota_prompts_day));
 	json_object_object_add(o, "quota_tokens_month", quota_json(u->quota_tokens_month, cfg->quota_tokens_month));
@@ -51,7 +88,7 @@ static void add_user(void *vctx, const struct user *u, const struct user_stats *
 
 static void list(struct request *req, struct response *res)
 {
-	struct list_ctx ctx = {json_object_new_array(), req->cfg};
+	struct list_ctx ctx = {json_object_new_array(), req->cfg, req};
 	int rc = store_users_admin(req->store, budget_day_start(req->now), budget_month_start(req->now), add_user, &ctx);
 	if (rc != STORE_OK) {
 		json_object_put(ctx.arr);

@@ -63,6 +63,12 @@ const char *app_field_string(const struct request *req, const char *name, size_t
 	return m->str;
 }
 
+int app_field_bool(const struct request *req, const char *name)
+{
+	const struct jv_member *m = jsonx_member(&req->json, name);
+	return m && m->type == JV_BOOL ? m->boolean : 0;
+}
+
 long long app_field_id(const struct request *req, const char *name)
 {
 	const struct jv_member *m = jsonx_member(&req->json, name);
@@ -195,6 +201,10 @@ static const char *fields_check(const struct route *r, const struct jv_object *o
 		}
 		if (f->type == FIELD_STRING && m->type != JV_STRING) {
 			snprintf(msg, msglen, "Field '%s' must be a string.", f->name);
+			return msg;
+		}
+		if (f->type == FIELD_BOOL && m->type != JV_BOOL && m->type != JV_NULL) {
+			snprintf(msg, msglen, "Field '%s' must be true or false.", f->name);
 			return msg;
 		}
 		if (f->type == FIELD_ID && !(m->type == JV_NULL || (m->type == JV_INT && m->num > 0))) {
@@ -354,7 +364,11 @@ static void run_checks_and_handler(const struct endpoint *ep, const struct reque
 	const char *path = request_var(in->vars, "PATH_INFO");
 	const struct route *r = route_find(ep, method ? method : "", path ? path : "", req, &status, res);
 	if (!r) {
-		response_error(res, status, status == 404 ? "Not found." : "Method not allowed.");
+		if (res->openai_errors && status == 404)
+			response_error(res, 404, "Unknown address: this server's OpenAI-compatible API offers POST "
+				       "/v1/chat/completions and GET /v1/models.");
+		else
+			response_error(res, status, status == 404 ? "Not found." : "Method not allowed.");
 		return;
 	}
 	long long id = req->id;
@@ -387,7 +401,8 @@ static void run_checks_and_handler(const struct endpoint *ep, const struct reque
 		response_error(res, 415, "Send the request body as application/json.");
 		return;
 	}
-	if (strcmp(r->method, "GET") != 0 && csrf_cross_site(req->origin, req->sec_fetch_site, req->host)) {
+	const int openai = (r->flags & ROUTE_OPENAI) != 0;
+	if (!openai && strcmp(r->method, "GET") != 0 && csrf_cross_site(req->origin, req->sec_fetch_site, req->host)) {
 		log_warn("refused a cross-site %s from %s", r->method, req->client_addr);
 		response_error(res, 403, "Cross-site requests are not allowed.");
 		return;
@@ -411,7 +426,7 @@ static void run_checks_and_handler(const struct endpoint *ep, const struct reque
 		}
 	}
 	/* Cookie, API token or trusted header, and the account's status (auth.h). */
-	if (auth_attach(req, res, (r->flags & (ROUTE_AUTH | ROUTE_ADMIN)) != 0) < 0)
+	if (openai ? auth_attach_token(req, res) < 0 : auth_attach(req, res, (r->flags & (ROUTE_AUTH | ROUTE_ADMIN)) != 0) < 0)
 		return;
 	if ((r->flags & ROUTE_ADMIN) && (!req->role || strcmp(req->role, "admin") != 0)) {
 		response_error(res, 403, "Only an administrator may do this.");
@@ -429,7 +444,7 @@ static void run_checks_and_handler(const struct endpoint *ep, const struct reque
 	}
 	/* A route without fields still accepts an empty object ({}), as
 	 * browsers' fetch() callers often send one. */
-	if ((r->flags & ROUTE_BODY) || req->body_len > 0) {
+	if (!openai && ((r->flags & ROUTE_BODY) || req->body_len > 0)) {
 		const char *text = req->body_len ? req->body : "{}";
 		size_t len = req->body_len ? req->body_len : 2;
 		if (jsonx_parse_object(text, len, &req->json, &err) < 0) {
@@ -454,6 +469,9 @@ int app_serve(const struct endpoint *ep, const struct request_input *in)
 	req.vars = in->vars;
 	req.cancelled = in->cancelled;
 	response_init(&res, in->out_fd);
+	for (const struct route *r = ep->routes; r->method; r++)
+		if (r->flags & ROUTE_OPENAI)
+			res.openai_errors = 1;
 	/* Out of memory before the head is sent answers 500 here (alloc.h). */
 	alloc_reply_to(in->out_fd);
 	if (sodium_init() < 0) {

@@ -28,11 +28,16 @@ enum route_flag {
 	ROUTE_UPLOAD = 32,  /* the handler streams the body from fd 0 itself (req->upload_len);
 			     * no 64 KiB limit, no JSON fields (import) */
 	ROUTE_ADMIN = 64,   /* an admin's session or token is required (401, else 403) */
+	ROUTE_OPENAI = 128, /* the OpenAI-compatible API (README, "The OpenAI-compatible API"):
+			     * only an API token authenticates (auth_attach_token(), so no
+			     * CSRF or cross-site check), errors take OpenAI's shape
+			     * (response.h) and the handler parses its own JSON body */
 };
 
 enum field_type {
 	FIELD_STRING,       /* a JSON string */
 	FIELD_ID,           /* a positive integer, or null for absent */
+	FIELD_BOOL,         /* true or false, or null for absent */
 };
 
 struct field {
@@ -109,6 +114,8 @@ void app_signals_are_transports(void);
 void app_store_error(struct response *res, int rc);
 /* The field's string, or NULL when absent (fields were validated). */
 const char *app_field_string(const struct request *req, const char *name, size_t *len);
+/* The FIELD_BOOL field's value, 0 when absent or null. */
+int app_field_bool(const struct request *req, const char *name);
 /* The field's id, or 0 when absent or null. */
 long long app_field_id(const struct request *req, const char *name);
 /* The query parameter's value, or NULL when absent (parameters were validated). */

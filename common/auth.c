@@ -105,7 +105,10 @@ static void take_user(struct request *req, struct session *s, int kind)
 	req->user_id = s->user_id;
 	req->username = s->username;
 	req->role = s->role;
-	s->username = s->role = NULL;
+	req->token_id = s->token_id;
+	req->token_name = s->token_name;
+	req->token_store = s->token_store;
+	s->username = s->role = s->token_name = NULL;
 	req->auth_kind = kind;
 }
 
@@ -262,6 +265,40 @@ int auth_attach(struct request *req, struct response *res, int required)
 		response_error(res, 401, "You are not logged in.");
 		return -1;
 	}
+	return 0;
+}
+
+int auth_attach_token(struct request *req, struct response *res)
+{
+	struct session s = {0};
+	if (!req->authorization || strncmp(req->authorization, "Bearer ", 7) != 0) {
+		response_header(res, "WWW-Authenticate", "Bearer");
+		response_error(res, 401, "Send a personal API token as 'Authorization: Bearer <token>'; create one in "
+			       "Settings, API tokens.");
+		return -1;
+	}
+	int rc = from_bearer(req, &s);
+	if (rc == STORE_NOTFOUND) {
+		response_header(res, "WWW-Authenticate", "Bearer");
+		response_error(res, 401, "The API token is unknown or revoked; create a new one in Settings.");
+		return -1;
+	}
+	if (rc != STORE_OK) {
+		store_session_free(&s);
+		app_store_error(res, rc);
+		return -1;
+	}
+	int code = 0;
+	const char *refusal = auth_status_refusal(s.status, &code);
+	if (refusal) {
+		store_session_free(&s);
+		response_error(res, code, refusal);
+		return -1;
+	}
+	take_user(req, &s, AUTH_TOKEN);
+	if (req->now - s.last_seen >= 60000 && store_user_seen(req->store, req->user_id, req->now) != STORE_OK)
+		log_warn("could not record when user %lld was last seen", req->user_id);
+	store_session_free(&s);
 	return 0;
 }
 

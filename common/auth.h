@@ -29,6 +29,11 @@ enum auth_kind { AUTH_NONE, AUTH_SESSION, AUTH_TOKEN, AUTH_HEADER };
  * session_hash, auth_kind). Returns 0 to go on, or -1 when res holds the
  * answer (401, 403, or a store failure). required: the route needs a user. */
 int auth_attach(struct request *req, struct response *res, int required);
+/* As auth_attach() with a user required, but only an API token counts: a
+ * session cookie or the trusted header is ignored (the OpenAI-compatible
+ * API, README "The OpenAI-compatible API"). Also fills req's token_id,
+ * token_name and token_store. */
+int auth_attach_token(struct request *req, struct response *res);
 /* The user an admin route names by its id (req->id) into *u, which the
  * caller frees; -1 having answered 404 or the store's error. */
 int auth_target_user(struct request *req, struct response *res, struct user *u);

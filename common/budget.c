@@ -56,6 +56,25 @@ int budget_read(struct store *st, const struct config *cfg, long long user_id, l
 			       &b->tokens_used, &b->estimated);
 }
 
+int budget_exceeded(const struct budget *b, long long now, char *what, size_t whatlen, long *retry_after)
+{
+	long long reset = 0;
+	if (b->prompts_limit > 0 && b->prompts_used >= b->prompts_limit) {
+		snprintf(what, whatlen, "You have used your daily budget of %lld prompts; it resets at midnight UTC",
+			 b->prompts_limit);
+		reset = b->day_reset;
+	} else if (b->tokens_limit > 0 && b->tokens_used >= b->tokens_limit) {
+		snprintf(what, whatlen, "You have used your monthly budget of %lld tokens; it resets on the first of "
+			 "the month (UTC)", b->tokens_limit);
+		reset = b->month_reset;
+	} else {
+		return 0;
+	}
+	long retry = (long)((reset - now + 999) / 1000);
+	*retry_after = retry < 1 ? 1 : retry;
+	return 1;
+}
+
 int budget_check(struct request *req, struct response *res)
 {
 	struct budget b;
@@ -65,20 +84,10 @@ int budget_check(struct request *req, struct response *res)
 		return -1;
 	}
 	char what[200];
-	long long reset = 0;
-	if (b.prompts_limit > 0 && b.prompts_used >= b.prompts_limit) {
-		snprintf(what, sizeof what, "You have used your daily budget of %lld prompts; it resets at midnight UTC",
-			 b.prompts_limit);
-		reset = b.day_reset;
-	} else if (b.tokens_limit > 0 && b.tokens_used >= b.tokens_limit) {
-		snprintf(what, sizeof what, "You have used your monthly budget of %lld tokens; it resets on the first of "
-			 "the month (UTC)", b.tokens_limit);
-		reset = b.month_reset;
-	} else {
+	long retry = 0;
+	if (!budget_exceeded(&b, req->now, what, sizeof what, &retry))
 		return 0;
-	}
-	long retry = (long)((reset - req->now + 999) / 1000);
-	app_too_many(res, retry < 1 ? 1 : retry, what);
+	app_too_many(res, retry, what);
 	return -1;
 }
 

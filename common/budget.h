@@ -10,6 +10,8 @@
 #ifndef AIF_BUDGET_H
 #define AIF_BUDGET_H
 
+#include <stddef.h>
+
 #include "request.h"
 #include "response.h"
 
@@ -27,6 +29,9 @@ long long budget_month_end(long long now);
 
 /* Reads user_id's budgets and what is used of them. Returns a store_rc. */
 int budget_read(struct store *st, const struct config *cfg, long long user_id, long long now, struct budget *b);
+/* 1 when b is used up, with what (no final full stop) and the seconds
+ * until it resets; else 0. */
+int budget_exceeded(const struct budget *b, long long now, char *what, size_t whatlen, long *retry_after);
 /* Checks req's user before a prompt: 0 to go on, or -1 with res holding a
  * 429 that names the budget and when it resets (or a store failure). */
 int budget_check(struct request *req, struct response *res);

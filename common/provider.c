@@ -209,6 +209,10 @@ static size_t provider_on_body(char *ptr, size_t size, size_t nmemb, void *userd
 	if (c->mode == PROVIDER_MODE_UNKNOWN)
 		provider_pick_mode(c);
 	c->body_bytes += n;
+	if (c->mode != PROVIDER_MODE_ERROR && c->req->on_raw != NULL && c->req->on_raw(c->req->ctx, ptr, n) != 0) {
+		c->stop = PROVIDER_STOP_ABORTED;
+		return CURL_WRITEFUNC_ERROR;
+	}
 	switch (c->mode) {
 	case PROVIDER_MODE_ERROR:
 		room = PROVIDER_MAX_ERROR_BODY - c->body.b.len;
@@ -893,6 +897,8 @@ static enum provider_status provider_check_request(const struct provider_request
 		provider_detail(out, req->api_key, "no model named in the request");
 		return PROVIDER_ERR_BAD_REQUEST;
 	}
+	if (req->body_json != NULL)
+		return PROVIDER_OK; /* the caller checked what it built */
 	if (req->messages == NULL || req->n_messages == 0) {
 		provider_detail(out, req->api_key, "no messages to send");
 		return PROVIDER_ERR_BAD_REQUEST;
@@ -1051,7 +1057,7 @@ static void provider_network(struct provider_call *c, struct provider_result *ou
 	CURLcode cc = CURLE_OK;
 	int finished = 0, added = 0;
 
-	body = provider_request_body(req);
+	body = req->body_json != NULL ? strdup(req->body_json) : provider_request_body(req);
 	headers = body != NULL ? provider_headers(req) : NULL;
 	c->easy = headers != NULL ? curl_easy_init() : NULL;
 	multi = c->easy != NULL ? curl_multi_init() : NULL;

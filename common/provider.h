@@ -62,6 +62,14 @@ struct provider_request {
 	int (*should_abort)(void *ctx);
 	void *ctx;
 	const char *ca_file;  /* PEM file of the CAs to trust; NULL: the system's (bench/ttfd.c sets it) */
+	/* The OpenAI-compatible API's pass-through (README, "The OpenAI-compatible
+	 * API"): body_json, when set, is sent as the request body instead of one
+	 * built from model and messages (stream must match its "stream"); on_raw,
+	 * when set, gets every byte of a 2xx answer as it arrives, before it is
+	 * parsed (an event stream's lines, a JSON answer's pieces). Return
+	 * non-zero to stop (ABORTED). Neither is used by the offline demo. */
+	const char *body_json;
+	int (*on_raw)(void *ctx, const char *data, size_t len);
 };
 
 enum provider_status {

@@ -337,5 +337,6 @@ void request_free(struct request *req)
 	free(req->username);
 	free(req->session_hash);
 	free(req->role);
+	free(req->token_name);
 	memset(req, 0, sizeof *req);
 }

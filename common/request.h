@@ -66,6 +66,9 @@ struct request {
 	char *session_hash;          /* hash of the session token */
 	char *role;                  /* "admin" or "user" when logged in (auth.h) */
 	int auth_kind;               /* enum auth_kind (auth.h): how the user was recognised */
+	long long token_id;          /* AUTH_TOKEN: the API token's id, its name and whether */
+	char *token_name;            /* its gateway calls are kept as conversations */
+	int token_store;
 };
 
 /* Fills req from the transport's variables and reads the body from

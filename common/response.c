@@ -78,8 +78,58 @@ void response_json(struct response *res, int status, struct json_object *body)
 	free(text);
 }
 
+/* The type and code OpenAI's API gives an error of this status, as the
+ * official clients map them to their exception classes. */
+static const char *openai_type(int status)
+{
+	switch (status) {
+	case 401: return "authentication_error";
+	case 403: return "permission_error";
+	case 404: return "not_found_error";
+	case 409: return "conflict_error";
+	case 429: return "rate_limit_error";
+	default: return status >= 500 ? "api_error" : "invalid_request_error";
+	}
+}
+
+static const char *openai_code(int status)
+{
+	switch (status) {
+	case 401: return "invalid_api_key";
+	case 404: return "not_found";
+	case 413: return "request_too_large";
+	case 429: return "rate_limit_exceeded";
+	default: return NULL;
+	}
+}
+
+struct json_object *response_openai_error_object(int status, const char *type, const char *code,
+						 const char *message)
+{
+	struct json_object *e = json_object_new_object();
+	json_object_object_add(e, "message", json_object_new_string(message));
+	json_object_object_add(e, "type", json_object_new_string(type ? type : openai_type(status)));
+	json_object_object_add(e, "param", NULL);
+	if (!code)
+		code = openai_code(status);
+	json_object_object_add(e, "code", code ? json_object_new_string(code) : NULL);
+	return e;
+}
+
+void response_error_openai(struct response *res, int status, const char *type, const char *code,
+			   const char *message)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "error", response_openai_error_object(status, type, code, message));
+	response_json(res, status, o);
+}
+
 void response_error(struct response *res, int status, const char *message)
 {
+	if (res->openai_errors) {
+		response_error_openai(res, status, NULL, NULL, message);
+		return;
+	}
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "error", json_object_new_string(message));
 	response_json(res, status, o);

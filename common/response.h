@@ -22,6 +22,7 @@ struct response {
 	int fd;              /* where the response goes (1 for CGI) */
 	int streaming;       /* head already sent */
 	int broken;          /* a write failed: the client went away */
+	int openai_errors;   /* errors take OpenAI's shape (response_error()) */
 };
 
 void response_init(struct response *res, int fd);
@@ -31,8 +32,19 @@ void response_free(struct response *res);
 void response_header(struct response *res, const char *name, const char *value);
 /* Sets status and a JSON body; takes ownership of body (json_object_put). */
 void response_json(struct response *res, int status, struct json_object *body);
-/* Sets status and {"error": message}. */
+/* Sets status and {"error": message}; with openai_errors set (the
+ * OpenAI-compatible API, app.h's ROUTE_OPENAI) OpenAI's shape instead:
+ * {"error": {"message", "type", "param": null, "code"}}, the type and code
+ * the ones OpenAI gives that status (response_error_openai()). */
 void response_error(struct response *res, int status, const char *message);
+/* OpenAI's error shape with a type and code of the caller's (code NULL:
+ * the status's own). */
+void response_error_openai(struct response *res, int status, const char *type, const char *code,
+			   const char *message);
+/* OpenAI's error object for status (the "error" member), for a stream's
+ * last event as well as a body. Returns a new object. */
+struct json_object *response_openai_error_object(int status, const char *type, const char *code,
+						 const char *message);
 /* Sets status with an empty body (204 and the like). */
 void response_empty(struct response *res, int status);
 

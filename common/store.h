@@ -39,6 +39,10 @@ struct session {
 	char *ua_hash;
 	long long created_at, last_seen;
 	char *role, *status;         /* the user's (schema 5) */
+	/* An API token's (store_token_find(); schema 7), else 0 and NULL. */
+	long long token_id;
+	char *token_name;
+	int token_store;             /* its calls are kept as conversations */
 };
 
 struct conversation {
@@ -334,10 +338,13 @@ struct token_row {
 	long long id;
 	char *name;
 	long long created_at, last_used;
+	int store_conversations;     /* gateway calls are kept as conversations (schema 7) */
+	long long calls, tokens, refusals; /* gateway calls since the list's `since` */
 };
 int store_token_create(struct store *st, long long user_id, const char *name, const char *hash, long long now,
-		       long long *id);
-int store_token_list(struct store *st, long long user_id, struct token_row **list, size_t *n);
+		       int store_conversations, long long *id);
+/* The user's tokens, oldest first, with their gateway use since since (ms). */
+int store_token_list(struct store *st, long long user_id, long long since, struct token_row **list, size_t *n);
 void store_token_list_free(struct token_row *list, size_t n);
 int store_token_delete(struct store *st, long long user_id, long long id);
 int store_token_end_all(struct store *st, long long user_id);
@@ -357,6 +364,15 @@ int store_reset_take(struct store *st, const char *hash, long long now, long lon
 int store_usage_add(struct store *st, long long user_id, long long now, long long tokens, int estimated);
 int store_usage_sum(struct store *st, long long user_id, long long day_start, long long month_start,
 		    long long *prompts_day, long long *tokens_month, int *estimated);
+
+/* Gateway calls (README, "The OpenAI-compatible API"): one row per call of
+ * a known token, answered (refused NULL) or refused (its error code). */
+struct gateway_use {
+	long long calls, tokens, refusals;
+};
+int store_gateway_add(struct store *st, long long user_id, long long token_id, long long now, long long tokens,
+		      const char *refused);
+int store_gateway_sum(struct store *st, long long user_id, long long since, struct gateway_use *out);
 
 /* The audit log: who did what, when, from where. */
 struct audit_row {

@@ -252,6 +252,23 @@ static const char *const migrations[] = {
 	"ALTER TABLE conversations ADD COLUMN leaf_id INTEGER;"
 	"ALTER TABLE turns ADD COLUMN stop_requested INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX turns_message ON turns(message_id);",
+	/* 7: the OpenAI-compatible gateway (README, "The OpenAI-compatible
+	 * API"). A token may ask that its calls be kept as conversations
+	 * (off by default). Every gateway call of a known token is a row of
+	 * gateway_calls: its tokens, or the code of the refusal it got, so
+	 * the admin page shows use and refusals per user and per token. The
+	 * token id is not a foreign key: a revoked token's calls stay counted
+	 * for its user (token ids are never reused). */
+	"ALTER TABLE api_tokens ADD COLUMN store_conversations INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE gateway_calls ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  token_id INTEGER NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  tokens INTEGER NOT NULL,"
+	"  refused TEXT);"
+	"CREATE INDEX gateway_calls_user ON gateway_calls(user_id, at);"
+	"CREATE INDEX gateway_calls_token ON gateway_calls(token_id, at);",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -273,6 +290,7 @@ enum stmt_id {
 	S_TOKEN_CREATE, S_TOKEN_LIST, S_TOKEN_DELETE, S_TOKEN_END_ALL, S_TOKEN_FIND, S_TOKEN_USED,
 	S_INVITE_CREATE, S_INVITE_USE, S_RESET_CREATE, S_RESET_TAKE,
 	S_USAGE_ADD, S_USAGE_SUM, S_AUDIT_ADD, S_AUDIT_LIST,
+	S_GATEWAY_ADD, S_GATEWAY_SUM,
 	S_COUNT
 };
 
@@ -422,11 +440,18 @@ static const char *const sql[S_COUNT] = {
 			   " WHERE user_id = ?1 AND sid IS NOT NULL",
 	[S_SESSION_DELETE_SID] = "DELETE FROM sessions WHERE sid = ?2 AND user_id = ?1",
 	[S_SESSION_END_ALL] = "DELETE FROM sessions WHERE user_id = ?1 AND token_hash IS NOT ?2",
-	[S_TOKEN_CREATE] = "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-	[S_TOKEN_LIST] = "SELECT id, name, created_at, last_used FROM api_tokens WHERE user_id = ?1 ORDER BY id",
+	[S_TOKEN_CREATE] = "INSERT INTO api_tokens (user_id, name, token_hash, created_at, store_conversations)"
+			   " VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_TOKEN_LIST] = "SELECT t.id, t.name, t.created_at, t.last_used, t.store_conversations,"
+			 " (SELECT count(*) FROM gateway_calls g WHERE g.token_id = t.id AND g.at >= ?2),"
+			 " (SELECT coalesce(sum(tokens), 0) FROM gateway_calls g WHERE g.token_id = t.id AND g.at >= ?2),"
+			 " (SELECT count(*) FROM gateway_calls g WHERE g.token_id = t.id AND g.at >= ?2"
+			 " AND g.refused IS NOT NULL)"
+			 " FROM api_tokens t WHERE t.user_id = ?1 ORDER BY t.id",
 	[S_TOKEN_DELETE] = "DELETE FROM api_tokens WHERE id = ?2 AND user_id = ?1",
 	[S_TOKEN_END_ALL] = "DELETE FROM api_tokens WHERE user_id = ?1",
-	[S_TOKEN_FIND] = "SELECT t.user_id, u.username, u.role, u.status, t.created_at, coalesce(t.last_used, 0)"
+	[S_TOKEN_FIND] = "SELECT t.user_id, u.username, u.role, u.status, t.created_at, coalesce(t.last_used, 0),"
+			 " t.id, t.name, t.store_conversations"
 			 " FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1",
 	[S_TOKEN_USED] = "UPDATE api_tokens SET last_used = ?2 WHERE token_hash = ?1",
 	[S_INVITE_CREATE] = "INSERT INTO invites (code_hash, created_by, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
@@ -438,6 +463,9 @@ static const char *const sql[S_COUNT] = {
 	[S_USAGE_SUM] = "SELECT (SELECT count(*) FROM usage WHERE user_id = ?1 AND at >= ?2),"
 			" (SELECT coalesce(sum(tokens), 0) FROM usage WHERE user_id = ?1 AND at >= ?3),"
 			" EXISTS (SELECT 1 FROM usage WHERE user_id = ?1 AND at >= ?3 AND estimated = 1)",
+	[S_GATEWAY_ADD] = "INSERT INTO gateway_calls (user_id, token_id, at, tokens, refused) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_GATEWAY_SUM] = "SELECT count(*), coalesce(sum(tokens), 0), count(refused) FROM gateway_calls"
+			  " WHERE user_id = ?1 AND at >= ?2",
 	[S_AUDIT_ADD] = "INSERT INTO audit (at, actor, action, target, addr, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[S_AUDIT_LIST] = "SELECT id, at, actor, action, target, addr, detail FROM audit"
 			 " WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
@@ -1075,6 +1103,7 @@ void store_session_free(struct session *se)
 	free(se->ua_hash);
 	free(se->role);
 	free(se->status);
+	free(se->token_name);
 	memset(se, 0, sizeof *se);
 }
 
@@ -2010,6 +2039,7 @@ static const char *const id_tables[][2] = {
 	{"messages", "SELECT max(id) FROM messages"},
 	{"api_tokens", "SELECT max(id) FROM api_tokens"},
 	{"audit", "SELECT max(id) FROM audit"},
+	{"gateway_calls", "SELECT max(id) FROM gateway_calls"},
 };
 #define N_ID_TABLES (sizeof id_tables / sizeof id_tables[0])
 
@@ -2121,7 +2151,7 @@ int store_reset(struct store *st)
 	    "BEGIN IMMEDIATE;"
 	    "DROP TABLE IF EXISTS turns;"
 	    "DROP TABLE IF EXISTS api_tokens; DROP TABLE IF EXISTS invites; DROP TABLE IF EXISTS password_resets;"
-	    "DROP TABLE IF EXISTS usage; DROP TABLE IF EXISTS audit;"
+	    "DROP TABLE IF EXISTS usage; DROP TABLE IF EXISTS audit; DROP TABLE IF EXISTS gateway_calls;"
 	    "DROP TABLE IF EXISTS messages_fts; DROP TABLE IF EXISTS conversations_fts;"
 	    "DROP TABLE IF EXISTS messages; DROP TABLE IF EXISTS conversations;"
 	    "DROP TABLE IF EXISTS rate_events; DROP TABLE IF EXISTS sessions;"
@@ -2450,15 +2480,16 @@ int store_session_end_all(struct store *st, long long user_id, const char *keep_
 }
 
 int store_token_create(struct store *st, long long user_id, const char *name, const char *hash, long long now,
-		       long long *id)
+		       int store_conversations, long long *id)
 {
-	int rc = exec_args(st, S_TOKEN_CREATE, "create token", 0, "itti", user_id, name, hash, now);
+	int rc = exec_args(st, S_TOKEN_CREATE, "create token", 0, "ittii", user_id, name, hash, now,
+			   (long long)(store_conversations != 0));
 	if (rc == STORE_OK && id)
 		*id = sqlite3_last_insert_rowid(st->db);
 	return rc;
 }
 
-int store_token_list(struct store *st, long long user_id, struct token_row **list, size_t *n)
+int store_token_list(struct store *st, long long user_id, long long since, struct token_row **list, size_t *n)
 {
 	*list = NULL;
 	*n = 0;
@@ -2466,6 +2497,7 @@ int store_token_list(struct store *st, long long user_id, struct token_row **lis
 	if (!s)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, user_id);
+	sqlite3_bind_int64(s, 2, since);
 	size_t cap = 0;
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -2478,6 +2510,10 @@ int store_token_list(struct store *st, long long user_id, struct token_row **lis
 		r->name = col_text(s, 1);
 		r->created_at = sqlite3_column_int64(s, 2);
 		r->last_used = sqlite3_column_int64(s, 3);
+		r->store_conversations = sqlite3_column_int(s, 4);
+		r->calls = sqlite3_column_int64(s, 5);
+		r->tokens = sqlite3_column_int64(s, 6);
+		r->refusals = sqlite3_column_int64(s, 7);
 	}
 	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "list tokens");
 	done(s);
@@ -2516,6 +2552,9 @@ int store_token_find(struct store *st, const char *hash, long long now, struct s
 		out->status = col_text(s, 3);
 		out->created_at = sqlite3_column_int64(s, 4);
 		out->last_seen = sqlite3_column_int64(s, 5);
+		out->token_id = sqlite3_column_int64(s, 6);
+		out->token_name = col_text(s, 7);
+		out->token_store = sqlite3_column_int(s, 8);
 		out_rc = STORE_OK;
 	} else {
 		out_rc = rc == SQLITE_DONE ? STORE_NOTFOUND : rc_of(st, rc, "find token");
@@ -2592,6 +2631,33 @@ int store_usage_sum(struct store *st, long long user_id, long long day_start, lo
 	}
 	done(s);
 	return out;
+}
+
+int store_gateway_add(struct store *st, long long user_id, long long token_id, long long now, long long tokens,
+		      const char *refused)
+{
+	return exec_args(st, S_GATEWAY_ADD, "record gateway call", 0, "iiiit", user_id, token_id, now, tokens, refused);
+}
+
+int store_gateway_sum(struct store *st, long long user_id, long long since, struct gateway_use *out)
+{
+	memset(out, 0, sizeof *out);
+	sqlite3_stmt *s = stmt(st, S_GATEWAY_SUM);
+	if (!s)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, user_id);
+	sqlite3_bind_int64(s, 2, since);
+	int rc = sqlite3_step(s), result;
+	if (rc == SQLITE_ROW) {
+		out->calls = sqlite3_column_int64(s, 0);
+		out->tokens = sqlite3_column_int64(s, 1);
+		out->refusals = sqlite3_column_int64(s, 2);
+		result = STORE_OK;
+	} else {
+		result = rc_of(st, rc, "sum gateway calls");
+	}
+	done(s);
+	return result;
 }
 
 int store_audit_add(struct store *st, long long now, const char *actor, const char *action, const char *target,

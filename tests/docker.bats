@@ -65,6 +65,11 @@ UNDO_5='DROP TABLE api_tokens; DROP TABLE invites; DROP TABLE password_resets; D
   ALTER TABLE users DROP COLUMN quota_prompts_day; ALTER TABLE users DROP COLUMN quota_tokens_month;
   ALTER TABLE users DROP COLUMN last_seen;'
 
+# Undoes migration 7 (the OpenAI-compatible gateway's calls and the
+# per-token flag): what a build before it left.
+UNDO_7='DROP INDEX gateway_calls_user; DROP INDEX gateway_calls_token; DROP TABLE gateway_calls;
+  ALTER TABLE api_tokens DROP COLUMN store_conversations;'
+
 rows() {
   sql "SELECT 'u', id, username, password_hash, created_at FROM users ORDER BY id;
        SELECT 'c', id, user_id, title, created_at, updated_at FROM conversations ORDER BY id;
@@ -263,13 +268,14 @@ PY
   assert_equal "$code" 200
   cid=$(json .conversation_id)
   latest=$(sql 'PRAGMA user_version')
-  # The downgrade below undoes migrations 6 (the message tree: parent_id,
+  # The downgrade below undoes migrations 7 (gateway_calls and the token's
+  # store_conversations flag), 6 (the message tree: parent_id,
   # leaf_id; the stop flag goes with turns), 5 (roles, tokens, budgets,
   # audit), 4 (the full-text index), 3
   # (the turns table; its AUTOINCREMENT rebuild it leaves, and runs again)
   # and 2 (messages.html, html_version); a newer migration needs its own
   # undo step.
-  [ "$latest" = 6 ] || { echo "schema $latest: teach this test to undo migrations after 6"; return 1; }
+  [ "$latest" = 7 ] || { echo "schema $latest: teach this test to undo migrations after 7"; return 1; }
   old_image=$(docker_cli inspect --format '{{.Image}}' "$(web_container)")
   before=$(rows)
   [ "$(wc -l <<<"$before")" -ge 4 ]
@@ -277,6 +283,7 @@ PY
   [ -z "$(web_container)" ]
   # What a build from before migration 2 left: no index, no turns, no html
   # columns, version 1.
+  sqlite3 "$STACK_DIR/instance/aifacade.db" "$UNDO_7"
   sqlite3 "$STACK_DIR/instance/aifacade.db" "$UNDO_5"
   sqlite3 "$STACK_DIR/instance/aifacade.db" \
     'DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_delete; DROP TRIGGER messages_fts_update;

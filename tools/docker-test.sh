@@ -32,13 +32,15 @@
 # the base images are obtained when absent), DOCKER_TEST_MAX_SKIPS,
 # DOCKER_TEST_KEEP=1 (leave the stack up for a look; stop it with stack-stop),
 # DOCKER_TEST_SUITES (the suite files to run against the containers, e.g.
-# "tests/load.bats"; default: all that apply to a deployed stack).
+# "tests/load.bats"; default: all that apply to a deployed stack),
+# DOCKER_TEST_TAG (the images' tag, default docker-test: another one keeps
+# two runs on one machine from retagging each other's web image).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-TAG=docker-test
+TAG=${DOCKER_TEST_TAG:-docker-test}
 MAX_SKIPS=${DOCKER_TEST_MAX_SKIPS:-5}
 BASE_MODE=${DOCKER_TEST_BASE:-auto}
 DOCKER=docker

@@ -103,6 +103,7 @@ test('settings: an API token is shown once, works without a cookie, and stops wh
   await page.waitForSelector('#settings-dialog[open]');
   await page.waitForSelector('[data-testid=usage-text]:has-text("Today:")');
   await page.fill('#token-name', 'e2e script');
+  await page.check('#token-keep');
   await page.click('#token-form button[type=submit]');
   await page.waitForSelector('#token-new:not([hidden])');
   const token = await page.inputValue('[data-testid=token-value]');
@@ -110,6 +111,22 @@ test('settings: an API token is shown once, works without a cookie, and stops wh
   const api = await request.newContext({ baseURL: BASE, ignoreHTTPSErrors: true });
   const headers = { Authorization: `Bearer ${token}` };
   assert.equal((await (await api.get('/api/me', { headers })).json()).username, admin.name);
+  await page.waitForSelector('[data-testid=token-list] li:has-text("keeps its calls as conversations")');
+  // The token is the key of the OpenAI-compatible API; the admin page counts its use.
+  const gw = await api.post('/v1/chat/completions', {
+    headers, data: { model: 'fake-model', messages: [{ role: 'user', content: 'from an editor' }] } });
+  assert.equal(gw.status(), 200);
+  assert.equal((await gw.json()).choices[0].message.content, 'Echo: from an editor');
+  await page.goto(`${BASE}/admin`);
+  await row(admin.name).waitFor();
+  const use = row(admin.name).locator('[data-testid=api-use]');
+  assert.match(await use.textContent(), /^1 calls · [1-9]\d* tokens/);
+  assert.match(await use.locator('.api-token').textContent(), /^e2e script: 1 calls/);
+  await page.goto(`${BASE}/`);
+  await page.waitForSelector('#app:not([hidden])');
+  await page.click('[data-testid=settings]');
+  await page.waitForSelector('#settings-dialog[open]');
+  await page.waitForSelector('[data-testid=token-list] li:has-text("1 calls")');
   await page.locator('[data-testid=token-list] li', { hasText: 'e2e script' }).getByRole('button', { name: 'Revoke' }).click();
   await page.waitForSelector('[data-testid=token-list] li:has-text("No tokens yet.")');
   assert.equal((await api.get('/api/me', { headers })).status(), 401);

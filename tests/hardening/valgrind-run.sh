@@ -95,10 +95,20 @@ cgi chat POST "" '{"prompt":"fail [[fake:status=401]]"}' 502
 cgi login POST "" "$(jq -cn --arg u "$user" '{username:$u,password:"wrong password!"}')" 401
 # Accounts and administration (README): the first account is the admin; an
 # API token is the user without the cookie.
-cgi account_tokens POST "" '{"name":"valgrind"}' 201
+cgi account_tokens POST "" '{"name":"valgrind","store_conversations":true}' 201
 token=$(body_json | jq -r .token)
 saved_cookie=$cookie cookie=""
 cgi me GET "" "" 200 HTTP_AUTHORIZATION="Bearer $token"
+# The OpenAI-compatible API (README): the token is the key; a JSON answer
+# kept as a conversation, a stream, a refusal and a provider failure.
+gw_chat='{"model":"fake-model","messages":[{"role":"system","content":"s"},{"role":"user","content":"hi gateway"}]}'
+cgi gateway_models GET "" "" 200 HTTP_AUTHORIZATION="Bearer $token"
+cgi gateway_chat POST "" "$gw_chat" 200 HTTP_AUTHORIZATION="Bearer $token"
+cgi gateway_chat POST "" '{"model":"fake-model","stream":true,"messages":[{"role":"user","content":"s [[fake:chunks=4]]"}]}' \
+  200 HTTP_AUTHORIZATION="Bearer $token"
+grep -q '^data: \[DONE\]' "$out" || { echo "not ok - the gateway's stream did not end with [DONE]"; failures=$((failures + 1)); }
+cgi gateway_chat POST "" '{"model":"fake-model","messages":[{"role":"user","content":"[[fake:status=500]]"}]}' 502 \
+  HTTP_AUTHORIZATION="Bearer $token"
 cookie=$saved_cookie
 cgi admin_users GET "" "" 200
 

@@ -61,6 +61,19 @@ function budgetInput(u, field, label) {
   return i;
 }
 
+/** The user's OpenAI-compatible API use this month: calls, tokens and refusals, then per token. */
+function apiCell(g) {
+  const td = el('td', '', 'api-use');
+  td.dataset.testid = 'api-use';
+  if (!g) return td;
+  const line = (x) => `${x.calls} calls · ${x.tokens} tokens${x.refusals ? ` · ${x.refusals} refused` : ''}`;
+  td.append(el('div', line(g)));
+  for (const t of g.tokens_by_token) {
+    if (t.calls) td.append(el('div', `${t.name}: ${line(t)}`, 'api-token'));
+  }
+  return td;
+}
+
 function userRow(u) {
   const tr = el('tr');
   tr.dataset.user = u.username;
@@ -88,11 +101,11 @@ function userRow(u) {
   }, 'btn small ghost'));
   const cells = [el('td', u.username), el('td'), el('td'), el('td', when(u.created)), el('td', when(u.last_seen)),
     el('td', u.conversations, 'num'), el('td', u.messages, 'num'), el('td', u.prompts_today, 'num'),
-    el('td', u.tokens_this_month, 'num'), el('td'), el('td'), actions];
+    el('td', u.tokens_this_month, 'num'), apiCell(u.api_this_month), el('td'), el('td'), actions];
   cells[1].append(status);
   cells[2].append(role);
-  cells[9].append(budgetInput(u, 'quota_prompts_day', 'Prompts per day'));
-  cells[10].append(budgetInput(u, 'quota_tokens_month', 'Tokens per month'));
+  cells[10].append(budgetInput(u, 'quota_prompts_day', 'Prompts per day'));
+  cells[11].append(budgetInput(u, 'quota_tokens_month', 'Tokens per month'));
   tr.append(...cells);
   return tr;
 }

@@ -38,11 +38,13 @@ const MARKUP = `
 
     <section class="set-section" aria-labelledby="tokens-title">
       <h3 id="tokens-title">API tokens</h3>
-      <p class="set-hint">For scripts: send <code>Authorization: Bearer &lt;token&gt;</code>. A token is shown once.</p>
+      <p class="set-hint">For scripts: send <code>Authorization: Bearer &lt;token&gt;</code>. A token is also the API key of
+        any OpenAI client, with the base URL <code>/v1</code> of this server. A token is shown once.</p>
       <ul id="token-list" class="set-list" data-testid="token-list"></ul>
       <form id="token-form" class="set-row" novalidate>
         <label for="token-name" class="sr-only">Token name</label>
         <input id="token-name" type="text" maxlength="80" placeholder="Name, e.g. backup script" autocomplete="off">
+        <label class="set-check"><input id="token-keep" type="checkbox"> Keep its API calls as conversations</label>
         <button class="btn small" type="submit">Create</button>
       </form>
       <div id="token-new" class="token-new" hidden>
@@ -130,7 +132,10 @@ async function loadTokens() {
     return list.replaceChildren(li);
   }
   list.replaceChildren(...r.data.tokens.map((t) => item(t.name,
-    `created ${when(t.created)} · last used ${when(t.last_used)}`,
+    `created ${when(t.created)} · last used ${when(t.last_used)}` +
+    ` · API this month: ${t.gateway_this_month.calls} calls, ${t.gateway_this_month.tokens} tokens` +
+    `${t.gateway_this_month.refusals ? `, ${t.gateway_this_month.refusals} refused` : ''}` +
+    `${t.store_conversations ? ' · keeps its calls as conversations' : ''}`,
     smallButton('Revoke', async () => {
       const d = await call(`/api/account/tokens/${t.id}`, { method: 'DELETE' });
       status(d.ok ? `The token "${t.name}" no longer works.` : d.error);
@@ -178,7 +183,8 @@ async function build() {
     e.preventDefault();
     const name = $('token-name').value.trim();
     if (!name) return status('Give the token a name, such as the script that uses it.');
-    const r = await call('/api/account/tokens', { method: 'POST', body: { name } });
+    const r = await call('/api/account/tokens', { method: 'POST',
+      body: { name, store_conversations: $('token-keep').checked } });
     if (!r.ok) return status(r.error);
     e.target.reset();
     $('token-value').value = r.data.token;
