@@ -65,55 +65,32 @@ def main():
         return openai_probe(args)
     sessions = [line.split() for line in open(args.sessions) if len(line.split()) == 3]
     host = urlsplit(args.url).netloc
-    conn = connect(args.url)
-    firsts, every, errors = [], [], 0
-    for i in range(args.n):
+
+    def request(i):
         token, csrf, conv = sessions[i % len(sessions)]
         body = json.dumps({"prompt": "Stream a short answer, please (bench %d)." % i,
                            "conversation_id": int(conv)})
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream",
                    "Cookie": "__Host-aifacade=" + token, "X-CSRF-Token": csrf,
                    "User-Agent": args.ua, "Host": host}
-        try:
-            conn.request("POST", "/api/chat", body, headers)
-            resp = conn.getresponse()
-            if resp.status != 200:
-                errors += 1
-                resp.read()
-                continue
-            event, first, done = None, True, False
-            while True:
-                line = resp.readline()
-                now = time.monotonic_ns()
-                if not line:
-                    break
-                line = line.rstrip(b"\r\n")
-                if line.startswith(b"event: "):
-                    event = line[7:]
-                elif line.startswith(b"data: ") and event == b"delta":
-                    content = json.loads(line[6:]).get("content") or ""
-                    for m in STAMP.finditer(content):
-                        delay = (now - int(m.group(1))) / 1e6
-                        every.append(delay)
-                        if first:
-                            firsts.append(delay)
-                            first = False
-                elif line.startswith(b"data: ") and event in (b"done", b"error"):
-                    done = event == b"done"
-            if not done:
-                errors += 1
-            if resp.will_close:
-                conn.close()
-                conn = connect(args.url)
-        except (OSError, http.client.HTTPException, ValueError) as e:
-            errors += 1
-            sys.stderr.write("sseprobe: %s\n" % e)
-            conn.close()
-            conn = connect(args.url)
-    print("first_p50_ms=%.2f first_p99_ms=%.2f all_p50_ms=%.2f all_p99_ms=%.2f n_first=%d n_all=%d errors=%d"
-          % (percentile(firsts, 50), percentile(firsts, 99), percentile(every, 50), percentile(every, 99),
-             len(firsts), len(every), errors))
-    return 0 if errors == 0 and firsts else 1
+        return "/api/chat", body, headers
+
+    def read_answer(resp, stamp):
+        event, done = None, False
+        while True:
+            line = resp.readline()
+            now = time.monotonic_ns()
+            if not line:
+                return done
+            line = line.rstrip(b"\r\n")
+            if line.startswith(b"event: "):
+                event = line[7:]
+            elif line.startswith(b"data: ") and event == b"delta":
+                stamp(json.loads(line[6:]).get("content") or "", now)
+            elif line.startswith(b"data: ") and event in (b"done", b"error"):
+                done = event == b"done"
+
+    return probe(args, request, read_answer)
 
 
 def openai_probe(args):
@@ -121,13 +98,50 @@ def openai_probe(args):
     u = urlsplit(args.url)
     path = u.path if args.direct else "/v1/chat/completions"
     key = "bench-key" if args.direct else args.gateway
-    conn = connect(args.url)
-    firsts, every, errors = [], [], 0
-    for i in range(args.n):
+
+    def request(i):
         body = json.dumps({"model": args.model, "stream": True,
                            "messages": [{"role": "user", "content": "Stream a short answer (bench %d)." % i}]})
         headers = {"Content-Type": "application/json", "Authorization": "Bearer " + key,
                    "User-Agent": args.ua, "Host": u.netloc}
+        return path, body, headers
+
+    def read_answer(resp, stamp):
+        while True:
+            line = resp.readline()
+            now = time.monotonic_ns()
+            if not line:
+                return False
+            line = line.rstrip(b"\r\n")
+            if line == b"data: [DONE]":
+                resp.read()
+                return True
+            if line.startswith(b"data: "):
+                chunk = json.loads(line[6:])
+                stamp((chunk.get("choices") or [{}])[0].get("delta", {}).get("content") or "", now)
+
+    return probe(args, request, read_answer)
+
+
+def probe(args, request, read_answer):
+    """Sends args.n streamed requests over one kept-alive connection: request(i)
+    gives (path, body, headers); read_answer(resp, stamp) reads one answer,
+    calls stamp(text, now) for each piece of text and says whether it ended
+    well. Prints the delays of the stamps fakeprov put in the text."""
+    conn = connect(args.url)
+    firsts, every, errors = [], [], 0
+    for i in range(args.n):
+        path, body, headers = request(i)
+        seen = []
+
+        def stamp(content, now):
+            for m in STAMP.finditer(content):
+                delay = (now - int(m.group(1))) / 1e6
+                every.append(delay)
+                if not seen:
+                    firsts.append(delay)
+                seen.append(delay)
+
         try:
             conn.request("POST", path, body, headers)
             resp = conn.getresponse()
@@ -135,27 +149,7 @@ def openai_probe(args):
                 errors += 1
                 resp.read()
                 continue
-            first, done = True, False
-            while True:
-                line = resp.readline()
-                now = time.monotonic_ns()
-                if not line:
-                    break
-                line = line.rstrip(b"\r\n")
-                if line == b"data: [DONE]":
-                    done = True
-                    resp.read()
-                    break
-                if line.startswith(b"data: "):
-                    chunk = json.loads(line[6:])
-                    content = (chunk.get("choices") or [{}])[0].get("delta", {}).get("content") or ""
-                    for m in STAMP.finditer(content):
-                        delay = (now - int(m.group(1))) / 1e6
-                        every.append(delay)
-                        if first:
-                            firsts.append(delay)
-                            first = False
-            if not done:
+            if not read_answer(resp, stamp):
                 errors += 1
             if resp.will_close:
                 conn.close()
