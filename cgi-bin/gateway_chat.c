@@ -241,11 +241,11 @@ static void completions(struct request *req, struct response *res)
 
 	size_t chars = r.call.chars + (pres.content ? strlen(pres.content) : 0) +
 		       (pres.reasoning ? strlen(pres.reasoning) : 0);
-	long long tokens = pres.usage_tokens >= 0 ? pres.usage_tokens : (long long)((chars + 3) / 4);
+	long long tokens = budget_tokens(pres.usage_tokens, chars);
 	if (pres.status == PROVIDER_OK || pres.status == PROVIDER_ABORTED) {
 		char detail[200];
 		/* The provider worked for it, also when the client left halfway. */
-		budget_record(req->store, req->user_id, req->now, pres.usage_tokens, chars);
+		(void)budget_record(req->store, req->user_id, req->now, pres.usage_tokens, chars); /* logs a failure */
 		snprintf(detail, sizeof detail, "%s, %lld tokens%s%s", r.call.model, tokens, r.call.stream ? ", stream" : "",
 			 pres.status == PROVIDER_ABORTED ? ", client left" : "");
 		record(req, tokens, NULL, detail);

@@ -91,12 +91,14 @@ int budget_check(struct request *req, struct response *res)
 	return -1;
 }
 
+long long budget_tokens(long long tokens, size_t chars)
+{
+	return tokens >= 0 ? tokens : (long long)((chars + 3) / 4);
+}
+
 int budget_record(struct store *st, long long user_id, long long now, long long tokens, size_t chars)
 {
-	int estimated = tokens < 0;
-	if (estimated)
-		tokens = (long long)((chars + 3) / 4);
-	int rc = store_usage_add(st, user_id, now, tokens, estimated);
+	int rc = store_usage_add(st, user_id, now, budget_tokens(tokens, chars), tokens < 0);
 	if (rc != STORE_OK)
 		log_warn("could not record the usage of user %lld; their budgets undercount", user_id);
 	return rc;

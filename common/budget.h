@@ -35,6 +35,9 @@ int budget_exceeded(const struct budget *b, long long now, char *what, size_t wh
 /* Checks req's user before a prompt: 0 to go on, or -1 with res holding a
  * 429 that names the budget and when it resets (or a store failure). */
 int budget_check(struct request *req, struct response *res);
+/* The tokens a prompt counts for: the provider's (tokens >= 0), or an
+ * estimate from its characters when it reported none. */
+long long budget_tokens(long long tokens, size_t chars);
 /* Records one prompt; tokens < 0: none reported, estimate from chars. */
 int budget_record(struct store *st, long long user_id, long long now, long long tokens, size_t chars);
 /* {"prompts_day": {...}, "tokens_month": {...}}: used, limit, left, resets_at. */
