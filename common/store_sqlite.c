@@ -506,7 +506,9 @@ static long long monotonic_ms(void)
  * that does not queue (the sqlite3 shell, a store whose side file cannot
  * be opened, a wait that ran out) is correct, only less fair. Waiting for
  * a turn counts against the same deadline (busy_ms) as SQLite's lock. */
-#define QUEUE_SLICE_MS 50
+/* After its first expiry at the deadline, the timer that bounds a wait
+ * repeats this often (queue_wait()). */
+#define QUEUE_RETICK_MS 50
 
 static struct store *queue_head;    /* this process's store whose turn it is, if any */
 static struct store *queue_current; /* the store whose write queued last, until it ends */
@@ -520,7 +522,9 @@ static int queue_open(struct store *st)
 {
 	if (st->queue_fd >= 0 && st->queue_pid == getpid())
 		return st->queue_fd;
-	st->queue_fd = -1; /* none yet, or the parent's: its lock is not ours to share */
+	if (st->queue_fd >= 0)
+		close(st->queue_fd); /* the parent's: its lock is not ours to share (the parent keeps its own) */
+	st->queue_fd = -1;
 	size_t n = strlen(st->path);
 	if (n == 0 || strcmp(st->path, ":memory:") == 0)
 		return -1;
@@ -532,12 +536,16 @@ static int queue_open(struct store *st)
 	st->queue_pid = getpid();
 	if (st->queue_fd >= 0) {
 		/* SIGALRM only ends a wait (no SA_RESTART); nothing else in
-		 * these programs uses it. */
+		 * these programs uses it. Without the handler its default
+		 * would end the process: no queue then. */
 		struct sigaction sa;
 		memset(&sa, 0, sizeof sa);
 		sa.sa_handler = queue_tick;
 		sigemptyset(&sa.sa_mask);
-		sigaction(SIGALRM, &sa, NULL);
+		if (sigaction(SIGALRM, &sa, NULL) != 0) {
+			close(st->queue_fd);
+			st->queue_fd = -1;
+		}
 	}
 	return st->queue_fd;
 }
@@ -545,7 +553,7 @@ static int queue_open(struct store *st)
 /* Waits for this store's turn, up to its busy_ms. */
 static void queue_wait(struct store *st)
 {
-	if (queue_head == st || queue_head || queue_open(st) < 0)
+	if (queue_head || queue_open(st) < 0)
 		return;
 	queue_current = st;
 	st->queued_at = monotonic_ms();
@@ -559,15 +567,16 @@ static void queue_wait(struct store *st)
 	/* A repeating timer: one that fires just before fcntl() begins to
 	 * wait is followed by another, which ends the wait. */
 	long ms = st->busy_ms > 0 ? st->busy_ms : 1;
-	struct itimerval it = {{0, QUEUE_SLICE_MS * 1000L}, {ms / 1000, (ms % 1000) * 1000L}};
+	struct itimerval it = {{0, QUEUE_RETICK_MS * 1000L}, {ms / 1000, (ms % 1000) * 1000L}};
 	struct itimerval off;
 	memset(&off, 0, sizeof off);
-	setitimer(ITIMER_REAL, &it, NULL);
+	if (setitimer(ITIMER_REAL, &it, NULL) != 0)
+		return; /* an unbounded wait is worse than none: SQLite's lock alone */
 	int rc;
 	while ((rc = fcntl(st->queue_fd, F_OFD_SETLKW, &fl)) != 0 && errno == EINTR &&
 	       monotonic_ms() - st->queued_at < st->busy_ms)
 		;
-	setitimer(ITIMER_REAL, &off, NULL);
+	(void)setitimer(ITIMER_REAL, &off, NULL); /* cannot fail once the same call worked */
 	if (rc == 0)
 		queue_head = st;
 }
