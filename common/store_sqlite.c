@@ -481,6 +481,8 @@ struct store {
 	int queue_fd;           /* the writers' queue (queue_wait), or -1 */
 	pid_t queue_pid;        /* the process that opened queue_fd */
 	long long queued_at;    /* when the write waiting now began to queue, or 0 */
+	int checkpoint_due;     /* the WAL has grown past WAL_CHECKPOINT_PAGES (wal_grew()) */
+	long long turn_at;      /* when its turn in the queue began (queue_head), monotonic ms */
 };
 
 static long long monotonic_ms(void)
@@ -509,6 +511,9 @@ static long long monotonic_ms(void)
 /* After its first expiry at the deadline, the timer that bounds a wait
  * repeats this often (queue_wait()). */
 #define QUEUE_RETICK_MS 50
+/* A wait for a turn, or a turn, longer than this is logged: the cause of
+ * a burst's 503 (a slow disk, a long transaction) is then in the log. */
+#define QUEUE_SLOW_MS 1000
 
 static struct store *queue_head;    /* this process's store whose turn it is, if any */
 static struct store *queue_current; /* the store whose write queued last, until it ends */
@@ -560,6 +565,7 @@ static void queue_wait(struct store *st)
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
 	if (fcntl(st->queue_fd, F_OFD_SETLK, &fl) == 0) {
 		queue_head = st;
+		st->turn_at = st->queued_at;
 		return;
 	}
 	if (errno != EAGAIN && errno != EACCES)
@@ -577,8 +583,14 @@ static void queue_wait(struct store *st)
 	       monotonic_ms() - st->queued_at < st->busy_ms)
 		;
 	(void)setitimer(ITIMER_REAL, &off, NULL); /* cannot fail once the same call worked */
-	if (rc == 0)
+	long long now = monotonic_ms();
+	if (now - st->queued_at >= QUEUE_SLOW_MS)
+		log_info("database %s: a writer waited %lld ms for its turn%s", st->path, now - st->queued_at,
+			 rc == 0 ? "" : ", and goes on to SQLite's lock without one");
+	if (rc == 0) {
 		queue_head = st;
+		st->turn_at = now;
+	}
 }
 
 static void queue_leave(struct store *st)
@@ -590,6 +602,9 @@ static void queue_leave(struct store *st)
 	if (fcntl(st->queue_fd, F_OFD_SETLK, &fl) != 0)
 		log_warn("database %s: could not leave the writers' queue: %s", st->path, strerror(errno));
 	queue_head = NULL;
+	long long held = monotonic_ms() - st->turn_at;
+	if (held >= QUEUE_SLOW_MS)
+		log_warn("database %s: a writer held its turn for %lld ms; other writers waited meanwhile", st->path, held);
 }
 
 /* After a statement: a writer gives its turn back once no transaction is
@@ -666,11 +681,44 @@ static sqlite3_stmt *stmt(struct store *st, enum stmt_id id)
 	return s;
 }
 
-static void done(sqlite3_stmt *s)
+/* Checkpoints, once the writer that grew the WAL has left the queue.
+ *
+ * SQLite's own automatic checkpoint runs inside the COMMIT that grows the
+ * WAL past its limit: after SQLite's write lock is free, but before
+ * done() gives the writer's turn back. Its two fsyncs and the copying of
+ * a thousand pages would then stop every queued writer, where SQLite alone
+ * lets them go on writing to the WAL meanwhile; on a slow disk that is
+ * seconds of a burst's five. So a store's WAL hook only notes that a
+ * checkpoint is due (it replaces the automatic one), and the writer runs
+ * it, passive, after leaving the queue: it copies what no reader still
+ * needs and waits for nobody. */
+#define WAL_CHECKPOINT_PAGES 1000 /* SQLite's default for its automatic one */
+
+static int wal_grew(void *ctx, sqlite3 *db, const char *name, int pages)
+{
+	(void)db;
+	(void)name;
+	if (pages >= WAL_CHECKPOINT_PAGES)
+		((struct store *)ctx)->checkpoint_due = 1;
+	return SQLITE_OK;
+}
+
+static void checkpoint_if_due(struct store *st)
+{
+	if (!st->checkpoint_due || !sqlite3_get_autocommit(st->db) || queue_head == st)
+		return;
+	st->checkpoint_due = 0;
+	int rc = sqlite3_wal_checkpoint_v2(st->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY) /* busy: another checkpoint runs; the next commit asks again */
+		log_warn("database %s: checkpoint failed: %s", st->path, sqlite3_errmsg(st->db));
+}
+
+static void done(struct store *st, sqlite3_stmt *s)
 {
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
-	queue_after(sqlite3_db_handle(s));
+	queue_after(st->db);
+	checkpoint_if_due(st);
 }
 
 static void bind_text(sqlite3_stmt *s, int i, const char *v)
@@ -692,7 +740,7 @@ static int exec_stmt(struct store *st, sqlite3_stmt *s, const char *what)
 {
 	int rc = sqlite3_step(s);
 	int out = rc == SQLITE_DONE ? STORE_OK : rc == SQLITE_CONSTRAINT ? STORE_CONFLICT : rc_of(st, rc, what);
-	done(s);
+	done(st, s);
 	return out;
 }
 
@@ -829,6 +877,7 @@ int store_open(const char *database, struct store **out, char *err, size_t errle
 	st->busy_ms = STORE_BUSY_MS;
 	st->busy_seed = (unsigned)getpid() ^ (unsigned)monotonic_ms();
 	sqlite3_busy_handler(st->db, busy_wait, st);
+	sqlite3_wal_hook(st->db, wal_grew, st);
 	/* Every CGI run is a new connection and often the last one to close.
 	 * The last close still checkpoints, and journal_size_limit then empties
 	 * the WAL, so the database file is whole at rest as before; but the
@@ -870,11 +919,12 @@ void store_close(struct store *st)
 		return;
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
-	if (st->db && sqlite3_close(st->db) != SQLITE_OK)
-		log_warn("database %s did not close cleanly", st->path);
+	/* The last connection to close checkpoints: not while others queue. */
 	queue_leave(st);
 	if (queue_current == st)
 		queue_current = NULL;
+	if (st->db && sqlite3_close(st->db) != SQLITE_OK)
+		log_warn("database %s did not close cleanly", st->path);
 	if (st->queue_fd >= 0 && st->queue_pid == getpid())
 		close(st->queue_fd);
 	free(st->path);
@@ -888,7 +938,7 @@ int store_ping(struct store *st)
 		return STORE_ERROR;
 	int rc = sqlite3_step(s);
 	int out = rc == SQLITE_ROW ? STORE_OK : rc_of(st, rc, "health check");
-	done(s);
+	done(st, s);
 	return out;
 }
 
@@ -986,7 +1036,7 @@ int store_user_find(struct store *st, const char *key, struct user *out)
 	} else {
 		out_rc = rc == SQLITE_DONE ? STORE_NOTFOUND : rc_of(st, rc, "find user");
 	}
-	done(s);
+	done(st, s);
 	return out_rc;
 }
 
@@ -1025,7 +1075,7 @@ int store_users_each(struct store *st, void (*fn)(void *ctx, const struct user *
 		store_user_free(&u);
 	}
 	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "list users");
-	done(s);
+	done(st, s);
 	return out;
 }
 
@@ -1073,7 +1123,7 @@ int store_session_find(struct store *st, const char *token_hash, struct session 
 	} else {
 		out_rc = rc == SQLITE_DONE ? STORE_NOTFOUND : rc_of(st, rc, "find session");
 	}
-	done(s);
+	done(st, s);
 	return out_rc;
 }
 
@@ -1134,7 +1184,7 @@ int store_rate_count(struct store *st, const char *bucket, long long since,
 	} else {
 		out = rc_of(st, rc, "count rate events");
 	}
-	done(s);
+	done(st, s);
 	return out;
 }
 
@@ -1204,7 +1254,7 @@ int store_conv_list(struct store *st, long long user_id, struct conversation **l
 		conv_from_row(s, &(*list)[(*n)++]);
 	}
 	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "list conversations");
-	done(s);
+	done(st, s);
 	return out;
 }
 
@@ -1223,7 +1273,7 @@ int store_conv_get(struct store *st, long long user_id, long long id, struct con
 	} else {
 		out_rc = rc == SQLITE_DONE ? STORE_NOTFOUND : rc_of(st, rc, "read conversation");
 	}
-	done(s);
+	done(st, s);
 	return out_rc;
 }
 
@@ -1409,7 +1459,7 @@ int store_msg_page(struct store *st, long long user_id, long long conv_id, long 
 		msg_from_row(s, &(*list)[(*n)++]);
 	}
 	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "read messages");
-	done(s);
+	done(st, s);
 	reverse(*list, *n);
 	return out;
 }
@@ -1440,7 +1490,7 @@ int store_msg_context(struct store *st, long long user_id, long long conv_id, lo
 		msg_from_row(s, &(*list)[(*n)++]);
 	}
 	int out = rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : rc_of(st, rc, "read context");
-	done(s);
+	done(st, s);
 	reverse(*list, *n);
 	return out;
 }
@@ -1461,7 +1511,7 @@ int store_msg_unrendered(struct store *st, long long html_version, long long aft
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < (size_t)limit)
 		msg_from_row(s, &(*list)[(*n)++]);
 	int out = rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : rc_of(st, rc, "list messages to render");
-	done(s);
+	done(st, s);
 	return out;
 }
 
@@ -1529,7 +1579,7 @@ int store_turn_on_host(struct store *st, const char *host, struct turn_row **lis
 		(*n)++;
 	}
 	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "list turns");
-	done(s);
+	done(st, s);
 	return out;
 }
 
@@ -1556,7 +1606,7 @@ int store_turn_count(struct store *st, long long user_id, long long *mine, long 
 	} else {
 		out = rc_of(st, rc, "count turns");
 	}
-	done(s);
+	done(st, s);
 	return out;
 }
 
@@ -1632,7 +1682,7 @@ int store_turn_of_msg(struct store *st, long long user_id, long long message_id,
 	} else {
 		out_rc = rc == SQLITE_DONE ? STORE_NOTFOUND : rc_of(st, rc, "read turn");
 	}
-	done(s);
+	done(st, s);
 	return out_rc;
 }
 
@@ -1659,7 +1709,7 @@ int store_turn_stop_flag(struct store *st, long long user_id, long long id, int 
 		*stop = sqlite3_column_int(s, 0);
 	else if (rc != SQLITE_DONE)
 		out_rc = rc_of(st, rc, "read stop flag");
-	done(s);
+	done(st, s);
 	return out_rc;
 }
 
@@ -1703,7 +1753,7 @@ int store_msg_get(struct store *st, long long user_id, long long id, struct mess
 	} else {
 		out_rc = rc == SQLITE_DONE ? STORE_NOTFOUND : rc_of(st, rc, "read message");
 	}
-	done(s);
+	done(st, s);
 	return out_rc;
 }
 
@@ -1744,7 +1794,7 @@ int store_msg_tree(struct store *st, long long user_id, long long conv_id, struc
 		m->is_user = role && strcmp((const char *)role, "user") == 0;
 	}
 	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "read message tree");
-	done(s);
+	done(st, s);
 	return out;
 }
 
@@ -1833,7 +1883,7 @@ static int search_run(struct store *st, enum stmt_id id, long long user_id, cons
 		h->rank = sqlite3_column_double(s, 6);
 	}
 	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "search");
-	done(s);
+	done(st, s);
 	return out;
 }
 
@@ -1898,7 +1948,7 @@ int store_msg_page_around(struct store *st, long long user_id, long long conv_id
 	sqlite3_bind_int64(s, 3, user_id);
 	int rc = sqlite3_step(s);
 	int out = rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : rc_of(st, rc, "find message");
-	done(s);
+	done(st, s);
 	if (out != STORE_OK)
 		return out;
 	/* The page ends just before the message half a page newer than the
@@ -1915,7 +1965,7 @@ int store_msg_page_around(struct store *st, long long user_id, long long conv_id
 	if (rc == SQLITE_ROW)
 		before = sqlite3_column_int64(s, 0);
 	out = rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "find the page of a message");
-	done(s);
+	done(st, s);
 	if (out != STORE_OK)
 		return out;
 	*has_newer = before > 0;
@@ -1941,7 +1991,7 @@ int store_msg_after(struct store *st, long long user_id, long long conv_id, long
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < (size_t)limit)
 		msg_from_row(s, &(*list)[(*n)++]);
 	int out = rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : rc_of(st, rc, "read messages in order");
-	done(s);
+	done(st, s);
 	return out;
 }
 
@@ -2258,7 +2308,8 @@ int store_check_file(const char *path, int *version, char *err, size_t errlen)
 			goto out;
 		}
 		int n = sqlite3_column_int(s, 0);
-		done(s);
+		sqlite3_reset(s); /* a connection of its own, not a store: no queue */
+		sqlite3_clear_bindings(s);
 		if (n != 1) {
 			snprintf(err, errlen, "%s is not an AIFacade database: it has no column %s.%s", path,
 				 required_columns[i][0], required_columns[i][1]);
@@ -2332,7 +2383,7 @@ int store_user_register(struct store *st, const char *username, const char *key,
 		rc = sqlite3_step(s);
 	}
 	out = rc == SQLITE_DONE ? STORE_OK : rc == SQLITE_CONSTRAINT ? STORE_CONFLICT : rc_of(st, rc, "register user");
-	done(s);
+	done(st, s);
 	return out;
 }
 
@@ -2354,7 +2405,7 @@ int store_user_get(struct store *st, long long id, struct user *out)
 	} else {
 		out_rc = rc == SQLITE_DONE ? STORE_NOTFOUND : rc_of(st, rc, "get user");
 	}
-	done(s);
+	done(st, s);
 	return out_rc;
 }
 
@@ -2416,7 +2467,7 @@ int store_users_admin(struct store *st, long long day_start, long long month_sta
 		store_user_free(&u);
 	}
 	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "list users");
-	done(s);
+	done(st, s);
 	return out;
 }
 
@@ -2460,7 +2511,7 @@ int store_session_list(struct store *st, long long user_id, const char *current_
 		r->current = sqlite3_column_int(s, 5) == 1;
 	}
 	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "list sessions");
-	done(s);
+	done(st, s);
 	if (*n > 1)
 		qsort(*list, *n, sizeof **list, session_row_cmp);
 	return out;
@@ -2525,7 +2576,7 @@ int store_token_list(struct store *st, long long user_id, long long since, struc
 		r->refusals = sqlite3_column_int64(s, 7);
 	}
 	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "list tokens");
-	done(s);
+	done(st, s);
 	return out;
 }
 
@@ -2568,7 +2619,7 @@ int store_token_find(struct store *st, const char *hash, long long now, struct s
 	} else {
 		out_rc = rc == SQLITE_DONE ? STORE_NOTFOUND : rc_of(st, rc, "find token");
 	}
-	done(s);
+	done(st, s);
 	/* Marked used at most once a minute, so most reads stay reads. */
 	if (out_rc == STORE_OK && now - out->last_seen >= 60000 &&
 	    exec_args(st, S_TOKEN_USED, "mark token used", 0, "ti", hash, now) != STORE_OK)
@@ -2609,7 +2660,7 @@ int store_reset_take(struct store *st, const char *hash, long long now, long lon
 		out = rc_of(st, rc, "use password reset");
 	else if (*user_id)
 		out = STORE_OK;
-	done(s);
+	done(st, s);
 	return out;
 }
 
@@ -2638,7 +2689,7 @@ int store_usage_sum(struct store *st, long long user_id, long long day_start, lo
 	} else {
 		out = rc_of(st, rc, "sum usage");
 	}
-	done(s);
+	done(st, s);
 	return out;
 }
 
@@ -2665,7 +2716,7 @@ int store_gateway_sum(struct store *st, long long user_id, long long since, stru
 	} else {
 		result = rc_of(st, rc, "sum gateway calls");
 	}
-	done(s);
+	done(st, s);
 	return result;
 }
 
@@ -2701,7 +2752,7 @@ int store_audit_list(struct store *st, long long before, int limit, struct audit
 		r->detail = col_text(s, 6);
 	}
 	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "read audit log");
-	done(s);
+	done(st, s);
 	return out;
 }
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -317,6 +318,31 @@ static void test_inflight(struct store *st, long long alice, long long bob)
 	inflight_release(st, &extra);
 }
 
+/* A store checkpoints its WAL itself, once the writer that grew it has
+ * left the writers' queue (store_sqlite.c): the rows reach the database
+ * file while the connection is open, and the WAL stays near its limit
+ * instead of growing with every write. */
+static void test_checkpoint(void)
+{
+	struct store *w = open_db("w.db");
+	CHECK(w != NULL, "open a database for the checkpoint test");
+	if (!w)
+		return;
+	static char detail[12 * 1024];
+	memset(detail, 'x', sizeof detail - 1);
+	int ok = 1;
+	for (int i = 0; i < 1000 && ok; i++) /* about 3,000 pages, each write a transaction of its own */
+		ok = store_audit_add(w, i, "test", "checkpoint", "t", "127.0.0.1", detail) == STORE_OK;
+	CHECK(ok, "a thousand writes of 12 KiB");
+	char path[256];
+	struct stat sb;
+	snprintf(path, sizeof path, "%s/w.db", dir);
+	CHECK(stat(path, &sb) == 0 && sb.st_size > 8 * 1024 * 1024, "the rows reached the database file while it is open");
+	snprintf(path, sizeof path, "%s/w.db-wal", dir);
+	CHECK(stat(path, &sb) == 0 && sb.st_size < 6 * 1024 * 1024, "the WAL stays near its limit of 1,000 pages");
+	store_close(w);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -416,6 +442,7 @@ int main(void)
 	add_turn(st, bob, cb.id, "kept", "yes", "ok");
 	test_owner_scoped_writes(st, alice, bob);
 	test_inflight(st, alice, bob);
+	test_checkpoint();
 
 	char backup[256];
 	snprintf(backup, sizeof backup, "%s/backup.db", dir);
