@@ -156,12 +156,12 @@ static int make_schema1_file(const char *path)
 		bind_text(s, 2, prompts[i]);
 		bind_text(s, 3, NULL);
 		ok = sqlite3_step(s) == SQLITE_DONE;
-		done(s);
+		sqlite3_reset(s); /* a raw connection, not a store */
 		bind_text(s, 1, "assistant");
 		bind_text(s, 2, answers[i]);
 		bind_text(s, 3, "m");
 		ok = ok && sqlite3_step(s) == SQLITE_DONE;
-		done(s);
+		sqlite3_reset(s);
 	}
 	sqlite3_finalize(s);
 	sqlite3_close(db);
