@@ -544,7 +544,10 @@ class FakeHandler(BaseHTTPRequestHandler):
                    "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": len(pieces),
                                             "total_tokens": marker_int(markers, "tokens", 10 + len(pieces))}})
         self.write_chunk(b"data: [DONE]" + eol + eol)
-        self.write_raw(b"0\r\n\r\n")
+        try:
+            self.write_raw(b"0\r\n\r\n")
+        except ClientGone:
+            pass  # a client may close once it has read [DONE] (ours does): the script was played whole
 
     def drop_connection(self):
         """Ends the response abruptly, without the closing chunk."""
