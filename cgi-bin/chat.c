@@ -1,11 +1,11 @@
 /* chat.c: POST /api/chat — store a prompt (or regenerate, edit, continue), start its answer (turn.h), follow it. */
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -172,11 +172,11 @@ static void announce_title(struct request *req, struct response *res, const stru
 			   const struct turn_spec *spec)
 {
 	struct turn_state t;
+	int wake = spec->wake_fd; /* reads as closed once the generator has ended (turn.h) */
 	for (int i = 0; i < (TITLE_TIMEOUT_SECONDS + 3) * 1000 / TURN_FOLLOW_MS; i++) {
 		if (store_turn_of_msg(req->store, req->user_id, spec->answer_id, &t) != STORE_OK)
 			break;
-		struct pollfd pfd = {.fd = res->fd, .events = 0};
-		if (poll(&pfd, 1, TURN_FOLLOW_MS) > 0 && (pfd.revents & (POLLERR | POLLHUP)))
+		if (turn_wait(res, &wake, TURN_FOLLOW_MS))
 			return;
 	}
 	struct conversation now;
@@ -281,7 +281,7 @@ static void chat(struct request *req, struct response *res)
 		return;
 	}
 
-	struct turn_spec spec = {0};
+	struct turn_spec spec = {.wake_fd = -1};
 	char *prompt_html = NULL;
 	if (store_turn(req, res, &p, prompt, plen, &conv, &spec, &prompt_html) < 0) {
 		store_conv_free(&conv);
@@ -339,7 +339,7 @@ static void chat(struct request *req, struct response *res)
 		return;
 	}
 	struct message final;
-	rc = turn_follow(req->store, res, req->user_id, p.answer_id, streaming, from_c, from_r, &final);
+	rc = turn_follow(req->store, res, req->user_id, p.answer_id, streaming, from_c, from_r, spec.wake_fd, &final);
 	if (rc == TURN_CLIENT_GONE) {
 		log_info("answer %lld goes on; its client left", p.answer_id);
 		if (!streaming) /* nobody reads it; the stored answer is what counts */
@@ -363,6 +363,8 @@ static void chat(struct request *req, struct response *res)
 	if (rc == STORE_OK)
 		store_msg_free(&final);
 	store_conv_free(&conv);
+	if (spec.wake_fd >= 0)
+		close(spec.wake_fd);
 }
 
 static const struct field fields[] = {

@@ -74,7 +74,7 @@ static void message_stream(struct request *req, struct response *res)
 	if (response_stream_event(res, "start", start) < 0)
 		return;
 	struct message final;
-	rc = turn_follow(req->store, res, req->user_id, req->id, 1, from_c, from_r, &final);
+	rc = turn_follow(req->store, res, req->user_id, req->id, 1, from_c, from_r, -1, &final);
 	if (rc == STORE_OK) {
 		turn_report_end(req->store, res, req->user_id, conv_id, &final);
 		store_msg_free(&final);

@@ -3,6 +3,7 @@
 #include "turn.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "provider.h"
 #include "stream_html.h"
 #include "title.h"
+#include "turn_pipe.h"
 
 /* ---- the generator ---------------------------------------------------- */
 
@@ -34,6 +36,44 @@ static void turn_on_signal(int sig)
 {
 	(void)sig;
 	turn_signalled = 1;
+}
+
+/* The generator's end of the pipe to the request that started it, or -1
+ * (turn_start(), turn_pipe.h). While gen_frames holds, each piece goes to
+ * that follower as it arrives; once one could not (a full pipe: the
+ * follower is slow; a piece too long for one frame), a wake-up after each
+ * save has the follower read the stored answer instead. The last write
+ * wakes it in any case, and the end of this process closes the pipe. */
+static int gen_wake = -1;
+static int gen_frames;
+
+static void gen_pipe_write(const char *data, size_t n)
+{
+	/* Non-blocking: a closed pipe is a follower gone (SIGPIPE is ignored here). */
+	/* check-output: the generator's pipe to its follower (turn_pipe.h), not the client */
+	ssize_t w = write(gen_wake, data, n);
+	if (w < 0 && errno != EAGAIN)
+		gen_wake = -1;
+	else if (w < 0 && n > 1)
+		gen_frames = 0; /* a full pipe has a wake-up pending already */
+}
+
+static void gen_wake_follower(void)
+{
+	if (gen_wake >= 0)
+		gen_pipe_write((const char[]){TURN_PIPE_WAKE}, 1);
+}
+
+static void gen_send_piece(char kind, size_t offset, const char *piece)
+{
+	if (gen_wake < 0 || !gen_frames)
+		return;
+	char frame[TURN_PIPE_MAX];
+	size_t n = turn_pipe_frame(frame, kind, offset, piece, strlen(piece));
+	if (n == 0)
+		gen_frames = 0; /* the next save wakes the follower */
+	else
+		gen_pipe_write(frame, n);
 }
 
 static long long turn_wall_ms(void)
@@ -63,6 +103,8 @@ static void gen_save(struct gen *g, long long now)
 	if (rc == STORE_OK) {
 		g->saved_content = g->content.len;
 		g->saved_reasoning = g->reasoning.len;
+		if (!gen_frames)
+			gen_wake_follower();
 	} else if (rc == STORE_NOTFOUND) {
 		log_info("answer %lld is gone (its conversation was deleted); it is stopped", g->sp->answer_id);
 		g->stopped = 1;
@@ -96,10 +138,13 @@ static int gen_should_abort(void *ctx)
 static int gen_on_delta(void *ctx, const char *content, const char *reasoning)
 {
 	struct gen *g = ctx;
-	if (content)
+	if (content) {
+		gen_send_piece('c', g->content.len, content);
 		buf_append_str(&g->content, content);
-	else
+	} else {
+		gen_send_piece('r', g->reasoning.len, reasoning);
 		buf_append_str(&g->reasoning, reasoning);
+	}
 	return gen_should_abort(ctx);
 }
 
@@ -226,6 +271,7 @@ static void gen_run(struct request *req, struct turn_spec *sp)
 	store_patience(st, (int)cfg->answer_store_wait * 1000);
 	rc = gen_finish(st, sp, &prompt, buf_str(&content), buf_str(&reasoning), status, error, req->now,
 			pres.usage_tokens, sent_chars);
+	gen_wake_follower();
 	if (rc == STORE_NOTFOUND) {
 		log_info("conversation %lld was deleted while answer %lld was written; nothing stored", sp->conv_id,
 			 sp->answer_id);
@@ -276,8 +322,15 @@ static void turn_generator(struct request *req, struct turn_spec *sp)
 	 * answer; stderr, the log, stays. */
 	if (dup2(2, 0) < 0 || dup2(2, 1) < 0)
 		_exit(1);
-	if (close_range(3, ~0U, 0) != 0)
-		for (int fd = 3; fd < 1024; fd++)
+	int keep = 3; /* the first descriptor closed below */
+	if (sp->wake_fd >= 0) {
+		gen_wake = dup2(sp->wake_fd, 3) == 3 ? 3 : -1; /* this replaces whatever was 3, the read end included */
+		keep = 4;
+		gen_frames = sp->stream; /* the follower of a streamed prompt streams */
+	}
+	sp->wake_fd = -1;
+	if (close_range((unsigned)keep, ~0U, 0) != 0)
+		for (int fd = keep; fd < 1024; fd++)
 			close(fd);
 	char err[512];
 	if (store_open(req->cfg->database, &req->store, err, sizeof err) < 0) {
@@ -302,6 +355,11 @@ int turn_start(struct request *req, struct turn_spec *sp)
 	 * request's is closed first and each side opens its own. */
 	store_close(req->store);
 	req->store = NULL;
+	/* The pipe that wakes this request when the generator has written
+	 * (gen_wake); without it the follower only reads every TURN_FOLLOW_MS. */
+	int wake[2];
+	if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0)
+		wake[0] = wake[1] = -1;
 	pid_t child = fork();
 	if (child == 0) {
 		if (setsid() < 0)
@@ -309,13 +367,21 @@ int turn_start(struct request *req, struct turn_spec *sp)
 		pid_t grandchild = fork();
 		if (grandchild != 0)
 			_exit(grandchild < 0 ? 1 : 0);
+		sp->wake_fd = wake[1];
 		turn_generator(req, sp);
 	}
+	if (wake[1] >= 0)
+		close(wake[1]);
+	sp->wake_fd = wake[0];
 	int status = 1;
 	if (child > 0)
 		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 			;
 	int started = child > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	if (!started && sp->wake_fd >= 0) {
+		close(sp->wake_fd);
+		sp->wake_fd = -1;
+	}
 	if (!started)
 		log_error("answer %lld: no process could be started to write it (%s)", sp->answer_id,
 			  child < 0 ? strerror(errno) : "fork failed");

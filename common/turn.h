@@ -22,8 +22,16 @@
  *   "interrupted" until it ends, so a killed generator leaves an honest
  *   row holding what was saved. Readers show a message as "streaming"
  *   while it is interrupted and its turn runs (inflight_running()).
- * - turn_follow() attaches a request to an answer through the store: it
- *   sends (when streaming) what arrived after the given offsets as `delta`
+ * - The generator sends the request that started it each piece as it
+ *   arrives (a streamed prompt) and a wake-up after its last write, over
+ *   a pipe (turn_spec.wake_fd, turn_pipe.h); a follower too slow to take
+ *   a piece, or a piece too long for one write, turns the pipe into a
+ *   wake-up after each save.
+ * - turn_follow() attaches a request to an answer: it sends the pieces
+ *   of the pipe, if it has one, and reads the stored answer when woken,
+ *   when a piece came after a gap, and every TURN_FOLLOW_MS in any case
+ *   (a request that attaches later, an answer written on another node);
+ *   it sends (when streaming) what arrived after the given offsets as `delta`
  *   events with `id: <content bytes>.<reasoning bytes>` and the rendered
  *   HTML as `html`, until the answer ends; then the caller reports it with
  *   turn_report_end(). A client leaving ends only the follower.
@@ -62,6 +70,11 @@ struct turn_spec {
 	int title;           /* a new conversation's first turn: ask a title after it */
 	int cont;            /* continue: append to the answer's saved text */
 	struct inflight slot; /* taken by the caller; the generator releases it */
+	/* Set by turn_start(): the read end of a pipe the generator writes a
+	 * byte to after each write of the answer, and which reads as closed
+	 * once the generator has ended (after the title, which comes last);
+	 * -1 without one. The caller passes it to turn_follow() and closes it. */
+	int wake_fd;
 };
 
 /* Starts the generator (see above). req->store is closed and opened again
@@ -75,8 +88,13 @@ int turn_start(struct request *req, struct turn_spec *spec);
  * resolved) is left in *out, which the caller frees with store_msg_free();
  * returns 0, TURN_CLIENT_GONE, STORE_NOTFOUND (the
  * conversation is gone) or a negative store_rc. */
+/* Waits up to ms, or until the generator writes to *wake_fd (turn_spec),
+ * which this sets to -1 once the generator has ended (-1: the wait is
+ * timed only); 1 when the client went away meanwhile (res->fd). */
+int turn_wait(struct response *res, int *wake_fd, int ms);
+
 int turn_follow(struct store *st, struct response *res, long long user_id, long long message_id, int streaming,
-		size_t from_content, size_t from_reasoning, struct message *out);
+		size_t from_content, size_t from_reasoning, int wake_fd, struct message *out);
 
 /* The status shown for a stored message: "streaming" while it is
  * interrupted and its turn still runs, else the stored one. Static string. */

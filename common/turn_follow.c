@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -13,6 +14,7 @@
 #include "conversation.h"
 #include "log.h"
 #include "stream_html.h"
+#include "turn_pipe.h"
 
 static long long turn_wall_ms(void)
 {
@@ -133,84 +135,146 @@ static int follow_send(struct response *res, const char *field, const char *text
 	return response_stream_event_id(res, "delta", id, o);
 }
 
-/* Waits up to TURN_FOLLOW_MS; 1 when the client has gone away meanwhile. */
-static int follow_wait(struct response *res)
+int turn_wait(struct response *res, int *wake_fd, int ms)
 {
-	struct pollfd p = {.fd = res->fd, .events = 0};
-	int n = poll(&p, 1, TURN_FOLLOW_MS);
-	return n > 0 && (p.revents & (POLLERR | POLLHUP)) != 0;
+	struct pollfd p[2] = {{.fd = res->fd, .events = 0}, {.fd = *wake_fd, .events = POLLIN}};
+	int n = poll(p, 2, ms);
+	if (n > 0 && (p[1].revents & POLLIN)) {
+		char drain[64];
+		while (read(*wake_fd, drain, sizeof drain) > 0) /* non-blocking (turn_start()) */
+			;
+	} else if (n > 0 && (p[1].revents & (POLLHUP | POLLERR))) {
+		*wake_fd = -1; /* the generator has ended: poll() would report it at once from now on */
+	}
+	return n > 0 && (p[0].revents & (POLLERR | POLLHUP)) != 0;
+}
+
+/* A follower that streams: what it has sent, and what it has learnt. */
+struct follow {
+	struct response *res;
+	int streaming;
+	struct stream_html html;
+	size_t sent_c, sent_r; /* bytes of content and reasoning sent */
+	time_t last_write;
+	int gone;   /* the client left */
+	int behind; /* a piece came after a gap: the stored answer has what is missing */
+	int primed; /* html holds what was sent before (follow_read()) */
+};
+
+/* Sends what is new of a piece of the answer; the byte offsets of a piece
+ * and of what was sent are both at the seams of the provider's pieces or
+ * of a save, so the new part starts at a character. */
+static void follow_text(struct follow *f, char kind, size_t offset, const char *text, size_t len)
+{
+	size_t *sent = kind == 'c' ? &f->sent_c : &f->sent_r;
+	if (f->gone || !f->streaming || offset + len <= *sent)
+		return;
+	if (offset > *sent) {
+		f->behind = 1;
+		return;
+	}
+	char *piece = xstrndup(text + (*sent - offset), len - (*sent - offset));
+	*sent = offset + len;
+	f->gone = follow_send(f->res, kind == 'c' ? "content" : "reasoning", piece, f->sent_c, f->sent_r) < 0;
+	if (kind == 'c')
+		stream_html_add(&f->html, piece);
+	free(piece);
+	f->last_write = time(NULL);
+}
+
+static void follow_piece(void *ctx, char kind, size_t offset, const char *text, size_t len)
+{
+	follow_text(ctx, kind, offset, text, len);
+}
+
+/* Reads the stored answer into *m (on STORE_OK) and sends what is new of
+ * it; *ended says whether the answer has ended. */
+static int follow_read(struct store *st, struct follow *f, long long user_id, long long message_id, struct message *m,
+		       int *ended)
+{
+	long long conv_id;
+	int rc = store_msg_get(st, user_id, message_id, m, &conv_id);
+	if (rc != STORE_OK)
+		return rc;
+	*ended = strcmp(m->status, "interrupted") != 0;
+	if (!*ended) {
+		struct turn_state t;
+		int trc = store_turn_of_msg(st, user_id, message_id, &t);
+		if (trc == STORE_NOTFOUND || (trc == STORE_OK && !inflight_running(&t, turn_wall_ms()))) {
+			/* ended just now, or its process died: read the end */
+			store_msg_free(m);
+			rc = store_msg_get(st, user_id, message_id, m, &conv_id);
+			if (rc != STORE_OK)
+				return rc;
+			*ended = 1;
+		}
+	}
+	size_t clen = strlen(m->content);
+	if (!f->primed && f->streaming) { /* what was sent before this request (continue, a reattach) */
+		char *before = xstrndup(m->content, f->sent_c < clen ? f->sent_c : clen);
+		stream_html_add(&f->html, before);
+		free(before);
+	}
+	f->primed = 1;
+	if (m->reasoning)
+		follow_text(f, 'r', 0, m->reasoning, strlen(m->reasoning));
+	follow_text(f, 'c', 0, m->content, clen);
+	return STORE_OK;
 }
 
 int turn_follow(struct store *st, struct response *res, long long user_id, long long message_id, int streaming,
-		size_t from_content, size_t from_reasoning, struct message *out)
+		size_t from_content, size_t from_reasoning, int wake_fd, struct message *out)
 {
-	size_t sent_c = from_content, sent_r = from_reasoning;
-	struct stream_html html = STREAM_HTML_INIT;
-	time_t last_write = time(NULL);
-	int first = 1, rc = 0;
+	struct follow f = {res, streaming, STREAM_HTML_INIT, from_content, from_reasoning, time(NULL), 0, 0, 0};
+	struct turn_pipe_reader pipe = {.len = 0};
+	int rc = 0, read_now = 1;
+	long long last_read = 0;
 	memset(out, 0, sizeof *out);
 	for (;;) {
-		struct message m;
-		long long conv_id;
-		rc = store_msg_get(st, user_id, message_id, &m, &conv_id);
-		if (rc != STORE_OK)
-			break;
-		int ended = strcmp(m.status, "interrupted") != 0;
-		if (!ended) {
-			struct turn_state t;
-			int trc = store_turn_of_msg(st, user_id, message_id, &t);
-			if (trc == STORE_NOTFOUND || (trc == STORE_OK && !inflight_running(&t, turn_wall_ms()))) {
-				/* ended just now, or its process died: read the end */
-				store_msg_free(&m);
-				rc = store_msg_get(st, user_id, message_id, &m, &conv_id);
-				if (rc != STORE_OK)
-					break;
-				ended = 1;
-			}
-		}
-		if (streaming) {
-			size_t clen = strlen(m.content), rlen = m.reasoning ? strlen(m.reasoning) : 0;
-			if (first) {
-				char *before = xstrndup(m.content, sent_c < clen ? sent_c : clen);
-				stream_html_add(&html, before);
-				free(before);
-				first = 0;
-			}
-			int gone = 0;
-			if (rlen > sent_r) {
-				gone |= follow_send(res, "reasoning", m.reasoning + sent_r, sent_c, rlen) < 0;
-				sent_r = rlen;
-				last_write = time(NULL);
-			}
-			if (clen > sent_c && !gone) {
-				gone |= follow_send(res, "content", m.content + sent_c, clen, sent_r) < 0;
-				stream_html_add(&html, m.content + sent_c);
-				sent_c = clen;
-				last_write = time(NULL);
-			}
-			if (!gone && !ended && stream_html_send(&html, res, stream_html_now_ms(), 0) < 0)
-				gone = 1;
-			if (!gone && time(NULL) - last_write >= TURN_KEEPALIVE_SECONDS) {
-				gone = response_stream_comment(res, "keep-alive") < 0;
-				last_write = time(NULL);
-			}
-			if (gone) {
-				store_msg_free(&m);
-				rc = TURN_CLIENT_GONE;
+		if (read_now) {
+			struct message m;
+			last_read = stream_html_now_ms();
+			read_now = 0;
+			f.behind = 0;
+			int ended = 0;
+			rc = follow_read(st, &f, user_id, message_id, &m, &ended);
+			if (rc != STORE_OK)
+				break;
+			if (ended && !f.gone) {
+				*out = m; /* out owns its strings now */
 				break;
 			}
+			store_msg_free(&m);
 		}
-		if (ended) {
-			*out = m; /* out owns its strings now */
-			rc = 0;
-			break;
+		if (streaming && !f.gone && stream_html_send(&f.html, res, stream_html_now_ms(), 0) < 0)
+			f.gone = 1;
+		if (streaming && !f.gone && time(NULL) - f.last_write >= TURN_KEEPALIVE_SECONDS) {
+			f.gone = response_stream_comment(res, "keep-alive") < 0;
+			f.last_write = time(NULL);
 		}
-		store_msg_free(&m);
-		if (follow_wait(res)) {
+		if (f.gone) {
 			rc = TURN_CLIENT_GONE;
 			break;
 		}
+		long long left = TURN_FOLLOW_MS - (stream_html_now_ms() - last_read);
+		struct pollfd p[2] = {{.fd = res->fd, .events = 0}, {.fd = wake_fd, .events = POLLIN}};
+		int n = poll(p, 2, left > 0 ? (int)left : 0);
+		if (n > 0 && (p[0].revents & (POLLERR | POLLHUP))) {
+			rc = TURN_CLIENT_GONE;
+			break;
+		}
+		if (n > 0 && p[1].revents) {
+			if (turn_pipe_read(&pipe, wake_fd, follow_piece, &f) < 0) {
+				wake_fd = -1; /* the generator has ended: its last write is stored */
+				read_now = 1;
+			}
+			if (pipe.woken || f.behind)
+				read_now = 1;
+			pipe.woken = 0;
+		}
+		if (stream_html_now_ms() - last_read >= TURN_FOLLOW_MS)
+			read_now = 1;
 	}
-	stream_html_free(&html);
+	stream_html_free(&f.html);
 	return rc;
 }

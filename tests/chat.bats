@@ -48,8 +48,6 @@ fake_last() { curl -s "$FAKE_URL/_fake/requests" | jq -c '.[-1]'; }
 
 @test "a streamed turn sends start, several deltas and done whose message matches the deltas" {
   new_user
-  # Deltas carry what was saved since the last one (common/turn.h): pieces
-  # 200 ms apart arrive as several.
   chat_sse "one two three four five six seven eight [[fake:chunks=6]] [[fake:slow=200]]"
   events=$(sse_events)
   assert_regex "$events" '^start ((delta|html) ){2,}done $'
@@ -60,6 +58,17 @@ fake_last() { curl -s "$FAKE_URL/_fake/requests" | jq -c '.[-1]'; }
   cid=$(sse_data start | jq -r .conversation_id)
   api GET "/api/conversations/$cid"
   assert_equal "$(json '.messages[1].content')" "$done_content"
+}
+
+@test "the request that asked gets each of the provider's pieces as a delta of its own, as it arrives" {
+  new_user
+  # Eight pieces 15 ms apart: read from the saved answer (every 100 ms),
+  # they would arrive as one or two deltas; over the generator's pipe
+  # (common/turn_pipe.h) each is its own.
+  chat_sse "one two three four five six seven eight nine ten eleven twelve [[fake:chunks=8]]"
+  assert_equal "$(sse_data delta | jq -s '[.[] | select(.content)] | length')" 8
+  assert_equal "$(sse_data delta | jq -rj '.content // empty')" "$(sse_data done | jq -r .message.content)"
+  assert_equal "$(sse_data done | jq -r .message.status)" ok
 }
 
 @test "deltas reach the client through Caddy while the provider is still writing" {
