@@ -483,6 +483,7 @@ struct store {
 	long long queued_at;    /* when the write waiting now began to queue, or 0 */
 	int checkpoint_due;     /* the WAL has grown past WAL_CHECKPOINT_PAGES (wal_grew()) */
 	long long turn_at;      /* when its turn in the queue began (queue_head), monotonic ms */
+	uint64_t ticket;        /* its place in the queue while queue_head (queue_wait()) */
 };
 
 static long long monotonic_ms(void)
@@ -500,10 +501,11 @@ static long long monotonic_ms(void)
  * process that holds the lock, and one that keeps waking at the wrong
  * moment loses every free moment of the lock until its timeout. So before
  * it writes (a write statement outside a transaction, or BEGIN IMMEDIATE),
- * a store takes a lock on a side file, <database>-queue: an open file
- * description lock, which the kernel hands to one waiter at a time and
- * drops when its holder exits. The others sleep in the kernel meanwhile.
- * The holder gives it back as soon as it has no transaction open (done()).
+ * a store takes a ticket and waits its turn on a side file,
+ * <database>-queue, with open file description locks (below), which the
+ * kernel drops when their holder exits. Waiters sleep in the kernel
+ * meanwhile, and turns come in the order of the tickets. A writer gives
+ * its turn back as soon as it has no transaction open (done()).
  * The queue only orders writers; SQLite's lock still decides, so a writer
  * that does not queue (the sqlite3 shell, a store whose side file cannot
  * be opened, a wait that ran out) is correct, only less fair. Waiting for
@@ -555,42 +557,104 @@ static int queue_open(struct store *st)
 	return st->queue_fd;
 }
 
-/* Waits for this store's turn, up to its busy_ms. */
-static void queue_wait(struct store *st)
+/* The side file's layout: byte 0 guards the ticket counter, an 8-byte
+ * number at QUEUE_COUNTER; a writer holding ticket t holds the byte at
+ * QUEUE_SLOTS + t % QUEUE_SLOT_COUNT while it waits and while it writes.
+ * Waiting for the slot of ticket t - 1 is waiting for the writer before:
+ * one release wakes one waiter, in the order the tickets were taken.
+ * (One lock for all would wake every waiter at each release, to find one
+ * winner among them by chance: a herd that costs the CPU the holder needs,
+ * and a queue with no order, in which one writer can wait out its deadline.) */
+#define QUEUE_COUNTER 8
+#define QUEUE_SLOTS 64
+#define QUEUE_SLOT_COUNT 65536
+
+static int queue_lock(int fd, short type, off_t at, int wait)
 {
-	if (queue_head || queue_open(st) < 0)
-		return;
-	queue_current = st;
-	st->queued_at = monotonic_ms();
-	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
-	if (fcntl(st->queue_fd, F_OFD_SETLK, &fl) == 0) {
-		queue_head = st;
-		st->turn_at = st->queued_at;
-		return;
-	}
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = at, .l_len = 1};
+	return fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl);
+}
+
+static off_t queue_slot(uint64_t ticket)
+{
+	return QUEUE_SLOTS + (off_t)(ticket % QUEUE_SLOT_COUNT);
+}
+
+/* Takes the byte at `at`, waiting until st's deadline (busy_ms from
+ * queued_at, kept by an interval timer, SIGALRM ending the wait). */
+static int queue_lock_until(struct store *st, off_t at)
+{
+	if (queue_lock(st->queue_fd, F_WRLCK, at, 0) == 0)
+		return 0;
 	if (errno != EAGAIN && errno != EACCES)
-		return;
+		return -1;
+	long ms = st->busy_ms - (monotonic_ms() - st->queued_at);
+	if (ms < 1)
+		return -1;
 	/* A repeating timer: one that fires just before fcntl() begins to
 	 * wait is followed by another, which ends the wait. */
-	long ms = st->busy_ms > 0 ? st->busy_ms : 1;
 	struct itimerval it = {{0, QUEUE_RETICK_MS * 1000L}, {ms / 1000, (ms % 1000) * 1000L}};
 	struct itimerval off;
 	memset(&off, 0, sizeof off);
 	if (setitimer(ITIMER_REAL, &it, NULL) != 0)
-		return; /* an unbounded wait is worse than none: SQLite's lock alone */
+		return -1; /* an unbounded wait is worse than none: SQLite's lock alone */
 	int rc;
-	while ((rc = fcntl(st->queue_fd, F_OFD_SETLKW, &fl)) != 0 && errno == EINTR &&
+	while ((rc = queue_lock(st->queue_fd, F_WRLCK, at, 1)) != 0 && errno == EINTR &&
 	       monotonic_ms() - st->queued_at < st->busy_ms)
 		;
 	(void)setitimer(ITIMER_REAL, &off, NULL); /* cannot fail once the same call worked */
+	return rc;
+}
+
+/* Takes a ticket and its slot; -1 when there is no queue to join. */
+static int queue_ticket(struct store *st, uint64_t *ticket)
+{
+	if (queue_lock_until(st, 0) != 0)
+		return -1;
+	unsigned char b[8] = {0};
+	uint64_t t = 0;
+	ssize_t n = pread(st->queue_fd, b, sizeof b, QUEUE_COUNTER);
+	if (n == (ssize_t)sizeof b)
+		for (int i = 7; i >= 0; i--)
+			t = t << 8 | b[i];
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)((t + 1) >> (8 * i));
+	/* check-output: the queue's ticket counter in its side file, not the client */
+	int rc = n >= 0 && pwrite(st->queue_fd, b, sizeof b, QUEUE_COUNTER) == (ssize_t)sizeof b ? 0 : -1;
+	/* The slot is free but for a writer QUEUE_SLOT_COUNT tickets back. */
+	if (rc == 0)
+		rc = queue_lock(st->queue_fd, F_WRLCK, queue_slot(t), 0);
+	queue_lock(st->queue_fd, F_UNLCK, 0, 0);
+	*ticket = t;
+	return rc;
+}
+
+/* Waits for this store's turn, up to its busy_ms. */
+static void queue_wait(struct store *st)
+{
+	if (queue_head && queue_head->queue_pid != getpid())
+		queue_head = queue_current = NULL; /* a parent's turn, which its child does not hold */
+	if (queue_head || queue_open(st) < 0)
+		return;
+	queue_current = st;
+	st->queued_at = monotonic_ms();
+	uint64_t t;
+	if (queue_ticket(st, &t) != 0)
+		return;
+	/* The writer before has its turn, or is waiting for one, while it
+	 * holds its slot; once it is free, this store's turn has come. A
+	 * wait that runs out still holds this store's own slot: the writer
+	 * after waits for this one, which goes on to SQLite's lock. */
+	int rc = queue_lock_until(st, queue_slot(t - 1));
+	if (rc == 0)
+		queue_lock(st->queue_fd, F_UNLCK, queue_slot(t - 1), 0);
 	long long now = monotonic_ms();
 	if (now - st->queued_at >= QUEUE_SLOW_MS)
 		log_info("database %s: a writer waited %lld ms for its turn%s", st->path, now - st->queued_at,
 			 rc == 0 ? "" : ", and goes on to SQLite's lock without one");
-	if (rc == 0) {
-		queue_head = st;
-		st->turn_at = now;
-	}
+	queue_head = st;
+	st->ticket = t;
+	st->turn_at = now;
 }
 
 static void queue_leave(struct store *st)
@@ -598,8 +662,7 @@ static void queue_leave(struct store *st)
 	st->queued_at = 0;
 	if (queue_head != st)
 		return;
-	struct flock fl = {.l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
-	if (fcntl(st->queue_fd, F_OFD_SETLK, &fl) != 0)
+	if (queue_lock(st->queue_fd, F_UNLCK, queue_slot(st->ticket), 0) != 0)
 		log_warn("database %s: could not leave the writers' queue: %s", st->path, strerror(errno));
 	queue_head = NULL;
 	long long held = monotonic_ms() - st->turn_at;

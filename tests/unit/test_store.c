@@ -343,6 +343,91 @@ static void test_checkpoint(void)
 	store_close(w);
 }
 
+/* The ticket counter of a database's writers' queue (store_sqlite.c). */
+static unsigned long long queue_tickets(const char *db)
+{
+	char path[300];
+	unsigned char b[8] = {0};
+	unsigned long long t = 0;
+	snprintf(path, sizeof path, "%s-queue", db);
+	FILE *f = fopen(path, "rb");
+	if (f && fseek(f, 8, SEEK_SET) == 0 && fread(b, 1, sizeof b, f) == sizeof b)
+		for (int i = 7; i >= 0; i--)
+			t = t << 8 | b[i];
+	if (f)
+		fclose(f);
+	return t;
+}
+
+/* Writers get their turns in the order they asked: eight processes queue
+ * one after another behind a transaction, and write in that order once it
+ * ends. (A lock that every waiter waits on would give the turn to
+ * whichever woken waiter runs first.) Every writer is a child: SQLite's
+ * state must not cross a fork, so this process never opens q.db. */
+static void test_queue_order(void)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s/q.db", dir);
+	int go[2];
+	CHECK(pipe(go) == 0, "a pipe to end the holder's transaction");
+	pid_t holder = fork();
+	if (holder == 0) {
+		struct store *h = NULL;
+		char err[256], c;
+		close(go[1]);
+		if (store_open(path, &h, err, sizeof err) < 0 || store_begin(h) != STORE_OK)
+			_exit(2);
+		if (read(go[0], &c, 1) != 1)
+			_exit(3);
+		_exit(store_commit(h) == STORE_OK ? 0 : 1);
+	}
+	close(go[0]);
+	int waited = 0;
+	while (queue_tickets(path) < 1 && waited++ < 500)
+		usleep(10000);
+	CHECK(queue_tickets(path) == 1, "a writer holds its turn in a transaction");
+	pid_t kids[8];
+	int queued = 1;
+	for (int i = 0; i < 8; i++) {
+		unsigned long long before = queue_tickets(path);
+		kids[i] = fork();
+		if (kids[i] == 0) {
+			struct store *w = NULL;
+			char err[256], mine[8];
+			snprintf(mine, sizeof mine, "%d", i);
+			if (store_open(path, &w, err, sizeof err) < 0)
+				_exit(2);
+			_exit(store_audit_add(w, i, "test", "queue", "t", "127.0.0.1", mine) == STORE_OK ? 0 : 1);
+		}
+		/* the next one starts once this one has its ticket */
+		waited = 0;
+		while (queue_tickets(path) == before && waited++ < 500)
+			usleep(10000);
+		queued &= queue_tickets(path) > before;
+	}
+	CHECK(queued, "eight writers take their tickets one after another behind it");
+	int status = 0;
+	CHECK(write(go[1], "c", 1) == 1 && waitpid(holder, &status, 0) == holder && WIFEXITED(status) &&
+		      WEXITSTATUS(status) == 0,
+	      "the holder ends its transaction");
+	close(go[1]);
+	int ok = 1;
+	for (int i = 0; i < 8; i++)
+		ok &= waitpid(kids[i], &status, 0) == kids[i] && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	CHECK(ok, "every writer wrote");
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	char order[64] = "";
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT group_concat(detail, '') FROM (SELECT detail FROM audit ORDER BY id)", -1, &q,
+			       NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+		snprintf(order, sizeof order, "%s", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	CHECK_STR(order, "01234567", "they wrote in the order they queued");
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -443,6 +528,7 @@ int main(void)
 	test_owner_scoped_writes(st, alice, bob);
 	test_inflight(st, alice, bob);
 	test_checkpoint();
+	test_queue_order();
 
 	char backup[256];
 	snprintf(backup, sizeof backup, "%s/backup.db", dir);
