@@ -482,7 +482,6 @@ struct store {
 	pid_t queue_pid;        /* the process that opened queue_fd */
 	long long queued_at;    /* when the write waiting now began to queue, or 0 */
 	int checkpoint_due;     /* the WAL has grown past WAL_CHECKPOINT_PAGES (wal_grew()) */
-	long long turn_at;      /* when its turn in the queue began (queue_head), monotonic ms */
 	uint64_t ticket;        /* its place in the queue while queue_head (queue_wait()) */
 };
 
@@ -513,8 +512,9 @@ static long long monotonic_ms(void)
 /* After its first expiry at the deadline, the timer that bounds a wait
  * repeats this often (queue_wait()). */
 #define QUEUE_RETICK_MS 50
-/* A wait for a turn, or a turn, longer than this is logged: the cause of
- * a burst's 503 (a slow disk, a long transaction) is then in the log. */
+/* A wait for a turn longer than this is logged: the cause of a burst's
+ * 503 is then in the log. (Not a long turn: an import or a restore holds
+ * one on purpose, and its waiters say so.) */
 #define QUEUE_SLOW_MS 1000
 
 static struct store *queue_head;    /* this process's store whose turn it is, if any */
@@ -654,7 +654,6 @@ static void queue_wait(struct store *st)
 			 rc == 0 ? "" : ", and goes on to SQLite's lock without one");
 	queue_head = st;
 	st->ticket = t;
-	st->turn_at = now;
 }
 
 static void queue_leave(struct store *st)
@@ -665,9 +664,6 @@ static void queue_leave(struct store *st)
 	if (queue_lock(st->queue_fd, F_UNLCK, queue_slot(st->ticket), 0) != 0)
 		log_warn("database %s: could not leave the writers' queue: %s", st->path, strerror(errno));
 	queue_head = NULL;
-	long long held = monotonic_ms() - st->turn_at;
-	if (held >= QUEUE_SLOW_MS)
-		log_warn("database %s: a writer held its turn for %lld ms; other writers waited meanwhile", st->path, held);
 }
 
 /* After a statement: a writer gives its turn back once no transaction is
