@@ -624,7 +624,7 @@ static int queue_ticket(struct store *st, uint64_t *ticket)
 	/* The slot is free but for a writer QUEUE_SLOT_COUNT tickets back. */
 	if (rc == 0)
 		rc = queue_lock(st->queue_fd, F_WRLCK, queue_slot(t), 0);
-	queue_lock(st->queue_fd, F_UNLCK, 0, 0);
+	(void)queue_lock(st->queue_fd, F_UNLCK, 0, 0); /* a lock this description holds: nothing to fail */
 	*ticket = t;
 	return rc;
 }
@@ -647,7 +647,7 @@ static void queue_wait(struct store *st)
 	 * after waits for this one, which goes on to SQLite's lock. */
 	int rc = queue_lock_until(st, queue_slot(t - 1));
 	if (rc == 0)
-		queue_lock(st->queue_fd, F_UNLCK, queue_slot(t - 1), 0);
+		(void)queue_lock(st->queue_fd, F_UNLCK, queue_slot(t - 1), 0); /* held just above */
 	long long now = monotonic_ms();
 	if (now - st->queued_at >= QUEUE_SLOW_MS)
 		log_info("database %s: a writer waited %lld ms for its turn%s", st->path, now - st->queued_at,

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -139,13 +138,10 @@ int turn_wait(struct response *res, int *wake_fd, int ms)
 {
 	struct pollfd p[2] = {{.fd = res->fd, .events = 0}, {.fd = *wake_fd, .events = POLLIN}};
 	int n = poll(p, 2, ms);
-	if (n > 0 && (p[1].revents & POLLIN)) {
-		char drain[64];
-		while (read(*wake_fd, drain, sizeof drain) > 0) /* non-blocking (turn_start()) */
-			;
-	} else if (n > 0 && (p[1].revents & (POLLHUP | POLLERR))) {
+	/* A broken reader only drains: this wait reads no pieces. */
+	struct turn_pipe_reader drain = {.broken = 1};
+	if (n > 0 && p[1].revents && turn_pipe_read(&drain, *wake_fd, NULL, NULL) < 0)
 		*wake_fd = -1; /* the generator has ended: poll() would report it at once from now on */
-	}
 	return n > 0 && (p[0].revents & (POLLERR | POLLHUP)) != 0;
 }
 
@@ -164,8 +160,9 @@ struct follow {
 /* Sends what is new of a piece of the answer; the byte offsets of a piece
  * and of what was sent are both at the seams of the provider's pieces or
  * of a save, so the new part starts at a character. */
-static void follow_text(struct follow *f, char kind, size_t offset, const char *text, size_t len)
+static void follow_text(void *ctx, char kind, size_t offset, const char *text, size_t len)
 {
+	struct follow *f = ctx;
 	size_t *sent = kind == 'c' ? &f->sent_c : &f->sent_r;
 	if (f->gone || !f->streaming || offset + len <= *sent)
 		return;
@@ -180,11 +177,6 @@ static void follow_text(struct follow *f, char kind, size_t offset, const char *
 		stream_html_add(&f->html, piece);
 	free(piece);
 	f->last_write = time(NULL);
-}
-
-static void follow_piece(void *ctx, char kind, size_t offset, const char *text, size_t len)
-{
-	follow_text(ctx, kind, offset, text, len);
 }
 
 /* Reads the stored answer into *m (on STORE_OK) and sends what is new of
@@ -264,7 +256,7 @@ int turn_follow(struct store *st, struct response *res, long long user_id, long 
 			break;
 		}
 		if (n > 0 && p[1].revents) {
-			if (turn_pipe_read(&pipe, wake_fd, follow_piece, &f) < 0) {
+			if (turn_pipe_read(&pipe, wake_fd, follow_text, &f) < 0) {
 				wake_fd = -1; /* the generator has ended: its last write is stored */
 				read_now = 1;
 			}

@@ -35,12 +35,13 @@ struct turn_pipe_reader {
 	int broken; /* no more frames are read */
 };
 
-/* Feeds n bytes (at most sizeof buf - r->len, which turn_pipe_room()
- * gives); calls piece for each whole frame. */
+/* Feeds n bytes; calls piece for each whole frame. More than the buffer
+ * has room for breaks the reader. */
 void turn_pipe_feed(struct turn_pipe_reader *r, const char *data, size_t n, turn_pipe_piece_fn *piece, void *ctx);
 
 /* Reads what fd has (non-blocking) and feeds it; returns -1 once the
- * writer has closed its end, else 0. */
+ * writer has closed its end, else 0. A reader made broken only drains the
+ * pipe, and its piece may be NULL. */
 int turn_pipe_read(struct turn_pipe_reader *r, int fd, turn_pipe_piece_fn *piece, void *ctx);
 
 #endif
