@@ -87,11 +87,13 @@ int store_schema_version(struct store *st);
 int store_ping(struct store *st);
 
 int store_begin(struct store *st);   /* a write transaction, taken at once */
-/* How long a statement waits for another writer before STORE_BUSY. Every
- * connection starts at STORE_BUSY_MS; a caller holding something that
- * cannot be asked for again (an answer already paid for) waits longer, and
- * one that tries again shortly anyway (saving an answer as it arrives)
- * waits less, and its STORE_BUSY is not logged as an error. */
+/* How long a statement waits for other writers that make no progress
+ * before STORE_BUSY (behind writers that do get through theirs it waits up
+ * to 30 s in all; README, "How it is built"). Every connection starts at
+ * STORE_BUSY_MS; a caller holding something that cannot be asked for again
+ * (an answer already paid for) waits longer, and one that tries again
+ * shortly anyway (saving an answer as it arrives) waits less, in all, and
+ * its STORE_BUSY is not logged as an error. */
 #define STORE_BUSY_MS 5000
 void store_patience(struct store *st, int ms);
 int store_commit(struct store *st);

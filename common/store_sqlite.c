@@ -481,6 +481,8 @@ struct store {
 	int queue_fd;           /* the writers' queue (queue_wait), or -1 */
 	pid_t queue_pid;        /* the process that opened queue_fd */
 	long long queued_at;    /* when the write waiting now began to queue, or 0 */
+	long long moved_at;     /* when a writer last gave its turn back after writing (queue_moved()) */
+	int stalled;            /* the write of its turn ran out of time (STORE_BUSY) */
 	int checkpoint_due;     /* the WAL has grown past WAL_CHECKPOINT_PAGES (wal_grew()) */
 	uint64_t ticket;        /* its place in the queue while queue_head (queue_wait()) */
 };
@@ -512,6 +514,13 @@ static long long monotonic_ms(void)
 /* After its first expiry at the deadline, the timer that bounds a wait
  * repeats this often (queue_wait()). */
 #define QUEUE_RETICK_MS 50
+/* A queue that moves is a burst being worked through, not a stuck
+ * database: a writer with the full patience (STORE_BUSY_MS or more) waits
+ * for its turn while the writers ahead of it take theirs, and is busy once
+ * none has for its patience, or after this long in all (README, "How it
+ * is built"). One that tries again shortly anyway (less patience:
+ * saves of an answer as it arrives) keeps a plain deadline. */
+#define QUEUE_MOVING_MAX_MS 30000
 /* A wait for a turn longer than this is logged: the cause of a burst's
  * 503 is then in the log. (Not a long turn: an import or a restore holds
  * one on purpose, and its waiters say so.) */
@@ -566,6 +575,12 @@ static int queue_open(struct store *st)
  * winner among them by chance: a herd that costs the CPU the holder needs,
  * and a queue with no order, in which one writer can wait out its deadline.) */
 #define QUEUE_COUNTER 8
+/* When a writer last gave its turn back after a write that did not run
+ * out of time: CLOCK_MONOTONIC in ms, 8 bytes, read by waiters when their
+ * deadline comes. (A turn that ended busy is no progress: behind a stuck
+ * lock every waiter is busy after its patience, not one after another.)
+ * The clock is the machine's, as is the database (SQLite is local only). */
+#define QUEUE_MOVED 16
 #define QUEUE_SLOTS 64
 #define QUEUE_SLOT_COUNT 65536
 
@@ -580,28 +595,77 @@ static off_t queue_slot(uint64_t ticket)
 	return QUEUE_SLOTS + (off_t)(ticket % QUEUE_SLOT_COUNT);
 }
 
-/* Takes the byte at `at`, waiting until st's deadline (busy_ms from
- * queued_at, kept by an interval timer, SIGALRM ending the wait). */
+static int queue_patient(const struct store *st)
+{
+	return st->busy_ms >= STORE_BUSY_MS;
+}
+
+static uint64_t queue_get(int fd, off_t at)
+{
+	unsigned char b[8];
+	uint64_t v = 0;
+	if (pread(fd, b, sizeof b, at) == (ssize_t)sizeof b)
+		for (int i = 7; i >= 0; i--)
+			v = v << 8 | b[i];
+	return v;
+}
+
+static int queue_put(int fd, off_t at, uint64_t v)
+{
+	unsigned char b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+	/* check-output: the queue's side file, not the client */
+	return pwrite(fd, b, sizeof b, at) == (ssize_t)sizeof b ? 0 : -1;
+}
+
+/* Notes when a writer last ended a turn with a write. A value from the future
+ * (a read that met a write half done) is ignored: it only delays. */
+static void queue_moved(struct store *st, long long now)
+{
+	long long at = (long long)queue_get(st->queue_fd, QUEUE_MOVED);
+	if (at > st->moved_at && at <= now)
+		st->moved_at = at;
+}
+
+/* How long st's wait may still go on (QUEUE_MOVING_MAX_MS). */
+static long queue_left(const struct store *st, long long now)
+{
+	if (!queue_patient(st))
+		return (long)(st->busy_ms - (now - st->queued_at));
+	long long left = st->busy_ms - (now - st->moved_at);
+	long long all = (st->busy_ms > QUEUE_MOVING_MAX_MS ? st->busy_ms : QUEUE_MOVING_MAX_MS) - (now - st->queued_at);
+	return (long)(left < all ? left : all);
+}
+
+/* Takes the byte at `at`, waiting until st's deadline (queue_left(), kept
+ * by an interval timer, SIGALRM ending the wait). */
 static int queue_lock_until(struct store *st, off_t at)
 {
 	if (queue_lock(st->queue_fd, F_WRLCK, at, 0) == 0)
 		return 0;
 	if (errno != EAGAIN && errno != EACCES)
 		return -1;
-	long ms = st->busy_ms - (monotonic_ms() - st->queued_at);
-	if (ms < 1)
-		return -1;
-	/* A repeating timer: one that fires just before fcntl() begins to
-	 * wait is followed by another, which ends the wait. */
-	struct itimerval it = {{0, QUEUE_RETICK_MS * 1000L}, {ms / 1000, (ms % 1000) * 1000L}};
 	struct itimerval off;
 	memset(&off, 0, sizeof off);
-	if (setitimer(ITIMER_REAL, &it, NULL) != 0)
-		return -1; /* an unbounded wait is worse than none: SQLite's lock alone */
-	int rc;
-	while ((rc = queue_lock(st->queue_fd, F_WRLCK, at, 1)) != 0 && errno == EINTR &&
-	       monotonic_ms() - st->queued_at < st->busy_ms)
-		;
+	int rc = -1;
+	for (;;) {
+		long long now = monotonic_ms();
+		if (queue_patient(st))
+			queue_moved(st, now);
+		long ms = queue_left(st, now);
+		if (ms < 1)
+			break;
+		/* A repeating timer: one that fires just before fcntl() begins
+		 * to wait is followed by another, which ends the wait. */
+		struct itimerval it = {{0, QUEUE_RETICK_MS * 1000L}, {ms / 1000, (ms % 1000) * 1000L}};
+		if (setitimer(ITIMER_REAL, &it, NULL) != 0)
+			break; /* an unbounded wait is worse than none: SQLite's lock alone */
+		rc = queue_lock(st->queue_fd, F_WRLCK, at, 1);
+		if (rc == 0 || errno != EINTR)
+			break;
+		rc = -1;
+	}
 	(void)setitimer(ITIMER_REAL, &off, NULL); /* cannot fail once the same call worked */
 	return rc;
 }
@@ -611,16 +675,8 @@ static int queue_ticket(struct store *st, uint64_t *ticket)
 {
 	if (queue_lock_until(st, 0) != 0)
 		return -1;
-	unsigned char b[8] = {0};
-	uint64_t t = 0;
-	ssize_t n = pread(st->queue_fd, b, sizeof b, QUEUE_COUNTER);
-	if (n == (ssize_t)sizeof b)
-		for (int i = 7; i >= 0; i--)
-			t = t << 8 | b[i];
-	for (int i = 0; i < 8; i++)
-		b[i] = (unsigned char)((t + 1) >> (8 * i));
-	/* check-output: the queue's ticket counter in its side file, not the client */
-	int rc = n >= 0 && pwrite(st->queue_fd, b, sizeof b, QUEUE_COUNTER) == (ssize_t)sizeof b ? 0 : -1;
+	uint64_t t = queue_get(st->queue_fd, QUEUE_COUNTER); /* 0 in a new file */
+	int rc = queue_put(st->queue_fd, QUEUE_COUNTER, t + 1);
 	/* The slot is free but for a writer QUEUE_SLOT_COUNT tickets back. */
 	if (rc == 0)
 		rc = queue_lock(st->queue_fd, F_WRLCK, queue_slot(t), 0);
@@ -637,7 +693,7 @@ static void queue_wait(struct store *st)
 	if (queue_head || queue_open(st) < 0)
 		return;
 	queue_current = st;
-	st->queued_at = monotonic_ms();
+	st->queued_at = st->moved_at = monotonic_ms();
 	uint64_t t;
 	if (queue_ticket(st, &t) != 0)
 		return;
@@ -649,11 +705,13 @@ static void queue_wait(struct store *st)
 	if (rc == 0)
 		(void)queue_lock(st->queue_fd, F_UNLCK, queue_slot(t - 1), 0); /* held just above */
 	long long now = monotonic_ms();
+	queue_moved(st, now); /* SQLite's lock waits from there (busy_wait()) */
 	if (now - st->queued_at >= QUEUE_SLOW_MS)
 		log_info("database %s: a writer waited %lld ms for its turn%s", st->path, now - st->queued_at,
 			 rc == 0 ? "" : ", and goes on to SQLite's lock without one");
 	queue_head = st;
 	st->ticket = t;
+	st->stalled = 0;
 }
 
 static void queue_leave(struct store *st)
@@ -661,6 +719,8 @@ static void queue_leave(struct store *st)
 	st->queued_at = 0;
 	if (queue_head != st)
 		return;
+	if (!st->stalled) /* one waiter's hint, no more: its failure is not worth a log line */
+		(void)queue_put(st->queue_fd, QUEUE_MOVED, (uint64_t)monotonic_ms());
 	if (queue_lock(st->queue_fd, F_UNLCK, queue_slot(st->ticket), 0) != 0)
 		log_warn("database %s: could not leave the writers' queue: %s", st->path, strerror(errno));
 	queue_head = NULL;
@@ -678,14 +738,15 @@ static void queue_after(sqlite3 *db)
 }
 
 /* SQLite's lock, once it is this store's turn (or with no queue): short
- * sleeps with jitter, until the deadline that began with the queue. */
+ * sleeps with jitter, until the queue's deadline (queue_left(): the lock
+ * has not moved for the store's patience), or busy_ms without a queue. */
 static int busy_wait(void *ctx, int tries)
 {
 	struct store *st = ctx;
 	long long now = monotonic_ms();
 	if (tries == 0)
-		st->busy_since = st->queued_at ? st->queued_at : now;
-	if (now - st->busy_since >= st->busy_ms)
+		st->busy_since = now;
+	if (st->queued_at ? queue_left(st, now) < 1 : now - st->busy_since >= st->busy_ms)
 		return 0;
 	int ms = 1 + (int)(rand_r(&st->busy_seed) % (tries < 20 ? 4u : 12u));
 	struct timespec ts = {0, (long)ms * 1000000L};
@@ -707,6 +768,7 @@ static int rc_of(struct store *st, int rc, const char *what)
 		return STORE_OK;
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
+		st->stalled = 1;
 		if (st->busy_ms >= STORE_BUSY_MS) /* a shorter wait is a caller that tries again (store.h) */
 			log_error("database %s: busy past the busy timeout of %d ms (%s)", st->path, st->busy_ms, what);
 		return STORE_BUSY;
@@ -767,9 +829,15 @@ static void checkpoint_if_due(struct store *st)
 	if (!st->checkpoint_due || !sqlite3_get_autocommit(st->db) || queue_head == st)
 		return;
 	st->checkpoint_due = 0;
-	int rc = sqlite3_wal_checkpoint_v2(st->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	long long t0 = monotonic_ms();
+	int wal = 0, copied = 0;
+	int rc = sqlite3_wal_checkpoint_v2(st->db, "main", SQLITE_CHECKPOINT_PASSIVE, &wal, &copied);
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY) /* busy: another checkpoint runs; the next commit asks again */
 		log_warn("database %s: checkpoint failed: %s", st->path, sqlite3_errmsg(st->db));
+	long long ms = monotonic_ms() - t0;
+	/* A slow disk shows here first (its fsyncs), before writers queue. */
+	if (ms >= QUEUE_SLOW_MS)
+		log_info("database %s: a checkpoint took %lld ms (%d of %d pages copied)", st->path, ms, copied, wal);
 }
 
 static void done(struct store *st, sqlite3_stmt *s)

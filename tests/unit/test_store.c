@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -428,6 +429,107 @@ static void test_queue_order(void)
 	CHECK_STR(order, "01234567", "they wrote in the order they queued");
 }
 
+/* A child that takes its turn in path's queue, holds a transaction for
+ * hold_ms and commits; it exits 0 if both worked. */
+static pid_t spawn_holder(const char *path, int hold_ms)
+{
+	unsigned long long before = queue_tickets(path);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct store *h = NULL;
+		char err[256];
+		if (store_open(path, &h, err, sizeof err) < 0 || store_begin(h) != STORE_OK)
+			_exit(2);
+		usleep((useconds_t)hold_ms * 1000);
+		_exit(store_commit(h) == STORE_OK ? 0 : 1);
+	}
+	for (int waited = 0; queue_tickets(path) == before && waited < 500; waited++)
+		usleep(10000); /* the next one queues behind this one */
+	return pid;
+}
+
+/* A child that makes one write with the full patience, and reports "rc ms"
+ * (the store's result, how long it took) on fd. */
+static pid_t spawn_timed_write(const char *path, int fd)
+{
+	unsigned long long before = queue_tickets(path);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct store *w = NULL;
+		char err[256], out[64];
+		struct timespec a, b;
+		if (store_open(path, &w, err, sizeof err) < 0)
+			_exit(2);
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		int rc = store_audit_add(w, 1, "test", "queue", "t", "127.0.0.1", "timed");
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+		int n = snprintf(out, sizeof out, "%d %ld\n", rc, ms);
+		_exit(write(fd, out, (size_t)n) == n ? 0 : 3);
+	}
+	for (int waited = 0; queue_tickets(path) == before && waited < 500; waited++)
+		usleep(10000);
+	return pid;
+}
+
+static void reap(pid_t pid, int *ok)
+{
+	int status = 0;
+	*ok &= waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* A writers' queue that moves is waited for past the busy timeout; one
+ * stuck behind a lock that does not move is busy after it, for every
+ * writer at once (not one timeout after another). Two databases side by
+ * side, each written only by children. */
+static void test_queue_patience(void)
+{
+	char moving[256], stuck[256];
+	snprintf(moving, sizeof moving, "%s/moving.db", dir);
+	snprintf(stuck, sizeof stuck, "%s/stuck.db", dir);
+	int ok = 1;
+	reap(spawn_holder(moving, 0), &ok); /* created and migrated before the clock starts */
+	reap(spawn_holder(stuck, 0), &ok);
+	CHECK(ok, "two databases");
+	int fds[3][2];
+	for (int i = 0; i < 3; i++)
+		CHECK(pipe(fds[i]) == 0, "a pipe for a writer's result");
+
+	/* Four turns of 1.7 s ahead: 6.8 s in all, none 5 s long. */
+	pid_t chain[4];
+	for (int i = 0; i < 4; i++)
+		chain[i] = spawn_holder(moving, 1700);
+	pid_t who[3];
+	who[0] = spawn_timed_write(moving, fds[0][1]);
+	/* A turn of 7.5 s, and two writers behind it. */
+	pid_t blocker = spawn_holder(stuck, 7500);
+	who[1] = spawn_timed_write(stuck, fds[1][1]);
+	who[2] = spawn_timed_write(stuck, fds[2][1]);
+
+	ok = 1;
+	int rc[3] = {9, 9, 9};
+	long ms[3] = {0, 0, 0};
+	for (int i = 0; i < 3; i++) {
+		reap(who[i], &ok);
+		close(fds[i][1]);
+		char line[64] = "";
+		ssize_t n = read(fds[i][0], line, sizeof line - 1);
+		close(fds[i][0]);
+		if (n > 0)
+			ok &= sscanf(line, "%d %ld", &rc[i], &ms[i]) == 2;
+	}
+	for (int i = 0; i < 4; i++)
+		reap(chain[i], &ok);
+	int status = 0;
+	(void)waitpid(blocker, &status, 0); /* it commits after the others gave up */
+	CHECK(ok, "every writer reported");
+	fprintf(stderr, "# moving queue: %d after %ld ms; stuck: %d after %ld ms, %d after %ld ms\n", rc[0], ms[0],
+		rc[1], ms[1], rc[2], ms[2]);
+	CHECK(rc[0] == STORE_OK && ms[0] >= 5000, "behind a queue that moves, a writer waits past the busy timeout");
+	CHECK(rc[1] == STORE_BUSY && ms[1] >= 4500 && ms[1] < 7000, "behind a stuck lock, busy after the busy timeout");
+	CHECK(rc[2] == STORE_BUSY && ms[2] >= 4500 && ms[2] < 7000, "and the writer after it too, not 5 s later");
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -529,6 +631,7 @@ int main(void)
 	test_inflight(st, alice, bob);
 	test_checkpoint();
 	test_queue_order();
+	test_queue_patience();
 
 	char backup[256];
 	snprintf(backup, sizeof backup, "%s/backup.db", dir);
