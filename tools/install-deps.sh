@@ -10,6 +10,11 @@ packages=(
   lighttpd lighttpd-mod-deflate caddy
   curl jq python3 bats bats-assert bats-support sqlite3
   cppcheck shellcheck valgrind
+  # The PostgreSQL backend: libpq to build it; the server and PgBouncer for
+  # the throw-away cluster its tests run against (tests/pg.sh). Debian's
+  # postgresql package makes a "main" cluster of its own; the policy below
+  # keeps it from starting, and the tests never use it.
+  libpq-dev postgresql pgbouncer
 )
 # node and npm fetch the front-end libraries (tools/vendor.sh) and run the
 # browser tests. A machine may already carry node with its own npm (e.g.
@@ -52,8 +57,8 @@ echo "install-deps: installing ${missing[*]}"
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
 export DEBIAN_FRONTEND=noninteractive
-# Debian's caddy and lighttpd packages try to start system services; we run
-# our own instances, so keep the package scripts from starting theirs.
+# Debian's caddy, lighttpd, postgresql and pgbouncer packages try to start
+# system services; we run our own instances, so keep the package scripts from starting theirs.
 policy=/usr/sbin/policy-rc.d
 created_policy=0
 if [ ! -e "$policy" ]; then
