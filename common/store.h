@@ -1,10 +1,13 @@
 /* store.h: the storage interface: every read and write of application data.
  *
  * Contract: endpoints and tools speak only to these functions. A struct store
- * carries a table of operations chosen by store_open() from DATABASE (a path
- * selects SQLite in store_sqlite.c; postgresql:// is reserved for a
- * PostgreSQL implementation in store_pg.c). Each function is one atomic
- * change unless the caller wraps several in store_begin()/store_commit().
+ * carries a table of operations (store_backend.h) chosen by store_open()
+ * from DATABASE: a path or a file: URI selects SQLite (store_sqlite.c);
+ * postgresql:// is PostgreSQL's (store_pg.c, docs/issue14-plan.md). Each
+ * function is one atomic change unless the caller wraps several in
+ * store_begin()/store_commit(); an operation that must be atomic on any
+ * engine says so (store_rate_take()) rather than leaning on one engine's
+ * locks.
  * Strings handed out in result structs are owned by the struct and released
  * by its *_free() function. Times are milliseconds since the Unix epoch. */
 #ifndef AIF_STORE_H
@@ -126,6 +129,14 @@ int store_session_delete(struct store *st, const char *token_hash);
 int store_session_purge(struct store *st, long long idle_before, long long created_before);
 void store_session_free(struct session *s);
 
+/* One unit of a sliding-window rate limit, atomically: when fewer than limit
+ * events of bucket fall in the window_ms before now (now - window_ms + 1 ..
+ * now), sets *allowed and, when record is set, records one event at now;
+ * else clears *allowed, records nothing, and sets *wait_ms to how long until
+ * the oldest counted event leaves the window. Two processes, or two web
+ * nodes, that take the last unit at once: one of them is refused. */
+int store_rate_take(struct store *st, const char *bucket, long long limit, long long window_ms, long long now,
+		    int record, int *allowed, long long *wait_ms);
 /* Counts events of bucket at or after since; *oldest is the oldest counted one. */
 int store_rate_count(struct store *st, const char *bucket, long long since,
 		     long long *count, long long *oldest);

@@ -1,10 +1,13 @@
 /* store_sqlite.c: the storage interface (store.h) on SQLite in WAL mode.
  *
- * Every statement is fixed text in the table below, prepared once per
- * process on first use and run with bound parameters. Migrations are
- * numbered and append-only; PRAGMA user_version records how far a file is. */
+ * The SQLite backend: store_sqlite_open() hands out a struct sqlite_store
+ * whose first member points at store_sqlite_ops, the table store.c calls
+ * through (store_backend.h). Every statement is fixed text in the table
+ * below, prepared once per process on first use and run with bound
+ * parameters. Migrations are numbered and append-only; PRAGMA user_version
+ * records how far a file is. */
 #define _GNU_SOURCE /* F_OFD_SETLK: the writers' queue */
-#include "store.h"
+#include "store_backend.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -471,7 +474,8 @@ static const char *const sql[S_COUNT] = {
 			 " WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
 };
 
-struct store {
+struct sqlite_store {
+	struct store pub;       /* first: the handle store.c hands out (sq()) */
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *stmt[S_COUNT];
@@ -486,6 +490,152 @@ struct store {
 	int checkpoint_due;     /* the WAL has grown past WAL_CHECKPOINT_PAGES (wal_grew()) */
 	uint64_t ticket;        /* its place in the queue while queue_head (queue_wait()) */
 };
+
+static const struct store_ops store_sqlite_ops;
+
+static struct sqlite_store *sq(struct store *pub)
+{
+	return (struct sqlite_store *)pub;
+}
+
+static void sqlite_close(struct store *pub);
+static int sqlite_schema_version(struct store *pub);
+static int sqlite_ping(struct store *pub);
+static int sqlite_begin(struct store *pub);
+static void sqlite_patience(struct store *pub, int ms);
+static int sqlite_commit(struct store *pub);
+static void sqlite_rollback(struct store *pub);
+static int sqlite_end_request(struct store *pub);
+static int sqlite_in_transaction(struct store *pub);
+static int sqlite_user_create(struct store *pub, const char *username, const char *key,
+			      const char *password_hash, long long now, long long *id);
+static int sqlite_user_find(struct store *pub, const char *key, struct user *out);
+static int sqlite_user_set_hash(struct store *pub, long long id, const char *password_hash);
+static int sqlite_user_delete(struct store *pub, const char *key);
+static int sqlite_users_each(struct store *pub,
+			     void (*fn)(void *ctx, const struct user *u, long long conversations, long long messages),
+			     void *ctx);
+static int sqlite_session_insert(struct store *pub, const char *token_hash, long long user_id,
+				 const char *ua_hash, long long now);
+static int sqlite_session_find(struct store *pub, const char *token_hash, struct session *out);
+static int sqlite_session_touch(struct store *pub, const char *token_hash, long long now);
+static int sqlite_session_delete(struct store *pub, const char *token_hash);
+static int sqlite_session_purge(struct store *pub, long long idle_before, long long created_before);
+static int sqlite_rate_take(struct store *pub, const char *bucket, long long limit, long long window_ms,
+			    long long now, int record, int *allowed, long long *wait_ms);
+static int sqlite_rate_count(struct store *pub, const char *bucket, long long since, long long *count,
+			     long long *oldest);
+static int sqlite_rate_add(struct store *pub, const char *bucket, long long now);
+static int sqlite_rate_purge(struct store *pub, long long before);
+static int sqlite_conv_create(struct store *pub, long long user_id, const char *title, long long now,
+			      struct conversation *out);
+static int sqlite_conv_list(struct store *pub, long long user_id, struct conversation **list, size_t *n);
+static int sqlite_conv_get(struct store *pub, long long user_id, long long id, struct conversation *out);
+static int sqlite_conv_rename(struct store *pub, long long user_id, long long id, const char *title,
+			      long long now);
+static int sqlite_conv_touch(struct store *pub, long long user_id, long long id, long long now);
+static int sqlite_conv_delete(struct store *pub, long long user_id, long long id);
+static int sqlite_conv_clear(struct store *pub, long long user_id, long long *n);
+static int sqlite_conv_clear_all(struct store *pub, long long *n);
+static int sqlite_msg_add(struct store *pub, long long user_id, long long conv_id, const char *role,
+			  const char *content, const char *status, const char *model, const char *html,
+			  long long html_version, long long now, long long *id);
+static int sqlite_msg_finish(struct store *pub, long long user_id, long long conv_id, long long id,
+			     const char *content, const char *reasoning, const char *status,
+			     const char *error, const char *html, long long html_version);
+static int sqlite_msg_page(struct store *pub, long long user_id, long long conv_id, long long before,
+			   int limit, struct message **list, size_t *n, int *has_more);
+static int sqlite_msg_context(struct store *pub, long long user_id, long long conv_id, long long before,
+			      long long budget, struct message **list, size_t *n);
+static int sqlite_msg_unrendered(struct store *pub, long long html_version, long long after, int limit,
+				 struct message **list, size_t *n);
+static int sqlite_msg_set_html(struct store *pub, long long id, const char *content, const char *html,
+			       long long html_version);
+static int sqlite_turn_reap(struct store *pub, long long stale_before, const char *host,
+			    long long local_stale_before);
+static int sqlite_turn_on_host(struct store *pub, const char *host, struct turn_row **list, size_t *n);
+static int sqlite_turn_drop(struct store *pub, long long id);
+static int sqlite_turn_count(struct store *pub, long long user_id, long long *mine, long long *all);
+static int sqlite_turn_add(struct store *pub, long long user_id, long long message_id, const char *host,
+			   long long pid, long long now, long long *id);
+static int sqlite_turn_beat(struct store *pub, long long user_id, long long id, long long now);
+static int sqlite_turn_end(struct store *pub, long long user_id, long long id);
+static int sqlite_turn_set_pid(struct store *pub, long long user_id, long long id, const char *host,
+			       long long pid, long long now);
+static int sqlite_turn_of_msg(struct store *pub, long long user_id, long long message_id,
+			      struct turn_state *out);
+static int sqlite_turn_stop(struct store *pub, long long user_id, long long message_id);
+static int sqlite_turn_stop_flag(struct store *pub, long long user_id, long long id, int *stop);
+static int sqlite_msg_add_under(struct store *pub, long long user_id, long long conv_id, long long parent_id,
+				const char *role, const char *content, const char *status, const char *model,
+				const char *html, long long html_version, long long now, long long *id);
+static int sqlite_msg_get(struct store *pub, long long user_id, long long id, struct message *out,
+			  long long *conv_id);
+static int sqlite_msg_progress(struct store *pub, long long user_id, long long conv_id, long long id,
+			       const char *content, const char *reasoning);
+static int sqlite_msg_tree(struct store *pub, long long user_id, long long conv_id, struct msg_node **list,
+			   size_t *n);
+static int sqlite_msg_branch_context(struct store *pub, long long user_id, long long conv_id, long long from,
+				     long long budget, struct message **list, size_t *n);
+static int sqlite_conv_set_leaf(struct store *pub, long long user_id, long long conv_id, long long leaf_id);
+static int sqlite_search(struct store *pub, long long user_id, const char *fts_query, int limit,
+			 struct search_hit **list, size_t *n);
+static int sqlite_msg_page_around(struct store *pub, long long user_id, long long conv_id, long long msg_id,
+				  int limit, struct message **list, size_t *n, int *has_more, int *has_newer);
+static int sqlite_msg_after(struct store *pub, long long user_id, long long conv_id, long long after,
+			    int limit, struct message **list, size_t *n);
+static int sqlite_import_conv(struct store *pub, long long user_id, const char *title, long long created_at,
+			      long long updated_at, long long *id);
+static int sqlite_import_msg(struct store *pub, long long user_id, long long conv_id,
+			     const struct message_in *m);
+static int sqlite_user_register(struct store *pub, const char *username, const char *key,
+				const char *password_hash, const char *status, long long now, long long *id,
+				const char **role);
+static int sqlite_user_get(struct store *pub, long long id, struct user *out);
+static int sqlite_user_set_role(struct store *pub, long long id, const char *role);
+static int sqlite_user_set_status(struct store *pub, long long id, const char *status);
+static int sqlite_user_set_quota(struct store *pub, long long id, long long prompts_day,
+				 long long tokens_month);
+static int sqlite_user_delete_id(struct store *pub, long long id);
+static int sqlite_user_seen(struct store *pub, long long id, long long now);
+static int sqlite_users_admin(struct store *pub, long long day_start, long long month_start,
+			      void (*fn)(void *ctx, const struct user *u, const struct user_stats *s),
+			      void *ctx);
+static int sqlite_session_describe(struct store *pub, const char *token_hash, long long sid,
+				   const char *user_agent, const char *addr);
+static int sqlite_session_list(struct store *pub, long long user_id, const char *current_hash,
+			       struct session_row **list, size_t *n);
+static int sqlite_session_delete_sid(struct store *pub, long long user_id, long long sid);
+static int sqlite_session_end_all(struct store *pub, long long user_id, const char *keep_hash, long long *n);
+static int sqlite_token_create(struct store *pub, long long user_id, const char *name, const char *hash,
+			       long long now, int store_conversations, long long *id);
+static int sqlite_token_list(struct store *pub, long long user_id, long long since, struct token_row **list,
+			     size_t *n);
+static int sqlite_token_delete(struct store *pub, long long user_id, long long id);
+static int sqlite_token_end_all(struct store *pub, long long user_id);
+static int sqlite_token_find(struct store *pub, const char *hash, long long now, struct session *out);
+static int sqlite_invite_create(struct store *pub, const char *code_hash, long long by, long long now,
+				long long expires);
+static int sqlite_invite_use(struct store *pub, const char *code_hash, long long user_id, long long now);
+static int sqlite_reset_create(struct store *pub, const char *hash, long long user_id, long long now,
+			       long long expires);
+static int sqlite_reset_take(struct store *pub, const char *hash, long long now, long long *user_id);
+static int sqlite_usage_add(struct store *pub, long long user_id, long long now, long long tokens,
+			    int estimated);
+static int sqlite_usage_sum(struct store *pub, long long user_id, long long day_start, long long month_start,
+			    long long *prompts_day, long long *tokens_month, int *estimated);
+static int sqlite_gateway_add(struct store *pub, long long user_id, long long token_id, long long now,
+			      long long tokens, const char *refused);
+static int sqlite_gateway_sum(struct store *pub, long long user_id, long long since, struct gateway_use *out);
+static int sqlite_audit_add(struct store *pub, long long now, const char *actor, const char *action,
+			    const char *target, const char *addr, const char *detail);
+static int sqlite_audit_list(struct store *pub, long long before, int limit, struct audit_row **list,
+			     size_t *n);
+static int sqlite_stats(struct store *pub, struct store_stats *out);
+static int sqlite_backup(struct store *pub, const char *path);
+static int sqlite_restore(struct store *pub, const char *path);
+static int sqlite_reset(struct store *pub);
+static int sqlite_read_begin(struct store *pub);
 
 static long long monotonic_ms(void)
 {
@@ -526,15 +676,15 @@ static long long monotonic_ms(void)
  * one on purpose, and its waiters say so.) */
 #define QUEUE_SLOW_MS 1000
 
-static struct store *queue_head;    /* this process's store whose turn it is, if any */
-static struct store *queue_current; /* the store whose write queued last, until it ends */
+static struct sqlite_store *queue_head;    /* this process's store whose turn it is, if any */
+static struct sqlite_store *queue_current; /* the store whose write queued last, until it ends */
 
 static void queue_tick(int sig)
 {
 	(void)sig; /* only interrupts a waiting fcntl() */
 }
 
-static int queue_open(struct store *st)
+static int queue_open(struct sqlite_store *st)
 {
 	if (st->queue_fd >= 0 && st->queue_pid == getpid())
 		return st->queue_fd;
@@ -595,7 +745,7 @@ static off_t queue_slot(uint64_t ticket)
 	return QUEUE_SLOTS + (off_t)(ticket % QUEUE_SLOT_COUNT);
 }
 
-static int queue_patient(const struct store *st)
+static int queue_patient(const struct sqlite_store *st)
 {
 	return st->busy_ms >= STORE_BUSY_MS;
 }
@@ -621,7 +771,7 @@ static int queue_put(int fd, off_t at, uint64_t v)
 
 /* Notes when a writer last ended a turn with a write. A value from the future
  * (a read that met a write half done) is ignored: it only delays. */
-static void queue_moved(struct store *st, long long now)
+static void queue_moved(struct sqlite_store *st, long long now)
 {
 	long long at = (long long)queue_get(st->queue_fd, QUEUE_MOVED);
 	if (at > st->moved_at && at <= now)
@@ -629,7 +779,7 @@ static void queue_moved(struct store *st, long long now)
 }
 
 /* How long st's wait may still go on (QUEUE_MOVING_MAX_MS). */
-static long queue_left(const struct store *st, long long now)
+static long queue_left(const struct sqlite_store *st, long long now)
 {
 	if (!queue_patient(st))
 		return (long)(st->busy_ms - (now - st->queued_at));
@@ -640,7 +790,7 @@ static long queue_left(const struct store *st, long long now)
 
 /* Takes the byte at `at`, waiting until st's deadline (queue_left(), kept
  * by an interval timer, SIGALRM ending the wait). */
-static int queue_lock_until(struct store *st, off_t at)
+static int queue_lock_until(struct sqlite_store *st, off_t at)
 {
 	if (queue_lock(st->queue_fd, F_WRLCK, at, 0) == 0)
 		return 0;
@@ -671,7 +821,7 @@ static int queue_lock_until(struct store *st, off_t at)
 }
 
 /* Takes a ticket and its slot; -1 when there is no queue to join. */
-static int queue_ticket(struct store *st, uint64_t *ticket)
+static int queue_ticket(struct sqlite_store *st, uint64_t *ticket)
 {
 	if (queue_lock_until(st, 0) != 0)
 		return -1;
@@ -686,7 +836,7 @@ static int queue_ticket(struct store *st, uint64_t *ticket)
 }
 
 /* Waits for this store's turn, up to its busy_ms. */
-static void queue_wait(struct store *st)
+static void queue_wait(struct sqlite_store *st)
 {
 	if (queue_head && queue_head->queue_pid != getpid())
 		queue_head = queue_current = NULL; /* a parent's turn, which its child does not hold */
@@ -714,7 +864,7 @@ static void queue_wait(struct store *st)
 	st->stalled = 0;
 }
 
-static void queue_leave(struct store *st)
+static void queue_leave(struct sqlite_store *st)
 {
 	st->queued_at = 0;
 	if (queue_head != st)
@@ -731,7 +881,7 @@ static void queue_leave(struct store *st)
 static void queue_after(sqlite3 *db)
 {
 	if (queue_current && queue_current->db == db && sqlite3_get_autocommit(db)) {
-		struct store *st = queue_current;
+		struct sqlite_store *st = queue_current;
 		queue_current = NULL;
 		queue_leave(st);
 	}
@@ -742,7 +892,7 @@ static void queue_after(sqlite3 *db)
  * has not moved for the store's patience), or busy_ms without a queue. */
 static int busy_wait(void *ctx, int tries)
 {
-	struct store *st = ctx;
+	struct sqlite_store *st = ctx;
 	long long now = monotonic_ms();
 	if (tries == 0)
 		st->busy_since = now;
@@ -754,12 +904,13 @@ static int busy_wait(void *ctx, int tries)
 	return 1;
 }
 
-void store_patience(struct store *st, int ms)
+static void sqlite_patience(struct store *pub, int ms)
 {
+	struct sqlite_store *st = sq(pub);
 	st->busy_ms = ms;
 }
 
-static int rc_of(struct store *st, int rc, const char *what)
+static int rc_of(struct sqlite_store *st, int rc, const char *what)
 {
 	switch (rc) {
 	case SQLITE_OK:
@@ -786,7 +937,7 @@ static int rc_of(struct store *st, int rc, const char *what)
 }
 
 /* Returns the statement, reset and with bindings cleared, or NULL (logged). */
-static sqlite3_stmt *stmt(struct store *st, enum stmt_id id)
+static sqlite3_stmt *stmt(struct sqlite_store *st, enum stmt_id id)
 {
 	sqlite3_stmt *s = st->stmt[id];
 	if (s == NULL) {
@@ -820,11 +971,11 @@ static int wal_grew(void *ctx, sqlite3 *db, const char *name, int pages)
 	(void)db;
 	(void)name;
 	if (pages >= WAL_CHECKPOINT_PAGES)
-		((struct store *)ctx)->checkpoint_due = 1;
+		((struct sqlite_store *)ctx)->checkpoint_due = 1;
 	return SQLITE_OK;
 }
 
-static void checkpoint_if_due(struct store *st)
+static void checkpoint_if_due(struct sqlite_store *st)
 {
 	if (!st->checkpoint_due || !sqlite3_get_autocommit(st->db) || queue_head == st)
 		return;
@@ -840,7 +991,7 @@ static void checkpoint_if_due(struct store *st)
 		log_info("database %s: a checkpoint took %lld ms (%d of %d pages copied)", st->path, ms, copied, wal);
 }
 
-static void done(struct store *st, sqlite3_stmt *s)
+static void done(struct sqlite_store *st, sqlite3_stmt *s)
 {
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
@@ -863,7 +1014,7 @@ static char *col_text(sqlite3_stmt *s, int i)
 }
 
 /* Runs a statement that returns no rows; returns a store_rc. */
-static int exec_stmt(struct store *st, sqlite3_stmt *s, const char *what)
+static int exec_stmt(struct sqlite_store *st, sqlite3_stmt *s, const char *what)
 {
 	int rc = sqlite3_step(s);
 	int out = rc == SQLITE_DONE ? STORE_OK : rc == SQLITE_CONSTRAINT ? STORE_CONFLICT : rc_of(st, rc, what);
@@ -889,14 +1040,14 @@ static int foreign_key_violations(sqlite3 *db)
  * SQLite's procedure for rebuilding a table asks: dropping a parent table
  * would otherwise cascade. They are checked before the commit instead, and
  * switched back on whatever happens. */
-static int migrate_locked(struct store *st, char *err, size_t errlen)
+static int migrate_locked(struct sqlite_store *st, char *err, size_t errlen)
 {
 	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot lock %s to migrate it: %s", st->path, sqlite3_errmsg(st->db));
 		return -1;
 	}
 	/* Another process may have migrated while we waited for the lock. */
-	int version = store_schema_version(st);
+	int version = sqlite_schema_version(&st->pub);
 	for (int v = version; v < N_MIGRATIONS && v >= 0; v++) {
 		char *msg = NULL;
 		if (sqlite3_exec(st->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK) {
@@ -932,9 +1083,9 @@ static int migrate_locked(struct store *st, char *err, size_t errlen)
 	return 0;
 }
 
-static int migrate(struct store *st, char *err, size_t errlen)
+static int migrate(struct sqlite_store *st, char *err, size_t errlen)
 {
-	int version = store_schema_version(st);
+	int version = sqlite_schema_version(&st->pub);
 	if (version < 0) {
 		snprintf(err, errlen, "cannot read the schema version of %s: %s", st->path, sqlite3_errmsg(st->db));
 		return -1;
@@ -968,8 +1119,9 @@ int store_schema_latest(void)
 	return N_MIGRATIONS;
 }
 
-int store_schema_version(struct store *st)
+static int sqlite_schema_version(struct store *pub)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s;
 	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
 		return -1;
@@ -978,14 +1130,11 @@ int store_schema_version(struct store *st)
 	return v;
 }
 
-int store_open(const char *database, struct store **out, char *err, size_t errlen)
+int store_sqlite_open(const char *database, struct store **out, char *err, size_t errlen)
 {
 	*out = NULL;
-	if (strncmp(database, "postgresql://", 13) == 0 || strncmp(database, "postgres://", 11) == 0) {
-		snprintf(err, errlen, "DATABASE names PostgreSQL, which this build does not include yet; use a SQLite path");
-		return -1;
-	}
-	struct store *st = xcalloc(1, sizeof *st);
+	struct sqlite_store *st = xcalloc(1, sizeof *st);
+	st->pub.ops = &store_sqlite_ops;
 	st->path = xstrdup(database);
 	st->queue_fd = -1;
 	/* Nothing reads SQLite's memory statistics; keeping them costs a mutex
@@ -997,7 +1146,7 @@ int store_open(const char *database, struct store **out, char *err, size_t errle
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open database %s: %s; check that its directory exists and is writable",
 			 database, st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
-		store_close(st);
+		sqlite_close(&st->pub);
 		return -1;
 	}
 	sqlite3_extended_result_codes(st->db, 0);
@@ -1029,19 +1178,20 @@ int store_open(const char *database, struct store **out, char *err, size_t errle
 		snprintf(err, errlen, "cannot configure database %s: %s%s", database, msg ? msg : "?",
 			 disk ? "; check free disk space and that the file and its directory are writable" : "");
 		sqlite3_free(msg);
-		store_close(st);
+		sqlite_close(&st->pub);
 		return -1;
 	}
 	if (migrate(st, err, errlen) < 0) {
-		store_close(st);
+		sqlite_close(&st->pub);
 		return -1;
 	}
-	*out = st;
+	*out = &st->pub;
 	return 0;
 }
 
-void store_close(struct store *st)
+static void sqlite_close(struct store *pub)
 {
+	struct sqlite_store *st = sq(pub);
 	if (!st)
 		return;
 	for (int i = 0; i < S_COUNT; i++)
@@ -1058,8 +1208,9 @@ void store_close(struct store *st)
 	free(st);
 }
 
-int store_ping(struct store *st)
+static int sqlite_ping(struct store *pub)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_PING);
 	if (!s)
 		return STORE_ERROR;
@@ -1069,23 +1220,26 @@ int store_ping(struct store *st)
 	return out;
 }
 
-int store_begin(struct store *st)
+static int sqlite_begin(struct store *pub)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_BEGIN);
 	return s ? exec_stmt(st, s, "begin") : STORE_ERROR;
 }
 
-int store_commit(struct store *st)
+static int sqlite_commit(struct store *pub)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_COMMIT);
 	int rc = s ? exec_stmt(st, s, "commit") : STORE_ERROR;
 	if (rc != STORE_OK)
-		store_rollback(st);
+		sqlite_rollback(&st->pub);
 	return rc;
 }
 
-int store_end_request(struct store *st)
+static int sqlite_end_request(struct store *pub)
 {
+	struct sqlite_store *st = sq(pub);
 	int reset = 0;
 	if (!st || !st->db)
 		return 0;
@@ -1101,15 +1255,17 @@ int store_end_request(struct store *st)
 	return reset;
 }
 
-int store_in_transaction(struct store *st)
+static int sqlite_in_transaction(struct store *pub)
 {
+	struct sqlite_store *st = sq(pub);
 	if (!st || !st->db || sqlite3_get_autocommit(st->db))
 		return 0;
 	return sqlite3_txn_state(st->db, NULL) == SQLITE_TXN_WRITE ? 2 : 1;
 }
 
-void store_rollback(struct store *st)
+static void sqlite_rollback(struct store *pub)
 {
+	struct sqlite_store *st = sq(pub);
 	if (sqlite3_get_autocommit(st->db))
 		return;
 	sqlite3_stmt *s = stmt(st, S_ROLLBACK);
@@ -1129,9 +1285,10 @@ static void user_extra(sqlite3_stmt *s, int i, struct user *u)
 	u->last_seen = sqlite3_column_int64(s, i + 4);
 }
 
-int store_user_create(struct store *st, const char *username, const char *key,
-		      const char *password_hash, long long now, long long *id)
+static int sqlite_user_create(struct store *pub, const char *username, const char *key,
+			      const char *password_hash, long long now, long long *id)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_USER_CREATE);
 	if (!s)
 		return STORE_ERROR;
@@ -1145,8 +1302,9 @@ int store_user_create(struct store *st, const char *username, const char *key,
 	return rc;
 }
 
-int store_user_find(struct store *st, const char *key, struct user *out)
+static int sqlite_user_find(struct store *pub, const char *key, struct user *out)
 {
+	struct sqlite_store *st = sq(pub);
 	memset(out, 0, sizeof *out);
 	sqlite3_stmt *s = stmt(st, S_USER_FIND);
 	if (!s)
@@ -1167,8 +1325,9 @@ int store_user_find(struct store *st, const char *key, struct user *out)
 	return out_rc;
 }
 
-int store_user_set_hash(struct store *st, long long id, const char *password_hash)
+static int sqlite_user_set_hash(struct store *pub, long long id, const char *password_hash)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_USER_SET_HASH);
 	if (!s)
 		return STORE_ERROR;
@@ -1177,8 +1336,9 @@ int store_user_set_hash(struct store *st, long long id, const char *password_has
 	return exec_stmt(st, s, "update password hash");
 }
 
-int store_user_delete(struct store *st, const char *key)
+static int sqlite_user_delete(struct store *pub, const char *key)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_USER_DELETE);
 	if (!s)
 		return STORE_ERROR;
@@ -1189,9 +1349,10 @@ int store_user_delete(struct store *st, const char *key)
 	return rc;
 }
 
-int store_users_each(struct store *st, void (*fn)(void *ctx, const struct user *u,
-						  long long conversations, long long messages), void *ctx)
+static int sqlite_users_each(struct store *pub, void (*fn)(void *ctx, const struct user *u,
+							  long long conversations, long long messages), void *ctx)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_USERS_EACH);
 	if (!s)
 		return STORE_ERROR;
@@ -1206,20 +1367,12 @@ int store_users_each(struct store *st, void (*fn)(void *ctx, const struct user *
 	return out;
 }
 
-void store_user_free(struct user *u)
-{
-	free(u->username);
-	free(u->password_hash);
-	free(u->role);
-	free(u->status);
-	memset(u, 0, sizeof *u);
-}
-
 /* ---- sessions ---- */
 
-int store_session_insert(struct store *st, const char *token_hash, long long user_id,
-			 const char *ua_hash, long long now)
+static int sqlite_session_insert(struct store *pub, const char *token_hash, long long user_id,
+				 const char *ua_hash, long long now)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_SESSION_INSERT);
 	if (!s)
 		return STORE_ERROR;
@@ -1230,8 +1383,9 @@ int store_session_insert(struct store *st, const char *token_hash, long long use
 	return exec_stmt(st, s, "create session");
 }
 
-int store_session_find(struct store *st, const char *token_hash, struct session *out)
+static int sqlite_session_find(struct store *pub, const char *token_hash, struct session *out)
 {
+	struct sqlite_store *st = sq(pub);
 	memset(out, 0, sizeof *out);
 	sqlite3_stmt *s = stmt(st, S_SESSION_FIND);
 	if (!s)
@@ -1254,8 +1408,9 @@ int store_session_find(struct store *st, const char *token_hash, struct session 
 	return out_rc;
 }
 
-int store_session_touch(struct store *st, const char *token_hash, long long now)
+static int sqlite_session_touch(struct store *pub, const char *token_hash, long long now)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_SESSION_TOUCH);
 	if (!s)
 		return STORE_ERROR;
@@ -1264,8 +1419,9 @@ int store_session_touch(struct store *st, const char *token_hash, long long now)
 	return exec_stmt(st, s, "touch session");
 }
 
-int store_session_delete(struct store *st, const char *token_hash)
+static int sqlite_session_delete(struct store *pub, const char *token_hash)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_SESSION_DELETE);
 	if (!s)
 		return STORE_ERROR;
@@ -1273,8 +1429,9 @@ int store_session_delete(struct store *st, const char *token_hash)
 	return exec_stmt(st, s, "delete session");
 }
 
-int store_session_purge(struct store *st, long long idle_before, long long created_before)
+static int sqlite_session_purge(struct store *pub, long long idle_before, long long created_before)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_SESSION_PURGE);
 	if (!s)
 		return STORE_ERROR;
@@ -1283,21 +1440,12 @@ int store_session_purge(struct store *st, long long idle_before, long long creat
 	return exec_stmt(st, s, "purge sessions");
 }
 
-void store_session_free(struct session *se)
-{
-	free(se->username);
-	free(se->ua_hash);
-	free(se->role);
-	free(se->status);
-	free(se->token_name);
-	memset(se, 0, sizeof *se);
-}
-
 /* ---- rate limits ---- */
 
-int store_rate_count(struct store *st, const char *bucket, long long since,
-		     long long *count, long long *oldest)
+static int sqlite_rate_count(struct store *pub, const char *bucket, long long since,
+			     long long *count, long long *oldest)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_RATE_COUNT);
 	if (!s)
 		return STORE_ERROR;
@@ -1315,8 +1463,9 @@ int store_rate_count(struct store *st, const char *bucket, long long since,
 	return out;
 }
 
-int store_rate_add(struct store *st, const char *bucket, long long now)
+static int sqlite_rate_add(struct store *pub, const char *bucket, long long now)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_RATE_ADD);
 	if (!s)
 		return STORE_ERROR;
@@ -1325,13 +1474,43 @@ int store_rate_add(struct store *st, const char *bucket, long long now)
 	return exec_stmt(st, s, "record rate event");
 }
 
-int store_rate_purge(struct store *st, long long before)
+static int sqlite_rate_purge(struct store *pub, long long before)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_RATE_PURGE);
 	if (!s)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, before);
 	return exec_stmt(st, s, "purge rate events");
+}
+
+/* SQLite: BEGIN IMMEDIATE takes the database's one write lock before the
+ * count, so no other writer counts between this count and its insert. */
+static int sqlite_rate_take(struct store *pub, const char *bucket, long long limit, long long window_ms,
+				    long long now, int record, int *allowed, long long *wait_ms)
+{
+	long long count = 0, oldest = 0;
+	*allowed = 0;
+	*wait_ms = 0;
+	int rc = sqlite_begin(pub);
+	if (rc != STORE_OK)
+		return rc;
+	rc = sqlite_rate_count(pub, bucket, now - window_ms + 1, &count, &oldest);
+	if (rc == STORE_OK && count >= limit) {
+		sqlite_rollback(pub);
+		*wait_ms = oldest + window_ms - now;
+		return STORE_OK;
+	}
+	if (rc == STORE_OK && record)
+		rc = sqlite_rate_add(pub, bucket, now);
+	if (rc != STORE_OK) {
+		sqlite_rollback(pub);
+		return rc;
+	}
+	rc = sqlite_commit(pub);
+	if (rc == STORE_OK)
+		*allowed = 1;
+	return rc;
 }
 
 /* ---- conversations ---- */
@@ -1345,9 +1524,10 @@ static void conv_from_row(sqlite3_stmt *s, struct conversation *c)
 	c->leaf_id = sqlite3_column_count(s) > 4 ? sqlite3_column_int64(s, 4) : 0;
 }
 
-int store_conv_create(struct store *st, long long user_id, const char *title, long long now,
-		      struct conversation *out)
+static int sqlite_conv_create(struct store *pub, long long user_id, const char *title, long long now,
+			      struct conversation *out)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_CONV_CREATE);
 	if (!s)
 		return STORE_ERROR;
@@ -1363,8 +1543,9 @@ int store_conv_create(struct store *st, long long user_id, const char *title, lo
 	return rc;
 }
 
-int store_conv_list(struct store *st, long long user_id, struct conversation **list, size_t *n)
+static int sqlite_conv_list(struct store *pub, long long user_id, struct conversation **list, size_t *n)
 {
+	struct sqlite_store *st = sq(pub);
 	*list = NULL;
 	*n = 0;
 	sqlite3_stmt *s = stmt(st, S_CONV_LIST);
@@ -1385,8 +1566,9 @@ int store_conv_list(struct store *st, long long user_id, struct conversation **l
 	return out;
 }
 
-int store_conv_get(struct store *st, long long user_id, long long id, struct conversation *out)
+static int sqlite_conv_get(struct store *pub, long long user_id, long long id, struct conversation *out)
 {
+	struct sqlite_store *st = sq(pub);
 	memset(out, 0, sizeof *out);
 	sqlite3_stmt *s = stmt(st, S_CONV_GET);
 	if (!s)
@@ -1405,7 +1587,7 @@ int store_conv_get(struct store *st, long long user_id, long long id, struct con
 }
 
 /* Runs an update of one owned row; no row changed means not found. */
-static int exec_owned(struct store *st, sqlite3_stmt *s, const char *what)
+static int exec_owned(struct sqlite_store *st, sqlite3_stmt *s, const char *what)
 {
 	int rc = exec_stmt(st, s, what);
 	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
@@ -1413,9 +1595,10 @@ static int exec_owned(struct store *st, sqlite3_stmt *s, const char *what)
 	return rc;
 }
 
-int store_conv_rename(struct store *st, long long user_id, long long id, const char *title,
-		      long long now)
+static int sqlite_conv_rename(struct store *pub, long long user_id, long long id, const char *title,
+			      long long now)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_CONV_RENAME);
 	if (!s)
 		return STORE_ERROR;
@@ -1426,8 +1609,9 @@ int store_conv_rename(struct store *st, long long user_id, long long id, const c
 	return exec_owned(st, s, "rename conversation");
 }
 
-int store_conv_touch(struct store *st, long long user_id, long long id, long long now)
+static int sqlite_conv_touch(struct store *pub, long long user_id, long long id, long long now)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_CONV_TOUCH);
 	if (!s)
 		return STORE_ERROR;
@@ -1437,8 +1621,9 @@ int store_conv_touch(struct store *st, long long user_id, long long id, long lon
 	return exec_owned(st, s, "touch conversation");
 }
 
-int store_conv_delete(struct store *st, long long user_id, long long id)
+static int sqlite_conv_delete(struct store *pub, long long user_id, long long id)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_CONV_DELETE);
 	if (!s)
 		return STORE_ERROR;
@@ -1447,8 +1632,9 @@ int store_conv_delete(struct store *st, long long user_id, long long id)
 	return exec_owned(st, s, "delete conversation");
 }
 
-int store_conv_clear(struct store *st, long long user_id, long long *n)
+static int sqlite_conv_clear(struct store *pub, long long user_id, long long *n)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_CONV_CLEAR);
 	if (!s)
 		return STORE_ERROR;
@@ -1459,8 +1645,9 @@ int store_conv_clear(struct store *st, long long user_id, long long *n)
 	return rc;
 }
 
-int store_conv_clear_all(struct store *st, long long *n)
+static int sqlite_conv_clear_all(struct store *pub, long long *n)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_CONV_CLEAR_ALL);
 	if (!s)
 		return STORE_ERROR;
@@ -1468,19 +1655,6 @@ int store_conv_clear_all(struct store *st, long long *n)
 	if (n)
 		*n = rc == STORE_OK ? sqlite3_changes(st->db) : 0;
 	return rc;
-}
-
-void store_conv_free(struct conversation *c)
-{
-	free(c->title);
-	memset(c, 0, sizeof *c);
-}
-
-void store_conv_list_free(struct conversation *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(list[i].title);
-	free(list);
 }
 
 /* ---- messages ---- */
@@ -1495,10 +1669,11 @@ static void bind_html(sqlite3_stmt *s, int i, const char *html, long long html_v
 		sqlite3_bind_null(s, i + 1);
 }
 
-int store_msg_add(struct store *st, long long user_id, long long conv_id, const char *role, const char *content,
-		  const char *status, const char *model, const char *html, long long html_version,
-		  long long now, long long *id)
+static int sqlite_msg_add(struct store *pub, long long user_id, long long conv_id, const char *role, const char *content,
+			  const char *status, const char *model, const char *html, long long html_version,
+			  long long now, long long *id)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_MSG_ADD);
 	if (!s)
 		return STORE_ERROR;
@@ -1516,10 +1691,11 @@ int store_msg_add(struct store *st, long long user_id, long long conv_id, const 
 	return rc;
 }
 
-int store_msg_finish(struct store *st, long long user_id, long long conv_id, long long id, const char *content,
-		     const char *reasoning, const char *status, const char *error, const char *html,
-		     long long html_version)
+static int sqlite_msg_finish(struct store *pub, long long user_id, long long conv_id, long long id, const char *content,
+			     const char *reasoning, const char *status, const char *error, const char *html,
+			     long long html_version)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_MSG_FINISH);
 	if (!s)
 		return STORE_ERROR;
@@ -1563,9 +1739,10 @@ static void reverse(struct message *list, size_t n)
 	}
 }
 
-int store_msg_page(struct store *st, long long user_id, long long conv_id, long long before, int limit,
-		   struct message **list, size_t *n, int *has_more)
+static int sqlite_msg_page(struct store *pub, long long user_id, long long conv_id, long long before, int limit,
+			   struct message **list, size_t *n, int *has_more)
 {
+	struct sqlite_store *st = sq(pub);
 	*list = NULL;
 	*n = 0;
 	*has_more = 0;
@@ -1591,9 +1768,10 @@ int store_msg_page(struct store *st, long long user_id, long long conv_id, long 
 	return out;
 }
 
-int store_msg_context(struct store *st, long long user_id, long long conv_id, long long before,
-		      long long budget, struct message **list, size_t *n)
+static int sqlite_msg_context(struct store *pub, long long user_id, long long conv_id, long long before,
+			      long long budget, struct message **list, size_t *n)
 {
+	struct sqlite_store *st = sq(pub);
 	*list = NULL;
 	*n = 0;
 	sqlite3_stmt *s = stmt(st, S_MSG_CONTEXT);
@@ -1622,9 +1800,10 @@ int store_msg_context(struct store *st, long long user_id, long long conv_id, lo
 	return out;
 }
 
-int store_msg_unrendered(struct store *st, long long html_version, long long after, int limit,
-			 struct message **list, size_t *n)
+static int sqlite_msg_unrendered(struct store *pub, long long html_version, long long after, int limit,
+				 struct message **list, size_t *n)
 {
+	struct sqlite_store *st = sq(pub);
 	*list = NULL;
 	*n = 0;
 	sqlite3_stmt *s = stmt(st, S_MSG_UNRENDERED);
@@ -1642,9 +1821,10 @@ int store_msg_unrendered(struct store *st, long long html_version, long long aft
 	return out;
 }
 
-int store_msg_set_html(struct store *st, long long id, const char *content, const char *html,
-		       long long html_version)
+static int sqlite_msg_set_html(struct store *pub, long long id, const char *content, const char *html,
+			       long long html_version)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_MSG_SET_HTML);
 	if (!s)
 		return STORE_ERROR;
@@ -1654,29 +1834,11 @@ int store_msg_set_html(struct store *st, long long id, const char *content, cons
 	return exec_owned(st, s, "store rendered message");
 }
 
-void store_msg_free(struct message *m)
-{
-	free(m->role);
-	free(m->content);
-	free(m->reasoning);
-	free(m->status);
-	free(m->model);
-	free(m->error);
-	free(m->html);
-	memset(m, 0, sizeof *m);
-}
-
-void store_msg_list_free(struct message *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		store_msg_free(&list[i]);
-	free(list);
-}
-
 /* ---- turns in flight ---- */
 
-int store_turn_reap(struct store *st, long long stale_before, const char *host, long long local_stale_before)
+static int sqlite_turn_reap(struct store *pub, long long stale_before, const char *host, long long local_stale_before)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_TURN_REAP);
 	if (!s)
 		return STORE_ERROR;
@@ -1686,8 +1848,9 @@ int store_turn_reap(struct store *st, long long stale_before, const char *host, 
 	return exec_stmt(st, s, "reap stale turns");
 }
 
-int store_turn_on_host(struct store *st, const char *host, struct turn_row **list, size_t *n)
+static int sqlite_turn_on_host(struct store *pub, const char *host, struct turn_row **list, size_t *n)
 {
+	struct sqlite_store *st = sq(pub);
 	*list = NULL;
 	*n = 0;
 	sqlite3_stmt *s = stmt(st, S_TURN_ON_HOST);
@@ -1710,8 +1873,9 @@ int store_turn_on_host(struct store *st, const char *host, struct turn_row **lis
 	return out;
 }
 
-int store_turn_drop(struct store *st, long long id)
+static int sqlite_turn_drop(struct store *pub, long long id)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_TURN_DROP);
 	if (!s)
 		return STORE_ERROR;
@@ -1719,8 +1883,9 @@ int store_turn_drop(struct store *st, long long id)
 	return exec_stmt(st, s, "drop a dead turn");
 }
 
-int store_turn_count(struct store *st, long long user_id, long long *mine, long long *all)
+static int sqlite_turn_count(struct store *pub, long long user_id, long long *mine, long long *all)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_TURN_COUNT);
 	if (!s)
 		return STORE_ERROR;
@@ -1737,9 +1902,10 @@ int store_turn_count(struct store *st, long long user_id, long long *mine, long 
 	return out;
 }
 
-int store_turn_add(struct store *st, long long user_id, long long message_id, const char *host, long long pid,
-		   long long now, long long *id)
+static int sqlite_turn_add(struct store *pub, long long user_id, long long message_id, const char *host, long long pid,
+			   long long now, long long *id)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_TURN_ADD);
 	if (!s)
 		return STORE_ERROR;
@@ -1754,8 +1920,9 @@ int store_turn_add(struct store *st, long long user_id, long long message_id, co
 	return rc;
 }
 
-int store_turn_beat(struct store *st, long long user_id, long long id, long long now)
+static int sqlite_turn_beat(struct store *pub, long long user_id, long long id, long long now)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_TURN_BEAT);
 	if (!s)
 		return STORE_ERROR;
@@ -1765,8 +1932,9 @@ int store_turn_beat(struct store *st, long long user_id, long long id, long long
 	return exec_owned(st, s, "turn heartbeat");
 }
 
-int store_turn_end(struct store *st, long long user_id, long long id)
+static int sqlite_turn_end(struct store *pub, long long user_id, long long id)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_TURN_END);
 	if (!s)
 		return STORE_ERROR;
@@ -1775,9 +1943,10 @@ int store_turn_end(struct store *st, long long user_id, long long id)
 	return exec_owned(st, s, "end turn");
 }
 
-int store_turn_set_pid(struct store *st, long long user_id, long long id, const char *host, long long pid,
-		       long long now)
+static int sqlite_turn_set_pid(struct store *pub, long long user_id, long long id, const char *host, long long pid,
+			       long long now)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_TURN_SET_PID);
 	if (!s)
 		return STORE_ERROR;
@@ -1789,8 +1958,9 @@ int store_turn_set_pid(struct store *st, long long user_id, long long id, const 
 	return exec_owned(st, s, "turn process");
 }
 
-int store_turn_of_msg(struct store *st, long long user_id, long long message_id, struct turn_state *out)
+static int sqlite_turn_of_msg(struct store *pub, long long user_id, long long message_id, struct turn_state *out)
 {
+	struct sqlite_store *st = sq(pub);
 	memset(out, 0, sizeof *out);
 	sqlite3_stmt *s = stmt(st, S_TURN_OF_MSG);
 	if (!s)
@@ -1813,8 +1983,9 @@ int store_turn_of_msg(struct store *st, long long user_id, long long message_id,
 	return out_rc;
 }
 
-int store_turn_stop(struct store *st, long long user_id, long long message_id)
+static int sqlite_turn_stop(struct store *pub, long long user_id, long long message_id)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_TURN_STOP);
 	if (!s)
 		return STORE_ERROR;
@@ -1823,8 +1994,9 @@ int store_turn_stop(struct store *st, long long user_id, long long message_id)
 	return exec_owned(st, s, "stop turn");
 }
 
-int store_turn_stop_flag(struct store *st, long long user_id, long long id, int *stop)
+static int sqlite_turn_stop_flag(struct store *pub, long long user_id, long long id, int *stop)
 {
+	struct sqlite_store *st = sq(pub);
 	*stop = 0;
 	sqlite3_stmt *s = stmt(st, S_TURN_STOP_FLAG);
 	if (!s)
@@ -1840,10 +2012,11 @@ int store_turn_stop_flag(struct store *st, long long user_id, long long id, int 
 	return out_rc;
 }
 
-int store_msg_add_under(struct store *st, long long user_id, long long conv_id, long long parent_id,
-			const char *role, const char *content, const char *status, const char *model,
-			const char *html, long long html_version, long long now, long long *id)
+static int sqlite_msg_add_under(struct store *pub, long long user_id, long long conv_id, long long parent_id,
+				const char *role, const char *content, const char *status, const char *model,
+				const char *html, long long html_version, long long now, long long *id)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_MSG_ADD_UNDER);
 	if (!s)
 		return STORE_ERROR;
@@ -1862,8 +2035,9 @@ int store_msg_add_under(struct store *st, long long user_id, long long conv_id, 
 	return rc;
 }
 
-int store_msg_get(struct store *st, long long user_id, long long id, struct message *out, long long *conv_id)
+static int sqlite_msg_get(struct store *pub, long long user_id, long long id, struct message *out, long long *conv_id)
 {
+	struct sqlite_store *st = sq(pub);
 	memset(out, 0, sizeof *out);
 	*conv_id = 0;
 	sqlite3_stmt *s = stmt(st, S_MSG_GET);
@@ -1884,9 +2058,10 @@ int store_msg_get(struct store *st, long long user_id, long long id, struct mess
 	return out_rc;
 }
 
-int store_msg_progress(struct store *st, long long user_id, long long conv_id, long long id, const char *content,
-		       const char *reasoning)
+static int sqlite_msg_progress(struct store *pub, long long user_id, long long conv_id, long long id, const char *content,
+			       const char *reasoning)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_MSG_PROGRESS);
 	if (!s)
 		return STORE_ERROR;
@@ -1898,8 +2073,9 @@ int store_msg_progress(struct store *st, long long user_id, long long conv_id, l
 	return exec_owned(st, s, "save answer so far");
 }
 
-int store_msg_tree(struct store *st, long long user_id, long long conv_id, struct msg_node **list, size_t *n)
+static int sqlite_msg_tree(struct store *pub, long long user_id, long long conv_id, struct msg_node **list, size_t *n)
 {
+	struct sqlite_store *st = sq(pub);
 	*list = NULL;
 	*n = 0;
 	sqlite3_stmt *s = stmt(st, S_MSG_TREE);
@@ -1928,14 +2104,15 @@ int store_msg_tree(struct store *st, long long user_id, long long conv_id, struc
 /* Walks up the branch by the tree's ids (one indexed read), then reads the
  * ok messages by id, newest first, until the budget is spent: no query
  * walks the table or sorts. */
-int store_msg_branch_context(struct store *st, long long user_id, long long conv_id, long long from,
-			     long long budget, struct message **list, size_t *n)
+static int sqlite_msg_branch_context(struct store *pub, long long user_id, long long conv_id, long long from,
+				     long long budget, struct message **list, size_t *n)
 {
+	struct sqlite_store *st = sq(pub);
 	*list = NULL;
 	*n = 0;
 	struct msg_node *tree;
 	size_t nt;
-	int rc = store_msg_tree(st, user_id, conv_id, &tree, &nt);
+	int rc = sqlite_msg_tree(&st->pub, user_id, conv_id, &tree, &nt);
 	const struct msg_node *at = rc == STORE_OK ? branch_node(tree, nt, from) : NULL;
 	size_t cap = 0, steps = 0;
 	long long used = 0;
@@ -1945,7 +2122,7 @@ int store_msg_branch_context(struct store *st, long long user_id, long long conv
 			break;
 		struct message m;
 		long long in_conv;
-		rc = store_msg_get(st, user_id, at->id, &m, &in_conv);
+		rc = sqlite_msg_get(&st->pub, user_id, at->id, &m, &in_conv);
 		if (rc != STORE_OK)
 			break;
 		long long len = (long long)strlen(m.content);
@@ -1972,8 +2149,9 @@ int store_msg_branch_context(struct store *st, long long user_id, long long conv
 	return rc;
 }
 
-int store_conv_set_leaf(struct store *st, long long user_id, long long conv_id, long long leaf_id)
+static int sqlite_conv_set_leaf(struct store *pub, long long user_id, long long conv_id, long long leaf_id)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_CONV_SET_LEAF);
 	if (!s)
 		return STORE_ERROR;
@@ -1985,7 +2163,7 @@ int store_conv_set_leaf(struct store *st, long long user_id, long long conv_id, 
 
 /* ---- search (README, "Search") ---- */
 
-static int search_run(struct store *st, enum stmt_id id, long long user_id, const char *fts, int limit,
+static int search_run(struct sqlite_store *st, enum stmt_id id, long long user_id, const char *fts, int limit,
 		      struct search_hit **list, size_t *n, size_t *cap)
 {
 	sqlite3_stmt *s = stmt(st, id);
@@ -2025,9 +2203,10 @@ static int hit_cmp(const void *a, const void *b)
 	return x->message_id > y->message_id ? -1 : x->message_id < y->message_id;
 }
 
-int store_search(struct store *st, long long user_id, const char *fts_query, int limit,
-		 struct search_hit **list, size_t *n)
+static int sqlite_search(struct store *pub, long long user_id, const char *fts_query, int limit,
+			 struct search_hit **list, size_t *n)
 {
+	struct sqlite_store *st = sq(pub);
 	*list = NULL;
 	*n = 0;
 	size_t cap = 0;
@@ -2051,19 +2230,10 @@ int store_search(struct store *st, long long user_id, const char *fts_query, int
 	return STORE_OK;
 }
 
-void store_search_free(struct search_hit *list, size_t n)
+static int sqlite_msg_page_around(struct store *pub, long long user_id, long long conv_id, long long msg_id,
+				  int limit, struct message **list, size_t *n, int *has_more, int *has_newer)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(list[i].conversation_title);
-		free(list[i].role);
-		free(list[i].snippet);
-	}
-	free(list);
-}
-
-int store_msg_page_around(struct store *st, long long user_id, long long conv_id, long long msg_id,
-			  int limit, struct message **list, size_t *n, int *has_more, int *has_newer)
-{
+	struct sqlite_store *st = sq(pub);
 	*list = NULL;
 	*n = 0;
 	*has_more = *has_newer = 0;
@@ -2096,14 +2266,15 @@ int store_msg_page_around(struct store *st, long long user_id, long long conv_id
 	if (out != STORE_OK)
 		return out;
 	*has_newer = before > 0;
-	return store_msg_page(st, user_id, conv_id, before, limit, list, n, has_more);
+	return sqlite_msg_page(&st->pub, user_id, conv_id, before, limit, list, n, has_more);
 }
 
 /* ---- export and import (README, "Export and import") ---- */
 
-int store_msg_after(struct store *st, long long user_id, long long conv_id, long long after, int limit,
-		    struct message **list, size_t *n)
+static int sqlite_msg_after(struct store *pub, long long user_id, long long conv_id, long long after, int limit,
+			    struct message **list, size_t *n)
 {
+	struct sqlite_store *st = sq(pub);
 	*list = NULL;
 	*n = 0;
 	sqlite3_stmt *s = stmt(st, S_MSG_AFTER);
@@ -2122,9 +2293,10 @@ int store_msg_after(struct store *st, long long user_id, long long conv_id, long
 	return out;
 }
 
-int store_import_conv(struct store *st, long long user_id, const char *title, long long created_at,
-		      long long updated_at, long long *id)
+static int sqlite_import_conv(struct store *pub, long long user_id, const char *title, long long created_at,
+			      long long updated_at, long long *id)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_IMPORT_CONV);
 	if (!s)
 		return STORE_ERROR;
@@ -2138,8 +2310,9 @@ int store_import_conv(struct store *st, long long user_id, const char *title, lo
 	return rc;
 }
 
-int store_import_msg(struct store *st, long long user_id, long long conv_id, const struct message_in *m)
+static int sqlite_import_msg(struct store *pub, long long user_id, long long conv_id, const struct message_in *m)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_IMPORT_MSG);
 	if (!s)
 		return STORE_ERROR;
@@ -2158,7 +2331,7 @@ int store_import_msg(struct store *st, long long user_id, long long conv_id, con
 
 /* ---- operations ---- */
 
-static long long count_of(struct store *st, const char *q)
+static long long count_of(struct sqlite_store *st, const char *q)
 {
 	sqlite3_stmt *s;
 	long long v = -1;
@@ -2170,19 +2343,20 @@ static long long count_of(struct store *st, const char *q)
 	return v;
 }
 
-int store_stats(struct store *st, struct store_stats *out)
+static int sqlite_stats(struct store *pub, struct store_stats *out)
 {
+	struct sqlite_store *st = sq(pub);
 	out->users = count_of(st, "SELECT count(*) FROM users");
 	out->sessions = count_of(st, "SELECT count(*) FROM sessions");
 	out->conversations = count_of(st, "SELECT count(*) FROM conversations");
 	out->messages = count_of(st, "SELECT count(*) FROM messages");
 	out->rate_events = count_of(st, "SELECT count(*) FROM rate_events");
-	out->schema_version = store_schema_version(st);
+	out->schema_version = sqlite_schema_version(&st->pub);
 	return out->users < 0 || out->messages < 0 ? STORE_ERROR : STORE_OK;
 }
 
 /* Copies every page of from into to with the online backup API. */
-static int copy_db(struct store *st, sqlite3 *to, sqlite3 *from)
+static int copy_db(struct sqlite_store *st, sqlite3 *to, sqlite3 *from)
 {
 	sqlite3_backup *b = sqlite3_backup_init(to, "main", from, "main");
 	if (!b) {
@@ -2203,8 +2377,9 @@ static int copy_db(struct store *st, sqlite3 *to, sqlite3 *from)
 	return STORE_OK;
 }
 
-int store_backup(struct store *st, const char *path)
+static int sqlite_backup(struct store *pub, const char *path)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3 *dst;
 	if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
 		log_error("cannot create backup file %s: %s", path, sqlite3_errmsg(dst));
@@ -2246,7 +2421,7 @@ static long long value_of(sqlite3 *db, const char *q, const char *param)
 }
 
 /* The highest id each table has given out, rows deleted or not. */
-static void high_water_read(struct store *st, long long hw[N_ID_TABLES])
+static void high_water_read(struct sqlite_store *st, long long hw[N_ID_TABLES])
 {
 	for (size_t i = 0; i < N_ID_TABLES; i++) {
 		long long used = value_of(st->db, id_tables[i][1], NULL);
@@ -2258,9 +2433,9 @@ static void high_water_read(struct store *st, long long hw[N_ID_TABLES])
 /* Raises sqlite_sequence to hw, so that ids handed out before a restore
  * or a reset are not handed out again: a turn still running from before
  * must find nothing of someone else's under its ids. */
-static int high_water_keep(struct store *st, const long long hw[N_ID_TABLES])
+static int high_water_keep(struct sqlite_store *st, const long long hw[N_ID_TABLES])
 {
-	int rc = store_begin(st);
+	int rc = sqlite_begin(&st->pub);
 	for (size_t i = 0; i < N_ID_TABLES && rc == STORE_OK; i++) {
 		if (hw[i] <= 0)
 			continue;
@@ -2280,13 +2455,14 @@ static int high_water_keep(struct store *st, const long long hw[N_ID_TABLES])
 		sqlite3_finalize(s);
 	}
 	if (rc == STORE_OK)
-		return store_commit(st);
-	store_rollback(st);
+		return sqlite_commit(&st->pub);
+	sqlite_rollback(&st->pub);
 	return rc;
 }
 
-int store_restore(struct store *st, const char *path)
+static int sqlite_restore(struct store *pub, const char *path)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3 *src;
 	if (sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 		log_error("cannot open backup file %s: %s", path, sqlite3_errmsg(src));
@@ -2324,8 +2500,9 @@ int store_restore(struct store *st, const char *path)
 	return rc;
 }
 
-int store_reset(struct store *st)
+static int sqlite_reset(struct store *pub)
 {
+	struct sqlite_store *st = sq(pub);
 	for (int i = 0; i < S_COUNT; i++) {
 		sqlite3_finalize(st->stmt[i]);
 		st->stmt[i] = NULL;
@@ -2358,13 +2535,14 @@ int store_reset(struct store *st)
 	return high_water_keep(st, hw);
 }
 
-int store_read_begin(struct store *st)
+static int sqlite_read_begin(struct store *pub)
 {
+	struct sqlite_store *st = sq(pub);
 	char *msg = NULL;
 	if (sqlite3_exec(st->db, "BEGIN DEFERRED; SELECT count(*) FROM sqlite_schema;", NULL, NULL, &msg) != SQLITE_OK) {
 		log_error("database %s: cannot begin a read snapshot: %s", st->path, msg ? msg : "?");
 		sqlite3_free(msg);
-		store_rollback(st);
+		sqlite_rollback(&st->pub);
 		return STORE_ERROR;
 	}
 	return STORE_OK;
@@ -2456,7 +2634,7 @@ out:
 
 /* Binds args by types ('t' text, 'i' integer, 'n' integer or NULL when
  * negative) and returns the statement, or NULL (logged). */
-static sqlite3_stmt *stmt_bound(struct store *st, enum stmt_id id, const char *types, va_list ap)
+static sqlite3_stmt *stmt_bound(struct sqlite_store *st, enum stmt_id id, const char *types, va_list ap)
 {
 	sqlite3_stmt *s = stmt(st, id);
 	if (!s)
@@ -2477,7 +2655,7 @@ static sqlite3_stmt *stmt_bound(struct store *st, enum stmt_id id, const char *t
 
 /* Runs a statement without rows; STORE_NOTFOUND when must_change and no
  * row changed. */
-static int exec_args(struct store *st, enum stmt_id id, const char *what, int must_change, const char *types, ...)
+static int exec_args(struct sqlite_store *st, enum stmt_id id, const char *what, int must_change, const char *types, ...)
 {
 	va_list ap;
 	va_start(ap, types);
@@ -2491,9 +2669,10 @@ static int exec_args(struct store *st, enum stmt_id id, const char *what, int mu
 	return rc;
 }
 
-int store_user_register(struct store *st, const char *username, const char *key, const char *password_hash,
-			const char *status, long long now, long long *id, const char **role)
+static int sqlite_user_register(struct store *pub, const char *username, const char *key, const char *password_hash,
+				const char *status, long long now, long long *id, const char **role)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_USER_REGISTER);
 	if (!s)
 		return STORE_ERROR;
@@ -2514,8 +2693,9 @@ int store_user_register(struct store *st, const char *username, const char *key,
 	return out;
 }
 
-int store_user_get(struct store *st, long long id, struct user *out)
+static int sqlite_user_get(struct store *pub, long long id, struct user *out)
 {
+	struct sqlite_store *st = sq(pub);
 	memset(out, 0, sizeof *out);
 	sqlite3_stmt *s = stmt(st, S_USER_GET);
 	if (!s)
@@ -2538,44 +2718,50 @@ int store_user_get(struct store *st, long long id, struct user *out)
 
 /* A guarded change of user id: STORE_NOTFOUND when there is no such user,
  * STORE_CONFLICT when the guard (the last active admin) refused it. */
-static int guarded(struct store *st, long long id, int rc)
+static int guarded(struct sqlite_store *st, long long id, int rc)
 {
 	if (rc != STORE_NOTFOUND)
 		return rc;
 	struct user u;
-	int found = store_user_get(st, id, &u);
+	int found = sqlite_user_get(&st->pub, id, &u);
 	store_user_free(&u);
 	return found == STORE_OK ? STORE_CONFLICT : found;
 }
 
-int store_user_set_role(struct store *st, long long id, const char *role)
+static int sqlite_user_set_role(struct store *pub, long long id, const char *role)
 {
+	struct sqlite_store *st = sq(pub);
 	return guarded(st, id, exec_args(st, S_USER_SET_ROLE, "set role", 1, "it", id, role));
 }
 
-int store_user_set_status(struct store *st, long long id, const char *status)
+static int sqlite_user_set_status(struct store *pub, long long id, const char *status)
 {
+	struct sqlite_store *st = sq(pub);
 	return guarded(st, id, exec_args(st, S_USER_SET_STATUS, "set status", 1, "it", id, status));
 }
 
-int store_user_set_quota(struct store *st, long long id, long long prompts_day, long long tokens_month)
+static int sqlite_user_set_quota(struct store *pub, long long id, long long prompts_day, long long tokens_month)
 {
+	struct sqlite_store *st = sq(pub);
 	return exec_args(st, S_USER_SET_QUOTA, "set budgets", 1, "inn", id, prompts_day, tokens_month);
 }
 
-int store_user_delete_id(struct store *st, long long id)
+static int sqlite_user_delete_id(struct store *pub, long long id)
 {
+	struct sqlite_store *st = sq(pub);
 	return guarded(st, id, exec_args(st, S_USER_DELETE_ID, "delete user", 1, "i", id));
 }
 
-int store_user_seen(struct store *st, long long id, long long now)
+static int sqlite_user_seen(struct store *pub, long long id, long long now)
 {
+	struct sqlite_store *st = sq(pub);
 	return exec_args(st, S_USER_SEEN, "mark user seen", 0, "ii", id, now);
 }
 
-int store_users_admin(struct store *st, long long day_start, long long month_start,
-		      void (*fn)(void *ctx, const struct user *u, const struct user_stats *us), void *ctx)
+static int sqlite_users_admin(struct store *pub, long long day_start, long long month_start,
+			      void (*fn)(void *ctx, const struct user *u, const struct user_stats *us), void *ctx)
 {
+	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_USERS_ADMIN);
 	if (!s)
 		return STORE_ERROR;
@@ -2598,9 +2784,10 @@ int store_users_admin(struct store *st, long long day_start, long long month_sta
 	return out;
 }
 
-int store_session_describe(struct store *st, const char *token_hash, long long sid, const char *user_agent,
-			   const char *addr)
+static int sqlite_session_describe(struct store *pub, const char *token_hash, long long sid, const char *user_agent,
+				   const char *addr)
 {
+	struct sqlite_store *st = sq(pub);
 	return exec_args(st, S_SESSION_DESCRIBE, "describe session", 0, "titt", token_hash, sid, user_agent, addr);
 }
 
@@ -2612,9 +2799,10 @@ static int session_row_cmp(const void *a, const void *b)
 					    : (x->sid > y->sid) - (x->sid < y->sid);
 }
 
-int store_session_list(struct store *st, long long user_id, const char *current_hash, struct session_row **list,
-		       size_t *n)
+static int sqlite_session_list(struct store *pub, long long user_id, const char *current_hash, struct session_row **list,
+			       size_t *n)
 {
+	struct sqlite_store *st = sq(pub);
 	*list = NULL;
 	*n = 0;
 	sqlite3_stmt *s = stmt(st, S_SESSION_LIST);
@@ -2644,31 +2832,25 @@ int store_session_list(struct store *st, long long user_id, const char *current_
 	return out;
 }
 
-void store_session_list_free(struct session_row *list, size_t n)
+static int sqlite_session_delete_sid(struct store *pub, long long user_id, long long sid)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(list[i].user_agent);
-		free(list[i].addr);
-	}
-	free(list);
-}
-
-int store_session_delete_sid(struct store *st, long long user_id, long long sid)
-{
+	struct sqlite_store *st = sq(pub);
 	return exec_args(st, S_SESSION_DELETE_SID, "end session", 1, "ii", user_id, sid);
 }
 
-int store_session_end_all(struct store *st, long long user_id, const char *keep_hash, long long *n)
+static int sqlite_session_end_all(struct store *pub, long long user_id, const char *keep_hash, long long *n)
 {
+	struct sqlite_store *st = sq(pub);
 	int rc = exec_args(st, S_SESSION_END_ALL, "end sessions", 0, "it", user_id, keep_hash);
 	if (n)
 		*n = rc == STORE_OK ? sqlite3_changes(st->db) : 0;
 	return rc;
 }
 
-int store_token_create(struct store *st, long long user_id, const char *name, const char *hash, long long now,
-		       int store_conversations, long long *id)
+static int sqlite_token_create(struct store *pub, long long user_id, const char *name, const char *hash, long long now,
+			       int store_conversations, long long *id)
 {
+	struct sqlite_store *st = sq(pub);
 	int rc = exec_args(st, S_TOKEN_CREATE, "create token", 0, "ittii", user_id, name, hash, now,
 			   (long long)(store_conversations != 0));
 	if (rc == STORE_OK && id)
@@ -2676,8 +2858,9 @@ int store_token_create(struct store *st, long long user_id, const char *name, co
 	return rc;
 }
 
-int store_token_list(struct store *st, long long user_id, long long since, struct token_row **list, size_t *n)
+static int sqlite_token_list(struct store *pub, long long user_id, long long since, struct token_row **list, size_t *n)
 {
+	struct sqlite_store *st = sq(pub);
 	*list = NULL;
 	*n = 0;
 	sqlite3_stmt *s = stmt(st, S_TOKEN_LIST);
@@ -2707,25 +2890,21 @@ int store_token_list(struct store *st, long long user_id, long long since, struc
 	return out;
 }
 
-void store_token_list_free(struct token_row *list, size_t n)
+static int sqlite_token_delete(struct store *pub, long long user_id, long long id)
 {
-	for (size_t i = 0; i < n; i++)
-		free(list[i].name);
-	free(list);
-}
-
-int store_token_delete(struct store *st, long long user_id, long long id)
-{
+	struct sqlite_store *st = sq(pub);
 	return exec_args(st, S_TOKEN_DELETE, "revoke token", 1, "ii", user_id, id);
 }
 
-int store_token_end_all(struct store *st, long long user_id)
+static int sqlite_token_end_all(struct store *pub, long long user_id)
 {
+	struct sqlite_store *st = sq(pub);
 	return exec_args(st, S_TOKEN_END_ALL, "revoke tokens", 0, "i", user_id);
 }
 
-int store_token_find(struct store *st, const char *hash, long long now, struct session *out)
+static int sqlite_token_find(struct store *pub, const char *hash, long long now, struct session *out)
 {
+	struct sqlite_store *st = sq(pub);
 	memset(out, 0, sizeof *out);
 	sqlite3_stmt *s = stmt(st, S_TOKEN_FIND);
 	if (!s)
@@ -2754,23 +2933,27 @@ int store_token_find(struct store *st, const char *hash, long long now, struct s
 	return out_rc;
 }
 
-int store_invite_create(struct store *st, const char *code_hash, long long by, long long now, long long expires)
+static int sqlite_invite_create(struct store *pub, const char *code_hash, long long by, long long now, long long expires)
 {
+	struct sqlite_store *st = sq(pub);
 	return exec_args(st, S_INVITE_CREATE, "create invitation", 0, "tiii", code_hash, by, now, expires);
 }
 
-int store_invite_use(struct store *st, const char *code_hash, long long user_id, long long now)
+static int sqlite_invite_use(struct store *pub, const char *code_hash, long long user_id, long long now)
 {
+	struct sqlite_store *st = sq(pub);
 	return exec_args(st, S_INVITE_USE, "use invitation", 1, "tii", code_hash, user_id, now);
 }
 
-int store_reset_create(struct store *st, const char *hash, long long user_id, long long now, long long expires)
+static int sqlite_reset_create(struct store *pub, const char *hash, long long user_id, long long now, long long expires)
 {
+	struct sqlite_store *st = sq(pub);
 	return exec_args(st, S_RESET_CREATE, "create password reset", 0, "tiii", hash, user_id, now, expires);
 }
 
-int store_reset_take(struct store *st, const char *hash, long long now, long long *user_id)
+static int sqlite_reset_take(struct store *pub, const char *hash, long long now, long long *user_id)
 {
+	struct sqlite_store *st = sq(pub);
 	*user_id = 0;
 	sqlite3_stmt *s = stmt(st, S_RESET_TAKE);
 	if (!s)
@@ -2791,14 +2974,16 @@ int store_reset_take(struct store *st, const char *hash, long long now, long lon
 	return out;
 }
 
-int store_usage_add(struct store *st, long long user_id, long long now, long long tokens, int estimated)
+static int sqlite_usage_add(struct store *pub, long long user_id, long long now, long long tokens, int estimated)
 {
+	struct sqlite_store *st = sq(pub);
 	return exec_args(st, S_USAGE_ADD, "record usage", 0, "iiii", user_id, now, tokens, (long long)estimated);
 }
 
-int store_usage_sum(struct store *st, long long user_id, long long day_start, long long month_start,
-		    long long *prompts_day, long long *tokens_month, int *estimated)
+static int sqlite_usage_sum(struct store *pub, long long user_id, long long day_start, long long month_start,
+			    long long *prompts_day, long long *tokens_month, int *estimated)
 {
+	struct sqlite_store *st = sq(pub);
 	*prompts_day = *tokens_month = 0;
 	*estimated = 0;
 	sqlite3_stmt *s = stmt(st, S_USAGE_SUM);
@@ -2820,14 +3005,16 @@ int store_usage_sum(struct store *st, long long user_id, long long day_start, lo
 	return out;
 }
 
-int store_gateway_add(struct store *st, long long user_id, long long token_id, long long now, long long tokens,
-		      const char *refused)
+static int sqlite_gateway_add(struct store *pub, long long user_id, long long token_id, long long now, long long tokens,
+			      const char *refused)
 {
+	struct sqlite_store *st = sq(pub);
 	return exec_args(st, S_GATEWAY_ADD, "record gateway call", 0, "iiiit", user_id, token_id, now, tokens, refused);
 }
 
-int store_gateway_sum(struct store *st, long long user_id, long long since, struct gateway_use *out)
+static int sqlite_gateway_sum(struct store *pub, long long user_id, long long since, struct gateway_use *out)
 {
+	struct sqlite_store *st = sq(pub);
 	memset(out, 0, sizeof *out);
 	sqlite3_stmt *s = stmt(st, S_GATEWAY_SUM);
 	if (!s)
@@ -2847,14 +3034,16 @@ int store_gateway_sum(struct store *st, long long user_id, long long since, stru
 	return result;
 }
 
-int store_audit_add(struct store *st, long long now, const char *actor, const char *action, const char *target,
-		    const char *addr, const char *detail)
+static int sqlite_audit_add(struct store *pub, long long now, const char *actor, const char *action, const char *target,
+			    const char *addr, const char *detail)
 {
+	struct sqlite_store *st = sq(pub);
 	return exec_args(st, S_AUDIT_ADD, "write audit log", 0, "itttt" "t", now, actor, action, target, addr, detail);
 }
 
-int store_audit_list(struct store *st, long long before, int limit, struct audit_row **list, size_t *n)
+static int sqlite_audit_list(struct store *pub, long long before, int limit, struct audit_row **list, size_t *n)
 {
+	struct sqlite_store *st = sq(pub);
 	*list = NULL;
 	*n = 0;
 	sqlite3_stmt *s = stmt(st, S_AUDIT_LIST);
@@ -2883,14 +3072,97 @@ int store_audit_list(struct store *st, long long before, int limit, struct audit
 	return out;
 }
 
-void store_audit_list_free(struct audit_row *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(list[i].actor);
-		free(list[i].action);
-		free(list[i].target);
-		free(list[i].addr);
-		free(list[i].detail);
-	}
-	free(list);
-}
+static const struct store_ops store_sqlite_ops = {
+	.name = "SQLite",
+	.close = sqlite_close,
+	.schema_version = sqlite_schema_version,
+	.ping = sqlite_ping,
+	.begin = sqlite_begin,
+	.patience = sqlite_patience,
+	.commit = sqlite_commit,
+	.rollback = sqlite_rollback,
+	.end_request = sqlite_end_request,
+	.in_transaction = sqlite_in_transaction,
+	.user_create = sqlite_user_create,
+	.user_find = sqlite_user_find,
+	.user_set_hash = sqlite_user_set_hash,
+	.user_delete = sqlite_user_delete,
+	.users_each = sqlite_users_each,
+	.session_insert = sqlite_session_insert,
+	.session_find = sqlite_session_find,
+	.session_touch = sqlite_session_touch,
+	.session_delete = sqlite_session_delete,
+	.session_purge = sqlite_session_purge,
+	.rate_take = sqlite_rate_take,
+	.rate_count = sqlite_rate_count,
+	.rate_add = sqlite_rate_add,
+	.rate_purge = sqlite_rate_purge,
+	.conv_create = sqlite_conv_create,
+	.conv_list = sqlite_conv_list,
+	.conv_get = sqlite_conv_get,
+	.conv_rename = sqlite_conv_rename,
+	.conv_touch = sqlite_conv_touch,
+	.conv_delete = sqlite_conv_delete,
+	.conv_clear = sqlite_conv_clear,
+	.conv_clear_all = sqlite_conv_clear_all,
+	.msg_add = sqlite_msg_add,
+	.msg_finish = sqlite_msg_finish,
+	.msg_page = sqlite_msg_page,
+	.msg_context = sqlite_msg_context,
+	.msg_unrendered = sqlite_msg_unrendered,
+	.msg_set_html = sqlite_msg_set_html,
+	.turn_reap = sqlite_turn_reap,
+	.turn_on_host = sqlite_turn_on_host,
+	.turn_drop = sqlite_turn_drop,
+	.turn_count = sqlite_turn_count,
+	.turn_add = sqlite_turn_add,
+	.turn_beat = sqlite_turn_beat,
+	.turn_end = sqlite_turn_end,
+	.turn_set_pid = sqlite_turn_set_pid,
+	.turn_of_msg = sqlite_turn_of_msg,
+	.turn_stop = sqlite_turn_stop,
+	.turn_stop_flag = sqlite_turn_stop_flag,
+	.msg_add_under = sqlite_msg_add_under,
+	.msg_get = sqlite_msg_get,
+	.msg_progress = sqlite_msg_progress,
+	.msg_tree = sqlite_msg_tree,
+	.msg_branch_context = sqlite_msg_branch_context,
+	.conv_set_leaf = sqlite_conv_set_leaf,
+	.search = sqlite_search,
+	.msg_page_around = sqlite_msg_page_around,
+	.msg_after = sqlite_msg_after,
+	.import_conv = sqlite_import_conv,
+	.import_msg = sqlite_import_msg,
+	.user_register = sqlite_user_register,
+	.user_get = sqlite_user_get,
+	.user_set_role = sqlite_user_set_role,
+	.user_set_status = sqlite_user_set_status,
+	.user_set_quota = sqlite_user_set_quota,
+	.user_delete_id = sqlite_user_delete_id,
+	.user_seen = sqlite_user_seen,
+	.users_admin = sqlite_users_admin,
+	.session_describe = sqlite_session_describe,
+	.session_list = sqlite_session_list,
+	.session_delete_sid = sqlite_session_delete_sid,
+	.session_end_all = sqlite_session_end_all,
+	.token_create = sqlite_token_create,
+	.token_list = sqlite_token_list,
+	.token_delete = sqlite_token_delete,
+	.token_end_all = sqlite_token_end_all,
+	.token_find = sqlite_token_find,
+	.invite_create = sqlite_invite_create,
+	.invite_use = sqlite_invite_use,
+	.reset_create = sqlite_reset_create,
+	.reset_take = sqlite_reset_take,
+	.usage_add = sqlite_usage_add,
+	.usage_sum = sqlite_usage_sum,
+	.gateway_add = sqlite_gateway_add,
+	.gateway_sum = sqlite_gateway_sum,
+	.audit_add = sqlite_audit_add,
+	.audit_list = sqlite_audit_list,
+	.stats = sqlite_stats,
+	.backup = sqlite_backup,
+	.restore = sqlite_restore,
+	.reset = sqlite_reset,
+	.read_begin = sqlite_read_begin,
+};

@@ -103,7 +103,7 @@ static char *page_json_rendered(struct store *st, long long user, long long conv
 
 static long long count(struct store *st, const char *q)
 {
-	return count_of(st, q);
+	return count_of(sq(st), q);
 }
 
 static int run_sql(sqlite3 *db, const char *q)
@@ -206,7 +206,7 @@ static void test_written_with_html(void)
 	 * current revision shows through (an UPDATE of html alone, so the
 	 * content trigger does not fire). */
 	sqlite3_stmt *s = NULL;
-	int marked = sqlite3_prepare_v2(st->db, "UPDATE messages SET html = '<p>from the store</p>'"
+	int marked = sqlite3_prepare_v2(sq(st)->db, "UPDATE messages SET html = '<p>from the store</p>'"
 						" WHERE id = (SELECT max(id) FROM messages WHERE role = 'assistant')",
 					-1, &s, NULL) == SQLITE_OK &&
 		     sqlite3_step(s) == SQLITE_DONE;
@@ -216,18 +216,18 @@ static void test_written_with_html(void)
 	free(marked_json);
 
 	/* An older renderer's HTML is never served: rendered again instead. */
-	run_sql(st->db, "UPDATE messages SET html = '<p>stale</p>', html_version = 1");
+	run_sql(sq(st)->db, "UPDATE messages SET html = '<p>stale</p>', html_version = 1");
 	char *old = page_json(st, user, c.id);
 	CHECK(strstr(old, "stale") == NULL, "HTML of another renderer revision is not used");
 	check_same(old, rendered, "rows of an older revision give the same JSON as a render");
 	free(old);
 
 	/* Rows without HTML (NULL) render on read, and the read writes nothing. */
-	run_sql(st->db, "UPDATE messages SET html = NULL, html_version = NULL");
-	int changes = sqlite3_total_changes(st->db);
+	run_sql(sq(st)->db, "UPDATE messages SET html = NULL, html_version = NULL");
+	int changes = sqlite3_total_changes(sq(st)->db);
 	char *none = page_json(st, user, c.id);
 	check_same(none, rendered, "rows without stored HTML give the same JSON as a render");
-	CHECK(sqlite3_total_changes(st->db) == changes &&
+	CHECK(sqlite3_total_changes(sq(st)->db) == changes &&
 		      count(st, "SELECT count(*) FROM messages WHERE html IS NOT NULL") == 0,
 	      "reading them stores nothing (reads stay read-only)");
 	free(none);

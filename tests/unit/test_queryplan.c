@@ -109,7 +109,7 @@ static void check_plans(struct store *st, const char *when)
 	for (int id = 0; id < S_COUNT; id++) {
 		if (may_scan(id))
 			continue;
-		plan_of(st->db, sql[id], plan, sizeof plan);
+		plan_of(sq(st)->db, sql[id], plan, sizeof plan);
 		int ok = strstr(plan, "PREPARE FAILED") == NULL && !scans_table(plan) &&
 			 strstr(plan, "TEMP B-TREE") == NULL;
 		snprintf(name, sizeof name, "%s: statement %d neither scans a table nor sorts (%.60s)", when, id, sql[id]);
@@ -117,7 +117,7 @@ static void check_plans(struct store *st, const char *when)
 			printf("#   plan: %s\n", plan);
 	}
 	for (size_t i = 0; i < sizeof wants / sizeof wants[0]; i++) {
-		plan_of(st->db, sql[wants[i].id], plan, sizeof plan);
+		plan_of(sq(st)->db, sql[wants[i].id], plan, sizeof plan);
 		int ok = 1;
 		for (int k = 0; k < 3 && wants[i].needles[k]; k++)
 			ok = ok && strstr(plan, wants[i].needles[k]) != NULL;
@@ -135,7 +135,7 @@ static void check_foreign_keys(struct store *st)
 			" WHERE (SELECT name FROM pragma_index_info(il.name) WHERE seqno = 0) = f.\"from\")"
 			" + (SELECT count(*) FROM pragma_table_info(m.name) t WHERE t.pk = 1 AND t.name = f.\"from\")"
 			" FROM sqlite_schema m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table'";
-	if (!CHECK(sqlite3_prepare_v2(st->db, q, -1, &s, NULL) == SQLITE_OK, "foreign keys can be listed"))
+	if (!CHECK(sqlite3_prepare_v2(sq(st)->db, q, -1, &s, NULL) == SQLITE_OK, "foreign keys can be listed"))
 		return;
 	int n = 0;
 	while (sqlite3_step(s) == SQLITE_ROW) {
@@ -170,7 +170,7 @@ static void fill(struct store *st)
 	    " INSERT INTO rate_events (bucket, at) SELECT 'prompt-user:' || (i % 50), i FROM q;"
 	    "COMMIT; ANALYZE;";
 	char *msg = NULL;
-	if (!CHECK(sqlite3_exec(st->db, sqltext, NULL, NULL, &msg) == SQLITE_OK, "fill and ANALYZE"))
+	if (!CHECK(sqlite3_exec(sq(st)->db, sqltext, NULL, NULL, &msg) == SQLITE_OK, "fill and ANALYZE"))
 		printf("#   %s\n", msg ? msg : "?");
 	sqlite3_free(msg);
 }
