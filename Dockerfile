@@ -1,7 +1,8 @@
 # Dockerfile: AIFacade's web container: lighttpd serving www/ and the CGI programs.
 # Two stages: the build runs the same `make all` as CI; the runtime image holds
 # only lighttpd, the programs and the shared libraries they link (libcurl for
-# chat; SQLite, json-c, libsodium and cmark-gfm are linked statically).
+# chat, libpq for aifacadectl; SQLite, json-c, libsodium and cmark-gfm are
+# linked statically).
 # Caddy (TLS) runs beside it: see docker-compose.yml.
 
 FROM debian:bookworm-slim AS build
@@ -9,7 +10,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential pkg-config \
       libsqlite3-dev libjson-c-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libsodium-dev \
-      libcurl4-openssl-dev \
+      libcurl4-openssl-dev libpq-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
@@ -22,7 +23,7 @@ RUN make all
 FROM debian:bookworm-slim
 # curl is the health check's client; it brings nothing libcurl4 does not.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends lighttpd lighttpd-mod-deflate libcurl4 ca-certificates curl \
+ && apt-get install -y --no-install-recommends lighttpd lighttpd-mod-deflate libcurl4 libpq5 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /app --no-create-home \
       --shell /usr/sbin/nologin aifacade

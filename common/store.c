@@ -22,10 +22,8 @@ static int is_postgres(const char *database)
 int store_open(const char *database, struct store **out, char *err, size_t errlen)
 {
 	*out = NULL;
-	if (is_postgres(database)) {
-		snprintf(err, errlen, "DATABASE names PostgreSQL, which this build does not include yet; use a SQLite path");
-		return -1;
-	}
+	if (is_postgres(database))
+		return store_pg_open(database, out, err, errlen);
 	return store_sqlite_open(database, out, err, errlen);
 }
 

@@ -1489,14 +1489,14 @@ static int sqlite_rate_purge(struct store *pub, long long before)
 static int sqlite_rate_take(struct store *pub, const char *bucket, long long limit, long long window_ms,
 				    long long now, int record, int *allowed, long long *wait_ms)
 {
-	long long count = 0, oldest = 0;
+	long long events = 0, oldest = 0;
 	*allowed = 0;
 	*wait_ms = 0;
 	int rc = sqlite_begin(pub);
 	if (rc != STORE_OK)
 		return rc;
-	rc = sqlite_rate_count(pub, bucket, now - window_ms + 1, &count, &oldest);
-	if (rc == STORE_OK && count >= limit) {
+	rc = sqlite_rate_count(pub, bucket, now - window_ms + 1, &events, &oldest);
+	if (rc == STORE_OK && events >= limit) {
 		sqlite_rollback(pub);
 		*wait_ms = oldest + window_ms - now;
 		return STORE_OK;

@@ -22,8 +22,28 @@ count_tap() { # file
   passed=$((passed + p - s)); failed=$((failed + f)); skipped=$((skipped + s))
 }
 
+# The store's contract test (test_store_contract) runs against PostgreSQL
+# too: a throw-away cluster behind PgBouncer (tests/pg.sh), unless
+# AIFACADE_TEST_PG already names a scratch database, or is "off".
+pg_dir=""
+start_pg() {
+  [ -z "${AIFACADE_TEST_PG:-}" ] || return 0
+  pg_dir=$(mktemp -d /tmp/aifacade-pg.XXXXXX)
+  if ! tests/pg.sh start "$pg_dir"; then
+    echo "unit: tests/pg.sh could not start PostgreSQL (above); AIFACADE_TEST_PG=off skips its tests"
+    failed=$((failed + 1))
+    return 1
+  fi
+  local DATABASE
+  # shellcheck source=/dev/null
+  DATABASE=$(. "$pg_dir/pg.env" && echo "$DATABASE")
+  export AIFACADE_TEST_PG=$DATABASE
+}
+
 run_unit() {
   local t out
+  start_pg || true
+  [ "${AIFACADE_TEST_PG:-}" != off ] || unset AIFACADE_TEST_PG
   for t in "$build"/tests/test_*; do
     [ -x "$t" ] || continue
     out=$(mktemp)
@@ -45,7 +65,10 @@ run_unit() {
 }
 
 stack_dir=""
-cleanup() { [ -z "$stack_dir" ] || { tests/stack.sh stop "$stack_dir"; rm -rf "$stack_dir"; }; }
+cleanup() {
+  [ -z "$stack_dir" ] || { tests/stack.sh stop "$stack_dir"; rm -rf "$stack_dir"; }
+  [ -z "$pg_dir" ] || { tests/pg.sh stop "$pg_dir"; rm -rf "$pg_dir"; }
+}
 trap cleanup EXIT
 
 ensure_stack() {

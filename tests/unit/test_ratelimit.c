@@ -1,11 +1,7 @@
 /* test_ratelimit.c: unit tests for ratelimit.c on a temporary SQLite
  * database: the limit exactly, the sliding window, Retry-After, separate
- * buckets, counting without checking, the purge of old events, a store
- * failure that leaves no transaction open, and processes that race for the
- * last units of one bucket (store_rate_take() is atomic). */
-#include <sys/wait.h>
-#include <unistd.h>
-
+ * buckets, counting without checking, the purge of old events, and a store
+ * failure that leaves no transaction open. */
 #include <sqlite3.h>
 
 #include "check.h"
@@ -83,53 +79,6 @@ static void test_failure(struct store *st, const char *path)
 	      "failure: the store works on afterwards (no transaction left open)");
 }
 
-/* RACERS processes, each with its own connection, take TRIES units each of
- * a bucket that has room for LIMIT: exactly LIMIT are granted and recorded,
- * however their counts and inserts interleave. */
-#define RACERS 6
-#define TRIES 10
-#define LIMIT 15
-static void test_race(const char *path)
-{
-	const long long t0 = 1700000000001LL;
-	pid_t pids[RACERS];
-	for (int i = 0; i < RACERS; i++) {
-		pids[i] = fork();
-		if (pids[i] == 0) {
-			char err[256];
-			struct store *mine = NULL;
-			int granted = 0;
-			if (store_open(path, &mine, err, sizeof err) < 0)
-				_exit(255);
-			for (int k = 0; k < TRIES; k++) {
-				int allowed = 0;
-				long long wait_ms = 0;
-				if (store_rate_take(mine, "race", LIMIT, 60000, t0 + k, 1, &allowed, &wait_ms) != STORE_OK)
-					_exit(254);
-				granted += allowed;
-			}
-			store_close(mine);
-			_exit(granted);
-		}
-	}
-	int granted = 0, failed = 0;
-	for (int i = 0; i < RACERS; i++) {
-		int status = 0;
-		if (pids[i] < 0 || waitpid(pids[i], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) > TRIES)
-			failed++;
-		else
-			granted += WEXITSTATUS(status);
-	}
-	CHECK(failed == 0, "race: every racer opened the store and got an answer to each take");
-	CHECK(granted == LIMIT, "race: exactly the limit was granted among all racers");
-	char err[256];
-	struct store *st = NULL;
-	if (!CHECK(store_open(path, &st, err, sizeof err) == 0, "race: reopen"))
-		return;
-	CHECK(count_in(st, "race", 0) == LIMIT, "race: exactly the limit was recorded");
-	store_close(st);
-}
-
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -148,7 +97,6 @@ int main(void)
 	test_purge(st);
 	test_failure(st, path);
 	store_close(st);
-	test_race(path);
 	remove_tree(root);
 	return check_done();
 }

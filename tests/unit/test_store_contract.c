@@ -1,0 +1,286 @@
+/* test_store_contract.c: store.h's contract by meaning, run unchanged
+ * against every backend.
+ *
+ * SQLite always, on a temporary file; PostgreSQL when AIFACADE_TEST_PG is a
+ * postgresql:// URL of a scratch database (tests/pg.sh start writes one;
+ * tests/run.sh unit starts it), whose tables this test drops first. The
+ * checks name only store.h's functions, so a backend passes them by doing
+ * what the contract says, whatever its engine: the first account is the
+ * admin, keys are unique, ids are never handed out twice, sessions follow
+ * their user, a transaction rolled back leaves nothing, and a rate limit
+ * grants exactly its units to processes that race for them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "check.h"
+#include "reply.h"
+#include "store.h"
+
+static char root[] = "/tmp/aifacade-unit-contract.XXXXXX";
+
+static struct store *open_store(const char *database, const char *backend)
+{
+	char err[512], name[160];
+	struct store *st = NULL;
+	snprintf(name, sizeof name, "%s: open and migrate", backend);
+	if (!CHECK(store_open(database, &st, err, sizeof err) == 0, name))
+		printf("# %s\n", err);
+	return st;
+}
+
+static void test_users(struct store *st, const char *b)
+{
+	char name[200];
+	long long first = 0, second = 0, id = 0;
+	const char *role = NULL;
+#define NAME(s) (snprintf(name, sizeof name, "%s: %s", b, s), name)
+	CHECK(store_ping(st) == STORE_OK, NAME("ping"));
+	CHECK(store_schema_version(st) == store_schema_latest(), NAME("the schema is the latest version"));
+	CHECK(store_user_register(st, "Alice", "alice", "h1", "pending", 1000, &first, &role) == STORE_OK &&
+		      role && strcmp(role, "admin") == 0,
+	      NAME("the first account is the admin"));
+	CHECK(store_user_register(st, "Bob", "bob", "h2", "pending", 1001, &second, &role) == STORE_OK && role &&
+		      strcmp(role, "user") == 0 && second > first,
+	      NAME("the next is a user, with a greater id"));
+	CHECK(store_user_register(st, "ALICE", "alice", "h3", "active", 1002, &id, &role) == STORE_CONFLICT,
+	      NAME("a taken key conflicts"));
+	struct user u;
+	CHECK(store_user_find(st, "alice", &u) == STORE_OK && u.id == first && strcmp(u.username, "Alice") == 0 &&
+		      strcmp(u.password_hash, "h1") == 0 && u.created_at == 1000 && strcmp(u.role, "admin") == 0 &&
+		      strcmp(u.status, "active") == 0 && u.quota_prompts_day == -1 && u.quota_tokens_month == -1 &&
+		      u.last_seen == 0,
+	      NAME("find by key: every field, the admin active, no budgets of its own, never seen"));
+	store_user_free(&u);
+	CHECK(store_user_get(st, second, &u) == STORE_OK && strcmp(u.username, "Bob") == 0 &&
+		      strcmp(u.status, "pending") == 0,
+	      NAME("get by id: the second keeps the status asked for"));
+	store_user_free(&u);
+	CHECK(store_user_find(st, "carol", &u) == STORE_NOTFOUND, NAME("an unknown key is not found"));
+	CHECK(store_user_get(st, second + 1000, &u) == STORE_NOTFOUND, NAME("an unknown id is not found"));
+	CHECK(store_user_set_hash(st, second, "h2b") == STORE_OK && store_user_get(st, second, &u) == STORE_OK &&
+		      strcmp(u.password_hash, "h2b") == 0,
+	      NAME("a new password hash is stored"));
+	store_user_free(&u);
+
+	long long carol = 0, dave = 0;
+	CHECK(store_user_create(st, "Carol", "carol", "h4", 1003, &carol) == STORE_OK && carol > second,
+	      NAME("create user"));
+	CHECK(store_user_delete(st, "carol") == STORE_OK, NAME("delete user"));
+	CHECK(store_user_delete(st, "carol") == STORE_NOTFOUND, NAME("deleting again finds nothing"));
+	CHECK(store_user_create(st, "Dave", "dave", "h5", 1004, &dave) == STORE_OK && dave > carol,
+	      NAME("a deleted user's id is not handed out again"));
+}
+
+static void test_sessions(struct store *st, const char *b)
+{
+	char name[200];
+	struct user alice;
+	if (!CHECK(store_user_find(st, "alice", &alice) == STORE_OK, NAME("sessions: alice exists")))
+		return;
+	struct session se;
+	CHECK(store_session_insert(st, "tok1", alice.id, "ua", 5000) == STORE_OK, NAME("insert a session"));
+	CHECK(store_session_insert(st, "tok1", alice.id, "ua", 5000) == STORE_CONFLICT,
+	      NAME("the same token twice conflicts"));
+	CHECK(store_session_insert(st, "tok-nobody", alice.id + 100000, "ua", 5000) == STORE_CONFLICT,
+	      NAME("a session of no user conflicts"));
+	CHECK(store_session_find(st, "tok1", &se) == STORE_OK && se.user_id == alice.id &&
+		      strcmp(se.username, "Alice") == 0 && strcmp(se.ua_hash, "ua") == 0 && se.created_at == 5000 &&
+		      se.last_seen == 5000 && strcmp(se.role, "admin") == 0 && strcmp(se.status, "active") == 0,
+	      NAME("find a session with its user's name, role and status"));
+	store_session_free(&se);
+	CHECK(store_session_touch(st, "tok1", 7000) == STORE_OK && store_session_find(st, "tok1", &se) == STORE_OK &&
+		      se.last_seen == 7000 && se.created_at == 5000,
+	      NAME("touch moves last_seen only"));
+	store_session_free(&se);
+	CHECK(store_session_purge(st, 6000, 4000) == STORE_OK && store_session_find(st, "tok1", &se) == STORE_OK,
+	      NAME("purge keeps a session used and made since"));
+	store_session_free(&se);
+	CHECK(store_session_purge(st, 7001, 0) == STORE_OK && store_session_find(st, "tok1", &se) == STORE_NOTFOUND,
+	      NAME("purge removes an idle session"));
+	CHECK(store_session_insert(st, "tok2", alice.id, "ua", 8000) == STORE_OK &&
+		      store_session_delete(st, "tok2") == STORE_OK && store_session_find(st, "tok2", &se) == STORE_NOTFOUND,
+	      NAME("delete a session"));
+	long long eve = 0;
+	CHECK(store_user_create(st, "Eve", "eve", "h", 9000, &eve) == STORE_OK &&
+		      store_session_insert(st, "tok-eve", eve, "ua", 9000) == STORE_OK &&
+		      store_user_delete(st, "eve") == STORE_OK && store_session_find(st, "tok-eve", &se) == STORE_NOTFOUND,
+	      NAME("deleting a user ends its sessions"));
+	store_user_free(&alice);
+}
+
+static void test_transactions(struct store *st, const char *b)
+{
+	char name[200];
+	struct user u;
+	long long id = 0;
+	CHECK(store_in_transaction(st) == 0, NAME("no transaction open"));
+	CHECK(store_begin(st) == STORE_OK && store_in_transaction(st) == 2, NAME("begin opens a write transaction"));
+	CHECK(store_user_create(st, "Frank", "frank", "h", 1, &id) == STORE_OK, NAME("a write inside it"));
+	store_rollback(st);
+	CHECK(store_in_transaction(st) == 0 && store_user_find(st, "frank", &u) == STORE_NOTFOUND,
+	      NAME("rolled back: the write is gone"));
+	CHECK(store_begin(st) == STORE_OK && store_user_create(st, "Grace", "grace", "h", 1, &id) == STORE_OK &&
+		      store_commit(st) == STORE_OK && store_in_transaction(st) == 0,
+	      NAME("begin, write, commit"));
+	CHECK(store_user_find(st, "grace", &u) == STORE_OK, NAME("committed: the write stays"));
+	store_user_free(&u);
+}
+
+static void test_rate(struct store *st, const char *b)
+{
+	char name[200];
+	const long long t0 = 1700000000001LL, minute = 60000;
+	int allowed = 0, granted = 0;
+	long long wait = 0, count = 0, oldest = 0;
+	for (int i = 0; i < 3; i++) {
+		CHECK(store_rate_take(st, "w", 3, minute, t0 + i * 1000, 1, &allowed, &wait) == STORE_OK, NAME("take"));
+		granted += allowed;
+	}
+	CHECK(granted == 3, NAME("three units of a limit of three are granted"));
+	CHECK(store_rate_take(st, "w", 3, minute, t0 + 10000, 1, &allowed, &wait) == STORE_OK && !allowed &&
+		      wait == 50000,
+	      NAME("the fourth is refused until the oldest leaves the window"));
+	CHECK(store_rate_count(st, "w", 0, &count, &oldest) == STORE_OK && count == 3 && oldest == t0,
+	      NAME("a refused take records nothing"));
+	CHECK(store_rate_take(st, "w", 3, minute, t0 + minute, 1, &allowed, &wait) == STORE_OK && allowed,
+	      NAME("once the oldest left the window, a unit is granted again"));
+	CHECK(store_rate_take(st, "other", 3, minute, t0, 0, &allowed, &wait) == STORE_OK && allowed &&
+		      store_rate_count(st, "other", 0, &count, &oldest) == STORE_OK && count == 0,
+	      NAME("another bucket has its own count; a check without record records nothing"));
+	CHECK(store_rate_add(st, "old", t0 - 3 * 86400000LL) == STORE_OK && store_rate_purge(st, t0) == STORE_OK &&
+		      store_rate_count(st, "old", 0, &count, &oldest) == STORE_OK && count == 0,
+	      NAME("purge removes old events"));
+}
+
+/* RACERS processes, each with its own connection, take TRIES units each
+ * of a bucket that has room for LIMIT: exactly LIMIT are granted. */
+#define RACERS 6
+#define TRIES 10
+#define LIMIT 15
+static void test_rate_race(const char *database, const char *b)
+{
+	char name[200];
+	pid_t pids[RACERS];
+	int gate[2];
+	if (!CHECK(pipe(gate) == 0, NAME("race: a start gate")))
+		return;
+	fflush(stdout);
+	for (int i = 0; i < RACERS; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			char err[512], go;
+			struct store *mine = NULL;
+			int granted = 0;
+			close(gate[1]);
+			if (store_open(database, &mine, err, sizeof err) < 0)
+				_exit(255);
+			/* Connected: wait for the others, then all take at once. */
+			if (read(gate[0], &go, 1) < 0)
+				_exit(253);
+			for (int k = 0; k < TRIES; k++) {
+				int allowed = 0;
+				long long wait_ms = 0;
+				if (store_rate_take(mine, "race", LIMIT, 60000, 1700000000001LL + k, 1, &allowed, &wait_ms) !=
+				    STORE_OK)
+					_exit(254);
+				granted += allowed;
+			}
+			store_close(mine);
+			_exit(granted);
+		}
+	}
+	close(gate[0]);
+	struct timespec settle = {0, 200000000L}; /* the racers connect meanwhile */
+	nanosleep(&settle, NULL);
+	close(gate[1]);                           /* EOF: every read returns at once */
+	int granted = 0, failed = 0;
+	for (int i = 0; i < RACERS; i++) {
+		int status = 0;
+		if (pids[i] < 0 || waitpid(pids[i], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) > TRIES)
+			failed++;
+		else
+			granted += WEXITSTATUS(status);
+	}
+	CHECK(failed == 0, NAME("race: every racer got an answer to each take"));
+	if (!CHECK(granted == LIMIT, NAME("race: exactly the limit was granted among six processes")))
+		printf("# granted %d of %d\n", granted, LIMIT);
+	struct store *st = open_store(database, b);
+	long long count = 0, oldest = 0;
+	CHECK(st && store_rate_count(st, "race", 0, &count, &oldest) == STORE_OK && count == LIMIT,
+	      NAME("race: exactly the limit was recorded"));
+	store_close(st);
+}
+#undef NAME
+
+static void run_contract(const char *database, const char *backend)
+{
+	struct store *st = open_store(database, backend);
+	if (!st)
+		return;
+	test_users(st, backend);
+	test_sessions(st, backend);
+	test_transactions(st, backend);
+	test_rate(st, backend);
+	store_close(st);
+	/* A second open of a migrated database migrates nothing. */
+	st = open_store(database, backend);
+	CHECK(st && store_schema_version(st) == store_schema_latest(), "reopened: still the latest version");
+	store_close(st);
+	test_rate_race(database, backend);
+}
+
+/* Empties the scratch database: the contract starts from no account. */
+static int pg_scratch(const char *url)
+{
+	PGconn *c = PQconnectdb(url);
+	PGresult *r = NULL;
+	int ok = PQstatus(c) == CONNECTION_OK;
+	if (ok) {
+		r = PQexec(c, "SET client_min_messages = warning; DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	}
+	if (!ok)
+		printf("# cannot empty %s: %s", url, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	return ok;
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!mkdtemp(root)) {
+		printf("Bail out! cannot make a temporary directory\n");
+		return 1;
+	}
+	char path[256];
+	snprintf(path, sizeof path, "%s/contract.db", root);
+	run_contract(path, "SQLite");
+	remove_tree(root);
+
+	/* No server at all: the open fails, saying why and what to check
+	 * (the runner answers 503 with it in the log, app.c). */
+	char err[512];
+	struct store *none = NULL;
+	CHECK(store_open("postgresql://nobody@/nothing?host=/nonexistent-aifacade&connect_timeout=2", &none, err,
+			 sizeof err) < 0 && none == NULL,
+	      "PostgreSQL: an unreachable server fails the open");
+	CHECK(strstr(err, "cannot connect to PostgreSQL database nothing@/nonexistent-aifacade") != NULL &&
+		      strstr(err, "check that PostgreSQL") != NULL,
+	      "PostgreSQL: the error names the database, the cause and what to check");
+	printf("# %s\n", err);
+
+	const char *pg = getenv("AIFACADE_TEST_PG");
+	if (!pg || !*pg)
+		printf("# PostgreSQL: skipped, AIFACADE_TEST_PG is not set (tests/run.sh unit sets it when"
+		       " tests/pg.sh can start a cluster)\n");
+	else if (CHECK(pg_scratch(pg), "PostgreSQL: empty the scratch database"))
+		run_contract(pg, "PostgreSQL");
+	return check_done();
+}
