@@ -168,7 +168,7 @@ static const char *const migrations[] = {
 
 enum pg_stmt {
 	P_BEGIN, P_BEGIN_READ, P_COMMIT, P_ROLLBACK, P_PING,
-	P_USER_CREATE, P_USER_FIND, P_USER_GET, P_USER_SET_HASH, P_USER_DELETE, P_USER_REGISTER,
+	P_USER_CREATE, P_USER_FIND, P_USER_GET, P_USER_SET_HASH, P_USER_DELETE, P_REGISTER_LOCK, P_USER_REGISTER,
 	P_SESSION_INSERT, P_SESSION_FIND, P_SESSION_TOUCH, P_SESSION_DELETE, P_SESSION_PURGE,
 	P_RATE_LOCK, P_RATE_COUNT, P_RATE_ADD, P_RATE_PURGE,
 	P_COUNT
@@ -190,14 +190,16 @@ static const char *const sql[P_COUNT] = {
 	[P_USER_GET] = "SELECT " USER_COLUMNS " FROM users WHERE id = $1",
 	[P_USER_SET_HASH] = "UPDATE users SET password_hash = $2 WHERE id = $1",
 	[P_USER_DELETE] = "DELETE FROM users WHERE username_key = $1",
-	/* The first account is the admin: the advisory lock makes two first
-	 * registrations at once take turns, so only one sees no admin. */
-	[P_USER_REGISTER] = "WITH l AS (SELECT pg_advisory_xact_lock(" LOCK_REGISTER "))"
-			    " INSERT INTO users (username, username_key, password_hash, created_at, role, status)"
-			    " SELECT $1, $2, $3, $4,"
+	/* The first account is the admin: registrations take turns on an
+	 * advisory lock, a statement of its own, so that the INSERT's snapshot
+	 * (READ COMMITTED: one per statement) is taken after the lock and sees
+	 * an admin that the one before committed. */
+	[P_REGISTER_LOCK] = "SELECT pg_advisory_xact_lock(" LOCK_REGISTER ")",
+	[P_USER_REGISTER] = "INSERT INTO users (username, username_key, password_hash, created_at, role, status)"
+			    " VALUES ($1, $2, $3, $4,"
 			    " CASE WHEN EXISTS (SELECT 1 FROM users WHERE role = 'admin') THEN 'user' ELSE 'admin' END,"
-			    " CASE WHEN EXISTS (SELECT 1 FROM users WHERE role = 'admin') THEN $5 ELSE 'active' END"
-			    " FROM l RETURNING id, role",
+			    " CASE WHEN EXISTS (SELECT 1 FROM users WHERE role = 'admin') THEN $5 ELSE 'active' END)"
+			    " RETURNING id, role",
 	[P_SESSION_INSERT] = "INSERT INTO sessions (token_hash, user_id, ua_hash, created_at, last_seen)"
 			     " VALUES ($1, $2, $3, $4, $4)",
 	[P_SESSION_FIND] = "SELECT s.user_id, u.username, s.ua_hash, s.created_at, s.last_seen, u.role, u.status"
@@ -489,6 +491,12 @@ static int pg_ping(struct store *pub)
 static int pg_begin(struct store *pub)
 {
 	struct pg_store *st = pg(pub);
+	/* As SQLite refuses BEGIN inside a transaction: PostgreSQL would only
+	 * warn, and the inner COMMIT would end the outer transaction. */
+	if (PQtransactionStatus(st->conn) != PQTRANS_IDLE) {
+		log_error("database %s: begin inside a transaction", st->where);
+		return STORE_ERROR;
+	}
 	int rc = run(st, P_BEGIN, "begin", NULL, "");
 	if (rc == STORE_OK)
 		st->txn = 2;
@@ -498,6 +506,10 @@ static int pg_begin(struct store *pub)
 static int pg_read_begin(struct store *pub)
 {
 	struct pg_store *st = pg(pub);
+	if (PQtransactionStatus(st->conn) != PQTRANS_IDLE) {
+		log_error("database %s: read snapshot inside a transaction", st->where);
+		return STORE_ERROR;
+	}
 	int rc = run(st, P_BEGIN_READ, "begin a read snapshot", NULL, "");
 	if (rc == STORE_OK)
 		st->txn = 1;
@@ -621,9 +633,21 @@ static int pg_user_delete(struct store *pub, const char *key)
 static int pg_user_register(struct store *pub, const char *username, const char *key, const char *password_hash,
 			    const char *status, long long now, long long *id, const char **role)
 {
+	struct pg_store *st = pg(pub);
 	PGresult *res = NULL;
-	int rc = run(pg(pub), P_USER_REGISTER, "register user", &res, "tttit", username, key, password_hash, now,
-		     status);
+	/* In the caller's transaction when it has one (register.c), else in one
+	 * of its own: the lock lasts until its end either way. */
+	int own = st->txn == 0;
+	int rc = own ? pg_begin(pub) : STORE_OK;
+	if (rc != STORE_OK)
+		return rc;
+	rc = run(st, P_REGISTER_LOCK, "wait for other registrations", NULL, "");
+	if (rc == STORE_OK)
+		rc = run(st, P_USER_REGISTER, "register user", &res, "tttit", username, key, password_hash, now, status);
+	if (own && rc == STORE_OK)
+		rc = pg_commit(pub);
+	else if (own)
+		pg_rollback(pub);
 	if (rc == STORE_OK && PQntuples(res) == 1) {
 		*id = col_ll(res, 0, 0, 0);
 		*role = strcmp(PQgetvalue(res, 0, 1), "admin") == 0 ? "admin" : "user";
