@@ -171,6 +171,9 @@ enum pg_stmt {
 	P_USER_CREATE, P_USER_FIND, P_USER_GET, P_USER_SET_HASH, P_USER_DELETE, P_REGISTER_LOCK, P_USER_REGISTER,
 	P_SESSION_INSERT, P_SESSION_FIND, P_SESSION_TOUCH, P_SESSION_DELETE, P_SESSION_PURGE,
 	P_RATE_LOCK, P_RATE_COUNT, P_RATE_ADD, P_RATE_PURGE,
+	P_CONV_CREATE, P_CONV_LIST, P_CONV_GET, P_CONV_RENAME, P_CONV_TOUCH, P_CONV_DELETE, P_CONV_CLEAR,
+	P_CONV_CLEAR_ALL, P_CONV_LOCK,
+	P_MSG_ADD, P_MSG_FINISH, P_MSG_PAGE, P_MSG_CONTEXT, P_MSG_UNRENDERED, P_MSG_SET_HTML,
 	P_COUNT
 };
 
@@ -213,6 +216,41 @@ static const char *const sql[P_COUNT] = {
 	[P_RATE_COUNT] = "SELECT count(*), coalesce(min(at), 0) FROM rate_events WHERE bucket = $1 AND at >= $2",
 	[P_RATE_ADD] = "INSERT INTO rate_events (bucket, at) VALUES ($1, $2)",
 	[P_RATE_PURGE] = "DELETE FROM rate_events WHERE at < $1",
+	[P_CONV_CREATE] = "INSERT INTO conversations (user_id, title, created_at, updated_at) VALUES ($1, $2, $3, $3)"
+			  " RETURNING id",
+	[P_CONV_LIST] = "SELECT id, title, created_at, updated_at FROM conversations WHERE user_id = $1"
+			" ORDER BY updated_at DESC, id DESC",
+	[P_CONV_GET] = "SELECT id, title, created_at, updated_at, leaf_id FROM conversations WHERE user_id = $1 AND id = $2",
+	[P_CONV_RENAME] = "UPDATE conversations SET title = $3, updated_at = $4 WHERE user_id = $1 AND id = $2",
+	[P_CONV_TOUCH] = "UPDATE conversations SET updated_at = greatest(updated_at, $2) WHERE id = $1 AND user_id = $3",
+	[P_CONV_DELETE] = "DELETE FROM conversations WHERE user_id = $1 AND id = $2",
+	[P_CONV_CLEAR] = "DELETE FROM conversations WHERE user_id = $1",
+	[P_CONV_CLEAR_ALL] = "DELETE FROM conversations",
+	/* Writers of one conversation's messages take turns on its row, in a
+	 * statement before theirs: a message's parent is the newest message
+	 * when it is written, which the INSERT's snapshot must see. */
+	[P_CONV_LOCK] = "SELECT 1 FROM conversations WHERE id = $1 AND user_id = $2 FOR UPDATE",
+	/* Every statement on messages names the conversation and its owner
+	 * (SECURITY.md). */
+	[P_MSG_ADD] = "INSERT INTO messages (conversation_id, role, content, status, model, created_at, html, html_version,"
+		      " parent_id)"
+		      " SELECT $1, $2, $3, $4, $5, $6, $7, $8, (SELECT max(id) FROM messages WHERE conversation_id = $1)"
+		      " WHERE EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND user_id = $9) RETURNING id",
+	[P_MSG_FINISH] = "UPDATE messages SET content = $2, reasoning = $3, status = $4, error = $5, html = $6,"
+			 " html_version = $7 WHERE id = $1 AND conversation_id = $8"
+			 " AND conversation_id IN (SELECT id FROM conversations WHERE id = $8 AND user_id = $9)",
+	/* before 0: no bound (NULL), rather than a largest integer. */
+	[P_MSG_PAGE] = "SELECT id, role, content, reasoning, status, model, error, created_at, html, html_version"
+		       " FROM messages WHERE conversation_id = $1 AND ($2::bigint IS NULL OR id < $2)"
+		       " AND conversation_id IN (SELECT id FROM conversations WHERE id = $1 AND user_id = $4)"
+		       " ORDER BY id DESC LIMIT $3",
+	[P_MSG_CONTEXT] = "SELECT id, role, content, reasoning, status, model, error, created_at FROM messages"
+			  " WHERE conversation_id = $1 AND ($2::bigint IS NULL OR id < $2) AND status = 'ok'"
+			  " AND conversation_id IN (SELECT id FROM conversations WHERE id = $1 AND user_id = $3)"
+			  " ORDER BY id DESC LIMIT 1000",
+	[P_MSG_UNRENDERED] = "SELECT id, role, content, reasoning, status, model, error, created_at FROM messages"
+			     " WHERE id > $1 AND html_version IS DISTINCT FROM $2 AND content <> '' ORDER BY id LIMIT $3",
+	[P_MSG_SET_HTML] = "UPDATE messages SET html = $3, html_version = $4 WHERE id = $1 AND content = $2",
 };
 
 struct pg_store {
@@ -760,6 +798,235 @@ static int pg_rate_take(struct store *pub, const char *bucket, long long limit, 
 	return rc;
 }
 
+/* ---- conversations ---- */
+
+static void conv_from_row(const PGresult *res, int row, struct conversation *c)
+{
+	c->id = col_ll(res, row, 0, 0);
+	c->title = col_str(res, row, 1);
+	c->created_at = col_ll(res, row, 2, 0);
+	c->updated_at = col_ll(res, row, 3, 0);
+	c->leaf_id = PQnfields(res) > 4 ? col_ll(res, row, 4, 0) : 0;
+}
+
+static int pg_conv_create(struct store *pub, long long user_id, const char *title, long long now,
+			  struct conversation *out)
+{
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_CONV_CREATE, "create conversation", &res, "iti", user_id, title, now);
+	if (rc == STORE_OK) {
+		memset(out, 0, sizeof *out);
+		out->id = col_ll(res, 0, 0, 0);
+		out->title = xstrdup(title);
+		out->created_at = out->updated_at = now;
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int pg_conv_list(struct store *pub, long long user_id, struct conversation **list, size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_CONV_LIST, "list conversations", &res, "i", user_id);
+	if (rc == STORE_OK && PQntuples(res) > 0) {
+		*n = (size_t)PQntuples(res);
+		*list = xcalloc(*n, sizeof **list);
+		for (size_t i = 0; i < *n; i++)
+			conv_from_row(res, (int)i, &(*list)[i]);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int pg_conv_get(struct store *pub, long long user_id, long long id, struct conversation *out)
+{
+	memset(out, 0, sizeof *out);
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_CONV_GET, "read conversation", &res, "ii", user_id, id);
+	if (rc == STORE_OK && PQntuples(res) == 0)
+		rc = STORE_NOTFOUND;
+	else if (rc == STORE_OK)
+		conv_from_row(res, 0, out);
+	PQclear(res);
+	return rc;
+}
+
+static int pg_conv_rename(struct store *pub, long long user_id, long long id, const char *title, long long now)
+{
+	return run_change(pg(pub), P_CONV_RENAME, "rename conversation", 1, "iiti", user_id, id, title, now);
+}
+
+static int pg_conv_touch(struct store *pub, long long user_id, long long id, long long now)
+{
+	return run_change(pg(pub), P_CONV_TOUCH, "touch conversation", 1, "iii", id, now, user_id);
+}
+
+static int pg_conv_delete(struct store *pub, long long user_id, long long id)
+{
+	return run_change(pg(pub), P_CONV_DELETE, "delete conversation", 1, "ii", user_id, id);
+}
+
+/* How many rows a DELETE's result says it deleted; frees the result. */
+static int deleted(PGresult *res, int rc, long long *n)
+{
+	if (n)
+		*n = rc == STORE_OK ? strtoll(PQcmdTuples(res), NULL, 10) : 0;
+	PQclear(res);
+	return rc;
+}
+
+static int pg_conv_clear(struct store *pub, long long user_id, long long *n)
+{
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_CONV_CLEAR, "clear conversations", &res, "i", user_id);
+	return deleted(res, rc, n);
+}
+
+static int pg_conv_clear_all(struct store *pub, long long *n)
+{
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_CONV_CLEAR_ALL, "clear all conversations", &res, "");
+	return deleted(res, rc, n);
+}
+
+/* ---- messages ---- */
+
+/* Columns 0-7 of every message query; 8 and 9 (html, html_version) only
+ * where the statement selects them. */
+static void msg_from_row(const PGresult *res, int row, struct message *m)
+{
+	memset(m, 0, sizeof *m);
+	m->id = col_ll(res, row, 0, 0);
+	m->role = col_str(res, row, 1);
+	m->content = col_str(res, row, 2);
+	m->reasoning = col_str(res, row, 3);
+	m->status = col_str(res, row, 4);
+	m->model = col_str(res, row, 5);
+	m->error = col_str(res, row, 6);
+	m->created_at = col_ll(res, row, 7, 0);
+	if (PQnfields(res) > 9) {
+		m->html = col_str(res, row, 8);
+		m->html_version = m->html ? col_ll(res, row, 9, 0) : 0;
+	}
+}
+
+/* Adds a message under the conversation's newest one, in the caller's
+ * transaction or one of its own, after taking the conversation's row. */
+static int pg_msg_add(struct store *pub, long long user_id, long long conv_id, const char *role, const char *content,
+		      const char *status, const char *model, const char *html, long long html_version, long long now,
+		      long long *id)
+{
+	struct pg_store *st = pg(pub);
+	PGresult *res = NULL;
+	int own = st->txn == 0;
+	int rc = own ? pg_begin(pub) : STORE_OK;
+	if (rc != STORE_OK)
+		return rc;
+	rc = run_change(st, P_CONV_LOCK, "lock conversation", 0, "ii", conv_id, user_id);
+	if (rc == STORE_OK)
+		rc = run(st, P_MSG_ADD, "store message", &res, "ittttitni", conv_id, role, content, status, model, now,
+			 html, html ? html_version : -1LL, user_id);
+	if (rc == STORE_OK && PQntuples(res) == 0)
+		rc = STORE_NOTFOUND;
+	if (rc == STORE_OK && id)
+		*id = col_ll(res, 0, 0, 0);
+	PQclear(res);
+	if (own && rc == STORE_OK)
+		rc = pg_commit(pub);
+	else if (own)
+		pg_rollback(pub);
+	return rc;
+}
+
+static int pg_msg_finish(struct store *pub, long long user_id, long long conv_id, long long id, const char *content,
+			 const char *reasoning, const char *status, const char *error, const char *html,
+			 long long html_version)
+{
+	return run_change(pg(pub), P_MSG_FINISH, "finish message", 1, "itttttnii", id, content,
+			  reasoning && *reasoning ? reasoning : NULL, status, error, html, html ? html_version : -1LL,
+			  conv_id, user_id);
+}
+
+static void reverse(struct message *list, size_t n)
+{
+	for (size_t i = 0; i < n / 2; i++) {
+		struct message t = list[i];
+		list[i] = list[n - 1 - i];
+		list[n - 1 - i] = t;
+	}
+}
+
+static int pg_msg_page(struct store *pub, long long user_id, long long conv_id, long long before, int limit,
+		       struct message **list, size_t *n, int *has_more)
+{
+	*list = NULL;
+	*n = 0;
+	*has_more = 0;
+	PGresult *res = NULL;
+	/* One more than asked tells whether older ones exist. */
+	int rc = run(pg(pub), P_MSG_PAGE, "read messages", &res, "inii", conv_id, before > 0 ? before : -1LL,
+		     (long long)limit + 1, user_id);
+	if (rc == STORE_OK) {
+		int rows = PQntuples(res);
+		*has_more = rows > limit;
+		*list = xcalloc((size_t)limit + 1, sizeof **list);
+		for (int i = 0; i < rows && i < limit; i++)
+			msg_from_row(res, i, &(*list)[(*n)++]);
+		reverse(*list, *n);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int pg_msg_context(struct store *pub, long long user_id, long long conv_id, long long before,
+			  long long budget, struct message **list, size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_MSG_CONTEXT, "read context", &res, "ini", conv_id, before > 0 ? before : -1LL, user_id);
+	if (rc == STORE_OK && PQntuples(res) > 0) {
+		long long used = 0;
+		*list = xcalloc((size_t)PQntuples(res), sizeof **list);
+		for (int i = 0; i < PQntuples(res); i++) {
+			long long len = PQgetlength(res, i, 2);
+			if (used + len > budget)
+				break;
+			used += len;
+			msg_from_row(res, i, &(*list)[(*n)++]);
+		}
+		reverse(*list, *n);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int pg_msg_unrendered(struct store *pub, long long html_version, long long after, int limit,
+			     struct message **list, size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_MSG_UNRENDERED, "list messages to render", &res, "iii", after, html_version,
+		     (long long)limit);
+	if (rc == STORE_OK) {
+		*list = xcalloc(limit > 0 ? (size_t)limit : 1, sizeof **list);
+		for (int i = 0; i < PQntuples(res) && i < limit; i++)
+			msg_from_row(res, i, &(*list)[(*n)++]);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int pg_msg_set_html(struct store *pub, long long id, const char *content, const char *html,
+			   long long html_version)
+{
+	return run_change(pg(pub), P_MSG_SET_HTML, "store rendered message", 1, "ittn", id, content, html,
+			  html ? html_version : -1LL);
+}
+
 /* The operations written so far; the others are NULL, and store.c answers
  * them with a log line naming the operation (docs/issue14-plan.md). */
 static const struct store_ops store_pg_ops = {
@@ -789,4 +1056,18 @@ static const struct store_ops store_pg_ops = {
 	.rate_count = pg_rate_count,
 	.rate_add = pg_rate_add,
 	.rate_purge = pg_rate_purge,
+	.conv_create = pg_conv_create,
+	.conv_list = pg_conv_list,
+	.conv_get = pg_conv_get,
+	.conv_rename = pg_conv_rename,
+	.conv_touch = pg_conv_touch,
+	.conv_delete = pg_conv_delete,
+	.conv_clear = pg_conv_clear,
+	.conv_clear_all = pg_conv_clear_all,
+	.msg_add = pg_msg_add,
+	.msg_finish = pg_msg_finish,
+	.msg_page = pg_msg_page,
+	.msg_context = pg_msg_context,
+	.msg_unrendered = pg_msg_unrendered,
+	.msg_set_html = pg_msg_set_html,
 };

@@ -7,7 +7,9 @@
  * checks name only store.h's functions, so a backend passes them by doing
  * what the contract says, whatever its engine: of six first registrations
  * at once exactly one makes the admin, keys are unique, ids are never handed out twice, sessions follow
- * their user, a transaction rolled back leaves nothing, and a rate limit
+ * their user, a transaction rolled back leaves nothing, conversations and
+ * messages are their owner's alone and page, finish and give context as
+ * store.h says, and a rate limit
  * grants exactly its units to processes that race for them. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +114,125 @@ static void test_sessions(struct store *st, const char *b)
 		      store_user_delete(st, "eve") == STORE_OK && store_session_find(st, "tok-eve", &se) == STORE_NOTFOUND,
 	      NAME("deleting a user ends its sessions"));
 	store_user_free(&alice);
+}
+
+static void test_conversations(struct store *st, const char *b)
+{
+	char name[200];
+	struct user ua, ub;
+	if (!CHECK(store_user_find(st, "alice", &ua) == STORE_OK && store_user_find(st, "bob", &ub) == STORE_OK,
+		   NAME("conversations: alice and bob exist")))
+		return;
+	long long alice = ua.id, bob = ub.id;
+	store_user_free(&ua);
+	store_user_free(&ub);
+	struct conversation a1, a2, b1, c, *list = NULL;
+	size_t n = 0;
+	CHECK(store_conv_create(st, alice, "A1", 100, &a1) == STORE_OK && a1.id > 0 && strcmp(a1.title, "A1") == 0 &&
+		      a1.created_at == 100 && a1.updated_at == 100,
+	      NAME("create a conversation"));
+	CHECK(store_conv_create(st, alice, "A2", 200, &a2) == STORE_OK && a2.id > a1.id, NAME("a second, a greater id"));
+	CHECK(store_conv_create(st, bob, "B1", 150, &b1) == STORE_OK, NAME("another user's"));
+	CHECK(store_conv_list(st, alice, &list, &n) == STORE_OK && n == 2 && list[0].id == a2.id && list[1].id == a1.id,
+	      NAME("list: only the owner's, the latest changed first"));
+	store_conv_list_free(list, n);
+	CHECK(store_conv_get(st, bob, a1.id, &c) == STORE_NOTFOUND, NAME("another user's conversation is not found"));
+	CHECK(store_conv_rename(st, bob, a1.id, "x", 300) == STORE_NOTFOUND, NAME("another user cannot rename"));
+	CHECK(store_conv_touch(st, bob, a1.id, 300) == STORE_NOTFOUND, NAME("another user cannot touch"));
+	CHECK(store_conv_delete(st, bob, a1.id) == STORE_NOTFOUND, NAME("another user cannot delete"));
+	CHECK(store_conv_rename(st, alice, a1.id, "A1 renamed", 300) == STORE_OK &&
+		      store_conv_get(st, alice, a1.id, &c) == STORE_OK && strcmp(c.title, "A1 renamed") == 0 &&
+		      c.updated_at == 300 && c.leaf_id == 0,
+	      NAME("the owner renames; the change time moves"));
+	store_conv_free(&c);
+	CHECK(store_conv_touch(st, alice, a2.id, 250) == STORE_OK && store_conv_touch(st, alice, a2.id, 10) == STORE_OK &&
+		      store_conv_get(st, alice, a2.id, &c) == STORE_OK && c.updated_at == 250,
+	      NAME("touch never moves the change time back"));
+	store_conv_free(&c);
+
+	/* 30 messages, every fourth an error; paged 25 at a time. */
+	long long id = 0, first = 0, last = 0;
+	int added = 1;
+	for (int i = 0; i < 30; i++) {
+		char text[32];
+		snprintf(text, sizeof text, "m%02d", i);
+		added &= store_msg_add(st, alice, a1.id, i % 2 ? "assistant" : "user", text, i % 4 == 3 ? "error" : "ok",
+				       i % 2 ? "fake-model" : NULL, NULL, 0, 1000 + i, &id) == STORE_OK;
+		if (!first)
+			first = id;
+		added &= id >= last;
+		last = id;
+	}
+	CHECK(added && last > first, NAME("add 30 messages, ids growing"));
+	CHECK(store_msg_add(st, bob, a1.id, "user", "intruder", "ok", NULL, NULL, 0, 2000, &id) == STORE_NOTFOUND,
+	      NAME("another user cannot add to the conversation"));
+	struct message *page = NULL;
+	int more = 0;
+	CHECK(store_msg_page(st, alice, a1.id, 0, 25, &page, &n, &more) == STORE_OK && n == 25 && more &&
+		      strcmp(page[0].content, "m05") == 0 && strcmp(page[24].content, "m29") == 0 &&
+		      page[0].id < page[24].id && page[24].model && strcmp(page[24].model, "fake-model") == 0 &&
+		      page[24].html == NULL,
+	      NAME("the newest page, oldest first, and older ones exist"));
+	long long before = n ? page[0].id : 0;
+	store_msg_list_free(page, n);
+	CHECK(store_msg_page(st, alice, a1.id, before, 25, &page, &n, &more) == STORE_OK && n == 5 && !more &&
+		      strcmp(page[0].content, "m00") == 0,
+	      NAME("the page before it, and no more"));
+	store_msg_list_free(page, n);
+	CHECK(store_msg_page(st, bob, a1.id, 0, 25, &page, &n, &more) == STORE_OK && n == 0,
+	      NAME("another user's page is empty"));
+	store_msg_list_free(page, n);
+
+	CHECK(store_msg_finish(st, bob, a1.id, last, "stolen", NULL, "ok", NULL, NULL, 0) == STORE_NOTFOUND,
+	      NAME("another user cannot finish a message"));
+	CHECK(store_msg_finish(st, alice, a2.id, last, "moved", NULL, "ok", NULL, NULL, 0) == STORE_NOTFOUND,
+	      NAME("a message is finished only in its own conversation"));
+	CHECK(store_msg_finish(st, alice, a1.id, last, "final answer", "", "ok", NULL, "<p>final answer</p>", 7) ==
+		      STORE_OK,
+	      NAME("the owner finishes a message with its HTML"));
+	CHECK(store_msg_page(st, alice, a1.id, 0, 1, &page, &n, &more) == STORE_OK && n == 1 &&
+		      strcmp(page[0].content, "final answer") == 0 && page[0].reasoning == NULL &&
+		      page[0].html && strcmp(page[0].html, "<p>final answer</p>") == 0 && page[0].html_version == 7,
+	      NAME("the page reads it back; an empty reasoning is none"));
+	store_msg_list_free(page, n);
+
+	/* Context: ok messages only, newest first until the budget is spent. */
+	CHECK(store_msg_context(st, alice, a1.id, 0, 12 + 3 + 3, &page, &n) == STORE_OK && n == 3 &&
+		      strcmp(page[2].content, "final answer") == 0 && strcmp(page[1].content, "m28") == 0 &&
+		      strcmp(page[0].content, "m26") == 0,
+	      NAME("context: the newest ok messages that fit the budget, oldest first"));
+	store_msg_list_free(page, n);
+	CHECK(store_msg_context(st, bob, a1.id, 0, 100000, &page, &n) == STORE_OK && n == 0,
+	      NAME("context: none from another user's conversation"));
+	store_msg_list_free(page, n);
+
+	CHECK(store_msg_unrendered(st, 7, 0, 100, &page, &n) == STORE_OK && n == 29, NAME("unrendered: all but one"));
+	store_msg_list_free(page, n);
+	CHECK(store_msg_set_html(st, first, "not its content", "<p>x</p>", 7) == STORE_NOTFOUND,
+	      NAME("set_html refuses HTML of another content"));
+	CHECK(store_msg_set_html(st, first, "m00", "<p>m00</p>", 7) == STORE_OK &&
+		      store_msg_unrendered(st, 7, 0, 100, &page, &n) == STORE_OK && n == 28,
+	      NAME("set_html stores HTML of the very content"));
+	store_msg_list_free(page, n);
+
+	long long gone = a1.id, cleared = 0;
+	CHECK(store_conv_delete(st, alice, a1.id) == STORE_OK && store_conv_get(st, alice, gone, &c) == STORE_NOTFOUND,
+	      NAME("the owner deletes a conversation"));
+	CHECK(store_msg_add(st, alice, gone, "user", "late", "ok", NULL, NULL, 0, 3000, &id) == STORE_NOTFOUND,
+	      NAME("a message for a deleted conversation is not stored"));
+	struct conversation a3;
+	CHECK(store_conv_create(st, alice, "A3", 400, &a3) == STORE_OK && a3.id > b1.id &&
+		      store_msg_add(st, alice, a3.id, "user", "new", "ok", NULL, NULL, 0, 3001, &id) == STORE_OK &&
+		      id > last,
+	      NAME("ids of deleted conversations and messages are not handed out again"));
+	CHECK(store_conv_clear(st, alice, &cleared) == STORE_OK && cleared == 2, NAME("clear: the owner's two"));
+	CHECK(store_conv_get(st, bob, b1.id, &c) == STORE_OK, NAME("clear leaves other users' conversations"));
+	store_conv_free(&c);
+	CHECK(store_conv_clear_all(st, &cleared) == STORE_OK && cleared == 1, NAME("clear all: every user's"));
+	store_conv_free(&a1);
+	store_conv_free(&a2);
+	store_conv_free(&a3);
+	store_conv_free(&b1);
 }
 
 static void test_transactions(struct store *st, const char *b)
@@ -257,6 +378,7 @@ static void run_contract(const char *database, const char *backend)
 	test_users(st, backend);
 	test_sessions(st, backend);
 	test_transactions(st, backend);
+	test_conversations(st, backend);
 	test_rate(st, backend);
 	store_close(st);
 	/* A second open of a migrated database migrates nothing. */
