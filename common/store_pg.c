@@ -159,12 +159,13 @@ static const char *const migrations[] = {
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
-/* Advisory lock keys, fixed in the statements' text: the migrations and
- * the first registration (one-key form), and the rate-limit buckets (the
- * two-key form, with the bucket's hash as the second). */
+/* Advisory lock keys, fixed in the statements' text: the migrations, the
+ * first registration and changes of admins (one-key form), and the
+ * rate-limit buckets (the two-key form, with the bucket's hash second). */
 #define LOCK_MIGRATE "1095321185"
 #define LOCK_REGISTER "1095321187"
 #define LOCK_RATE "1095321186"
+#define LOCK_ADMINS "1095321188"
 
 enum pg_stmt {
 	P_BEGIN, P_BEGIN_READ, P_COMMIT, P_ROLLBACK, P_PING,
@@ -174,6 +175,13 @@ enum pg_stmt {
 	P_CONV_CREATE, P_CONV_LIST, P_CONV_GET, P_CONV_RENAME, P_CONV_TOUCH, P_CONV_DELETE, P_CONV_CLEAR,
 	P_CONV_CLEAR_ALL, P_CONV_LOCK,
 	P_MSG_ADD, P_MSG_FINISH, P_MSG_PAGE, P_MSG_CONTEXT, P_MSG_UNRENDERED, P_MSG_SET_HTML,
+	P_TURN_REAP, P_TURN_ON_HOST, P_TURN_DROP, P_TURN_COUNT, P_TURN_ADD, P_TURN_BEAT, P_TURN_END,
+	P_TURN_SET_PID, P_TURN_OF_MSG, P_TURN_STOP, P_TURN_STOP_FLAG,
+	P_ADMINS_LOCK, P_USER_SET_ROLE, P_USER_SET_STATUS, P_USER_SET_QUOTA, P_USER_DELETE_ID, P_USER_SEEN,
+	P_SESSION_DESCRIBE, P_SESSION_LIST, P_SESSION_DELETE_SID, P_SESSION_END_ALL,
+	P_TOKEN_CREATE, P_TOKEN_LIST, P_TOKEN_DELETE, P_TOKEN_END_ALL, P_TOKEN_FIND, P_TOKEN_USED,
+	P_INVITE_CREATE, P_INVITE_USE, P_RESET_CREATE, P_RESET_TAKE,
+	P_USAGE_ADD, P_USAGE_SUM, P_GATEWAY_ADD, P_GATEWAY_SUM, P_AUDIT_ADD, P_AUDIT_LIST,
 	P_COUNT
 };
 
@@ -251,6 +259,68 @@ static const char *const sql[P_COUNT] = {
 	[P_MSG_UNRENDERED] = "SELECT id, role, content, reasoning, status, model, error, created_at FROM messages"
 			     " WHERE id > $1 AND html_version IS DISTINCT FROM $2 AND content <> '' ORDER BY id LIMIT $3",
 	[P_MSG_SET_HTML] = "UPDATE messages SET html = $3, html_version = $4 WHERE id = $1 AND content = $2",
+	[P_TURN_REAP] = "DELETE FROM turns WHERE (heartbeat_at < $1 AND host <> $2) OR heartbeat_at < $3",
+	[P_TURN_ON_HOST] = "SELECT id, pid FROM turns WHERE host = $1",
+	[P_TURN_DROP] = "DELETE FROM turns WHERE id = $1",
+	[P_TURN_COUNT] = "SELECT (SELECT count(*) FROM turns WHERE user_id = $1), (SELECT count(*) FROM turns)",
+	[P_TURN_ADD] = "INSERT INTO turns (user_id, message_id, host, pid, started_at, heartbeat_at)"
+		       " VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+	[P_TURN_BEAT] = "UPDATE turns SET heartbeat_at = $3 WHERE id = $1 AND user_id = $2",
+	[P_TURN_END] = "DELETE FROM turns WHERE id = $1 AND user_id = $2",
+	[P_TURN_SET_PID] = "UPDATE turns SET host = $3, pid = $4, heartbeat_at = $5 WHERE id = $1 AND user_id = $2",
+	[P_TURN_OF_MSG] = "SELECT id, host, pid, heartbeat_at, stop_requested FROM turns"
+			  " WHERE message_id = $1 AND user_id = $2 ORDER BY id DESC LIMIT 1",
+	[P_TURN_STOP] = "UPDATE turns SET stop_requested = 1 WHERE message_id = $1 AND user_id = $2",
+	[P_TURN_STOP_FLAG] = "SELECT stop_requested FROM turns WHERE id = $1 AND user_id = $2",
+	/* At least one active admin stays: the statements check, after the
+	 * lock (a statement of its own, so their snapshots see the last
+	 * change; see guarded()). */
+	[P_ADMINS_LOCK] = "SELECT pg_advisory_xact_lock(" LOCK_ADMINS ")",
+	[P_USER_SET_ROLE] = "UPDATE users SET role = $2 WHERE id = $1 AND ($2 = 'admin' OR EXISTS"
+			    " (SELECT 1 FROM users WHERE role = 'admin' AND status = 'active' AND id <> $1))",
+	[P_USER_SET_STATUS] = "UPDATE users SET status = $2 WHERE id = $1 AND ($2 = 'active' OR role <> 'admin' OR EXISTS"
+			      " (SELECT 1 FROM users WHERE role = 'admin' AND status = 'active' AND id <> $1))",
+	[P_USER_SET_QUOTA] = "UPDATE users SET quota_prompts_day = $2, quota_tokens_month = $3 WHERE id = $1",
+	[P_USER_DELETE_ID] = "DELETE FROM users WHERE id = $1 AND (role <> 'admin' OR EXISTS"
+			     " (SELECT 1 FROM users WHERE role = 'admin' AND status = 'active' AND id <> $1))",
+	[P_USER_SEEN] = "UPDATE users SET last_seen = $2 WHERE id = $1",
+	[P_SESSION_DESCRIBE] = "UPDATE sessions SET sid = $2, user_agent = $3, addr = $4 WHERE token_hash = $1",
+	/* Most recently used first. */
+	[P_SESSION_LIST] = "SELECT sid, created_at, last_seen, user_agent, addr,"
+			   " CASE WHEN token_hash = $2 THEN 1 ELSE 0 END FROM sessions"
+			   " WHERE user_id = $1 AND sid IS NOT NULL ORDER BY last_seen DESC, sid",
+	[P_SESSION_DELETE_SID] = "DELETE FROM sessions WHERE sid = $2 AND user_id = $1",
+	[P_SESSION_END_ALL] = "DELETE FROM sessions WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2",
+	[P_TOKEN_CREATE] = "INSERT INTO api_tokens (user_id, name, token_hash, created_at, store_conversations)"
+			   " VALUES ($1, $2, $3, $4, $5) RETURNING id",
+	[P_TOKEN_LIST] = "SELECT t.id, t.name, t.created_at, coalesce(t.last_used, 0), t.store_conversations,"
+			 " (SELECT count(*) FROM gateway_calls g WHERE g.token_id = t.id AND g.at >= $2),"
+			 " (SELECT coalesce(sum(tokens), 0) FROM gateway_calls g WHERE g.token_id = t.id AND g.at >= $2),"
+			 " (SELECT count(*) FROM gateway_calls g WHERE g.token_id = t.id AND g.at >= $2"
+			 " AND g.refused IS NOT NULL)"
+			 " FROM api_tokens t WHERE t.user_id = $1 ORDER BY t.id",
+	[P_TOKEN_DELETE] = "DELETE FROM api_tokens WHERE id = $2 AND user_id = $1",
+	[P_TOKEN_END_ALL] = "DELETE FROM api_tokens WHERE user_id = $1",
+	[P_TOKEN_FIND] = "SELECT t.user_id, u.username, u.role, u.status, t.created_at, coalesce(t.last_used, 0),"
+			 " t.id, t.name, t.store_conversations"
+			 " FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+	[P_TOKEN_USED] = "UPDATE api_tokens SET last_used = $2 WHERE token_hash = $1",
+	[P_INVITE_CREATE] = "INSERT INTO invites (code_hash, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+	[P_INVITE_USE] = "UPDATE invites SET used_by = $2, used_at = $3"
+			 " WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $3",
+	[P_RESET_CREATE] = "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at)"
+			   " VALUES ($1, $2, $3, $4)",
+	[P_RESET_TAKE] = "DELETE FROM password_resets WHERE token_hash = $1 RETURNING user_id, expires_at > $2",
+	[P_USAGE_ADD] = "INSERT INTO usage (user_id, at, tokens, estimated) VALUES ($1, $2, $3, $4)",
+	[P_USAGE_SUM] = "SELECT (SELECT count(*) FROM usage WHERE user_id = $1 AND at >= $2),"
+			" (SELECT coalesce(sum(tokens), 0) FROM usage WHERE user_id = $1 AND at >= $3),"
+			" EXISTS (SELECT 1 FROM usage WHERE user_id = $1 AND at >= $3 AND estimated = 1)",
+	[P_GATEWAY_ADD] = "INSERT INTO gateway_calls (user_id, token_id, at, tokens, refused) VALUES ($1, $2, $3, $4, $5)",
+	[P_GATEWAY_SUM] = "SELECT count(*), coalesce(sum(tokens), 0), count(refused) FROM gateway_calls"
+			  " WHERE user_id = $1 AND at >= $2",
+	[P_AUDIT_ADD] = "INSERT INTO audit (at, actor, action, target, addr, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+	[P_AUDIT_LIST] = "SELECT id, at, actor, action, target, addr, detail FROM audit"
+			 " WHERE ($1::bigint IS NULL OR id < $1) ORDER BY id DESC LIMIT $2",
 };
 
 struct pg_store {
@@ -1027,6 +1097,380 @@ static int pg_msg_set_html(struct store *pub, long long id, const char *content,
 			  html ? html_version : -1LL);
 }
 
+/* ---- turns in flight (inflight.h) ---- */
+
+static int pg_turn_reap(struct store *pub, long long stale_before, const char *host, long long local_stale_before)
+{
+	return run_change(pg(pub), P_TURN_REAP, "reap stale turns", 0, "iti", stale_before, host, local_stale_before);
+}
+
+static int pg_turn_on_host(struct store *pub, const char *host, struct turn_row **list, size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_TURN_ON_HOST, "list turns", &res, "t", host);
+	if (rc == STORE_OK && PQntuples(res) > 0) {
+		*list = xcalloc((size_t)PQntuples(res), sizeof **list);
+		for (int i = 0; i < PQntuples(res); i++) {
+			(*list)[i].id = col_ll(res, i, 0, 0);
+			(*list)[i].pid = col_ll(res, i, 1, 0);
+		}
+		*n = (size_t)PQntuples(res);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int pg_turn_drop(struct store *pub, long long id)
+{
+	return run_change(pg(pub), P_TURN_DROP, "drop a dead turn", 0, "i", id);
+}
+
+static int pg_turn_count(struct store *pub, long long user_id, long long *mine, long long *all)
+{
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_TURN_COUNT, "count turns", &res, "i", user_id);
+	if (rc == STORE_OK) {
+		*mine = col_ll(res, 0, 0, 0);
+		*all = col_ll(res, 0, 1, 0);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int pg_turn_add(struct store *pub, long long user_id, long long message_id, const char *host, long long pid,
+		       long long now, long long *id)
+{
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_TURN_ADD, "record turn", &res, "iitii", user_id, message_id, host, pid, now);
+	if (rc == STORE_OK)
+		*id = col_ll(res, 0, 0, 0);
+	PQclear(res);
+	return rc;
+}
+
+static int pg_turn_beat(struct store *pub, long long user_id, long long id, long long now)
+{
+	return run_change(pg(pub), P_TURN_BEAT, "turn heartbeat", 1, "iii", id, user_id, now);
+}
+
+static int pg_turn_end(struct store *pub, long long user_id, long long id)
+{
+	return run_change(pg(pub), P_TURN_END, "end turn", 1, "ii", id, user_id);
+}
+
+static int pg_turn_set_pid(struct store *pub, long long user_id, long long id, const char *host, long long pid,
+			   long long now)
+{
+	return run_change(pg(pub), P_TURN_SET_PID, "turn process", 1, "iitii", id, user_id, host, pid, now);
+}
+
+static int pg_turn_of_msg(struct store *pub, long long user_id, long long message_id, struct turn_state *out)
+{
+	memset(out, 0, sizeof *out);
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_TURN_OF_MSG, "read turn", &res, "ii", message_id, user_id);
+	if (rc == STORE_OK && PQntuples(res) == 0) {
+		rc = STORE_NOTFOUND;
+	} else if (rc == STORE_OK) {
+		out->id = col_ll(res, 0, 0, 0);
+		snprintf(out->host, sizeof out->host, "%s", PQgetvalue(res, 0, 1));
+		out->pid = col_ll(res, 0, 2, 0);
+		out->heartbeat_at = col_ll(res, 0, 3, 0);
+		out->stop_requested = (int)col_ll(res, 0, 4, 0);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int pg_turn_stop(struct store *pub, long long user_id, long long message_id)
+{
+	return run_change(pg(pub), P_TURN_STOP, "stop turn", 1, "ii", message_id, user_id);
+}
+
+static int pg_turn_stop_flag(struct store *pub, long long user_id, long long id, int *stop)
+{
+	*stop = 0;
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_TURN_STOP_FLAG, "read stop flag", &res, "ii", id, user_id);
+	if (rc == STORE_OK && PQntuples(res) == 1)
+		*stop = (int)col_ll(res, 0, 0, 0);
+	PQclear(res);
+	return rc;
+}
+
+/* ---- accounts and administration (README, "Accounts and administration") ---- */
+
+/* Changes of role and status, and deletions, take turns on the admins'
+ * lock in the caller's transaction or one of their own: their statement
+ * checks that another active admin stays, which two admins demoting each
+ * other at once would both see under READ COMMITTED without it. STORE_
+ * CONFLICT when the guard refused, STORE_NOTFOUND when there is no user. */
+static int guarded(struct pg_store *st, enum pg_stmt id, const char *what, long long uid, const char *value)
+{
+	int own = st->txn == 0;
+	int rc = own ? pg_begin(&st->pub) : STORE_OK;
+	if (rc != STORE_OK)
+		return rc;
+	rc = run(st, P_ADMINS_LOCK, "wait for other changes of admins", NULL, "");
+	if (rc == STORE_OK)
+		rc = value ? run_change(st, id, what, 1, "it", uid, value) : run_change(st, id, what, 1, "i", uid);
+	if (rc == STORE_NOTFOUND) {
+		struct user u;
+		int found = pg_user_get(&st->pub, uid, &u);
+		store_user_free(&u);
+		rc = found == STORE_OK ? STORE_CONFLICT : found;
+	}
+	if (own && rc == STORE_OK)
+		rc = pg_commit(&st->pub);
+	else if (own)
+		pg_rollback(&st->pub);
+	return rc;
+}
+
+static int pg_user_set_role(struct store *pub, long long id, const char *role)
+{
+	return guarded(pg(pub), P_USER_SET_ROLE, "set role", id, role);
+}
+
+static int pg_user_set_status(struct store *pub, long long id, const char *status)
+{
+	return guarded(pg(pub), P_USER_SET_STATUS, "set status", id, status);
+}
+
+static int pg_user_delete_id(struct store *pub, long long id)
+{
+	return guarded(pg(pub), P_USER_DELETE_ID, "delete user", id, NULL);
+}
+
+static int pg_user_set_quota(struct store *pub, long long id, long long prompts_day, long long tokens_month)
+{
+	return run_change(pg(pub), P_USER_SET_QUOTA, "set budgets", 1, "inn", id, prompts_day, tokens_month);
+}
+
+static int pg_user_seen(struct store *pub, long long id, long long now)
+{
+	return run_change(pg(pub), P_USER_SEEN, "mark user seen", 0, "ii", id, now);
+}
+
+static int pg_session_describe(struct store *pub, const char *token_hash, long long sid, const char *user_agent,
+			       const char *addr)
+{
+	return run_change(pg(pub), P_SESSION_DESCRIBE, "describe session", 0, "titt", token_hash, sid, user_agent, addr);
+}
+
+static int pg_session_list(struct store *pub, long long user_id, const char *current_hash, struct session_row **list,
+			   size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_SESSION_LIST, "list sessions", &res, "it", user_id, current_hash);
+	if (rc == STORE_OK && PQntuples(res) > 0) {
+		*list = xcalloc((size_t)PQntuples(res), sizeof **list);
+		for (int i = 0; i < PQntuples(res); i++) {
+			struct session_row *r = &(*list)[i];
+			r->sid = col_ll(res, i, 0, 0);
+			r->created_at = col_ll(res, i, 1, 0);
+			r->last_seen = col_ll(res, i, 2, 0);
+			r->user_agent = col_str(res, i, 3);
+			r->addr = col_str(res, i, 4);
+			r->current = col_ll(res, i, 5, 0) == 1;
+		}
+		*n = (size_t)PQntuples(res);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int pg_session_delete_sid(struct store *pub, long long user_id, long long sid)
+{
+	return run_change(pg(pub), P_SESSION_DELETE_SID, "end session", 1, "ii", user_id, sid);
+}
+
+static int pg_session_end_all(struct store *pub, long long user_id, const char *keep_hash, long long *n)
+{
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_SESSION_END_ALL, "end sessions", &res, "it", user_id, keep_hash);
+	return deleted(res, rc, n);
+}
+
+static int pg_token_create(struct store *pub, long long user_id, const char *name, const char *hash, long long now,
+			   int store_conversations, long long *id)
+{
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_TOKEN_CREATE, "create token", &res, "ittii", user_id, name, hash, now,
+		     (long long)(store_conversations != 0));
+	if (rc == STORE_OK && id)
+		*id = col_ll(res, 0, 0, 0);
+	PQclear(res);
+	return rc;
+}
+
+static int pg_token_list(struct store *pub, long long user_id, long long since, struct token_row **list, size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_TOKEN_LIST, "list tokens", &res, "ii", user_id, since);
+	if (rc == STORE_OK && PQntuples(res) > 0) {
+		*list = xcalloc((size_t)PQntuples(res), sizeof **list);
+		for (int i = 0; i < PQntuples(res); i++) {
+			struct token_row *r = &(*list)[i];
+			r->id = col_ll(res, i, 0, 0);
+			r->name = col_str(res, i, 1);
+			r->created_at = col_ll(res, i, 2, 0);
+			r->last_used = col_ll(res, i, 3, 0);
+			r->store_conversations = (int)col_ll(res, i, 4, 0);
+			r->calls = col_ll(res, i, 5, 0);
+			r->tokens = col_ll(res, i, 6, 0);
+			r->refusals = col_ll(res, i, 7, 0);
+		}
+		*n = (size_t)PQntuples(res);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int pg_token_delete(struct store *pub, long long user_id, long long id)
+{
+	return run_change(pg(pub), P_TOKEN_DELETE, "revoke token", 1, "ii", user_id, id);
+}
+
+static int pg_token_end_all(struct store *pub, long long user_id)
+{
+	return run_change(pg(pub), P_TOKEN_END_ALL, "revoke tokens", 0, "i", user_id);
+}
+
+static int pg_token_find(struct store *pub, const char *hash, long long now, struct session *out)
+{
+	struct pg_store *st = pg(pub);
+	memset(out, 0, sizeof *out);
+	PGresult *res = NULL;
+	int rc = run(st, P_TOKEN_FIND, "find token", &res, "t", hash);
+	if (rc == STORE_OK && PQntuples(res) == 0) {
+		rc = STORE_NOTFOUND;
+	} else if (rc == STORE_OK) {
+		out->user_id = col_ll(res, 0, 0, 0);
+		out->username = col_str(res, 0, 1);
+		out->role = col_str(res, 0, 2);
+		out->status = col_str(res, 0, 3);
+		out->created_at = col_ll(res, 0, 4, 0);
+		out->last_seen = col_ll(res, 0, 5, 0);
+		out->token_id = col_ll(res, 0, 6, 0);
+		out->token_name = col_str(res, 0, 7);
+		out->token_store = (int)col_ll(res, 0, 8, 0);
+	}
+	PQclear(res);
+	/* Marked used at most once a minute, so most reads stay reads. */
+	if (rc == STORE_OK && now - out->last_seen >= 60000 &&
+	    run_change(st, P_TOKEN_USED, "mark token used", 0, "ti", hash, now) != STORE_OK)
+		log_warn("could not record a token's last use");
+	return rc;
+}
+
+static int pg_invite_create(struct store *pub, const char *code_hash, long long by, long long now, long long expires)
+{
+	return run_change(pg(pub), P_INVITE_CREATE, "create invitation", 0, "tiii", code_hash, by, now, expires);
+}
+
+static int pg_invite_use(struct store *pub, const char *code_hash, long long user_id, long long now)
+{
+	return run_change(pg(pub), P_INVITE_USE, "use invitation", 1, "tii", code_hash, user_id, now);
+}
+
+static int pg_reset_create(struct store *pub, const char *hash, long long user_id, long long now, long long expires)
+{
+	return run_change(pg(pub), P_RESET_CREATE, "create password reset", 0, "tiii", hash, user_id, now, expires);
+}
+
+static int pg_reset_take(struct store *pub, const char *hash, long long now, long long *user_id)
+{
+	*user_id = 0;
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_RESET_TAKE, "use password reset", &res, "ti", hash, now);
+	if (rc == STORE_OK && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 1), "t") == 0)
+		*user_id = col_ll(res, 0, 0, 0);
+	else if (rc == STORE_OK)
+		rc = STORE_NOTFOUND;
+	PQclear(res);
+	return rc;
+}
+
+static int pg_usage_add(struct store *pub, long long user_id, long long now, long long tokens, int estimated)
+{
+	return run_change(pg(pub), P_USAGE_ADD, "record usage", 0, "iiii", user_id, now, tokens, (long long)estimated);
+}
+
+static int pg_usage_sum(struct store *pub, long long user_id, long long day_start, long long month_start,
+			long long *prompts_day, long long *tokens_month, int *estimated)
+{
+	*prompts_day = *tokens_month = 0;
+	*estimated = 0;
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_USAGE_SUM, "sum usage", &res, "iii", user_id, day_start, month_start);
+	if (rc == STORE_OK) {
+		*prompts_day = col_ll(res, 0, 0, 0);
+		*tokens_month = col_ll(res, 0, 1, 0);
+		*estimated = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int pg_gateway_add(struct store *pub, long long user_id, long long token_id, long long now, long long tokens,
+			  const char *refused)
+{
+	return run_change(pg(pub), P_GATEWAY_ADD, "record gateway call", 0, "iiiit", user_id, token_id, now, tokens,
+			  refused);
+}
+
+static int pg_gateway_sum(struct store *pub, long long user_id, long long since, struct gateway_use *out)
+{
+	memset(out, 0, sizeof *out);
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_GATEWAY_SUM, "sum gateway calls", &res, "ii", user_id, since);
+	if (rc == STORE_OK) {
+		out->calls = col_ll(res, 0, 0, 0);
+		out->tokens = col_ll(res, 0, 1, 0);
+		out->refusals = col_ll(res, 0, 2, 0);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int pg_audit_add(struct store *pub, long long now, const char *actor, const char *action, const char *target,
+			const char *addr, const char *detail)
+{
+	return run_change(pg(pub), P_AUDIT_ADD, "write audit log", 0, "ittttt", now, actor, action, target, addr,
+			  detail);
+}
+
+static int pg_audit_list(struct store *pub, long long before, int limit, struct audit_row **list, size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_AUDIT_LIST, "read audit log", &res, "ni", before > 0 ? before : -1LL, (long long)limit);
+	if (rc == STORE_OK && PQntuples(res) > 0) {
+		*list = xcalloc((size_t)PQntuples(res), sizeof **list);
+		for (int i = 0; i < PQntuples(res); i++) {
+			struct audit_row *r = &(*list)[i];
+			r->id = col_ll(res, i, 0, 0);
+			r->at = col_ll(res, i, 1, 0);
+			r->actor = col_str(res, i, 2);
+			r->action = col_str(res, i, 3);
+			r->target = col_str(res, i, 4);
+			r->addr = col_str(res, i, 5);
+			r->detail = col_str(res, i, 6);
+		}
+		*n = (size_t)PQntuples(res);
+	}
+	PQclear(res);
+	return rc;
+}
+
 /* The operations written so far; the others are NULL, and store.c answers
  * them with a log line naming the operation (docs/issue14-plan.md). */
 static const struct store_ops store_pg_ops = {
@@ -1070,4 +1514,39 @@ static const struct store_ops store_pg_ops = {
 	.msg_context = pg_msg_context,
 	.msg_unrendered = pg_msg_unrendered,
 	.msg_set_html = pg_msg_set_html,
+	.turn_reap = pg_turn_reap,
+	.turn_on_host = pg_turn_on_host,
+	.turn_drop = pg_turn_drop,
+	.turn_count = pg_turn_count,
+	.turn_add = pg_turn_add,
+	.turn_beat = pg_turn_beat,
+	.turn_end = pg_turn_end,
+	.turn_set_pid = pg_turn_set_pid,
+	.turn_of_msg = pg_turn_of_msg,
+	.turn_stop = pg_turn_stop,
+	.turn_stop_flag = pg_turn_stop_flag,
+	.user_set_role = pg_user_set_role,
+	.user_set_status = pg_user_set_status,
+	.user_set_quota = pg_user_set_quota,
+	.user_delete_id = pg_user_delete_id,
+	.user_seen = pg_user_seen,
+	.session_describe = pg_session_describe,
+	.session_list = pg_session_list,
+	.session_delete_sid = pg_session_delete_sid,
+	.session_end_all = pg_session_end_all,
+	.token_create = pg_token_create,
+	.token_list = pg_token_list,
+	.token_delete = pg_token_delete,
+	.token_end_all = pg_token_end_all,
+	.token_find = pg_token_find,
+	.invite_create = pg_invite_create,
+	.invite_use = pg_invite_use,
+	.reset_create = pg_reset_create,
+	.reset_take = pg_reset_take,
+	.usage_add = pg_usage_add,
+	.usage_sum = pg_usage_sum,
+	.gateway_add = pg_gateway_add,
+	.gateway_sum = pg_gateway_sum,
+	.audit_add = pg_audit_add,
+	.audit_list = pg_audit_list,
 };

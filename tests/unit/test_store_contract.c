@@ -9,7 +9,8 @@
  * at once exactly one makes the admin, keys are unique, ids are never handed out twice, sessions follow
  * their user, a transaction rolled back leaves nothing, conversations and
  * messages are their owner's alone and page, finish and give context as
- * store.h says, and a rate limit
+ * store.h says, turns, sessions and tokens answer only their owner, the last
+ * active admin stays, invitations and resets work once, and a rate limit
  * grants exactly its units to processes that race for them. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,89 @@ static struct store *open_store(const char *database, const char *backend)
 	if (!CHECK(store_open(database, &st, err, sizeof err) == 0, name))
 		printf("# %s\n", err);
 	return st;
+}
+
+/* Starts RACERS processes, each with its own connection to database,
+ * and lets them run racer(store, i) all at once; returns the sum of what
+ * they returned (each 0..TRIES), or -1 when one failed. */
+#define RACERS 6
+#define TRIES 10
+static int race(const char *database, int (*racer)(struct store *st, int i))
+{
+	pid_t pids[RACERS];
+	int gate[2];
+	if (pipe(gate) != 0)
+		return -1;
+	fflush(stdout);
+	for (int i = 0; i < RACERS; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			char err[512], go;
+			struct store *mine = NULL;
+			close(gate[1]);
+			if (store_open(database, &mine, err, sizeof err) < 0)
+				_exit(255);
+			/* Connected: wait for the others, then all go at once. */
+			if (read(gate[0], &go, 1) < 0)
+				_exit(253);
+			int got = racer(mine, i);
+			store_close(mine);
+			_exit(got < 0 ? 254 : got);
+		}
+	}
+	close(gate[0]);
+	struct timespec settle = {0, 200000000L}; /* the racers connect meanwhile */
+	nanosleep(&settle, NULL);
+	close(gate[1]);                           /* EOF: every read returns at once */
+	int sum = 0, failed = 0;
+	for (int i = 0; i < RACERS; i++) {
+		int status = 0;
+		if (pids[i] < 0 || waitpid(pids[i], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) > TRIES)
+			failed++;
+		else
+			sum += WEXITSTATUS(status);
+	}
+	return failed ? -1 : sum;
+}
+
+/* Registers racer i; returns 1 when it became the admin. */
+static int register_racer(struct store *st, int i)
+{
+	char name[16];
+	long long id = 0;
+	const char *role = NULL;
+	snprintf(name, sizeof name, "racer%d", i);
+	if (store_user_register(st, name, name, "h", "active", 500 + i, &id, &role) != STORE_OK)
+		return -1;
+	return strcmp(role, "admin") == 0;
+}
+
+/* Two admins step down at once (racers 0 and 1; the others do nothing);
+ * returns 1 when this one's step down was accepted. */
+static long long stepping_down[2];
+static int demote_racer(struct store *st, int i)
+{
+	if (i > 1)
+		return 0;
+	int rc = store_user_set_role(st, stepping_down[i], "user");
+	return rc == STORE_OK ? 1 : rc == STORE_CONFLICT ? 0 : -1;
+}
+
+/* Takes TRIES units of a bucket that has room for RATE_LIMIT; returns how
+ * many it was granted. */
+#define RATE_LIMIT 15
+static int rate_racer(struct store *st, int i)
+{
+	int granted = 0;
+	(void)i;
+	for (int k = 0; k < TRIES; k++) {
+		int allowed = 0;
+		long long wait_ms = 0;
+		if (store_rate_take(st, "race", RATE_LIMIT, 60000, 1700000000001LL + k, 1, &allowed, &wait_ms) != STORE_OK)
+			return -1;
+		granted += allowed;
+	}
+	return granted;
 }
 
 static void test_users(struct store *st, const char *b)
@@ -235,6 +319,188 @@ static void test_conversations(struct store *st, const char *b)
 	store_conv_free(&b1);
 }
 
+static void test_turns(struct store *st, const char *b)
+{
+	char name[200];
+	struct user ua, ub;
+	if (!CHECK(store_user_find(st, "alice", &ua) == STORE_OK && store_user_find(st, "bob", &ub) == STORE_OK,
+		   NAME("turns: alice and bob exist")))
+		return;
+	long long alice = ua.id, bob = ub.id, t1 = 0, t2 = 0, mine = -1, all = -1;
+	store_user_free(&ua);
+	store_user_free(&ub);
+	CHECK(store_turn_add(st, alice, 501, "node-a", 11, 1000, &t1) == STORE_OK &&
+		      store_turn_add(st, bob, 502, "node-b", 22, 1000, &t2) == STORE_OK && t2 > t1,
+	      NAME("record two turns"));
+	CHECK(store_turn_count(st, alice, &mine, &all) == STORE_OK && mine == 1 && all == 2,
+	      NAME("count: the user's and everyone's"));
+	CHECK(store_turn_beat(st, bob, t1, 2000) == STORE_NOTFOUND && store_turn_end(st, bob, t1) == STORE_NOTFOUND &&
+		      store_turn_set_pid(st, bob, t1, "x", 1, 2000) == STORE_NOTFOUND &&
+		      store_turn_stop(st, bob, 501) == STORE_NOTFOUND,
+	      NAME("another user can neither beat, end, move nor stop a turn"));
+	struct turn_state ts;
+	int stop = -1;
+	CHECK(store_turn_set_pid(st, alice, t1, "node-c", 33, 3000) == STORE_OK &&
+		      store_turn_of_msg(st, alice, 501, &ts) == STORE_OK && ts.id == t1 && strcmp(ts.host, "node-c") == 0 &&
+		      ts.pid == 33 && ts.heartbeat_at == 3000 && !ts.stop_requested,
+	      NAME("the turn moves to its generator's process"));
+	CHECK(store_turn_of_msg(st, bob, 501, &ts) == STORE_NOTFOUND, NAME("another user's turn is not found"));
+	CHECK(store_turn_stop(st, alice, 501) == STORE_OK && store_turn_stop_flag(st, alice, t1, &stop) == STORE_OK &&
+		      stop == 1,
+	      NAME("a stop asked is seen by the generator"));
+	CHECK(store_turn_stop_flag(st, bob, t1, &stop) == STORE_OK && stop == 0,
+	      NAME("another user's stop flag reads as none"));
+	struct turn_row *rows = NULL;
+	size_t n = 0;
+	CHECK(store_turn_on_host(st, "node-b", &rows, &n) == STORE_OK && n == 1 && rows[0].id == t2 && rows[0].pid == 22,
+	      NAME("the turns of a host"));
+	free(rows);
+	/* Reap: other hosts' turns silent since before 2500, this host's since before 500. */
+	CHECK(store_turn_reap(st, 2500, "node-c", 500) == STORE_OK && store_turn_count(st, alice, &mine, &all) == STORE_OK &&
+		      mine == 1 && all == 1,
+	      NAME("reap drops another host's stale turn, keeps this host's"));
+	CHECK(store_turn_beat(st, alice, t1, 4000) == STORE_OK && store_turn_end(st, alice, t1) == STORE_OK &&
+		      store_turn_end(st, alice, t1) == STORE_NOTFOUND,
+	      NAME("beat, end, and the turn is gone"));
+	CHECK(store_turn_add(st, alice, 503, "node-a", 44, 5000, &t2) == STORE_OK && store_turn_drop(st, t2) == STORE_OK &&
+		      store_turn_count(st, alice, &mine, &all) == STORE_OK && all == 0,
+	      NAME("a dead process's turn is dropped"));
+}
+
+static void test_administration(struct store *st, const char *database, const char *b)
+{
+	char name[200];
+	struct user u, admin;
+	if (!CHECK(store_user_find(st, "racer0", &u) == STORE_OK, NAME("administration: the racers exist")))
+		return;
+	store_user_free(&u);
+	/* The one admin among the racers. */
+	long long aid = 0;
+	for (int i = 0; i < 6 && !aid; i++) {
+		char key[16];
+		snprintf(key, sizeof key, "racer%d", i);
+		if (store_user_find(st, key, &admin) == STORE_OK && strcmp(admin.role, "admin") == 0)
+			aid = admin.id;
+		store_user_free(&admin);
+	}
+	if (!CHECK(aid > 0, NAME("administration: the admin is found")))
+		return;
+	CHECK(store_user_set_role(st, aid, "user") == STORE_CONFLICT &&
+		      store_user_set_status(st, aid, "disabled") == STORE_CONFLICT &&
+		      store_user_delete_id(st, aid) == STORE_CONFLICT,
+	      NAME("the last active admin can be neither demoted, disabled nor deleted"));
+	CHECK(store_user_set_role(st, aid + 100000, "user") == STORE_NOTFOUND, NAME("an unknown user is not found"));
+	struct user alice;
+	if (!CHECK(store_user_find(st, "alice", &alice) == STORE_OK, NAME("alice exists")))
+		return;
+	CHECK(store_user_set_role(st, alice.id, "admin") == STORE_OK && store_user_set_status(st, alice.id, "active") == STORE_OK &&
+		      store_user_set_role(st, aid, "user") == STORE_OK,
+	      NAME("with a second active admin, the first can step down"));
+	CHECK(store_user_set_role(st, alice.id, "user") == STORE_CONFLICT, NAME("and the second is now the last"));
+	stepping_down[0] = alice.id;
+	stepping_down[1] = aid;
+	int accepted = store_user_set_role(st, aid, "admin") == STORE_OK ? race(database, demote_racer) : -1;
+	if (!CHECK(accepted == 1, NAME("two admins stepping down at once: one is refused")))
+		printf("# %d accepted (-1: a racer failed)\n", accepted);
+	CHECK(store_user_set_role(st, alice.id, "admin") == STORE_OK && store_user_set_role(st, aid, "user") == STORE_OK,
+	      NAME("alice is the one admin again"));
+	CHECK(store_user_set_quota(st, alice.id, 5, -1) == STORE_OK && store_user_seen(st, alice.id, 777) == STORE_OK &&
+		      store_user_get(st, alice.id, &u) == STORE_OK && u.quota_prompts_day == 5 &&
+		      u.quota_tokens_month == -1 && u.last_seen == 777,
+	      NAME("budgets of one's own (-1: the setting's) and the last visit"));
+	store_user_free(&u);
+
+	/* Sessions as the account page lists them. */
+	struct session_row *rows = NULL;
+	size_t n = 0;
+	long long ended = 0;
+	CHECK(store_session_insert(st, "s1", alice.id, "ua", 100) == STORE_OK &&
+		      store_session_insert(st, "s2", alice.id, "ua", 200) == STORE_OK &&
+		      store_session_insert(st, "s3", alice.id, "ua", 300) == STORE_OK &&
+		      store_session_describe(st, "s1", 9001, "Firefox", "192.0.2.1") == STORE_OK &&
+		      store_session_describe(st, "s2", 9002, "Chromium", "192.0.2.2") == STORE_OK,
+	      NAME("describe two sessions"));
+	CHECK(store_session_list(st, alice.id, "s1", &rows, &n) == STORE_OK && n == 2 && rows[0].sid == 9002 &&
+		      rows[1].sid == 9001 && rows[1].current && !rows[0].current &&
+		      strcmp(rows[1].user_agent, "Firefox") == 0 && strcmp(rows[0].addr, "192.0.2.2") == 0,
+	      NAME("list: described sessions, the latest used first, the current one marked"));
+	store_session_list_free(rows, n);
+	struct user bob;
+	CHECK(store_user_find(st, "bob", &bob) == STORE_OK && store_session_delete_sid(st, bob.id, 9002) == STORE_NOTFOUND,
+	      NAME("another user cannot end a session"));
+	CHECK(store_session_delete_sid(st, alice.id, 9002) == STORE_OK &&
+		      store_session_end_all(st, alice.id, "s1", &ended) == STORE_OK && ended == 1 &&
+		      store_session_list(st, alice.id, "s1", &rows, &n) == STORE_OK && n == 1,
+	      NAME("end one session, then all but the current one"));
+	store_session_list_free(rows, n);
+
+	/* API tokens and their gateway calls. */
+	long long tok = 0;
+	struct session ts;
+	struct token_row *toks = NULL;
+	CHECK(store_token_create(st, alice.id, "laptop", "th1", 1000, 1, &tok) == STORE_OK && tok > 0,
+	      NAME("create a token"));
+	CHECK(store_token_create(st, bob.id, "dup", "th1", 1000, 0, NULL) == STORE_CONFLICT,
+	      NAME("a token hash is unique"));
+	CHECK(store_token_find(st, "th1", 100000, &ts) == STORE_OK && ts.user_id == alice.id && ts.token_id == tok &&
+		      strcmp(ts.token_name, "laptop") == 0 && ts.token_store == 1 && strcmp(ts.role, "admin") == 0,
+	      NAME("a token finds its user as a session would"));
+	store_session_free(&ts);
+	CHECK(store_gateway_add(st, alice.id, tok, 2000, 30, NULL) == STORE_OK &&
+		      store_gateway_add(st, alice.id, tok, 3000, 0, "rate_limited") == STORE_OK,
+	      NAME("record a gateway call and a refusal"));
+	CHECK(store_token_list(st, alice.id, 0, &toks, &n) == STORE_OK && n == 1 && toks[0].last_used == 100000 &&
+		      toks[0].calls == 2 && toks[0].tokens == 30 && toks[0].refusals == 1 && toks[0].store_conversations,
+	      NAME("the token list: last use, calls, tokens, refusals"));
+	store_token_list_free(toks, n);
+	struct gateway_use gu;
+	CHECK(store_gateway_sum(st, alice.id, 2500, &gu) == STORE_OK && gu.calls == 1 && gu.tokens == 0 &&
+		      gu.refusals == 1,
+	      NAME("gateway use since a time"));
+	CHECK(store_token_delete(st, bob.id, tok) == STORE_NOTFOUND && store_token_delete(st, alice.id, tok) == STORE_OK &&
+		      store_token_find(st, "th1", 200000, &ts) == STORE_NOTFOUND,
+	      NAME("only the owner revokes a token; a revoked token finds nothing"));
+
+	/* Invitations and password resets: single use, expiring. */
+	long long who = 0;
+	CHECK(store_invite_create(st, "inv", aid, 1000, 5000) == STORE_OK &&
+		      store_invite_use(st, "inv", bob.id, 6000) == STORE_NOTFOUND &&
+		      store_invite_use(st, "inv", bob.id, 2000) == STORE_OK &&
+		      store_invite_use(st, "inv", alice.id, 2001) == STORE_NOTFOUND,
+	      NAME("an invitation: not after it expires, once only"));
+	CHECK(store_reset_create(st, "rs", bob.id, 1000, 5000) == STORE_OK &&
+		      store_reset_take(st, "rs", 2000, &who) == STORE_OK && who == bob.id &&
+		      store_reset_take(st, "rs", 2000, &who) == STORE_NOTFOUND,
+	      NAME("a password reset gives its user once"));
+	CHECK(store_reset_create(st, "rs2", bob.id, 1000, 5000) == STORE_OK &&
+		      store_reset_take(st, "rs2", 6000, &who) == STORE_NOTFOUND && who == 0,
+	      NAME("an expired reset gives no one"));
+
+	/* Budgets and the audit log. */
+	long long prompts = 0, tokens = 0;
+	int estimated = -1;
+	CHECK(store_usage_add(st, bob.id, 100, 10, 0) == STORE_OK && store_usage_add(st, bob.id, 200, 20, 1) == STORE_OK &&
+		      store_usage_add(st, bob.id, 300, 40, 0) == STORE_OK &&
+		      store_usage_sum(st, bob.id, 250, 150, &prompts, &tokens, &estimated) == STORE_OK && prompts == 1 &&
+		      tokens == 60 && estimated == 1,
+	      NAME("usage: prompts since the day, tokens since the month, estimated or not"));
+	struct audit_row *audit = NULL;
+	CHECK(store_audit_add(st, 1, "alice", "login", NULL, "192.0.2.1", NULL) == STORE_OK &&
+		      store_audit_add(st, 2, "alice", "role", "bob", "192.0.2.1", "admin") == STORE_OK &&
+		      store_audit_add(st, 3, NULL, "purge", NULL, "-", NULL) == STORE_OK,
+	      NAME("write the audit log"));
+	CHECK(store_audit_list(st, 0, 2, &audit, &n) == STORE_OK && n == 2 && strcmp(audit[0].action, "purge") == 0 &&
+		      audit[0].actor == NULL && strcmp(audit[1].detail, "admin") == 0,
+	      NAME("the audit log, newest first"));
+	long long older = n ? audit[1].id : 0;
+	store_audit_list_free(audit, n);
+	CHECK(store_audit_list(st, older, 10, &audit, &n) == STORE_OK && n == 1 && strcmp(audit[0].action, "login") == 0,
+	      NAME("and the page before"));
+	store_audit_list_free(audit, n);
+	store_user_free(&alice);
+	store_user_free(&bob);
+}
+
 static void test_transactions(struct store *st, const char *b)
 {
 	char name[200];
@@ -279,78 +545,6 @@ static void test_rate(struct store *st, const char *b)
 	      NAME("purge removes old events"));
 }
 
-/* Starts RACERS processes, each with its own connection to database,
- * and lets them run racer(store, i) all at once; returns the sum of what
- * they returned (each 0..TRIES), or -1 when one failed. */
-#define RACERS 6
-#define TRIES 10
-static int race(const char *database, int (*racer)(struct store *st, int i))
-{
-	pid_t pids[RACERS];
-	int gate[2];
-	if (pipe(gate) != 0)
-		return -1;
-	fflush(stdout);
-	for (int i = 0; i < RACERS; i++) {
-		pids[i] = fork();
-		if (pids[i] == 0) {
-			char err[512], go;
-			struct store *mine = NULL;
-			close(gate[1]);
-			if (store_open(database, &mine, err, sizeof err) < 0)
-				_exit(255);
-			/* Connected: wait for the others, then all go at once. */
-			if (read(gate[0], &go, 1) < 0)
-				_exit(253);
-			int got = racer(mine, i);
-			store_close(mine);
-			_exit(got < 0 ? 254 : got);
-		}
-	}
-	close(gate[0]);
-	struct timespec settle = {0, 200000000L}; /* the racers connect meanwhile */
-	nanosleep(&settle, NULL);
-	close(gate[1]);                           /* EOF: every read returns at once */
-	int sum = 0, failed = 0;
-	for (int i = 0; i < RACERS; i++) {
-		int status = 0;
-		if (pids[i] < 0 || waitpid(pids[i], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) > TRIES)
-			failed++;
-		else
-			sum += WEXITSTATUS(status);
-	}
-	return failed ? -1 : sum;
-}
-
-/* Registers racer i; returns 1 when it became the admin. */
-static int register_racer(struct store *st, int i)
-{
-	char name[16];
-	long long id = 0;
-	const char *role = NULL;
-	snprintf(name, sizeof name, "racer%d", i);
-	if (store_user_register(st, name, name, "h", "active", 500 + i, &id, &role) != STORE_OK)
-		return -1;
-	return strcmp(role, "admin") == 0;
-}
-
-/* Takes TRIES units of a bucket that has room for RATE_LIMIT; returns how
- * many it was granted. */
-#define RATE_LIMIT 15
-static int rate_racer(struct store *st, int i)
-{
-	int granted = 0;
-	(void)i;
-	for (int k = 0; k < TRIES; k++) {
-		int allowed = 0;
-		long long wait_ms = 0;
-		if (store_rate_take(st, "race", RATE_LIMIT, 60000, 1700000000001LL + k, 1, &allowed, &wait_ms) != STORE_OK)
-			return -1;
-		granted += allowed;
-	}
-	return granted;
-}
-
 static void test_rate_race(const char *database, const char *b)
 {
 	char name[200];
@@ -379,6 +573,8 @@ static void run_contract(const char *database, const char *backend)
 	test_sessions(st, backend);
 	test_transactions(st, backend);
 	test_conversations(st, backend);
+	test_turns(st, backend);
+	test_administration(st, database, backend);
 	test_rate(st, backend);
 	store_close(st);
 	/* A second open of a migrated database migrates nothing. */
