@@ -23,6 +23,7 @@
 #include <libpq-fe.h>
 
 #include "alloc.h"
+#include "branch.h"
 #include "log.h"
 
 /* The PostgreSQL schema at each version of store_sqlite.c's numbering.
@@ -182,6 +183,8 @@ enum pg_stmt {
 	P_TOKEN_CREATE, P_TOKEN_LIST, P_TOKEN_DELETE, P_TOKEN_END_ALL, P_TOKEN_FIND, P_TOKEN_USED,
 	P_INVITE_CREATE, P_INVITE_USE, P_RESET_CREATE, P_RESET_TAKE,
 	P_USAGE_ADD, P_USAGE_SUM, P_GATEWAY_ADD, P_GATEWAY_SUM, P_AUDIT_ADD, P_AUDIT_LIST,
+	P_MSG_ADD_UNDER, P_MSG_GET, P_MSG_PROGRESS, P_MSG_TREE, P_CONV_SET_LEAF, P_MSG_IN_CONV, P_MSG_NEWER_NTH,
+	P_MSG_AFTER, P_IMPORT_CONV, P_IMPORT_MSG, P_USERS_EACH, P_USERS_ADMIN, P_STATS,
 	P_COUNT
 };
 
@@ -321,6 +324,54 @@ static const char *const sql[P_COUNT] = {
 	[P_AUDIT_ADD] = "INSERT INTO audit (at, actor, action, target, addr, detail) VALUES ($1, $2, $3, $4, $5, $6)",
 	[P_AUDIT_LIST] = "SELECT id, at, actor, action, target, addr, detail FROM audit"
 			 " WHERE ($1::bigint IS NULL OR id < $1) ORDER BY id DESC LIMIT $2",
+	/* The parent, when there is one, must be a message of the same
+	 * conversation: a branch never crosses conversations or owners. */
+	[P_MSG_ADD_UNDER] = "INSERT INTO messages (conversation_id, role, content, status, model, created_at, html,"
+			    " html_version, parent_id)"
+			    " SELECT $1, $2, $3, $4, $5, $6, $7, $8, NULLIF($10::bigint, 0)"
+			    " WHERE EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND user_id = $9)"
+			    " AND ($10::bigint = 0 OR EXISTS (SELECT 1 FROM messages WHERE id = $10 AND conversation_id = $1))"
+			    " RETURNING id",
+	[P_MSG_GET] = "SELECT m.id, m.role, m.content, m.reasoning, m.status, m.model, m.error, m.created_at, m.html,"
+		      " m.html_version, m.conversation_id, m.parent_id"
+		      " FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.id = $1 AND c.user_id = $2",
+	/* Only while the answer is still being written (status interrupted). */
+	[P_MSG_PROGRESS] = "UPDATE messages SET content = $2, reasoning = $3, html = NULL, html_version = NULL"
+			   " WHERE id = $1 AND conversation_id = $4 AND status = 'interrupted'"
+			   " AND conversation_id IN (SELECT id FROM conversations WHERE id = $4 AND user_id = $5)",
+	[P_MSG_TREE] = "SELECT m.id, m.parent_id, m.role FROM messages m WHERE m.conversation_id = $1"
+		       " AND m.conversation_id IN (SELECT id FROM conversations WHERE id = $1 AND user_id = $2)"
+		       " ORDER BY m.id",
+	[P_CONV_SET_LEAF] = "UPDATE conversations SET leaf_id = $3 WHERE id = $2 AND user_id = $1",
+	[P_MSG_IN_CONV] = "SELECT 1 FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+			  " WHERE m.id = $1 AND c.id = $2 AND c.user_id = $3",
+	[P_MSG_NEWER_NTH] = "SELECT id FROM messages WHERE conversation_id = $1 AND id > $2 ORDER BY id LIMIT 1 OFFSET $3",
+	[P_MSG_AFTER] = "SELECT id, role, content, reasoning, status, model, error, created_at FROM messages"
+			" WHERE conversation_id = $1 AND id > $2"
+			" AND conversation_id IN (SELECT id FROM conversations WHERE id = $1 AND user_id = $4)"
+			" ORDER BY id LIMIT $3",
+	[P_IMPORT_CONV] = "INSERT INTO conversations (user_id, title, created_at, updated_at) VALUES ($1, $2, $3, $4)"
+			  " RETURNING id",
+	[P_IMPORT_MSG] = "INSERT INTO messages (conversation_id, role, content, reasoning, status, model, error, created_at,"
+			 " html, html_version, parent_id) SELECT $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+			 " (SELECT max(id) FROM messages WHERE conversation_id = $2)"
+			 " WHERE EXISTS (SELECT 1 FROM conversations WHERE id = $2 AND user_id = $1)",
+	[P_USERS_EACH] = "SELECT u.id, u.username, u.created_at,"
+			 " (SELECT count(*) FROM conversations c WHERE c.user_id = u.id),"
+			 " (SELECT count(*) FROM messages m JOIN conversations c ON m.conversation_id = c.id"
+			 " WHERE c.user_id = u.id)"
+			 " FROM users u ORDER BY u.id",
+	[P_USERS_ADMIN] = "SELECT u.id, u.username, u.created_at, u.role, u.status, u.quota_prompts_day,"
+			  " u.quota_tokens_month, coalesce(u.last_seen, 0),"
+			  " (SELECT count(*) FROM conversations c WHERE c.user_id = u.id),"
+			  " (SELECT count(*) FROM messages m JOIN conversations c ON m.conversation_id = c.id"
+			  "  WHERE c.user_id = u.id),"
+			  " (SELECT count(*) FROM usage g WHERE g.user_id = u.id AND g.at >= $1),"
+			  " (SELECT coalesce(sum(tokens), 0) FROM usage g WHERE g.user_id = u.id AND g.at >= $2)"
+			  " FROM users u ORDER BY u.id",
+	[P_STATS] = "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM sessions),"
+		    " (SELECT count(*) FROM conversations), (SELECT count(*) FROM messages),"
+		    " (SELECT count(*) FROM rate_events)",
 };
 
 struct pg_store {
@@ -1471,6 +1522,251 @@ static int pg_audit_list(struct store *pub, long long before, int limit, struct 
 	return rc;
 }
 
+/* ---- the message tree (README, "Regenerate, edit, continue") ---- */
+
+static int pg_msg_add_under(struct store *pub, long long user_id, long long conv_id, long long parent_id,
+			    const char *role, const char *content, const char *status, const char *model,
+			    const char *html, long long html_version, long long now, long long *id)
+{
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_MSG_ADD_UNDER, "store message", &res, "ittttitnii", conv_id, role, content, status,
+		     model, now, html, html ? html_version : -1LL, user_id, parent_id);
+	if (rc == STORE_OK && PQntuples(res) == 0)
+		rc = STORE_NOTFOUND;
+	if (rc == STORE_OK && id)
+		*id = col_ll(res, 0, 0, 0);
+	PQclear(res);
+	return rc;
+}
+
+static int pg_msg_get(struct store *pub, long long user_id, long long id, struct message *out, long long *conv_id)
+{
+	memset(out, 0, sizeof *out);
+	*conv_id = 0;
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_MSG_GET, "read message", &res, "ii", id, user_id);
+	if (rc == STORE_OK && PQntuples(res) == 0) {
+		rc = STORE_NOTFOUND;
+	} else if (rc == STORE_OK) {
+		msg_from_row(res, 0, out);
+		*conv_id = col_ll(res, 0, 10, 0);
+		out->parent_id = col_ll(res, 0, 11, 0);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int pg_msg_progress(struct store *pub, long long user_id, long long conv_id, long long id, const char *content,
+			   const char *reasoning)
+{
+	return run_change(pg(pub), P_MSG_PROGRESS, "save answer so far", 1, "ittii", id, content,
+			  reasoning && *reasoning ? reasoning : NULL, conv_id, user_id);
+}
+
+static int pg_msg_tree(struct store *pub, long long user_id, long long conv_id, struct msg_node **list, size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_MSG_TREE, "read message tree", &res, "ii", conv_id, user_id);
+	if (rc == STORE_OK && PQntuples(res) > 0) {
+		*list = xcalloc((size_t)PQntuples(res), sizeof **list);
+		for (int i = 0; i < PQntuples(res); i++) {
+			(*list)[i].id = col_ll(res, i, 0, 0);
+			(*list)[i].parent_id = col_ll(res, i, 1, 0);
+			(*list)[i].is_user = strcmp(PQgetvalue(res, i, 2), "user") == 0;
+		}
+		*n = (size_t)PQntuples(res);
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* Walks up the branch by the tree's ids, then keeps the ok messages,
+ * newest first, until the budget is spent (as store_sqlite.c does). */
+static int pg_msg_branch_context(struct store *pub, long long user_id, long long conv_id, long long from,
+				 long long budget, struct message **list, size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	struct msg_node *tree = NULL;
+	size_t nt = 0, cap = 0, steps = 0;
+	long long used = 0;
+	int rc = pg_msg_tree(pub, user_id, conv_id, &tree, &nt);
+	const struct msg_node *at = rc == STORE_OK ? branch_node(tree, nt, from) : NULL;
+	while (rc == STORE_OK && at && at->parent_id && at->parent_id < at->id && steps++ < 1000) {
+		at = branch_node(tree, nt, at->parent_id);
+		if (!at)
+			break;
+		struct message m;
+		long long in_conv;
+		rc = pg_msg_get(pub, user_id, at->id, &m, &in_conv);
+		if (rc != STORE_OK)
+			break;
+		long long len = (long long)strlen(m.content);
+		if (strcmp(m.status, "ok") != 0 || in_conv != conv_id) {
+			store_msg_free(&m);
+			continue;
+		}
+		if (used + len > budget) {
+			store_msg_free(&m);
+			break;
+		}
+		used += len;
+		free(m.html);
+		m.html = NULL;
+		m.html_version = 0;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*list = xrealloc(*list, cap * sizeof **list);
+		}
+		(*list)[(*n)++] = m;
+	}
+	free(tree);
+	reverse(*list, *n);
+	return rc;
+}
+
+static int pg_conv_set_leaf(struct store *pub, long long user_id, long long conv_id, long long leaf_id)
+{
+	return run_change(pg(pub), P_CONV_SET_LEAF, "remember the branch shown", 1, "iii", user_id, conv_id, leaf_id);
+}
+
+/* The page of limit messages that holds msg_id near its middle. */
+static int pg_msg_page_around(struct store *pub, long long user_id, long long conv_id, long long msg_id, int limit,
+			      struct message **list, size_t *n, int *has_more, int *has_newer)
+{
+	struct pg_store *st = pg(pub);
+	*list = NULL;
+	*n = 0;
+	*has_more = *has_newer = 0;
+	PGresult *res = NULL;
+	int rc = run(st, P_MSG_IN_CONV, "find message", &res, "iii", msg_id, conv_id, user_id);
+	if (rc == STORE_OK && PQntuples(res) == 0)
+		rc = STORE_NOTFOUND;
+	PQclear(res);
+	if (rc != STORE_OK)
+		return rc;
+	/* The page ends just before the message half a page newer. */
+	rc = run(st, P_MSG_NEWER_NTH, "find the page of a message", &res, "iii", conv_id, msg_id, (long long)(limit / 2));
+	long long before = rc == STORE_OK && PQntuples(res) == 1 ? col_ll(res, 0, 0, 0) : 0;
+	PQclear(res);
+	if (rc != STORE_OK)
+		return rc;
+	*has_newer = before > 0;
+	return pg_msg_page(pub, user_id, conv_id, before, limit, list, n, has_more);
+}
+
+/* ---- export and import (README, "Export and import") ---- */
+
+static int pg_msg_after(struct store *pub, long long user_id, long long conv_id, long long after, int limit,
+			struct message **list, size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_MSG_AFTER, "read messages in order", &res, "iiii", conv_id, after, (long long)limit,
+		     user_id);
+	if (rc == STORE_OK) {
+		*list = xcalloc(limit > 0 ? (size_t)limit : 1, sizeof **list);
+		for (int i = 0; i < PQntuples(res) && i < limit; i++)
+			msg_from_row(res, i, &(*list)[(*n)++]);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int pg_import_conv(struct store *pub, long long user_id, const char *title, long long created_at,
+			  long long updated_at, long long *id)
+{
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_IMPORT_CONV, "import conversation", &res, "itii", user_id, title, created_at, updated_at);
+	if (rc == STORE_OK)
+		*id = col_ll(res, 0, 0, 0);
+	PQclear(res);
+	return rc;
+}
+
+/* Under the conversation's newest message, after taking its row (as
+ * pg_msg_add). */
+static int pg_import_msg(struct store *pub, long long user_id, long long conv_id, const struct message_in *m)
+{
+	struct pg_store *st = pg(pub);
+	int own = st->txn == 0;
+	int rc = own ? pg_begin(pub) : STORE_OK;
+	if (rc != STORE_OK)
+		return rc;
+	rc = run_change(st, P_CONV_LOCK, "lock conversation", 0, "ii", conv_id, user_id);
+	if (rc == STORE_OK)
+		rc = run_change(st, P_IMPORT_MSG, "import message", 1, "iittttttitn", user_id, conv_id, m->role, m->content,
+				m->reasoning && *m->reasoning ? m->reasoning : NULL, m->status, m->model, m->error,
+				m->created_at, m->html, m->html ? m->html_version : -1LL);
+	if (own && rc == STORE_OK)
+		rc = pg_commit(pub);
+	else if (own)
+		pg_rollback(pub);
+	return rc;
+}
+
+/* ---- lists of users, and counts ---- */
+
+static int pg_users_each(struct store *pub,
+			 void (*fn)(void *ctx, const struct user *u, long long conversations, long long messages),
+			 void *ctx)
+{
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_USERS_EACH, "list users", &res, "");
+	for (int i = 0; rc == STORE_OK && i < PQntuples(res); i++) {
+		struct user u = {.id = col_ll(res, i, 0, 0), .username = col_str(res, i, 1),
+				 .created_at = col_ll(res, i, 2, 0)};
+		fn(ctx, &u, col_ll(res, i, 3, 0), col_ll(res, i, 4, 0));
+		store_user_free(&u);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int pg_users_admin(struct store *pub, long long day_start, long long month_start,
+			  void (*fn)(void *ctx, const struct user *u, const struct user_stats *s), void *ctx)
+{
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_USERS_ADMIN, "list users", &res, "ii", day_start, month_start);
+	for (int i = 0; rc == STORE_OK && i < PQntuples(res); i++) {
+		struct user u = {0};
+		u.id = col_ll(res, i, 0, 0);
+		u.username = col_str(res, i, 1);
+		u.created_at = col_ll(res, i, 2, 0);
+		u.role = col_str(res, i, 3);
+		u.status = col_str(res, i, 4);
+		u.quota_prompts_day = col_ll(res, i, 5, -1);
+		u.quota_tokens_month = col_ll(res, i, 6, -1);
+		u.last_seen = col_ll(res, i, 7, 0);
+		struct user_stats us = {col_ll(res, i, 8, 0), col_ll(res, i, 9, 0), col_ll(res, i, 10, 0),
+					col_ll(res, i, 11, 0)};
+		fn(ctx, &u, &us);
+		store_user_free(&u);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int pg_stats(struct store *pub, struct store_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_STATS, "count rows", &res, "");
+	if (rc == STORE_OK) {
+		out->users = col_ll(res, 0, 0, 0);
+		out->sessions = col_ll(res, 0, 1, 0);
+		out->conversations = col_ll(res, 0, 2, 0);
+		out->messages = col_ll(res, 0, 3, 0);
+		out->rate_events = col_ll(res, 0, 4, 0);
+		out->schema_version = pg_schema_version(pub);
+	}
+	PQclear(res);
+	return rc;
+}
+
 /* The operations written so far; the others are NULL, and store.c answers
  * them with a log line naming the operation (docs/issue14-plan.md). */
 static const struct store_ops store_pg_ops = {
@@ -1549,4 +1845,17 @@ static const struct store_ops store_pg_ops = {
 	.gateway_sum = pg_gateway_sum,
 	.audit_add = pg_audit_add,
 	.audit_list = pg_audit_list,
+	.msg_add_under = pg_msg_add_under,
+	.msg_get = pg_msg_get,
+	.msg_progress = pg_msg_progress,
+	.msg_tree = pg_msg_tree,
+	.msg_branch_context = pg_msg_branch_context,
+	.conv_set_leaf = pg_conv_set_leaf,
+	.msg_page_around = pg_msg_page_around,
+	.msg_after = pg_msg_after,
+	.import_conv = pg_import_conv,
+	.import_msg = pg_import_msg,
+	.users_each = pg_users_each,
+	.users_admin = pg_users_admin,
+	.stats = pg_stats,
 };
