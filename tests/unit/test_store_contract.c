@@ -580,6 +580,7 @@ static void test_tree(struct store *st, const char *b)
 		      tree[0].is_user && tree[1].parent_id == q && tree[2].parent_id == q && tree[3].parent_id == a2,
 	      NAME("the tree as (id, parent), in id order"));
 	free(tree);
+	tree = NULL;
 	CHECK(store_msg_tree(st, bob, c.id, &tree, &n) == STORE_OK && n == 0, NAME("no tree of another user's"));
 	free(tree);
 	struct message *list = NULL;
