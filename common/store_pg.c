@@ -184,7 +184,7 @@ enum pg_stmt {
 	P_INVITE_CREATE, P_INVITE_USE, P_RESET_CREATE, P_RESET_TAKE,
 	P_USAGE_ADD, P_USAGE_SUM, P_GATEWAY_ADD, P_GATEWAY_SUM, P_AUDIT_ADD, P_AUDIT_LIST,
 	P_MSG_ADD_UNDER, P_MSG_GET, P_MSG_PROGRESS, P_MSG_TREE, P_CONV_SET_LEAF, P_MSG_IN_CONV, P_MSG_NEWER_NTH,
-	P_MSG_AFTER, P_IMPORT_CONV, P_IMPORT_MSG, P_USERS_EACH, P_USERS_ADMIN, P_STATS,
+	P_MSG_AFTER, P_IMPORT_CONV, P_IMPORT_MSG, P_USERS_EACH, P_USERS_ADMIN, P_STATS, P_RESET,
 	P_COUNT
 };
 
@@ -372,6 +372,10 @@ static const char *const sql[P_COUNT] = {
 	[P_STATS] = "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM sessions),"
 		    " (SELECT count(*) FROM conversations), (SELECT count(*) FROM messages),"
 		    " (SELECT count(*) FROM rate_events)",
+	/* Every row goes; TRUNCATE continues the identity sequences by
+	 * default, so ids go on from where they were (store.h). */
+	[P_RESET] = "TRUNCATE users, sessions, rate_events, conversations, messages, turns, api_tokens, invites,"
+		    " password_resets, usage, audit, gateway_calls",
 };
 
 struct pg_store {
@@ -1767,6 +1771,12 @@ static int pg_stats(struct store *pub, struct store_stats *out)
 	return rc;
 }
 
+/* Empties every table, keeping the schema and the id sequences. */
+static int pg_reset(struct store *pub)
+{
+	return run(pg(pub), P_RESET, "reset the database", NULL, "");
+}
+
 /* The operations written so far; the others are NULL, and store.c answers
  * them with a log line naming the operation (docs/issue14-plan.md). */
 static const struct store_ops store_pg_ops = {
@@ -1858,4 +1868,5 @@ static const struct store_ops store_pg_ops = {
 	.users_each = pg_users_each,
 	.users_admin = pg_users_admin,
 	.stats = pg_stats,
+	.reset = pg_reset,
 };

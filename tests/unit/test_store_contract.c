@@ -686,6 +686,26 @@ static void test_rate_race(const char *database, const char *b)
 	store_close(st);
 }
 
+static void test_reset(const char *database, const char *b)
+{
+	char name[200];
+	struct store *st = open_store(database, b);
+	if (!st)
+		return;
+	long long before = 0, after = 0, n = 0;
+	struct user u;
+	struct store_stats ss;
+	CHECK(store_user_create(st, "Zed", "zed", "h", 1, &before) == STORE_OK && store_reset(st) == STORE_OK &&
+		      store_stats(st, &ss) == STORE_OK && ss.users == 0 && ss.messages == 0 && ss.sessions == 0 &&
+		      store_user_find(st, "zed", &u) == STORE_NOTFOUND && store_rate_count(st, "race", 0, &n, &after) == STORE_OK &&
+		      n == 0,
+	      NAME("reset empties every table"));
+	CHECK(store_schema_version(st) == store_schema_latest(), NAME("reset keeps the schema"));
+	CHECK(store_user_create(st, "Zed", "zed", "h", 2, &after) == STORE_OK && after > before,
+	      NAME("after a reset, ids go on from where they were"));
+	store_close(st);
+}
+
 static void run_contract(const char *database, const char *backend)
 {
 	char name[200];
@@ -711,6 +731,7 @@ static void run_contract(const char *database, const char *backend)
 	CHECK(st && store_schema_version(st) == store_schema_latest(), "reopened: still the latest version");
 	store_close(st);
 	test_rate_race(database, backend);
+	test_reset(database, backend);
 }
 
 #undef NAME
