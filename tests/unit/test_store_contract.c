@@ -98,7 +98,7 @@ static int race(const char *database, int (*racer)(struct store *st, int i))
 /* Registers racer i; returns 1 when it became the admin. */
 static int register_racer(struct store *st, int i)
 {
-	char name[16];
+	char name[24];
 	long long id = 0;
 	const char *role = NULL;
 	snprintf(name, sizeof name, "racer%d", i);
@@ -392,7 +392,7 @@ static void test_administration(struct store *st, const char *database, const ch
 	/* The one admin among the racers. */
 	long long aid = 0;
 	for (int i = 0; i < 6 && !aid; i++) {
-		char key[16];
+		char key[24];
 		snprintf(key, sizeof key, "racer%d", i);
 		if (store_user_find(st, key, &admin) == STORE_OK && strcmp(admin.role, "admin") == 0)
 			aid = admin.id;
