@@ -55,23 +55,19 @@ int inflight_take(struct store *st, long long user_id, long long message_id, lon
 	int rc = store_turn_reap(st, now - INFLIGHT_STALE_MS, host, now - INFLIGHT_LOCAL_STALE_MS);
 	if (rc == STORE_OK)
 		rc = inflight_forget_dead(st, host);
+	/* The count and the insert are one step of the store's (store.h), on
+	 * any backend: two requests never both take the last slot. */
 	if (rc == STORE_OK)
-		rc = store_turn_count(st, user_id, &mine, &all);
+		rc = store_turn_take(st, user_id, message_id, host, (long long)getpid(), now, per_user, total, &mine,
+				     &all, &out->id);
 	if (rc != STORE_OK)
 		return rc;
-	if (mine >= per_user) {
-		*full = INFLIGHT_USER_FULL;
+	if (out->id == 0) {
+		*full = mine >= per_user ? INFLIGHT_USER_FULL : INFLIGHT_ALL_FULL;
 		return STORE_OK;
 	}
-	if (all >= total) {
-		*full = INFLIGHT_ALL_FULL;
-		return STORE_OK;
-	}
-	rc = store_turn_add(st, user_id, message_id, host, (long long)getpid(), now, &out->id);
-	if (rc == STORE_OK) {
-		out->user_id = user_id;
-		out->last_beat = now;
-	}
+	out->user_id = user_id;
+	out->last_beat = now;
 	return rc;
 }
 

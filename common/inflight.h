@@ -3,12 +3,11 @@
  * Contract: a turn (a POST /api/chat that asks the AI provider) holds one
  * row of the database's turns table from the moment its messages are
  * stored until its answer is written, so every process, CGI or SCGI child,
- * counts the same rows. inflight_take() runs inside the caller's write
- * transaction (store_begin), which makes the count and the insert one step:
- * it first forgets the turns of processes that are gone (a pid of this host
- * that no longer exists, or a heartbeat older than INFLIGHT_STALE_MS, for a
- * process on another host or a pid reused since), then counts, then adds
- * the turn or says which limit is full. A running turn calls inflight_beat()
+ * counts the same rows. inflight_take() first forgets the turns of
+ * processes that are gone (a pid of this host that no longer exists, or a
+ * heartbeat older than INFLIGHT_STALE_MS, for a process on another host or
+ * a pid reused since), then counts and adds the turn in one step of the
+ * store's (store_turn_take()), or says which limit is full. A running turn calls inflight_beat()
  * often (it writes at most every INFLIGHT_BEAT_MS) and inflight_release()
  * when its answer is written. The row names the answer's message, so that
  * work which owns turns on the server can find a turn by its message. */

@@ -337,6 +337,14 @@ int store_turn_count(struct store *st, long long user_id, long long *mine, long 
 	return st->ops->turn_count(st, user_id, mine, all);
 }
 
+int store_turn_take(struct store *st, long long user_id, long long message_id, const char *host, long long pid,
+		    long long now, long long per_user, long long total, long long *mine, long long *all, long long *id)
+{
+	if (!st->ops->turn_take)
+		return missing(st, "turn_take");
+	return st->ops->turn_take(st, user_id, message_id, host, pid, now, per_user, total, mine, all, id);
+}
+
 int store_turn_add(struct store *st, long long user_id, long long message_id, const char *host, long long pid,
 		   long long now, long long *id)
 {

@@ -209,6 +209,13 @@ int store_turn_on_host(struct store *st, const char *host, struct turn_row **lis
 int store_turn_drop(struct store *st, long long id);
 /* How many turns are in flight for user_id, and in all. */
 int store_turn_count(struct store *st, long long user_id, long long *mine, long long *all);
+/* One slot for user_id's answer message_id, atomically: counts the turns
+ * in flight (*mine, *all, as store_turn_count) and adds this one (its id in
+ * *id) only while fewer than per_user are the user's and fewer than total
+ * in all; else *id is 0 and nothing is added. Two processes, or two web
+ * nodes, that take the last slot at once: one of them gets it. */
+int store_turn_take(struct store *st, long long user_id, long long message_id, const char *host, long long pid,
+		    long long now, long long per_user, long long total, long long *mine, long long *all, long long *id);
 int store_turn_add(struct store *st, long long user_id, long long message_id, const char *host, long long pid,
 		   long long now, long long *id);
 /* Heartbeat and end of user_id's turn id; STORE_NOTFOUND when it is gone. */

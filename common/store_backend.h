@@ -70,6 +70,9 @@ struct store_ops {
 	int (*turn_on_host)(struct store *st, const char *host, struct turn_row **list, size_t *n);
 	int (*turn_drop)(struct store *st, long long id);
 	int (*turn_count)(struct store *st, long long user_id, long long *mine, long long *all);
+	int (*turn_take)(struct store *st, long long user_id, long long message_id, const char *host, long long pid,
+			 long long now, long long per_user, long long total, long long *mine, long long *all,
+			 long long *id);
 	int (*turn_add)(struct store *st, long long user_id, long long message_id, const char *host,
 			long long pid, long long now, long long *id);
 	int (*turn_beat)(struct store *st, long long user_id, long long id, long long now);

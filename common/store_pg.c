@@ -167,6 +167,7 @@ static const char *const migrations[] = {
 #define LOCK_REGISTER "1095321187"
 #define LOCK_RATE "1095321186"
 #define LOCK_ADMINS "1095321188"
+#define LOCK_TURNS "1095321189"
 
 enum pg_stmt {
 	P_BEGIN, P_BEGIN_READ, P_COMMIT, P_ROLLBACK, P_PING,
@@ -177,7 +178,7 @@ enum pg_stmt {
 	P_CONV_CLEAR_ALL, P_CONV_LOCK,
 	P_MSG_ADD, P_MSG_FINISH, P_MSG_PAGE, P_MSG_CONTEXT, P_MSG_UNRENDERED, P_MSG_SET_HTML,
 	P_TURN_REAP, P_TURN_ON_HOST, P_TURN_DROP, P_TURN_COUNT, P_TURN_ADD, P_TURN_BEAT, P_TURN_END,
-	P_TURN_SET_PID, P_TURN_OF_MSG, P_TURN_STOP, P_TURN_STOP_FLAG,
+	P_TURN_SET_PID, P_TURN_OF_MSG, P_TURN_STOP, P_TURN_STOP_FLAG, P_TURNS_LOCK,
 	P_ADMINS_LOCK, P_USER_SET_ROLE, P_USER_SET_STATUS, P_USER_SET_QUOTA, P_USER_DELETE_ID, P_USER_SEEN,
 	P_SESSION_DESCRIBE, P_SESSION_LIST, P_SESSION_DELETE_SID, P_SESSION_END_ALL,
 	P_TOKEN_CREATE, P_TOKEN_LIST, P_TOKEN_DELETE, P_TOKEN_END_ALL, P_TOKEN_FIND, P_TOKEN_USED,
@@ -275,6 +276,9 @@ static const char *const sql[P_COUNT] = {
 			  " WHERE message_id = $1 AND user_id = $2 ORDER BY id DESC LIMIT 1",
 	[P_TURN_STOP] = "UPDATE turns SET stop_requested = 1 WHERE message_id = $1 AND user_id = $2",
 	[P_TURN_STOP_FLAG] = "SELECT stop_requested FROM turns WHERE id = $1 AND user_id = $2",
+	/* Takers of a slot count and insert one after the other (the total
+	 * is global: one lock for all). */
+	[P_TURNS_LOCK] = "SELECT pg_advisory_xact_lock(" LOCK_TURNS ")",
 	/* At least one active admin stays: the statements check, after the
 	 * lock (a statement of its own, so their snapshots see the last
 	 * change; see guarded()). */
@@ -1205,6 +1209,33 @@ static int pg_turn_add(struct store *pub, long long user_id, long long message_i
 	return rc;
 }
 
+/* READ COMMITTED would let two takers count the same turns and both
+ * insert: they take turns on an advisory lock first, in the caller's
+ * transaction or one of their own. */
+static int pg_turn_take(struct store *pub, long long user_id, long long message_id, const char *host, long long pid,
+			long long now, long long per_user, long long total, long long *mine, long long *all,
+			long long *id)
+{
+	struct pg_store *st = pg(pub);
+	*id = 0;
+	int own = st->txn == 0;
+	int rc = own ? pg_begin(pub) : STORE_OK;
+	if (rc != STORE_OK)
+		return rc;
+	rc = run(st, P_TURNS_LOCK, "wait for other turns", NULL, "");
+	if (rc == STORE_OK)
+		rc = pg_turn_count(pub, user_id, mine, all);
+	if (rc == STORE_OK && *mine < per_user && *all < total)
+		rc = pg_turn_add(pub, user_id, message_id, host, pid, now, id);
+	if (own && rc == STORE_OK)
+		rc = pg_commit(pub);
+	else if (own)
+		pg_rollback(pub);
+	if (rc != STORE_OK)
+		*id = 0;
+	return rc;
+}
+
 static int pg_turn_beat(struct store *pub, long long user_id, long long id, long long now)
 {
 	return run_change(pg(pub), P_TURN_BEAT, "turn heartbeat", 1, "iii", id, user_id, now);
@@ -1824,6 +1855,7 @@ static const struct store_ops store_pg_ops = {
 	.turn_on_host = pg_turn_on_host,
 	.turn_drop = pg_turn_drop,
 	.turn_count = pg_turn_count,
+	.turn_take = pg_turn_take,
 	.turn_add = pg_turn_add,
 	.turn_beat = pg_turn_beat,
 	.turn_end = pg_turn_end,

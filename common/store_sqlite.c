@@ -556,6 +556,9 @@ static int sqlite_turn_reap(struct store *pub, long long stale_before, const cha
 static int sqlite_turn_on_host(struct store *pub, const char *host, struct turn_row **list, size_t *n);
 static int sqlite_turn_drop(struct store *pub, long long id);
 static int sqlite_turn_count(struct store *pub, long long user_id, long long *mine, long long *all);
+static int sqlite_turn_take(struct store *pub, long long user_id, long long message_id, const char *host,
+			    long long pid, long long now, long long per_user, long long total, long long *mine,
+			    long long *all, long long *id);
 static int sqlite_turn_add(struct store *pub, long long user_id, long long message_id, const char *host,
 			   long long pid, long long now, long long *id);
 static int sqlite_turn_beat(struct store *pub, long long user_id, long long id, long long now);
@@ -1920,6 +1923,29 @@ static int sqlite_turn_add(struct store *pub, long long user_id, long long messa
 	return rc;
 }
 
+/* SQLite: the count and the insert under the database's one write lock,
+ * the caller's (chat.c holds BEGIN IMMEDIATE) or one of its own. */
+static int sqlite_turn_take(struct store *pub, long long user_id, long long message_id, const char *host,
+			    long long pid, long long now, long long per_user, long long total, long long *mine,
+			    long long *all, long long *id)
+{
+	*id = 0;
+	int own = sqlite_in_transaction(pub) == 0;
+	int rc = own ? sqlite_begin(pub) : STORE_OK;
+	if (rc != STORE_OK)
+		return rc;
+	rc = sqlite_turn_count(pub, user_id, mine, all);
+	if (rc == STORE_OK && *mine < per_user && *all < total)
+		rc = sqlite_turn_add(pub, user_id, message_id, host, pid, now, id);
+	if (own && rc == STORE_OK)
+		rc = sqlite_commit(pub);
+	else if (own)
+		sqlite_rollback(pub);
+	if (rc != STORE_OK)
+		*id = 0;
+	return rc;
+}
+
 static int sqlite_turn_beat(struct store *pub, long long user_id, long long id, long long now)
 {
 	struct sqlite_store *st = sq(pub);
@@ -3115,6 +3141,7 @@ static const struct store_ops store_sqlite_ops = {
 	.turn_on_host = sqlite_turn_on_host,
 	.turn_drop = sqlite_turn_drop,
 	.turn_count = sqlite_turn_count,
+	.turn_take = sqlite_turn_take,
 	.turn_add = sqlite_turn_add,
 	.turn_beat = sqlite_turn_beat,
 	.turn_end = sqlite_turn_end,

@@ -95,6 +95,23 @@ static int race(const char *database, int (*racer)(struct store *st, int i))
 	return failed ? -1 : sum;
 }
 
+/* Takes TRIES turn slots for turn_user, of TURN_TOTAL in all; returns how
+ * many it got. */
+#define TURN_TOTAL 7
+static long long turn_user;
+static int turn_racer(struct store *st, int i)
+{
+	int got = 0;
+	for (int k = 0; k < TRIES; k++) {
+		long long mine = 0, all = 0, id = 0;
+		if (store_turn_take(st, turn_user, 1000 + i * TRIES + k, "racer", 100 + i, 5000, 1000, TURN_TOTAL, &mine,
+				    &all, &id) != STORE_OK)
+			return -1;
+		got += id > 0;
+	}
+	return got;
+}
+
 /* Registers racer i; returns 1 when it became the admin. */
 static int register_racer(struct store *st, int i)
 {
@@ -673,6 +690,33 @@ static void test_rate(struct store *st, const char *b)
 	      NAME("purge removes old events"));
 }
 
+static void test_turn_race(const char *database, const char *b)
+{
+	char name[200];
+	struct store *st = open_store(database, b);
+	struct user u;
+	if (!st || !CHECK(store_user_find(st, "bob", &u) == STORE_OK, NAME("turn race: bob exists"))) {
+		store_close(st);
+		return;
+	}
+	turn_user = u.id;
+	store_user_free(&u);
+	long long mine = 0, all = 0, id = 0, id2 = 0;
+	CHECK(store_turn_take(st, turn_user, 1, "h", 1, 10, 1, 10, &mine, &all, &id) == STORE_OK && id > 0 &&
+		      mine == 0 && all == 0,
+	      NAME("take a turn slot"));
+	CHECK(store_turn_take(st, turn_user, 2, "h", 1, 10, 1, 10, &mine, &all, &id2) == STORE_OK && id2 == 0 &&
+		      mine == 1 && all == 1,
+	      NAME("the user's limit reached: no slot, nothing added"));
+	CHECK(store_turn_end(st, turn_user, id) == STORE_OK, NAME("give it back"));
+	int got = race(database, turn_racer);
+	if (!CHECK(got == TURN_TOTAL, NAME("turn race: exactly the total is taken among six processes")))
+		printf("# %d taken of %d (-1: a racer failed)\n", got, TURN_TOTAL);
+	CHECK(store_turn_count(st, turn_user, &mine, &all) == STORE_OK && all == TURN_TOTAL,
+	      NAME("turn race: exactly the total was recorded"));
+	store_close(st);
+}
+
 static void test_rate_race(const char *database, const char *b)
 {
 	char name[200];
@@ -731,6 +775,7 @@ static void run_contract(const char *database, const char *backend)
 	CHECK(st && store_schema_version(st) == store_schema_latest(), "reopened: still the latest version");
 	store_close(st);
 	test_rate_race(database, backend);
+	test_turn_race(database, backend);
 	test_reset(database, backend);
 }
 
