@@ -170,7 +170,7 @@ static const char *const migrations[] = {
 #define LOCK_TURNS "1095321189"
 
 enum pg_stmt {
-	P_BEGIN, P_BEGIN_READ, P_COMMIT, P_ROLLBACK, P_PING,
+	P_BEGIN, P_BEGIN_READ, P_COMMIT, P_ROLLBACK, P_PING, P_LOCK_TIMEOUT,
 	P_USER_CREATE, P_USER_FIND, P_USER_GET, P_USER_SET_HASH, P_USER_DELETE, P_REGISTER_LOCK, P_USER_REGISTER,
 	P_SESSION_INSERT, P_SESSION_FIND, P_SESSION_TOUCH, P_SESSION_DELETE, P_SESSION_PURGE,
 	P_RATE_LOCK, P_RATE_COUNT, P_RATE_ADD, P_RATE_PURGE,
@@ -199,6 +199,9 @@ static const char *const sql[P_COUNT] = {
 	[P_COMMIT] = "COMMIT",
 	[P_ROLLBACK] = "ROLLBACK",
 	[P_PING] = "SELECT 1",
+	/* store_patience() for the transaction (is_local: it ends with it, so
+	 * it never outlives the transaction on a pooled connection). */
+	[P_LOCK_TIMEOUT] = "SELECT set_config('lock_timeout', $1, true)",
 	[P_USER_CREATE] = "INSERT INTO users (username, username_key, password_hash, created_at)"
 			  " VALUES ($1, $2, $3, $4) RETURNING id",
 	[P_USER_FIND] = "SELECT " USER_COLUMNS " FROM users WHERE username_key = $1",
@@ -417,8 +420,11 @@ static int rc_of_result(struct pg_store *st, const PGresult *res, const char *wh
 	}
 	if (state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0 ||
 		      strcmp(state, "57014") == 0)) {
-		/* serialization failure, deadlock, lock not available, statement timeout */
-		log_error("database %s: %s: busy (%s); try again", st->where, what, state);
+		/* serialization failure, deadlock, lock not available, statement
+		 * timeout; a shorter patience is a caller that tries again
+		 * (store.h), and its STORE_BUSY is not an error */
+		if (st->busy_ms >= STORE_BUSY_MS)
+			log_error("database %s: %s: busy past %d ms (%s); try again", st->where, what, st->busy_ms, state);
 		return STORE_BUSY;
 	}
 	if (state && (strcmp(state, "53100") == 0 || strcmp(state, "25006") == 0)) {
@@ -655,6 +661,8 @@ static int pg_ping(struct store *pub)
 	return run(pg(pub), P_PING, "health check", NULL, "");
 }
 
+static void pg_rollback(struct store *pub);
+
 static int pg_begin(struct store *pub)
 {
 	struct pg_store *st = pg(pub);
@@ -665,8 +673,14 @@ static int pg_begin(struct store *pub)
 		return STORE_ERROR;
 	}
 	int rc = run(st, P_BEGIN, "begin", NULL, "");
-	if (rc == STORE_OK)
+	if (rc == STORE_OK) {
 		st->txn = 2;
+		char ms[32];
+		snprintf(ms, sizeof ms, "%dms", st->busy_ms);
+		rc = run(st, P_LOCK_TIMEOUT, "set the lock timeout", NULL, "t", ms);
+		if (rc != STORE_OK)
+			pg_rollback(pub);
+	}
 	return rc;
 }
 
@@ -706,10 +720,10 @@ static int pg_commit(struct store *pub)
 	return rc;
 }
 
-/* PostgreSQL waits on row locks without a busy handler; the patience bounds
- * how long a statement may wait before STORE_BUSY. Not set on the server
- * yet (a SET would outlive the transaction on a pooled connection; SET
- * LOCAL per transaction is the plan, docs/issue14-plan.md). */
+/* PostgreSQL waits on locks without a busy handler; the patience bounds
+ * how long a statement of a transaction (store_begin()) waits for a lock
+ * before STORE_BUSY (lock_timeout, set at each BEGIN). A statement outside
+ * a transaction waits without bound for now (docs/issue14-plan.md). */
 static void pg_patience(struct store *pub, int ms)
 {
 	pg(pub)->busy_ms = ms;
