@@ -39,11 +39,22 @@ start_pg() {
   DATABASE=$(. "$pg_dir/pg.env" && echo "$DATABASE")
   export AIFACADE_TEST_PG=$DATABASE
 }
+# The later phases do not use the cluster: stop it when the unit tests end.
+stop_pg() {
+  [ -n "$pg_dir" ] || return 0
+  tests/pg.sh stop "$pg_dir"
+  rm -rf "$pg_dir"
+  pg_dir=""
+  unset AIFACADE_TEST_PG
+}
 
 run_unit() {
   local t out
   start_pg || true
-  [ "${AIFACADE_TEST_PG:-}" != off ] || unset AIFACADE_TEST_PG
+  if [ "${AIFACADE_TEST_PG:-}" = off ]; then
+    echo "unit: AIFACADE_TEST_PG=off: the store's contract runs on SQLite only"
+    unset AIFACADE_TEST_PG
+  fi
   for t in "$build"/tests/test_*; do
     [ -x "$t" ] || continue
     out=$(mktemp)
@@ -62,12 +73,13 @@ run_unit() {
     fi
     rm -f "$out"
   done
+  stop_pg
 }
 
 stack_dir=""
 cleanup() {
   [ -z "$stack_dir" ] || { tests/stack.sh stop "$stack_dir"; rm -rf "$stack_dir"; }
-  [ -z "$pg_dir" ] || { tests/pg.sh stop "$pg_dir"; rm -rf "$pg_dir"; }
+  stop_pg
 }
 trap cleanup EXIT
 
