@@ -374,6 +374,46 @@ static void free_list(char **list)
 	free(list);
 }
 
+char *config_database_shown(const char *database)
+{
+	struct buf out = BUF_INIT;
+	const char *scheme_end = strstr(database, "://");
+	if (!scheme_end || (strncmp(database, "postgresql://", 13) != 0 && strncmp(database, "postgres://", 11) != 0)) {
+		buf_append_str(&out, database);
+		return buf_detach(&out);
+	}
+	const char *auth = scheme_end + 3;
+	size_t hostpart = strcspn(auth, "/?");
+	const char *at = NULL; /* the last '@': a password may hold one unescaped */
+	for (size_t i = 0; i < hostpart; i++)
+		if (auth[i] == '@')
+			at = auth + i;
+	const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	const char *p = database;
+	if (colon) {
+		buf_append(&out, p, (size_t)(colon + 1 - p));
+		buf_append_str(&out, "***");
+		p = at;
+	}
+	/* password=... among the parameters, up to the next '&'. */
+	while (*p) {
+		const char *key = strstr(p, "password=");
+		if (!key || key == database || (key[-1] != '?' && key[-1] != '&')) {
+			if (!key) {
+				buf_append_str(&out, p);
+				break;
+			}
+			buf_append(&out, p, (size_t)(key + 9 - p));
+			p = key + 9;
+			continue;
+		}
+		buf_append(&out, p, (size_t)(key + 9 - p));
+		buf_append_str(&out, "***");
+		p = key + 9 + strcspn(key + 9, "&");
+	}
+	return buf_detach(&out);
+}
+
 int config_load(struct config *cfg, char *err, size_t errlen)
 {
 	memset(cfg, 0, sizeof *cfg);
@@ -406,6 +446,7 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 		cfg->database = xstrdup(v);
 	else
 		cfg->database = xasprintf("%s/%s", cfg->root, v);
+	cfg->database_shown = config_database_shown(cfg->database);
 
 	GET("AI_API_KEY");
 	if (v == NULL) {
@@ -556,6 +597,7 @@ void config_free(struct config *cfg)
 	free(cfg->root);
 	free(cfg->instance_dir);
 	free(cfg->database);
+	free(cfg->database_shown);
 	if (cfg->api_key) {
 		sodium_memzero(cfg->api_key, strlen(cfg->api_key));
 		free(cfg->api_key);

@@ -34,6 +34,7 @@ struct config {
 	char *root;           /* project root */
 	char *instance_dir;   /* AIFACADE_INSTANCE, default <root>/instance */
 	char *database;       /* DATABASE: path or postgresql:// URL */
+	char *database_shown; /* DATABASE as messages show it: no password (config_database_shown()) */
 	unsigned char secret[32]; /* derived from SECRET_KEY */
 	char *api_key;        /* AI_API_KEY or DEEPSEEK_API_KEY; NULL → demo provider */
 	char *api_url;
@@ -65,6 +66,10 @@ struct config {
 
 /* Fills cfg; returns 0, or -1 with a message for the operator in err. */
 int config_load(struct config *cfg, char *err, size_t errlen);
+/* database as a message may show it: a postgresql:// URL's password, in
+ * its user part or as a password= parameter, becomes "***". The caller
+ * frees the result. */
+char *config_database_shown(const char *database);
 void config_free(struct config *cfg);
 /* 1 when a file cfg was read from changed, appeared or went away since
  * (a rotated API key, an edited .env): the process loads it again

@@ -365,7 +365,7 @@ static int backup_to(struct store *st, const struct config *cfg, const char *fil
 	close(fd);
 	/* A pinned snapshot: the copy never restarts, however busy the app is. */
 	if (store_read_begin(st) != STORE_OK) {
-		fprintf(stderr, "aifacadectl: cannot read %s; see the line above\n", cfg->database);
+		fprintf(stderr, "aifacadectl: cannot read %s; see the line above\n", cfg->database_shown);
 		goto out;
 	}
 	int brc = store_backup(st, tmp);
@@ -400,7 +400,7 @@ out:
 static int cmd_init_db(struct store *st, const struct config *cfg, const struct args *a)
 {
 	(void)a;
-	printf("database %s is ready at schema version %d\n", cfg->database, store_schema_version(st));
+	printf("database %s is ready at schema version %d\n", cfg->database_shown, store_schema_version(st));
 	return EXIT_DONE;
 }
 
@@ -409,14 +409,14 @@ static int cmd_migrate(struct store *st, const struct config *cfg, const struct 
 	(void)a;
 	int v = store_schema_version(st), latest = store_schema_latest();
 	if (v < 0) {
-		fprintf(stderr, "aifacadectl: cannot read the schema version of %s\n", cfg->database);
+		fprintf(stderr, "aifacadectl: cannot read the schema version of %s\n", cfg->database_shown);
 		return EXIT_FAILED;
 	}
 	if (v > latest)
 		printf("database %s is at schema version %d, newer than this build's %d: a newer build migrated it;"
-		       " this one reads on (migrations only add)\n", cfg->database, v, latest);
+		       " this one reads on (migrations only add)\n", cfg->database_shown, v, latest);
 	else
-		printf("database %s is at schema version %d, the latest this build knows\n", cfg->database, v);
+		printf("database %s is at schema version %d, the latest this build knows\n", cfg->database_shown, v);
 	return EXIT_DONE;
 }
 
@@ -480,7 +480,7 @@ static int cmd_render_html(struct store *st, const struct config *cfg, const str
 		if (n == 0)
 			break;
 	}
-	printf("stored the HTML of %lld messages in %s (renderer revision %lld)", stored, cfg->database, version);
+	printf("stored the HTML of %lld messages in %s (renderer revision %lld)", stored, cfg->database_shown, version);
 	if (skipped)
 		printf("; %lld changed meanwhile and were left as they are", skipped);
 	printf("\n");
@@ -492,12 +492,12 @@ static int cmd_stats(struct store *st, const struct config *cfg, const struct ar
 	(void)a;
 	struct store_stats s;
 	if (store_stats(st, &s) != STORE_OK) {
-		fprintf(stderr, "aifacadectl: cannot count the rows of %s; see the line above\n", cfg->database);
+		fprintf(stderr, "aifacadectl: cannot count the rows of %s; see the line above\n", cfg->database_shown);
 		return EXIT_FAILED;
 	}
 	printf("database %s\nschema_version %d\nusers %lld\nsessions %lld\nconversations %lld\nmessages %lld\n"
 	       "rate_events %lld\n",
-	       cfg->database, s.schema_version, s.users, s.sessions, s.conversations, s.messages, s.rate_events);
+	       cfg->database_shown, s.schema_version, s.users, s.sessions, s.conversations, s.messages, s.rate_events);
 	return EXIT_DONE;
 }
 
@@ -515,7 +515,7 @@ static int cmd_users(struct store *st, const struct config *cfg, const struct ar
 	(void)a;
 	printf("name\tcreated\tconversations\tmessages\n");
 	if (store_users_each(st, print_user, NULL) != STORE_OK) {
-		fprintf(stderr, "aifacadectl: cannot list the users of %s; see the line above\n", cfg->database);
+		fprintf(stderr, "aifacadectl: cannot list the users of %s; see the line above\n", cfg->database_shown);
 		return EXIT_FAILED;
 	}
 	return EXIT_DONE;
@@ -548,7 +548,7 @@ static int cmd_delete_user(struct store *st, const struct config *cfg, const str
 	if (found == STORE_NOTFOUND) {
 		fprintf(stderr, "aifacadectl: there is no user ");
 		print_shell_word(stderr, display);
-		fprintf(stderr, " in %s; 'aifacadectl users' lists them\n", cfg->database);
+		fprintf(stderr, " in %s; 'aifacadectl users' lists them\n", cfg->database_shown);
 		goto out;
 	}
 	if (found != STORE_OK) {
@@ -593,7 +593,7 @@ static int cmd_set_role(struct store *st, const struct config *cfg, const struct
 		if (found == STORE_NOTFOUND) {
 			fprintf(stderr, "aifacadectl: there is no user ");
 			print_shell_word(stderr, display);
-			fprintf(stderr, " in %s; 'aifacadectl users' lists them\n", cfg->database);
+			fprintf(stderr, " in %s; 'aifacadectl users' lists them\n", cfg->database_shown);
 		}
 		goto out;
 	}
@@ -642,7 +642,7 @@ static int cmd_audit(struct store *st, const struct config *cfg, const struct ar
 		struct audit_row *list;
 		size_t n;
 		if (store_audit_list(st, before, 500, &list, &n) != STORE_OK) {
-			fprintf(stderr, "aifacadectl: cannot read the audit log of %s; see the line above\n", cfg->database);
+			fprintf(stderr, "aifacadectl: cannot read the audit log of %s; see the line above\n", cfg->database_shown);
 			return EXIT_FAILED;
 		}
 		for (size_t i = 0; i < n; i++) {
@@ -672,7 +672,7 @@ static int cmd_clear_all(struct store *st, const struct config *cfg, const struc
 	(void)a;
 	long long n = 0;
 	if (store_conv_clear_all(st, &n) != STORE_OK) {
-		fprintf(stderr, "aifacadectl: nothing was cleared in %s; see the line above\n", cfg->database);
+		fprintf(stderr, "aifacadectl: nothing was cleared in %s; see the line above\n", cfg->database_shown);
 		return EXIT_FAILED;
 	}
 	printf("deleted %lld conversations with their messages; accounts and sessions stay\n", n);
@@ -684,10 +684,10 @@ static int cmd_reset_db(struct store *st, const struct config *cfg, const struct
 	(void)a;
 	if (store_reset(st) != STORE_OK) {
 		fprintf(stderr, "aifacadectl: the reset of %s failed (see the line above); the database is as it was "
-				"or empty: run 'aifacadectl init-db', or restore a backup\n", cfg->database);
+				"or empty: run 'aifacadectl init-db', or restore a backup\n", cfg->database_shown);
 		return EXIT_FAILED;
 	}
-	printf("database %s is empty at schema version %d; everyone is logged out\n", cfg->database,
+	printf("database %s is empty at schema version %d; everyone is logged out\n", cfg->database_shown,
 	       store_schema_version(st));
 	return EXIT_DONE;
 }
@@ -699,10 +699,10 @@ static int cmd_backup(struct store *st, const struct config *cfg, const struct a
 		return rc;
 	struct store_stats s;
 	if (store_stats(st, &s) == STORE_OK)
-		printf("backed up %s to %s (schema version %d; about %lld users, %lld messages)\n", cfg->database,
+		printf("backed up %s to %s (schema version %d; about %lld users, %lld messages)\n", cfg->database_shown,
 		       a->pos[0], s.schema_version, s.users, s.messages);
 	else
-		printf("backed up %s to %s\n", cfg->database, a->pos[0]);
+		printf("backed up %s to %s\n", cfg->database_shown, a->pos[0]);
 	return EXIT_DONE;
 }
 
@@ -739,7 +739,7 @@ static int cmd_restore(struct store *st, const struct config *cfg, const struct 
 		return EXIT_FAILED;
 	}
 	printf("restored %s from %s: schema version %d, %lld users, %lld conversations, %lld messages\n",
-	       cfg->database, file, s.schema_version, s.users, s.conversations, s.messages);
+	       cfg->database_shown, file, s.schema_version, s.users, s.conversations, s.messages);
 	return EXIT_DONE;
 }
 
@@ -759,7 +759,7 @@ static int cmd_import(struct store *st, const struct config *cfg, const struct a
 	if (found == STORE_NOTFOUND) {
 		fprintf(stderr, "aifacadectl: there is no user ");
 		print_shell_word(stderr, display);
-		fprintf(stderr, " in %s; 'aifacadectl users' lists them\n", cfg->database);
+		fprintf(stderr, " in %s; 'aifacadectl users' lists them\n", cfg->database_shown);
 		goto out;
 	}
 	if (found != STORE_OK) {

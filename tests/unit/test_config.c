@@ -661,6 +661,30 @@ static void test_dotenv_each(void)
 		  "dotenv_each: inline comments, quotes, export, CRLF, empty values; non-assignments skipped");
 }
 
+/* DATABASE as messages show it: never a password. */
+static void test_database_shown(void)
+{
+	static const char *const cases[][2] = {
+		{"/srv/aifacade/instance/aifacade.db", "/srv/aifacade/instance/aifacade.db"},
+		{"postgresql://app@db/aifacade", "postgresql://app@db/aifacade"},
+		{"postgresql://app:s3cret@db:5432/aifacade", "postgresql://app:***@db:5432/aifacade"},
+		{"postgres://app:p%40ss@db/aifacade?sslmode=require", "postgres://app:***@db/aifacade?sslmode=require"},
+		{"postgresql:///aifacade?host=/run/pg&password=s3cret&user=app",
+		 "postgresql:///aifacade?host=/run/pg&password=***&user=app"},
+		{"postgresql://app:a@b@db/x?password=y", "postgresql://app:***@db/x?password=***"},
+		{"postgresql://db/x?mypassword=keep", "postgresql://db/x?mypassword=keep"},
+		{"postgresql://app:@db/x", "postgresql://app:***@db/x"},
+		{"", ""},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *shown = config_database_shown(cases[i][0]);
+		char name[160];
+		snprintf(name, sizeof name, "database shown: case %zu", i);
+		CHECK_STR(shown, cases[i][1], name);
+		free(shown);
+	}
+}
+
 int main(void)
 {
 	if (sodium_init() < 0) {
@@ -680,6 +704,7 @@ int main(void)
 	test_load_sources();
 	test_load_values();
 	test_changed();
+	test_database_shown();
 	test_dotenv_each();
 	remove_tree(root);
 	unsetenv("AIFACADE_ROOT");
