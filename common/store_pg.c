@@ -170,7 +170,7 @@ static const char *const migrations[] = {
 #define LOCK_TURNS "1095321189"
 
 enum pg_stmt {
-	P_BEGIN, P_BEGIN_READ, P_COMMIT, P_ROLLBACK, P_PING, P_LOCK_TIMEOUT,
+	P_BEGIN, P_BEGIN_READ, P_COMMIT, P_ROLLBACK, P_PING, P_LOCK_TIMEOUT, P_SCHEMA_VERSION,
 	P_USER_CREATE, P_USER_FIND, P_USER_GET, P_USER_SET_HASH, P_USER_DELETE, P_REGISTER_LOCK, P_USER_REGISTER,
 	P_SESSION_INSERT, P_SESSION_FIND, P_SESSION_TOUCH, P_SESSION_DELETE, P_SESSION_PURGE,
 	P_RATE_LOCK, P_RATE_COUNT, P_RATE_ADD, P_RATE_PURGE,
@@ -199,6 +199,7 @@ static const char *const sql[P_COUNT] = {
 	[P_COMMIT] = "COMMIT",
 	[P_ROLLBACK] = "ROLLBACK",
 	[P_PING] = "SELECT 1",
+	[P_SCHEMA_VERSION] = "SELECT coalesce(max(version), 0) FROM aifacade_schema",
 	/* store_patience() for the transaction (is_local: it ends with it, so
 	 * it never outlives the transaction on a pooled connection). */
 	[P_LOCK_TIMEOUT] = "SELECT set_config('lock_timeout', $1, true)",
@@ -649,9 +650,9 @@ int store_pg_open(const char *database, struct store **out, char *err, size_t er
 
 static int pg_schema_version(struct store *pub)
 {
-	struct pg_store *st = pg(pub);
-	PGresult *res = PQexec(st->conn, "SELECT coalesce(max(version), 0) FROM aifacade_schema");
-	int v = res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : -1;
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_SCHEMA_VERSION, "read the schema version", &res, "");
+	int v = rc == STORE_OK && PQntuples(res) == 1 ? (int)col_ll(res, 0, 0, -1) : -1;
 	PQclear(res);
 	return v;
 }
