@@ -300,7 +300,7 @@ static const char *const sql[S_COUNT] = {
 			" quota_tokens_month, last_seen FROM users WHERE username_key = ?1",
 	[S_USER_SET_HASH] = "UPDATE users SET password_hash = ?2 WHERE id = ?1",
 	[S_USER_DELETE] = "DELETE FROM users WHERE username_key = ?1",
-	[S_USERS_EACH] = "SELECT u.id, u.username, u.created_at,"
+	[S_USERS_EACH] = "SELECT u.id, u.username, u.created_at, u.role, u.status, u.last_seen,"
 			 " (SELECT count(*) FROM conversations c WHERE c.user_id = u.id),"
 			 " (SELECT count(*) FROM messages m JOIN conversations c ON m.conversation_id = c.id WHERE c.user_id = u.id)"
 			 " FROM users u ORDER BY u.id",
@@ -1197,8 +1197,13 @@ int store_users_each(struct store *st, void (*fn)(void *ctx, const struct user *
 		return STORE_ERROR;
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct user u = {.id = sqlite3_column_int64(s, 0), .username = col_text(s, 1), .created_at = sqlite3_column_int64(s, 2)};
-		fn(ctx, &u, sqlite3_column_int64(s, 3), sqlite3_column_int64(s, 4));
+		struct user u = {.id = sqlite3_column_int64(s, 0),
+				 .username = col_text(s, 1),
+				 .created_at = sqlite3_column_int64(s, 2),
+				 .role = col_text(s, 3),
+				 .status = col_text(s, 4),
+				 .last_seen = sqlite3_column_int64(s, 5)};
+		fn(ctx, &u, sqlite3_column_int64(s, 6), sqlite3_column_int64(s, 7));
 		store_user_free(&u);
 	}
 	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "list users");
