@@ -126,7 +126,7 @@ prompt_burst() {
   # a write must wait while it moves, not give up after 5 s (README, "How it
   # is built"). The other program is sqlite3 from Python: it does not queue.
   # (With a fixed 5 s deadline, 3 and 27 of 100 turns answered 503 here.)
-  [ -n "${STACK_DIR:-}" ] || skip "needs the stack's database file (not in the containers' run)"
+  [ -n "${STACK_DIR:-}" ] || skip "needs the stack's database file; a deployed BASE_URL has none here"
   mark=$(log_mark)
   for u in $(seq "$USERS"); do new_account "$u" & done
   wait
