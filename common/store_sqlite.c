@@ -664,7 +664,6 @@ static int queue_lock_until(struct store *st, off_t at)
 		rc = queue_lock(st->queue_fd, F_WRLCK, at, 1);
 		if (rc == 0 || errno != EINTR)
 			break;
-		rc = -1;
 	}
 	(void)setitimer(ITIMER_REAL, &off, NULL); /* cannot fail once the same call worked */
 	return rc;

@@ -511,9 +511,10 @@ static void print_user(void *ctx, const struct user *u, long long conversations,
 	if (u->last_seen > 0)
 		format_time(u->last_seen, seen, sizeof seen);
 	print_name(stdout, u->username ? u->username : "");
-	/* role and status are the schema's fixed words (README, "Accounts and administration") */
-	printf("\t%s\t%s\t%s\t%s\t%lld\t%lld\n", u->role ? u->role : "user", u->status ? u->status : "active",
-	       created, seen, conversations, messages);
+	/* role and status are the schema's fixed words (README, "Accounts and
+	 * administration"); NOT NULL there, so "?" is only a damaged row */
+	printf("\t%s\t%s\t%s\t%s\t%lld\t%lld\n", u->role ? u->role : "?", u->status ? u->status : "?", created, seen,
+	       conversations, messages);
 }
 
 static int cmd_users(struct store *st, const struct config *cfg, const struct args *a)
