@@ -50,7 +50,7 @@ struct provider_request {
 	const char *model;
 	const struct provider_message *messages; /* a system message is the caller's to include */
 	size_t n_messages;
-	long idle_timeout_s;  /* AI_IDLE_TIMEOUT */
+	long idle_timeout_s;  /* AI_IDLE_TIMEOUT: from when the request went out; also the connect limit */
 	long total_timeout_s; /* AI_TIMEOUT */
 	long first_token_timeout_s; /* AI_FIRST_TOKEN_TIMEOUT; streaming only */
 	size_t max_answer_bytes; /* 0 => PROVIDER_MAX_ANSWER; content and reasoning together */
