@@ -63,6 +63,7 @@ struct provider_call {
 	enum provider_stop stop;
 	long idle_ms, total_ms, first_token_ms;
 	int got_token;               /* a piece of content or reasoning arrived */
+	int sent;                    /* the request went out: the idle clock runs from then */
 	int64_t start_ms, last_activity_ms;
 	int64_t done_ms;             /* [DONE] seen while connections are kept: the body's end is read */
 	size_t after_done;           /* bytes after [DONE] */
@@ -992,6 +993,24 @@ static int provider_connected(struct provider_call *c)
 	return connect_us > 0;
 }
 
+/* The provider's silence (AI_IDLE_TIMEOUT) counts from when the request went
+ * out: the name lookup, connect and TLS handshake have CURLOPT_CONNECTTIMEOUT
+ * of their own, and a slow one must not leave the provider less than its
+ * idle time to answer. 1 once the idle clock runs. */
+static int provider_idle_clock(struct provider_call *c)
+{
+	curl_off_t sent_us = 0;
+
+	if (c->sent)
+		return 1;
+	if (curl_easy_getinfo(c->easy, CURLINFO_PRETRANSFER_TIME_T, &sent_us) != CURLE_OK || sent_us <= 0)
+		return provider_connected(c);
+	c->sent = 1;
+	if (c->start_ms + sent_us / 1000 > c->last_activity_ms)
+		c->last_activity_ms = c->start_ms + sent_us / 1000;
+	return 1;
+}
+
 /* Drives the transfer, checking abort and timers every PROVIDER_POLL_MS.
  * Returns 1 when curl completed it (*cc its result), 0 when we ended it. */
 static int provider_run(struct provider_call *c, CURLM *multi, CURLcode *cc)
@@ -1029,7 +1048,7 @@ static int provider_run(struct provider_call *c, CURLM *multi, CURLcode *cc)
 			c->stop = PROVIDER_STOP_FIRST_TOKEN;
 			break;
 		}
-		if (now - c->last_activity_ms >= c->idle_ms && provider_connected(c)) {
+		if (provider_idle_clock(c) && now - c->last_activity_ms >= c->idle_ms) {
 			c->stop = PROVIDER_STOP_IDLE;
 			break;
 		}

@@ -13,8 +13,10 @@
  *   chunk received; when it (or on_delta) returns non-zero, the connection is
  *   closed at once, so the provider stops generating, and the status is
  *   PROVIDER_ABORTED with the text received so far.
- * - Timeouts: idle_timeout_s is the longest silence from the provider (any
- *   byte received resets it: a data line, a keep-alive comment, a header);
+ * - Timeouts: idle_timeout_s is the longest silence from the provider,
+ *   counted from when the request has gone out (any byte received resets
+ *   it: a data line, a keep-alive comment, a header); connecting has the
+ *   same limit of its own;
  *   total_timeout_s bounds the whole call. Values <= 0 mean 60 and 600.
  *   When streaming, first_token_timeout_s bounds the wait for the first
  *   piece of content or reasoning (<= 0 means 120): a provider that sends
@@ -50,7 +52,7 @@ struct provider_request {
 	const char *model;
 	const struct provider_message *messages; /* a system message is the caller's to include */
 	size_t n_messages;
-	long idle_timeout_s;  /* AI_IDLE_TIMEOUT */
+	long idle_timeout_s;  /* AI_IDLE_TIMEOUT: from when the request went out; also the connect limit */
 	long total_timeout_s; /* AI_TIMEOUT */
 	long first_token_timeout_s; /* AI_FIRST_TOKEN_TIMEOUT; streaming only */
 	size_t max_answer_bytes; /* 0 => PROVIDER_MAX_ANSWER; content and reasoning together */

@@ -364,7 +364,7 @@ static const char *const sql[P_COUNT] = {
 			 " html, html_version, parent_id) SELECT $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
 			 " (SELECT max(id) FROM messages WHERE conversation_id = $2)"
 			 " WHERE EXISTS (SELECT 1 FROM conversations WHERE id = $2 AND user_id = $1)",
-	[P_USERS_EACH] = "SELECT u.id, u.username, u.created_at,"
+	[P_USERS_EACH] = "SELECT u.id, u.username, u.created_at, u.role, u.status, u.last_seen,"
 			 " (SELECT count(*) FROM conversations c WHERE c.user_id = u.id),"
 			 " (SELECT count(*) FROM messages m JOIN conversations c ON m.conversation_id = c.id"
 			 " WHERE c.user_id = u.id)"
@@ -1767,9 +1767,13 @@ static int pg_users_each(struct store *pub,
 	PGresult *res = NULL;
 	int rc = run(pg(pub), P_USERS_EACH, "list users", &res, "");
 	for (int i = 0; rc == STORE_OK && i < PQntuples(res); i++) {
-		struct user u = {.id = col_ll(res, i, 0, 0), .username = col_str(res, i, 1),
-				 .created_at = col_ll(res, i, 2, 0)};
-		fn(ctx, &u, col_ll(res, i, 3, 0), col_ll(res, i, 4, 0));
+		struct user u = {.id = col_ll(res, i, 0, 0),
+				 .username = col_str(res, i, 1),
+				 .created_at = col_ll(res, i, 2, 0),
+				 .role = col_str(res, i, 3),
+				 .status = col_str(res, i, 4),
+				 .last_seen = col_ll(res, i, 5, 0)};
+		fn(ctx, &u, col_ll(res, i, 6, 0), col_ll(res, i, 7, 0));
 		store_user_free(&u);
 	}
 	PQclear(res);

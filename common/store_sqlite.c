@@ -303,7 +303,7 @@ static const char *const sql[S_COUNT] = {
 			" quota_tokens_month, last_seen FROM users WHERE username_key = ?1",
 	[S_USER_SET_HASH] = "UPDATE users SET password_hash = ?2 WHERE id = ?1",
 	[S_USER_DELETE] = "DELETE FROM users WHERE username_key = ?1",
-	[S_USERS_EACH] = "SELECT u.id, u.username, u.created_at,"
+	[S_USERS_EACH] = "SELECT u.id, u.username, u.created_at, u.role, u.status, u.last_seen,"
 			 " (SELECT count(*) FROM conversations c WHERE c.user_id = u.id),"
 			 " (SELECT count(*) FROM messages m JOIN conversations c ON m.conversation_id = c.id WHERE c.user_id = u.id)"
 			 " FROM users u ORDER BY u.id",
@@ -817,7 +817,6 @@ static int queue_lock_until(struct sqlite_store *st, off_t at)
 		rc = queue_lock(st->queue_fd, F_WRLCK, at, 1);
 		if (rc == 0 || errno != EINTR)
 			break;
-		rc = -1;
 	}
 	(void)setitimer(ITIMER_REAL, &off, NULL); /* cannot fail once the same call worked */
 	return rc;
@@ -1361,8 +1360,13 @@ static int sqlite_users_each(struct store *pub, void (*fn)(void *ctx, const stru
 		return STORE_ERROR;
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct user u = {.id = sqlite3_column_int64(s, 0), .username = col_text(s, 1), .created_at = sqlite3_column_int64(s, 2)};
-		fn(ctx, &u, sqlite3_column_int64(s, 3), sqlite3_column_int64(s, 4));
+		struct user u = {.id = sqlite3_column_int64(s, 0),
+				 .username = col_text(s, 1),
+				 .created_at = sqlite3_column_int64(s, 2),
+				 .role = col_text(s, 3),
+				 .status = col_text(s, 4),
+				 .last_seen = sqlite3_column_int64(s, 5)};
+		fn(ctx, &u, sqlite3_column_int64(s, 6), sqlite3_column_int64(s, 7));
 		store_user_free(&u);
 	}
 	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "list users");

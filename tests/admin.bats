@@ -179,9 +179,15 @@ broken_turns() {
   assert_line --regexp '^schema_version [1-9]'
   run ctl users
   assert_success
-  assert_line --index 0 "$(printf 'name\tcreated\tconversations\tmessages')"
-  tab=$'\t'
-  assert_line --regexp "^$USERNAME${tab}20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z${tab}3${tab}2\$"
+  assert_line --index 0 "$(printf 'name\trole\tstatus\tcreated\tlast_seen\tconversations\tmessages')"
+  tab=$'\t' iso='20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z'
+  # The first user to register is the admin (README, "Accounts and administration").
+  role=$(sqlite3 -readonly "$DB" "SELECT role FROM users WHERE username = '$USERNAME'")
+  assert_line --regexp "^$USERNAME${tab}${role}${tab}active${tab}${iso}${tab}${iso}${tab}3${tab}2\$"
+  sqlite3 "$DB" "UPDATE users SET status = 'disabled', last_seen = NULL WHERE username = '$USERNAME'"
+  run ctl users
+  sqlite3 "$DB" "UPDATE users SET status = 'active' WHERE username = '$USERNAME'"
+  assert_line --regexp "^$USERNAME${tab}${role}${tab}disabled${tab}${iso}${tab}never${tab}3${tab}2\$"
 }
 
 @test "admin: users shows control characters in a stored name escaped" {

@@ -562,7 +562,10 @@ class FakeHandler(BaseHTTPRequestHandler):
 class FakeServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 64
+    # A burst of turns connects at once; a short backlog drops handshakes, and
+    # a client whose handshake was dropped waits for a retransmission that a
+    # short AI_IDLE_TIMEOUT can take for a silent provider.
+    request_queue_size = 1024
 
     def __init__(self, address, api_key, verbose):
         self.api_key = api_key

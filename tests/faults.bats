@@ -5,8 +5,10 @@
 # lighttpd stopped while answers stream. Each fault must end in a clean
 # answer (a JSON error or an SSE error event), an honest stored status and a
 # working app afterwards. chat.bats covers the provider's HTTP error codes,
-# garbage bodies, cut streams and idle timeouts of a JSON turn; this suite
-# does not repeat them.
+# garbage bodies and cut streams; this suite does not repeat them. Idle
+# timeouts are tested here, on a stack with AI_IDLE_TIMEOUT=2: the shared
+# stack's is longer, so that a burst of turns on a slow machine is not taken
+# for a silent provider.
 #
 # Two private stacks: "main" (the fake provider; its instance directory on
 # a small tmpfs when one can be mounted, for the disk-full and read-only
@@ -158,6 +160,18 @@ hostile_up() {
   api POST /api/chat "$(jq -cn --argjson c "$cid" '{prompt:"and now?",conversation_id:$c}')"
   assert_equal "$code" 200
   assert_equal "$(json .message.content)" "plain answer"
+}
+
+@test "a provider silent past AI_IDLE_TIMEOUT ends a JSON turn with a timeout error" {
+  new_user
+  start=$SECONDS
+  chat_json "think forever [[fake:hang=8]]"
+  took=$((SECONDS - start))
+  echo "took $took s with AI_IDLE_TIMEOUT=2"
+  assert_equal "$code" 502
+  assert_equal "$(json .error)" "The AI service stopped responding."
+  assert_equal "$(json .message.status)" error
+  [ "$took" -lt 8 ]
 }
 
 @test "a provider that goes silent mid-stream past AI_IDLE_TIMEOUT: error event, partial answer kept as interrupted, upstream closed" {

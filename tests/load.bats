@@ -1,16 +1,20 @@
 #!/usr/bin/env bats
 # load.bats: bounded load on loopback through Caddy: many users prompting at
-# once (JSON and streamed turns mixed), registrations and logins at once,
-# and a long conversation read while it is written. Every answer must be
-# stored exactly once, no request may fail with a 5xx, and the log must not
-# show a database that was locked past its busy timeout. Counts and times
-# are bounded: the whole file takes well under a minute on two cores.
+# once (JSON and streamed turns mixed), alone and beside a program that
+# holds the write lock nearly all the time, registrations and logins at
+# once, and a long conversation read while it is written. Every answer must
+# be stored exactly once, no request may fail with a 5xx, and the log must
+# not show a database that was locked past its busy timeout. Counts and
+# times are bounded: the whole file takes about three minutes on two cores.
 
 load helpers
 
 USERS=${LOAD_USERS:-20}
 PROMPTS=${LOAD_PROMPTS:-5}
 LOGINS=${LOAD_LOGINS:-30}
+# Beside a program that holds the write lock (the second test): fewer users,
+# so that the slow queue stays well inside a request's 30 s on a slow machine.
+HOLD_USERS=${LOAD_HOLD_USERS:-10}
 
 # The number of lines in the stack's log now, so a test reads only its own.
 log_mark() {
@@ -57,25 +61,33 @@ prompt_as() {
   [ "$code" = 200 ] || { echo "--- user $n ($([ "$stream" = 1 ] && echo streamed || echo JSON)): $code"; head -c 600 "$out"; echo; } >>"$BATS_TEST_TMPDIR/failures"
 }
 
-@test "$USERS users x $PROMPTS prompts at once: every answer stored exactly once, no 5xx, no lock errors" {
-  mark=$(log_mark)
+# new_accounts: registers USERS accounts at once (new_account 1..USERS).
+new_accounts() {
   for u in $(seq "$USERS"); do new_account "$u" & done
   wait
   for u in $(seq "$USERS"); do [ -s "$BATS_TEST_TMPDIR/csrf$u" ]; done
+}
+
+# prompt_burst: every one of USERS accounts sends PROMPTS prompts at once
+# (JSON and streamed turns mixed); every answer must be stored exactly once,
+# with no 5xx and no write past the busy timeout in the log since $mark.
+prompt_burst() {
+  local pids=()
   start=$(date +%s%N)
   for u in $(seq "$USERS"); do
     for p in $(seq "$PROMPTS"); do
       prompt_as "$u" "load user $u prompt $p [[fake:chunks=4]]" $((p % 2)) &
+      pids+=($!)
     done
   done
-  wait
+  wait "${pids[@]}" # only these: a test may have a process of its own running
   ms=$((($(date +%s%N) - start) / 1000000))
   total=$((USERS * PROMPTS))
   sort "$BATS_TEST_TMPDIR/codes" | uniq -c
   [ ! -e "$BATS_TEST_TMPDIR/failures" ] || head -c 4000 "$BATS_TEST_TMPDIR/failures"
   # JSON turns answer "200 ok", streamed ones "200 done".
   good=$(grep -cE '^200 (ok|done)$' "$BATS_TEST_TMPDIR/codes")
-  lost=0 dup=0
+  lost=0 dup=0 wrong=0
   for u in $(seq "$USERS"); do
     JAR=$BATS_TEST_TMPDIR/jar$u api GET /api/conversations
     assert_equal "$code" 200
@@ -84,13 +96,19 @@ prompt_as() {
       [ "$n" -ge 1 ] || lost=$((lost + 1))
       [ "$n" -le 1 ] || dup=$((dup + 1))
     done
+    # Every stored turn is whole and ok; a wrong one is counted and shown, and
+    # fails the test once the diagnostics below are printed.
     for cid in $(json '.conversations[].id'); do
       JAR=$BATS_TEST_TMPDIR/jar$u api GET "/api/conversations/$cid"
-      assert_equal "$(json '[.messages[] | .role + ":" + .status] | join(",")')" "user:ok,assistant:ok"
-      assert_equal "$(json '.messages[1].content')" "Echo: $(json '.messages[0].content' | sed 's/ \[\[fake:chunks=4\]\]//')"
+      if [ "$(json '[.messages[] | .role + ":" + .status] | join(",")')" != "user:ok,assistant:ok" ] ||
+        [ "$(json '.messages[1].content')" != "Echo: $(json '.messages[0].content' | sed 's/ \[\[fake:chunks=4\]\]//')" ]; then
+        wrong=$((wrong + 1))
+        echo "--- user $u, conversation $cid as stored:"
+        json '[.messages[] | {role, status, content: .content[0:80], error}] | tojson'
+      fi
     done
   done
-  echo "load: $USERS users x $PROMPTS prompts = $total turns in $ms ms: $good answered, lost $lost, duplicated $dup"
+  echo "load: $USERS users x $PROMPTS prompts = $total turns in $ms ms: $good answered, lost $lost, duplicated $dup, $wrong stored wrong"
   # Writers that waited long for their turn (common/store_sqlite.c logs them): a
   # figure to watch, not a failure; a wait past the busy timeout fails below.
   log_since "$mark" >"$BATS_TEST_TMPDIR/log"
@@ -98,17 +116,62 @@ prompt_as() {
     awk '{n++; if ($2 > m) m = $2} END {printf "%d writes waited over 1 s for their turn (longest %d ms)", n, m}');" \
     "$(grep -c 'a checkpoint took' "$BATS_TEST_TMPDIR/log") checkpoints took over 1 s" >&3
   # A failed turn's cause is in the stack's log: its errors and warnings.
-  [ "$good" = "$total" ] || log_since "$mark" | grep -E ' (error|warn)' | sort | uniq -c | sort -rn | head -20
+  if [ "$good" != "$total" ] || [ "$wrong" != 0 ]; then
+    grep -E ' (error|warn)' "$BATS_TEST_TMPDIR/log" | sort | uniq -c | sort -rn | head -20
+  fi
   echo "load: $USERS x $PROMPTS, $((total - good)) errors, $lost lost, $dup duplicated, $ms ms" >>"${BATS_FILE_TMPDIR}/figures"
   assert_equal "$good" "$total"
   assert_equal "$lost" 0
   assert_equal "$dup" 0
+  assert_equal "$wrong" 0
   if [ -n "${STACK_DIR:-}" ]; then
     assert_equal "$(sql "SELECT count(*) FROM messages WHERE content LIKE 'load user % prompt % [[fake:chunks=4]]' AND role = 'user' AND conversation_id IN (SELECT c.id FROM conversations c JOIN users u ON u.id = c.user_id WHERE u.username IN ($(for u in $(seq "$USERS"); do printf "'%s'," "$(cat "$BATS_TEST_TMPDIR/name$u")"; done | sed 's/,$//')))")" "$total"
-    run log_since "$mark"
+    run cat "$BATS_TEST_TMPDIR/log"
     refute_output --partial 'database is locked'
     refute_output --partial 'busy past the busy timeout'
   fi
+}
+
+@test "$USERS users x $PROMPTS prompts at once: every answer stored exactly once, no 5xx, no lock errors" {
+  mark=$(log_mark)
+  new_accounts
+  prompt_burst
+}
+
+@test "$HOLD_USERS users x $PROMPTS prompts at once while another program holds the write lock all but 40 ms of every second: no 503" {
+  # Writes get through only in the gaps, so the writers' queue moves slowly:
+  # a write must wait while it moves, not give up after 5 s (README, "How it
+  # is built"). The other program is sqlite3 from Python: it does not queue.
+  # With LOAD_HOLD_USERS=20 and a fixed 5 s deadline, 3 and 27 of 100 turns
+  # answered 503 here; with a wait that goes on while the queue moves, none,
+  # but the longest wait reached 16 s of its 30. At 10 users the fixed
+  # deadline passed too: this run guards the burst, test_store's patience
+  # test is the one that tells the two apart.
+  [ -n "${STACK_DIR:-}" ] || skip "needs the stack's database file; a deployed BASE_URL has none here"
+  # The containers' run has the plain burst; this one is the queue's own
+  # test and adds nothing there but minutes on a machine that may be slow.
+  [ "${STACK_KIND:-local}" != docker ] || skip "the queue is tested by make test-load; the containers run the plain burst"
+  USERS=$HOLD_USERS
+  mark=$(log_mark)
+  new_accounts
+  python3 -c '
+import sqlite3, sys, time, os
+c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+n, end = 0, time.time() + 120
+while time.time() < end and not os.path.exists(sys.argv[2]):
+    c.execute("BEGIN IMMEDIATE")
+    time.sleep(float(sys.argv[4]))
+    c.execute("COMMIT")
+    n += 1
+    time.sleep(float(sys.argv[5]))
+open(sys.argv[3], "w").write(str(n))
+' "$STACK_DIR/instance/aifacade.db" "$BATS_TEST_TMPDIR/stop" "$BATS_TEST_TMPDIR/held" "${LOAD_HOLD:-1.0}" "${LOAD_GAP:-0.04}" 3>&- &
+  holder=$!
+  prompt_burst
+  touch "$BATS_TEST_TMPDIR/stop"
+  wait "$holder"
+  # It held the lock all through the burst, or the test proved nothing.
+  [ "$(cat "$BATS_TEST_TMPDIR/held")" -ge 5 ]
 }
 
 @test "$LOGINS logins at once (and wrong passwords among them): every session works, no 5xx" {

@@ -50,7 +50,7 @@ start() {
       AIFACADE_ACCESSLOG="$dir/access.log" AIFACADE_PIDFILE="$dir/serve.pid" \
       AI_API_URL="http://127.0.0.1:${fake_port:-9}/v1/chat/completions" AI_API_KEY="test-key" \
       AI_MODEL="fake-model" AI_MODELS="fake-model,fake-reasoner" \
-      AI_IDLE_TIMEOUT=3 AI_TIMEOUT=20 AI_TITLES=0 ANSWER_STORE_WAIT=10 \
+      AI_IDLE_TIMEOUT=15 AI_TIMEOUT=20 AI_TITLES=0 ANSWER_STORE_WAIT=10 \
       RATE_LIMIT_AUTH_IP="100000/minute" RATE_LIMIT_LOGIN="10/minute" RATE_LIMIT_PROMPTS="1000/hour" \
       MAX_STREAMS_PER_USER=100 MAX_STREAMS_TOTAL=1000 REGISTRATION=open \
       ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" \

@@ -91,9 +91,11 @@ static const struct command commands[] = {
 	 "conversations, messages, rate_events.\n",
 	 cmd_stats},
 	{"users", "", 0, 0, 0, NULL,
-	 "list users: name, created, conversations, messages",
-	 "Lists every user, oldest first, in tab-separated columns: name, created\n"
-	 "(ISO 8601 UTC), conversations, messages. The first line names the columns.\n"
+	 "list users: name, role, status, created, last seen, conversations, messages",
+	 "Lists every user, oldest first, in tab-separated columns: name, role\n"
+	 "(admin or user), status (active, pending or disabled), created and\n"
+	 "last_seen (ISO 8601 UTC; last_seen is 'never' before a first login),\n"
+	 "conversations, messages. The first line names the columns.\n"
 	 "Control characters in a name are shown as \\xNN.\n",
 	 cmd_users},
 	{"set-role", "NAME admin|user", 2, 0, 0, NULL,
@@ -504,16 +506,21 @@ static int cmd_stats(struct store *st, const struct config *cfg, const struct ar
 static void print_user(void *ctx, const struct user *u, long long conversations, long long messages)
 {
 	(void)ctx;
-	char created[32];
+	char created[32], seen[32] = "never";
 	format_time(u->created_at, created, sizeof created);
+	if (u->last_seen > 0)
+		format_time(u->last_seen, seen, sizeof seen);
 	print_name(stdout, u->username ? u->username : "");
-	printf("\t%s\t%lld\t%lld\n", created, conversations, messages);
+	/* role and status are the schema's fixed words (README, "Accounts and
+	 * administration"); NOT NULL there, so "?" is only a damaged row */
+	printf("\t%s\t%s\t%s\t%s\t%lld\t%lld\n", u->role ? u->role : "?", u->status ? u->status : "?", created, seen,
+	       conversations, messages);
 }
 
 static int cmd_users(struct store *st, const struct config *cfg, const struct args *a)
 {
 	(void)a;
-	printf("name\tcreated\tconversations\tmessages\n");
+	printf("name\trole\tstatus\tcreated\tlast_seen\tconversations\tmessages\n");
 	if (store_users_each(st, print_user, NULL) != STORE_OK) {
 		fprintf(stderr, "aifacadectl: cannot list the users of %s; see the line above\n", cfg->database_shown);
 		return EXIT_FAILED;

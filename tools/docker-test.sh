@@ -299,7 +299,7 @@ stack_start() {
     echo "AI_API_KEY=test-key"
     echo "AI_MODEL=fake-model"
     echo "AI_MODELS=fake-model,fake-reasoner"
-    echo "AI_IDLE_TIMEOUT=3"
+    echo "AI_IDLE_TIMEOUT=15"
     echo "AI_TIMEOUT=20"
     echo "RATE_LIMIT_AUTH_IP=100000/minute"
     echo "RATE_LIMIT_LOGIN=10/minute"

@@ -672,6 +672,91 @@ static void test_network_errors(void)
 	}
 }
 
+/* A provider behind a full accept queue: the kernel drops the call's
+ * handshake and the client sends it again after its first retransmission
+ * timeout (1 s). The provider frees the queue at 0.5 s, so the call connects
+ * near 1 s, and answers 1.5 s after accepting it. Under a 2 s AI_IDLE_TIMEOUT
+ * that answer is in time: the provider was silent 1.5 s, not 2.5. */
+static void test_idle_after_slow_connect(void)
+{
+	struct sockaddr_in a;
+	socklen_t alen = sizeof a;
+	char url[128];
+	int lfd, filler;
+	pid_t child;
+	struct run *r;
+
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	filler = socket(AF_INET, SOCK_STREAM, 0);
+	if (lfd < 0 || filler < 0 || bind(lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(lfd, 0) != 0 ||
+	    getsockname(lfd, (struct sockaddr *)&a, &alen) != 0 || connect(filler, (struct sockaddr *)&a, sizeof a) != 0) {
+		CHECK(0, "slow-connect provider set up (%s)", strerror(errno));
+		goto out;
+	}
+	child = fork();
+	if (child == 0) {
+		static const char answer[] = "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+		    "\"content\":\"late but fine\"},\"finish_reason\":\"stop\"}]}";
+		char buf[8192], head[256];
+		int fd;
+
+		usleep(500000);
+		fd = accept(lfd, NULL, NULL); /* the filler: the queue has room again */
+		if (fd >= 0)
+			close(fd);
+		fd = accept(lfd, NULL, NULL);
+		if (fd < 0)
+			_exit(1);
+		if (read(fd, buf, sizeof buf) <= 0) /* the request: its bytes are not checked here */
+			_exit(1);
+		usleep(1500000);
+		snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+		    "Content-Length: %zu\r\nConnection: close\r\n\r\n", sizeof answer - 1);
+		if (write(fd, head, strlen(head)) < 0 || write(fd, answer, sizeof answer - 1) < 0)
+			_exit(1);
+		usleep(200000);
+		_exit(0);
+	}
+	CHECK(child > 0, "slow-connect provider started");
+	if (child <= 0)
+		goto out;
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", ntohs(a.sin_port));
+	r = new_run();
+	run_req(r, url, TEST_KEY, "slow to connect", 0, 2, 20);
+	CHECK(r->res.status == PROVIDER_OK && strcmp(r->res.content, "late but fine") == 0 && r->elapsed >= 2300,
+	    "a connect that took 1 s does not count as the provider's silence: answered after %ld ms (%s)",
+	    (long)r->elapsed, provider_status_name(r->res.status));
+	free_run(r);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+out:
+	if (filler >= 0)
+		close(filler);
+	if (lfd >= 0)
+		close(lfd);
+}
+
+/* With connections kept, a call on a connection a call before left open
+ * has no connect of its own: the idle clock still runs. */
+static void test_idle_on_kept_connection(void)
+{
+	struct run *r = new_run();
+
+	run_req(r, fake_url, TEST_KEY, "opens a connection", 0, 1, 20);
+	CHECK(r->res.status == PROVIDER_OK, "kept connection: a first call answers (%s)",
+	    provider_status_name(r->res.status));
+	free_run(r);
+	r = new_run();
+	run_req(r, fake_url, TEST_KEY, "y [[fake:hang=4]]", 0, 1, 20);
+	CHECK(r->res.status == PROVIDER_ERR_IDLE_TIMEOUT && r->elapsed < 1800 * slow_factor,
+	    "kept connection: a silent provider is IDLE_TIMEOUT after 1 s (%s, %ld ms)",
+	    provider_status_name(r->res.status), (long)r->elapsed);
+	free_run(r);
+}
+
 static void test_timeouts(void)
 {
 	struct run *r;
@@ -801,6 +886,7 @@ int main(int argc, char **argv)
 	test_broken_answers();
 	test_network_errors();
 	test_timeouts();
+	test_idle_after_slow_connect();
 	test_abort();
 	if (getenv("TEST_PER_CALL_INIT") == NULL) {
 		/* Persistent mode keeps connections between calls (provider.h):
@@ -811,6 +897,7 @@ int main(int argc, char **argv)
 		test_http_errors();
 		test_broken_answers();
 		test_abort();
+		test_idle_on_kept_connection();
 		test_success();
 	}
 	CHECK(detail_leaks_key == 0, "no detail ever contained the API key");

@@ -360,6 +360,14 @@ static unsigned long long queue_tickets(const char *db)
 	return t;
 }
 
+/* Waits (up to 5 s) until a writer has taken a ticket after `before`. */
+static int ticket_taken(const char *db, unsigned long long before)
+{
+	for (int waited = 0; queue_tickets(db) == before && waited < 500; waited++)
+		usleep(10000);
+	return queue_tickets(db) > before;
+}
+
 /* Writers get their turns in the order they asked: eight processes queue
  * one after another behind a transaction, and write in that order once it
  * ends. (A lock that every waiter waits on would give the turn to
@@ -383,10 +391,7 @@ static void test_queue_order(void)
 		_exit(store_commit(h) == STORE_OK ? 0 : 1);
 	}
 	close(go[0]);
-	int waited = 0;
-	while (queue_tickets(path) < 1 && waited++ < 500)
-		usleep(10000);
-	CHECK(queue_tickets(path) == 1, "a writer holds its turn in a transaction");
+	CHECK(ticket_taken(path, 0) && queue_tickets(path) == 1, "a writer holds its turn in a transaction");
 	pid_t kids[8];
 	int queued = 1;
 	for (int i = 0; i < 8; i++) {
@@ -400,11 +405,7 @@ static void test_queue_order(void)
 				_exit(2);
 			_exit(store_audit_add(w, i, "test", "queue", "t", "127.0.0.1", mine) == STORE_OK ? 0 : 1);
 		}
-		/* the next one starts once this one has its ticket */
-		waited = 0;
-		while (queue_tickets(path) == before && waited++ < 500)
-			usleep(10000);
-		queued &= queue_tickets(path) > before;
+		queued &= ticket_taken(path, before); /* the next one starts once this one has its ticket */
 	}
 	CHECK(queued, "eight writers take their tickets one after another behind it");
 	int status = 0;
@@ -443,8 +444,7 @@ static pid_t spawn_holder(const char *path, int hold_ms)
 		usleep((useconds_t)hold_ms * 1000);
 		_exit(store_commit(h) == STORE_OK ? 0 : 1);
 	}
-	for (int waited = 0; queue_tickets(path) == before && waited < 500; waited++)
-		usleep(10000); /* the next one queues behind this one */
+	(void)ticket_taken(path, before); /* so the next one queues behind it; a failed child exits 2 */
 	return pid;
 }
 
@@ -467,8 +467,7 @@ static pid_t spawn_timed_write(const char *path, int fd)
 		int n = snprintf(out, sizeof out, "%d %ld\n", rc, ms);
 		_exit(write(fd, out, (size_t)n) == n ? 0 : 3);
 	}
-	for (int waited = 0; queue_tickets(path) == before && waited < 500; waited++)
-		usleep(10000);
+	(void)ticket_taken(path, before);
 	return pid;
 }
 

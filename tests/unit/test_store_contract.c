@@ -533,13 +533,18 @@ static void test_administration(struct store *st, const char *database, const ch
 	store_user_free(&bob);
 }
 
+/* sums: users, conversations, messages, admins, active users, Alice's last
+ * visit (aifacadectl users prints role, status and last_seen). */
 static void count_user(void *ctx, const struct user *u, long long conversations, long long messages)
 {
 	long long *sums = ctx;
 	sums[0]++;
 	sums[1] += conversations;
 	sums[2] += messages;
-	(void)u;
+	sums[3] += u->role && strcmp(u->role, "admin") == 0;
+	sums[4] += u->status && strcmp(u->status, "active") == 0;
+	if (u->username && strcmp(u->username, "Alice") == 0)
+		sums[5] = u->last_seen;
 }
 
 static void count_admin(void *ctx, const struct user *u, const struct user_stats *us)
@@ -634,12 +639,14 @@ static void test_tree(struct store *st, const char *b)
 	      NAME("import a conversation with its times, and a message into it"));
 	store_msg_list_free(list, n);
 
-	long long sums[3] = {0, 0, 0}, admin_sums[3] = {0, 0, 0};
+	long long sums[6] = {0, 0, 0, 0, 0, 0}, admin_sums[3] = {0, 0, 0};
 	struct store_stats ss;
 	CHECK(store_users_each(st, count_user, sums) == STORE_OK && store_stats(st, &ss) == STORE_OK &&
 		      sums[0] == ss.users && sums[1] == ss.conversations && sums[2] == ss.messages && ss.messages == 5 &&
 		      ss.schema_version == store_schema_latest(),
 	      NAME("every user with counts, and the counts agree with the stats"));
+	CHECK(sums[3] == 1 && sums[4] > 1 && sums[4] < sums[0] && sums[5] == 777,
+	      NAME("every user with role, status and last visit"));
 	CHECK(store_users_admin(st, 0, 0, count_admin, admin_sums) == STORE_OK && admin_sums[0] == ss.users &&
 		      admin_sums[1] == ss.messages && admin_sums[2] == 1,
 	      NAME("the admin page's list: one admin, every message counted"));
