@@ -583,10 +583,15 @@ static int migrate(struct pg_store *st, char *err, size_t errlen)
 		ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
 		PQclear(res);
 		if (ok) {
-			char bump[96];
-			snprintf(bump, sizeof bump, "DELETE FROM aifacade_schema; INSERT INTO aifacade_schema VALUES (%d)",
-				 v + 1);
-			res = PQexec(st->conn, bump);
+			/* One statement of fixed text, the version bound (the
+			 * extended protocol runs one statement at a time). */
+			char version_text[16];
+			snprintf(version_text, sizeof version_text, "%d", v + 1);
+			const char *params[1] = {version_text};
+			res = PQexecParams(st->conn,
+					   "WITH gone AS (DELETE FROM aifacade_schema)"
+					   " INSERT INTO aifacade_schema (version) VALUES ($1::integer)",
+					   1, NULL, params, NULL, NULL, 0);
 			ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
 			PQclear(res);
 		}
