@@ -47,16 +47,17 @@ int main(int argc, char **argv)
 		for (int r = 0; r < runs; r++) {
 			long long t0 = now_us();
 			const char *e;
-			char *fts = search_fts_query(argv[q], strlen(argv[q]), &e);
+			struct search_query terms;
 			struct search_hit *hits = NULL;
 			n = 0;
-			if (!fts || store_search(st, user, fts, 20, &hits, &n) != STORE_OK) {
+			if (search_parse(argv[q], strlen(argv[q]), &terms, &e) != 0 ||
+			    store_search(st, user, &terms, 20, &hits, &n) != STORE_OK) {
 				fprintf(stderr, "searchtime: %s failed\n", argv[q]);
 				return 1;
 			}
 			t[r] = now_us() - t0;
 			store_search_free(hits, n);
-			free(fts);
+			search_query_free(&terms);
 		}
 		qsort(t, (size_t)runs, sizeof *t, cmp);
 		printf("| `%s` | %zu | %lld | %lld |\n", argv[q], n, t[runs / 2], t[runs * 9 / 10]);

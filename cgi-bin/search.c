@@ -36,15 +36,15 @@ static void search(struct request *req, struct response *res)
 		return;
 	}
 	const char *err = NULL;
-	char *fts = search_fts_query(q, strlen(q), &err);
-	if (!fts) {
+	struct search_query terms;
+	if (search_parse(q, strlen(q), &terms, &err) != 0) {
 		response_error(res, 400, err);
 		return;
 	}
 	struct search_hit *hits;
 	size_t n;
-	int rc = store_search(req->store, req->user_id, fts, limit, &hits, &n);
-	free(fts);
+	int rc = store_search(req->store, req->user_id, &terms, limit, &hits, &n);
+	search_query_free(&terms);
 	if (rc != STORE_OK) {
 		app_store_error(res, rc);
 		return;

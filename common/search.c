@@ -1,6 +1,7 @@
-/* search.c: the full-text query sanitiser and the snippet escaper (see search.h). */
+/* search.c: the search terms parser and the snippet escaper (see search.h). */
 #include "search.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -20,24 +21,16 @@ static int has_word_char(const char *s, size_t len)
 	return 0;
 }
 
-/* Appends one term as an FTS5 string, '*' after it when prefix. */
-static void append_term(struct buf *out, const char *s, size_t len, int prefix)
+/* One term's text, control characters turned into spaces. */
+static char *term_text(const char *s, size_t len)
 {
-	if (out->len)
-		buf_append_char(out, ' ');
-	buf_append_char(out, '"');
+	char *t = xmalloc(len + 1);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c == '"')
-			buf_append_str(out, "\"\"");
-		else if (c < 0x20 || c == 0x7F)
-			buf_append_char(out, ' ');
-		else
-			buf_append_char(out, (char)c);
+		t[i] = c < 0x20 || c == 0x7F ? ' ' : (char)c;
 	}
-	buf_append_char(out, '"');
-	if (prefix)
-		buf_append_char(out, '*');
+	t[len] = '\0';
+	return t;
 }
 
 static int is_space(unsigned char c)
@@ -45,18 +38,24 @@ static int is_space(unsigned char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-char *search_fts_query(const char *q, size_t len, const char **err)
+void search_query_free(struct search_query *q)
 {
+	for (size_t i = 0; i < q->n; i++)
+		free(q->terms[i].text);
+	q->n = 0;
+}
+
+int search_parse(const char *q, size_t len, struct search_query *out, const char **err)
+{
+	out->n = 0;
 	if (len > SEARCH_QUERY_MAX) {
 		*err = "The search is too long (the limit is 500 characters); use fewer words.";
-		return NULL;
+		return -1;
 	}
 	if (!utf8_valid(q, len)) {
 		*err = "The search is not valid UTF-8.";
-		return NULL;
+		return -1;
 	}
-	struct buf out = BUF_INIT;
-	int terms = 0;
 	size_t i = 0;
 	while (i < len) {
 		if (is_space((unsigned char)q[i])) {
@@ -91,19 +90,20 @@ char *search_fts_query(const char *q, size_t len, const char **err)
 		}
 		if (!has_word_char(start, tlen))
 			continue;
-		if (++terms > SEARCH_TERMS_MAX) {
-			buf_free(&out);
+		if (out->n == SEARCH_TERMS_MAX) {
+			search_query_free(out);
 			*err = "The search has too many words (the limit is 16); leave some out.";
-			return NULL;
+			return -1;
 		}
-		append_term(&out, start, tlen, prefix);
+		out->terms[out->n].text = term_text(start, tlen);
+		out->terms[out->n].prefix = prefix;
+		out->n++;
 	}
-	if (terms == 0) {
-		buf_free(&out);
+	if (out->n == 0) {
 		*err = "Type a word or two to search for.";
-		return NULL;
+		return -1;
 	}
-	return buf_detach(&out);
+	return 0;
 }
 
 void search_snippet_html(struct buf *out, const char *text, size_t len)

@@ -442,12 +442,12 @@ int store_conv_set_leaf(struct store *st, long long user_id, long long conv_id, 
 	return st->ops->conv_set_leaf(st, user_id, conv_id, leaf_id);
 }
 
-int store_search(struct store *st, long long user_id, const char *fts_query, int limit,
+int store_search(struct store *st, long long user_id, const struct search_query *q, int limit,
 		 struct search_hit **list, size_t *n)
 {
 	if (!st->ops->search)
 		return missing(st, "search");
-	return st->ops->search(st, user_id, fts_query, limit, list, n);
+	return st->ops->search(st, user_id, q, limit, list, n);
 }
 
 int store_msg_page_around(struct store *st, long long user_id, long long conv_id, long long msg_id, int limit,

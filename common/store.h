@@ -269,6 +269,8 @@ int store_conv_set_leaf(struct store *st, long long user_id, long long conv_id, 
 
 /* ---- search (README, "Search") ---- */
 
+struct search_query; /* search.h */
+
 struct search_hit {
 	long long conversation_id;
 	char *conversation_title;
@@ -279,10 +281,14 @@ struct search_hit {
 	double rank;             /* lower is better */
 };
 
-/* The user's best `limit` matches of fts_query (made by search_fts_query(),
- * search.h) among message contents and conversation titles, best first and
- * newest first among equals. Free with store_search_free(). */
-int store_search(struct store *st, long long user_id, const char *fts_query, int limit,
+/* The user's best `limit` matches of q (made by search_parse(), search.h)
+ * among message contents and conversation titles: every term matches, in
+ * any case and with accents folded; a phrase's words in order; a prefix
+ * term's last word as a prefix. Best first (a short text that holds the
+ * terms before a long one), newest first among equals. Each backend builds
+ * its own query from the terms and quotes every one: no term is ever an
+ * operator. Free with store_search_free(). */
+int store_search(struct store *st, long long user_id, const struct search_query *q, int limit,
 		 struct search_hit **list, size_t *n);
 void store_search_free(struct search_hit *list, size_t n);
 /* The page of `limit` messages of the user's conversation conv_id that

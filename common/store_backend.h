@@ -94,7 +94,7 @@ struct store_ops {
 	int (*msg_branch_context)(struct store *st, long long user_id, long long conv_id, long long from,
 				  long long budget, struct message **list, size_t *n);
 	int (*conv_set_leaf)(struct store *st, long long user_id, long long conv_id, long long leaf_id);
-	int (*search)(struct store *st, long long user_id, const char *fts_query, int limit,
+	int (*search)(struct store *st, long long user_id, const struct search_query *q, int limit,
 		      struct search_hit **list, size_t *n);
 	int (*msg_page_around)(struct store *st, long long user_id, long long conv_id, long long msg_id,
 			       int limit, struct message **list, size_t *n, int *has_more, int *has_newer);
@@ -156,6 +156,11 @@ struct store {
 
 /* SQLite (store_sqlite.c): DATABASE is a path, or a file: URI. */
 int store_sqlite_open(const char *database, struct store **out, char *err, size_t errlen);
+/* SQLite's FTS5 query for search terms (search.h): every term an FTS5
+ * string ("..." with inner quotes doubled), '*' after a prefix term, joined
+ * by spaces (every term must match). A fresh string. Not static so that
+ * test_search.c runs hostile terms through it against a real FTS5 table. */
+char *store_sqlite_fts5_query(const struct search_query *q);
 /* PostgreSQL (store_pg.c): DATABASE is a postgresql:// URL. Only programs
  * linked with store_pg.o and libpq have it; the others get store_nopg.c's,
  * which says so (the Makefile's PG_PROGRAMS: libpq costs every process that

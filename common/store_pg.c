@@ -24,7 +24,9 @@
 
 #include "alloc.h"
 #include "branch.h"
+#include "buf.h"
 #include "log.h"
+#include "search.h"
 
 /* The PostgreSQL schema at each version of store_sqlite.c's numbering.
  * Append-only once released; until the backend ships (docs/issue14-plan.md)
@@ -84,10 +86,17 @@ static const char *const migrations[] = {
 	"CREATE INDEX turns_heartbeat ON turns(heartbeat_at);"
 	"CREATE INDEX turns_host ON turns(host, pid);",
 	/* 4: full-text search (README, "Search"). SQLite's FTS5 tables become
-	 * expression indexes; store_search on PostgreSQL is not written yet,
-	 * and may still change this step (docs/issue14-plan.md). */
-	"CREATE INDEX messages_search ON messages USING gin (to_tsvector('simple', content));"
-	"CREATE INDEX conversations_search ON conversations USING gin (to_tsvector('simple', title));",
+	 * expression indexes. aifacade_search is 'simple' (no stemming, no
+	 * stop words, case folded, as SQLite's unicode61 tokenizer) with
+	 * diacritics folded by unaccent first, so "cafe" finds "Café";
+	 * unaccent is a trusted extension (PostgreSQL 13 and later) that a
+	 * database's owner may create. */
+	"CREATE EXTENSION IF NOT EXISTS unaccent;"
+	"CREATE TEXT SEARCH CONFIGURATION aifacade_search (COPY = simple);"
+	"ALTER TEXT SEARCH CONFIGURATION aifacade_search ALTER MAPPING FOR asciiword, asciihword, hword_asciipart,"
+	"  word, hword, hword_part, numword, numhword, hword_numpart WITH unaccent, simple;"
+	"CREATE INDEX messages_search ON messages USING gin (to_tsvector('aifacade_search', content));"
+	"CREATE INDEX conversations_search ON conversations USING gin (to_tsvector('aifacade_search', title));",
 	/* 5: roles and status, budgets, describable sessions, API tokens,
 	 * invitations, password resets, usage and the audit log. */
 	"ALTER TABLE users ADD COLUMN role text NOT NULL DEFAULT 'user' CHECK (role IN ('admin', 'user'));"
@@ -185,7 +194,7 @@ enum pg_stmt {
 	P_INVITE_CREATE, P_INVITE_USE, P_RESET_CREATE, P_RESET_TAKE,
 	P_USAGE_ADD, P_USAGE_SUM, P_GATEWAY_ADD, P_GATEWAY_SUM, P_AUDIT_ADD, P_AUDIT_LIST,
 	P_MSG_ADD_UNDER, P_MSG_GET, P_MSG_PROGRESS, P_MSG_TREE, P_CONV_SET_LEAF, P_MSG_IN_CONV, P_MSG_NEWER_NTH,
-	P_MSG_AFTER, P_IMPORT_CONV, P_IMPORT_MSG, P_USERS_EACH, P_USERS_ADMIN, P_STATS, P_RESET,
+	P_MSG_AFTER, P_IMPORT_CONV, P_IMPORT_MSG, P_USERS_EACH, P_USERS_ADMIN, P_STATS, P_RESET, P_SEARCH,
 	P_COUNT
 };
 
@@ -377,6 +386,30 @@ static const char *const sql[P_COUNT] = {
 			  " (SELECT count(*) FROM usage g WHERE g.user_id = u.id AND g.at >= $1),"
 			  " (SELECT coalesce(sum(tokens), 0) FROM usage g WHERE g.user_id = u.id AND g.at >= $2)"
 			  " FROM users u ORDER BY u.id",
+	/* Search (README, "Search"): $2 is a tsquery made by tsquery_of()
+	 * from search_parse()'s terms, every term quoted. Best first: ts_rank
+	 * divided by the text's length (normalization 2), so a short text that
+	 * holds the terms comes before a long one, as SQLite's bm25 orders;
+	 * then newest first. Only the page's rows are highlighted, each whole
+	 * (HighlightAll keeps the text as written, tags included; search_run
+	 * cuts the snippet around the first match). */
+	[P_SEARCH] = "WITH hits AS ("
+		     " SELECT c.id AS cid, c.title, m.id AS mid, m.role, m.content AS body, m.created_at AS at,"
+		     "  -ts_rank(to_tsvector('aifacade_search', m.content), to_tsquery('aifacade_search', $2), 2) AS r"
+		     " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+		     " WHERE to_tsvector('aifacade_search', m.content) @@ to_tsquery('aifacade_search', $2)"
+		     "  AND c.user_id = $1"
+		     " UNION ALL"
+		     " SELECT c.id, c.title, NULL, NULL, c.title, c.updated_at,"
+		     "  -ts_rank(to_tsvector('aifacade_search', c.title), to_tsquery('aifacade_search', $2), 2)"
+		     " FROM conversations c"
+		     " WHERE to_tsvector('aifacade_search', c.title) @@ to_tsquery('aifacade_search', $2)"
+		     "  AND c.user_id = $1"
+		     " ORDER BY r, at DESC, mid DESC NULLS LAST LIMIT $3)"
+		     " SELECT cid, title, mid, role,"
+		     "  ts_headline('aifacade_search', body, to_tsquery('aifacade_search', $2),"
+		     "   'HighlightAll=true, StartSel=' || chr(1) || ', StopSel=' || chr(2)),"
+		     "  at, r FROM hits ORDER BY r, at DESC, mid DESC NULLS LAST",
 	[P_STATS] = "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM sessions),"
 		    " (SELECT count(*) FROM conversations), (SELECT count(*) FROM messages),"
 		    " (SELECT count(*) FROM rate_events)",
@@ -554,6 +587,18 @@ static char *describe(PGconn *conn)
 	return s;
 }
 
+/* The server's notices go to the log as warnings, not to stderr (libpq's
+ * default): a CGI program's stderr is the web server's error log, and a
+ * NOTICE (a search of words without a lexeme, an IF NOT EXISTS that found
+ * the object) is no news; a WARNING is. */
+static void on_notice(void *arg, const PGresult *res)
+{
+	const struct pg_store *st = arg;
+	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	if (severity && strcmp(severity, "WARNING") == 0)
+		log_warn("database %s: %.300s", st->where ? st->where : "?", PQresultErrorMessage(res));
+}
+
 static int migrate(struct pg_store *st, char *err, size_t errlen)
 {
 	/* Fixed text without parameters: the simple protocol runs a whole step. */
@@ -633,6 +678,7 @@ int store_pg_open(const char *database, struct store **out, char *err, size_t er
 		free(st);
 		return -1;
 	}
+	PQsetNoticeReceiver(st->conn, on_notice, st);
 	st->where = describe(st->conn);
 	if (PQstatus(st->conn) != CONNECTION_OK) {
 		char *msg = PQerrorMessage(st->conn), *nl;
@@ -1688,6 +1734,135 @@ static int pg_conv_set_leaf(struct store *pub, long long user_id, long long conv
 }
 
 /* The page of limit messages that holds msg_id near its middle. */
+/* Appends text as a quoted tsquery operand: inside '...' a quote is
+ * doubled and a backslash escaped, so nothing in it is an operator;
+ * to_tsquery() then splits it into lexemes (several make a phrase). */
+static void tsquery_quote(struct buf *out, const char *text, size_t len)
+{
+	buf_append_char(out, '\'');
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '\'' || text[i] == '\\')
+			buf_append_char(out, text[i]);
+		buf_append_char(out, text[i]);
+	}
+	buf_append_char(out, '\'');
+}
+
+/* The tsquery text for search terms: each term a quoted operand (a phrase
+ * when it has several words), every term required (&). A prefix term's
+ * last word gets :* and its words before it stay a phrase ahead of it, as
+ * FTS5's "purple ele"* means. Built in C only from quoted operands: the
+ * statement's text is fixed and the query is bound. */
+static char *tsquery_of(const struct search_query *q)
+{
+	struct buf out = BUF_INIT;
+	for (size_t t = 0; t < q->n; t++) {
+		const char *text = q->terms[t].text;
+		size_t len = strlen(text);
+		while (len > 0 && text[len - 1] == ' ')
+			len--;
+		if (t > 0)
+			buf_append_str(&out, " & ");
+		buf_append_char(&out, '(');
+		if (!q->terms[t].prefix) {
+			tsquery_quote(&out, text, len);
+		} else {
+			size_t last = len;
+			while (last > 0 && text[last - 1] != ' ')
+				last--;
+			size_t head = last;
+			while (head > 0 && text[head - 1] == ' ')
+				head--;
+			if (head > 0) {
+				tsquery_quote(&out, text, head);
+				buf_append_str(&out, " <-> ");
+			}
+			tsquery_quote(&out, text + last, len - last);
+			buf_append_str(&out, ":*");
+		}
+		buf_append_char(&out, ')');
+	}
+	return buf_detach(&out);
+}
+
+/* At most this many words around the first match, as SQLite's snippet()
+ * gives (store_sqlite.c), with an ellipsis where the text goes on. */
+#define SNIPPET_WORDS 20
+#define SNIPPET_BEFORE 5
+
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\n' || c == '\t' || c == '\r';
+}
+
+/* Whether text[from..to) holds anything but blanks. */
+static int has_text(const char *text, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		if (!is_blank(text[i]))
+			return 1;
+	return 0;
+}
+
+/* The part of a highlighted text around its first match: SNIPPET_BEFORE
+ * words before it, SNIPPET_WORDS words in all, cut only between words. */
+static char *snippet_of(const char *marked)
+{
+	size_t len = strlen(marked);
+	const char *first = strstr(marked, SEARCH_MARK_OPEN);
+	size_t start = first ? (size_t)(first - marked) : 0;
+	for (int back = 0; back < SNIPPET_BEFORE && start > 0; back++) {
+		while (start > 0 && is_blank(marked[start - 1]))
+			start--;
+		while (start > 0 && !is_blank(marked[start - 1]))
+			start--;
+	}
+	while (start > 0 && !is_blank(marked[start - 1]))
+		start--; /* a match inside a word: from the word's start */
+	size_t end = start;
+	for (int words = 0; end < len && words < SNIPPET_WORDS; words++) {
+		while (end < len && is_blank(marked[end]))
+			end++;
+		while (end < len && !is_blank(marked[end]))
+			end++;
+	}
+	struct buf out = BUF_INIT;
+	if (has_text(marked, 0, start))
+		buf_append_str(&out, SEARCH_ELLIPSIS);
+	buf_append(&out, marked + start, end - start);
+	if (has_text(marked, end, len))
+		buf_append_str(&out, SEARCH_ELLIPSIS);
+	return buf_detach(&out);
+}
+
+static int pg_search(struct store *pub, long long user_id, const struct search_query *q, int limit,
+		     struct search_hit **list, size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	char *tsq = tsquery_of(q);
+	PGresult *res = NULL;
+	int rc = run(pg(pub), P_SEARCH, "search", &res, "iti", user_id, tsq, (long long)limit);
+	free(tsq);
+	int rows = rc == STORE_OK ? PQntuples(res) : 0;
+	if (rows > 0)
+		*list = xcalloc((size_t)rows, sizeof **list);
+	for (int i = 0; i < rows; i++) {
+		struct search_hit *h = &(*list)[i];
+		h->conversation_id = col_ll(res, i, 0, 0);
+		h->conversation_title = col_str(res, i, 1);
+		h->message_id = col_ll(res, i, 2, 0);
+		h->role = col_str(res, i, 3);
+		/* a title is shown whole, as SQLite's highlight() */
+		h->snippet = h->message_id ? snippet_of(PQgetvalue(res, i, 4)) : col_str(res, i, 4);
+		h->created_at = col_ll(res, i, 5, 0);
+		h->rank = strtod(PQgetvalue(res, i, 6), NULL);
+	}
+	*n = (size_t)rows;
+	PQclear(res);
+	return rc;
+}
+
 static int pg_msg_page_around(struct store *pub, long long user_id, long long conv_id, long long msg_id, int limit,
 			      struct message **list, size_t *n, int *has_more, int *has_newer)
 {
@@ -1917,6 +2092,7 @@ static const struct store_ops store_pg_ops = {
 	.msg_tree = pg_msg_tree,
 	.msg_branch_context = pg_msg_branch_context,
 	.conv_set_leaf = pg_conv_set_leaf,
+	.search = pg_search,
 	.msg_page_around = pg_msg_page_around,
 	.msg_after = pg_msg_after,
 	.import_conv = pg_import_conv,

@@ -25,7 +25,9 @@
 
 #include "alloc.h"
 #include "branch.h"
+#include "buf.h"
 #include "log.h"
+#include "search.h"
 
 /* Append-only: never edit a shipped step, add a new one. */
 static const char *const migrations[] = {
@@ -370,9 +372,10 @@ static const char *const sql[S_COUNT] = {
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_PING] = "SELECT count(*) FROM sqlite_schema",
-	/* Search (README, "Search"): ?1 is a query made by search_fts_query(),
-	 * never the user's text. Best rank first, newest first among equals. */
-	[S_SEARCH_MSGS] = "SELECT c.id, c.title, m.id, m.role, snippet(messages_fts, 0, char(1), char(2), 'â¦', 20),"
+	/* Search (README, "Search"): ?1 is a query made by
+	 * store_sqlite_fts5_query() from search_parse()'s terms, never the
+	 * user's text. Best rank first, newest first among equals. */
+	[S_SEARCH_MSGS] = "SELECT c.id, c.title, m.id, m.role, snippet(messages_fts, 0, char(1), char(2), '" SEARCH_ELLIPSIS "', 20),"
 			  " m.created_at, bm25(messages_fts) AS r"
 			  " FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
 			  " JOIN conversations c ON c.id = m.conversation_id"
@@ -581,7 +584,7 @@ static int sqlite_msg_tree(struct store *pub, long long user_id, long long conv_
 static int sqlite_msg_branch_context(struct store *pub, long long user_id, long long conv_id, long long from,
 				     long long budget, struct message **list, size_t *n);
 static int sqlite_conv_set_leaf(struct store *pub, long long user_id, long long conv_id, long long leaf_id);
-static int sqlite_search(struct store *pub, long long user_id, const char *fts_query, int limit,
+static int sqlite_search(struct store *pub, long long user_id, const struct search_query *q, int limit,
 			 struct search_hit **list, size_t *n);
 static int sqlite_msg_page_around(struct store *pub, long long user_id, long long conv_id, long long msg_id,
 				  int limit, struct message **list, size_t *n, int *has_more, int *has_newer);
@@ -2233,16 +2236,38 @@ static int hit_cmp(const void *a, const void *b)
 	return x->message_id > y->message_id ? -1 : x->message_id < y->message_id;
 }
 
-static int sqlite_search(struct store *pub, long long user_id, const char *fts_query, int limit,
+char *store_sqlite_fts5_query(const struct search_query *q)
+{
+	struct buf out = BUF_INIT;
+	for (size_t t = 0; t < q->n; t++) {
+		if (out.len)
+			buf_append_char(&out, ' ');
+		buf_append_char(&out, '"');
+		for (const char *c = q->terms[t].text; *c; c++) {
+			if (*c == '"')
+				buf_append_str(&out, "\"\"");
+			else
+				buf_append_char(&out, *c);
+		}
+		buf_append_char(&out, '"');
+		if (q->terms[t].prefix)
+			buf_append_char(&out, '*');
+	}
+	return buf_detach(&out);
+}
+
+static int sqlite_search(struct store *pub, long long user_id, const struct search_query *q, int limit,
 			 struct search_hit **list, size_t *n)
 {
 	struct sqlite_store *st = sq(pub);
 	*list = NULL;
 	*n = 0;
 	size_t cap = 0;
+	char *fts_query = store_sqlite_fts5_query(q);
 	int rc = search_run(st, S_SEARCH_TITLES, user_id, fts_query, limit, list, n, &cap);
 	if (rc == STORE_OK)
 		rc = search_run(st, S_SEARCH_MSGS, user_id, fts_query, limit, list, n, &cap);
+	free(fts_query);
 	if (rc != STORE_OK) {
 		store_search_free(*list, *n);
 		*list = NULL;

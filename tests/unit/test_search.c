@@ -1,4 +1,4 @@
-/* test_search.c: unit tests for search.c (the FTS query sanitiser and the snippet escaper), hostile input first. */
+/* test_search.c: unit tests for search.c (the terms parser and the snippet escaper) and SQLite's FTS5 query made of its terms, hostile input first. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -6,14 +6,20 @@
 
 #include "check.h"
 #include "search.h"
+#include "store_backend.h"
 
 static sqlite3 *db;
 
-/* The sanitised form of q, or NULL; *err set when NULL. */
+/* SQLite's FTS5 query for q's terms, or NULL; *err set when NULL. */
 static char *fts(const char *q, const char **err)
 {
+	struct search_query terms;
 	*err = NULL;
-	return search_fts_query(q, strlen(q), err);
+	if (search_parse(q, strlen(q), &terms, err) != 0)
+		return NULL;
+	char *out = store_sqlite_fts5_query(&terms);
+	search_query_free(&terms);
+	return out;
 }
 
 #define CHECK_FTS(q, want, name)                                              \

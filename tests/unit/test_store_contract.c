@@ -23,6 +23,7 @@
 
 #include "check.h"
 #include "reply.h"
+#include "search.h"
 #include "store.h"
 
 static char root[] = "/tmp/aifacade-unit-contract.XXXXXX";
@@ -653,6 +654,150 @@ static void test_tree(struct store *st, const char *b)
 	store_conv_free(&c);
 }
 
+/* Searches q for uid; returns the number of hits (up to limit), or -1 when
+ * q is refused or the search fails. The hits stay in *hits (the caller
+ * frees them with store_search_free) when hits is not NULL. */
+static int found(struct store *st, long long uid, const char *q, int limit, struct search_hit **hits, size_t *n)
+{
+	struct search_query terms;
+	const char *err = NULL;
+	struct search_hit *list = NULL;
+	size_t got = 0;
+	if (search_parse(q, strlen(q), &terms, &err) != 0)
+		return -1;
+	int rc = store_search(st, uid, &terms, limit, &list, &got);
+	search_query_free(&terms);
+	if (rc != STORE_OK)
+		return -1;
+	if (hits) {
+		*hits = list;
+		*n = got;
+	} else {
+		store_search_free(list, got);
+	}
+	return (int)got;
+}
+
+static void test_search(struct store *st, const char *b)
+{
+	char name[200];
+	long long seeker = 0, other = 0, id = 0;
+	struct conversation budget, older, long_one, newest, secret, doomed;
+	if (!CHECK(store_user_create(st, "Seeker", "seeker", "h", 1, &seeker) == STORE_OK &&
+			   store_user_create(st, "Other", "other", "h", 1, &other) == STORE_OK &&
+			   store_conv_create(st, seeker, "Quarterly Café budget", 50, &budget) == STORE_OK &&
+			   store_msg_add(st, seeker, budget.id, "user", "the purple elephant dances slowly", "ok", NULL,
+					 NULL, 0, 60, &id) == STORE_OK &&
+			   store_msg_add(st, seeker, budget.id, "user",
+					 "Tell me about the zanzibar archipelago <b>please</b>", "ok", NULL, NULL, 0, 70,
+					 &id) == STORE_OK &&
+			   store_conv_create(st, seeker, "one", 100, &older) == STORE_OK &&
+			   store_msg_add(st, seeker, older.id, "user", "walrus", "ok", NULL, NULL, 0, 100, &id) ==
+				   STORE_OK &&
+			   store_conv_create(st, seeker, "two", 200, &long_one) == STORE_OK &&
+			   store_msg_add(st, seeker, long_one.id, "user",
+					 "walrus walrus walrus and the carpenter went walking on the long sandy beach",
+					 "ok", NULL, NULL, 0, 200, &id) == STORE_OK &&
+			   store_conv_create(st, seeker, "three", 300, &newest) == STORE_OK &&
+			   store_msg_add(st, seeker, newest.id, "user", "walrus", "ok", NULL, NULL, 0, 300, &id) ==
+				   STORE_OK &&
+			   store_conv_create(st, other, "mine", 10, &secret) == STORE_OK &&
+			   store_msg_add(st, other, secret.id, "user", "my secret ocelot recipe", "ok", NULL, NULL, 0, 10,
+					 &id) == STORE_OK,
+		   NAME("search: two users, titles and messages")))
+		return;
+	struct search_hit *hits = NULL;
+	size_t n = 0;
+	CHECK(found(st, seeker, "cafe", 20, &hits, &n) == 1 && hits[0].conversation_id == budget.id &&
+		      hits[0].message_id == 0 && hits[0].role == NULL && hits[0].created_at == 50 &&
+		      strcmp(hits[0].snippet, "Quarterly " SEARCH_MARK_OPEN "Café" SEARCH_MARK_CLOSE " budget") == 0,
+	      NAME("search: a title, accents folded, the whole title with its match marked"));
+	store_search_free(hits, n);
+	CHECK(found(st, seeker, "zanzibar", 20, &hits, &n) == 1 && hits[0].conversation_id == budget.id &&
+		      hits[0].message_id > 0 && hits[0].created_at == 70 && strcmp(hits[0].role, "user") == 0 &&
+		      strcmp(hits[0].conversation_title, "Quarterly Café budget") == 0 &&
+		      strcmp(hits[0].snippet, "Tell me about the " SEARCH_MARK_OPEN "zanzibar" SEARCH_MARK_CLOSE
+					      " archipelago <b>please</b>") == 0,
+	      NAME("search: a message, its text as written with the match marked"));
+	store_search_free(hits, n);
+	CHECK(found(st, seeker, "\"purple elephant\"", 20, NULL, NULL) == 1 &&
+		      found(st, seeker, "\"elephant purple\"", 20, NULL, NULL) == 0,
+	      NAME("search: a phrase matches its words in order only"));
+	CHECK(found(st, seeker, "eleph*", 20, NULL, NULL) == 1 && found(st, seeker, "eleph", 20, NULL, NULL) == 0 &&
+		      found(st, seeker, "\"purple ele\"*", 20, NULL, NULL) == 1 &&
+		      found(st, seeker, "\"purp elephant\"*", 20, NULL, NULL) == 0,
+	      NAME("search: a prefix, and a phrase whose last word is a prefix"));
+	CHECK(found(st, seeker, "PURPLE dances", 20, NULL, NULL) == 1 &&
+		      found(st, seeker, "purple giraffe", 20, NULL, NULL) == 0,
+	      NAME("search: every word must match, in any case"));
+	CHECK(found(st, seeker, "walrus", 20, &hits, &n) == 3 && hits[0].conversation_id == newest.id &&
+		      hits[1].conversation_id == older.id && hits[2].conversation_id == long_one.id,
+	      NAME("search: the short match first, the newest first among equals"));
+	store_search_free(hits, n);
+	CHECK(found(st, seeker, "walrus", 1, &hits, &n) == 1 && hits[0].conversation_id == newest.id,
+	      NAME("search: the limit keeps the best"));
+	store_search_free(hits, n);
+	CHECK(found(st, seeker, "ocelot", 20, NULL, NULL) == 0 && found(st, other, "ocelot", 20, NULL, NULL) == 1,
+	      NAME("search: only the user's own"));
+
+	/* A long text: the snippet is the part around the match. */
+	char text[1200] = "";
+	for (int i = 0; i < 60; i++) {
+		char w[24];
+		snprintf(w, sizeof w, "%sfiller%d", i ? " " : "", i);
+		strcat(text, w);
+		if (i == 30)
+			strcat(text, " narwhal");
+	}
+	CHECK(store_msg_add(st, seeker, older.id, "assistant", text, "ok", NULL, NULL, 0, 400, &id) == STORE_OK &&
+		      found(st, seeker, "narwhal", 20, &hits, &n) == 1 && strlen(hits[0].snippet) < strlen(text) / 2 &&
+		      strncmp(hits[0].snippet, SEARCH_ELLIPSIS, 3) == 0 &&
+		      strstr(hits[0].snippet, SEARCH_MARK_OPEN "narwhal" SEARCH_MARK_CLOSE) &&
+		      strcmp(hits[0].snippet + strlen(hits[0].snippet) - 3, SEARCH_ELLIPSIS) == 0,
+	      NAME("search: a long text's snippet is cut around the match, with ellipses"));
+	store_search_free(hits, n);
+
+	/* Nothing a user types is an operator or an error. */
+	static const char *const hostile[] = {
+		"NEAR", "NEAR(a b, 2)", "AND", "OR OR", "NOT x", "\"unclosed", "a*b", "^start", "content:gate",
+		"(", ")", "((a)", "a\"b\"c", "gate -", "- gate", "gate'", "'", "''", "\\", "a\\", "\\'", "x & y",
+		"x | y", "!x", "x <-> y", "x:*", "x:A", "'x':*", "\"x\"*y", "\"phrase\"***", "\"- x\"*", "\"x -\"*",
+		"caf\xC3\xA9", "\xE2\x9C\x93", "' OR 1=1 --", "'); DROP TABLE messages; --", "$1", "a + b", "*a",
+	};
+	int clean = 1;
+	for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+		struct search_query terms;
+		const char *err = NULL;
+		if (search_parse(hostile[i], strlen(hostile[i]), &terms, &err) != 0)
+			continue;
+		int rc = store_search(st, seeker, &terms, 20, &hits, &n);
+		search_query_free(&terms);
+		if (rc != STORE_OK) {
+			printf("# search: '%s' failed (%d)\n", hostile[i], rc);
+			clean = 0;
+			continue;
+		}
+		store_search_free(hits, n);
+	}
+	CHECK(clean, NAME("search: hostile queries run as plain words, never an error"));
+	CHECK(found(st, seeker, "\"the\" walrus*", 20, NULL, NULL) == 1 && found(st, seeker, "it's", 20, NULL, NULL) == 0,
+	      NAME("search: quotes inside words are text"));
+
+	CHECK(store_conv_create(st, seeker, "doomed", 500, &doomed) == STORE_OK &&
+		      store_msg_add(st, seeker, doomed.id, "user", "quokka", "ok", NULL, NULL, 0, 500, &id) == STORE_OK &&
+		      found(st, seeker, "quokka", 20, NULL, NULL) == 1 &&
+		      store_msg_finish(st, seeker, doomed.id, id, "wombat", NULL, "ok", NULL, NULL, 0) == STORE_OK &&
+		      found(st, seeker, "quokka", 20, NULL, NULL) == 0 && found(st, seeker, "wombat", 20, NULL, NULL) == 1 &&
+		      store_conv_delete(st, seeker, doomed.id) == STORE_OK && found(st, seeker, "wombat", 20, NULL, NULL) == 0,
+	      NAME("search: the index follows an edit and a delete"));
+	store_conv_free(&budget);
+	store_conv_free(&older);
+	store_conv_free(&long_one);
+	store_conv_free(&newest);
+	store_conv_free(&secret);
+	store_conv_free(&doomed);
+}
+
 static void test_transactions(struct store *st, const char *b)
 {
 	char name[200];
@@ -841,6 +986,7 @@ static void run_contract(const char *database, const char *backend)
 	test_turns(st, backend);
 	test_administration(st, database, backend);
 	test_tree(st, backend);
+	test_search(st, backend);
 	test_rate(st, backend);
 	store_close(st);
 	/* A second open of a migrated database migrates nothing. */
