@@ -14,13 +14,16 @@
  * answer STORE_ERROR with a log line naming them (store.c). */
 #include "store_backend.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
+#include <sqlite3.h>
 
 #include "alloc.h"
 #include "branch.h"
@@ -195,6 +198,7 @@ enum pg_stmt {
 	P_USAGE_ADD, P_USAGE_SUM, P_GATEWAY_ADD, P_GATEWAY_SUM, P_AUDIT_ADD, P_AUDIT_LIST,
 	P_MSG_ADD_UNDER, P_MSG_GET, P_MSG_PROGRESS, P_MSG_TREE, P_CONV_SET_LEAF, P_MSG_IN_CONV, P_MSG_NEWER_NTH,
 	P_MSG_AFTER, P_IMPORT_CONV, P_IMPORT_MSG, P_USERS_EACH, P_USERS_ADMIN, P_STATS, P_RESET, P_SEARCH,
+	P_HIGH_WATER, P_SETVAL,
 	P_COUNT
 };
 
@@ -415,6 +419,26 @@ static const char *const sql[P_COUNT] = {
 		    " (SELECT count(*) FROM rate_events)",
 	/* Every row goes; TRUNCATE continues the identity sequences by
 	 * default, so ids go on from where they were (store.h). */
+	/* Backup and restore: each table that hands out ids, its highest id
+	 * and its sequence's last value (NULL before the first). */
+	[P_HIGH_WATER] = "SELECT 'users', (SELECT coalesce(max(id), 0) FROM users),"
+			 "  pg_sequence_last_value(pg_get_serial_sequence('users', 'id')::regclass)"
+			 " UNION ALL SELECT 'conversations', (SELECT coalesce(max(id), 0) FROM conversations),"
+			 "  pg_sequence_last_value(pg_get_serial_sequence('conversations', 'id')::regclass)"
+			 " UNION ALL SELECT 'messages', (SELECT coalesce(max(id), 0) FROM messages),"
+			 "  pg_sequence_last_value(pg_get_serial_sequence('messages', 'id')::regclass)"
+			 " UNION ALL SELECT 'turns', (SELECT coalesce(max(id), 0) FROM turns),"
+			 "  pg_sequence_last_value(pg_get_serial_sequence('turns', 'id')::regclass)"
+			 " UNION ALL SELECT 'api_tokens', (SELECT coalesce(max(id), 0) FROM api_tokens),"
+			 "  pg_sequence_last_value(pg_get_serial_sequence('api_tokens', 'id')::regclass)"
+			 " UNION ALL SELECT 'invites', (SELECT coalesce(max(id), 0) FROM invites),"
+			 "  pg_sequence_last_value(pg_get_serial_sequence('invites', 'id')::regclass)"
+			 " UNION ALL SELECT 'audit', (SELECT coalesce(max(id), 0) FROM audit),"
+			 "  pg_sequence_last_value(pg_get_serial_sequence('audit', 'id')::regclass)"
+			 " UNION ALL SELECT 'gateway_calls', (SELECT coalesce(max(id), 0) FROM gateway_calls),"
+			 "  pg_sequence_last_value(pg_get_serial_sequence('gateway_calls', 'id')::regclass)",
+	/* $1 is one of P_HIGH_WATER's table names, bound as a value. */
+	[P_SETVAL] = "SELECT setval(pg_get_serial_sequence($1, 'id'), $2)",
 	[P_RESET] = "TRUNCATE users, sessions, rate_events, conversations, messages, turns, api_tokens, invites,"
 		    " password_resets, usage, audit, gateway_calls",
 };
@@ -2002,6 +2026,443 @@ static int pg_stats(struct store *pub, struct store_stats *out)
 }
 
 /* Empties every table, keeping the schema and the id sequences. */
+/* ---- backup and restore (README, "Backups") ----
+ *
+ * A backup is a SQLite database file of the same schema whichever backend
+ * wrote it: aifacadectl checks any backup the same way (store_check_file),
+ * and a backup of one backend restores into the other. Backup copies every
+ * row from one read snapshot into a new file that store_sqlite_open() gave
+ * the latest schema; restore empties every table and copies the file's rows
+ * in with COPY, in one transaction (requests wait for it: TRUNCATE locks
+ * the tables until COMMIT), then sets every id sequence past the highest
+ * id handed out before or after, so an id is never handed out again. */
+
+#define C_USERS "id, username, username_key, password_hash, created_at, role, status, quota_prompts_day," \
+		" quota_tokens_month, last_seen"
+#define C_CONVERSATIONS "id, user_id, title, created_at, updated_at, leaf_id"
+#define C_MESSAGES "id, conversation_id, role, content, reasoning, status, model, error, created_at, html," \
+		   " html_version, parent_id"
+#define C_SESSIONS "token_hash, user_id, ua_hash, created_at, last_seen, sid, user_agent, addr"
+#define C_RATE_EVENTS "bucket, at"
+#define C_TURNS "id, user_id, message_id, host, pid, started_at, heartbeat_at, stop_requested"
+#define C_API_TOKENS "id, user_id, name, token_hash, created_at, last_used, store_conversations"
+#define C_INVITES "id, code_hash, created_by, created_at, expires_at, used_by, used_at"
+#define C_PASSWORD_RESETS "token_hash, user_id, created_at, expires_at"
+#define C_USAGE "user_id, at, tokens, estimated"
+#define C_AUDIT "id, at, actor, action, target, addr, detail"
+#define C_GATEWAY_CALLS "id, user_id, token_id, at, tokens, refused"
+
+/* Every table of the schema, parents before children; the same columns in
+ * both engines (schema version N_MIGRATIONS). has_id: its first column is
+ * an id that is never handed out again. */
+static const struct copy_table {
+	const char *name;
+	int ncols, has_id;
+	const char *select;        /* the same text on both engines */
+	const char *sqlite_insert;
+	const char *pg_copy;
+} copy_tables[] = {
+	{"users", 10, 1, "SELECT " C_USERS " FROM users ORDER BY id",
+	 "INSERT INTO users (" C_USERS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "COPY users (" C_USERS ") FROM STDIN"},
+	{"conversations", 6, 1, "SELECT " C_CONVERSATIONS " FROM conversations ORDER BY id",
+	 "INSERT INTO conversations (" C_CONVERSATIONS ") VALUES (?, ?, ?, ?, ?, ?)",
+	 "COPY conversations (" C_CONVERSATIONS ") FROM STDIN"},
+	{"messages", 12, 1, "SELECT " C_MESSAGES " FROM messages ORDER BY id",
+	 "INSERT INTO messages (" C_MESSAGES ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	 "COPY messages (" C_MESSAGES ") FROM STDIN"},
+	{"sessions", 8, 0, "SELECT " C_SESSIONS " FROM sessions",
+	 "INSERT INTO sessions (" C_SESSIONS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "COPY sessions (" C_SESSIONS ") FROM STDIN"},
+	{"rate_events", 2, 0, "SELECT " C_RATE_EVENTS " FROM rate_events",
+	 "INSERT INTO rate_events (" C_RATE_EVENTS ") VALUES (?, ?)", "COPY rate_events (" C_RATE_EVENTS ") FROM STDIN"},
+	{"turns", 8, 1, "SELECT " C_TURNS " FROM turns ORDER BY id",
+	 "INSERT INTO turns (" C_TURNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "COPY turns (" C_TURNS ") FROM STDIN"},
+	{"api_tokens", 7, 1, "SELECT " C_API_TOKENS " FROM api_tokens ORDER BY id",
+	 "INSERT INTO api_tokens (" C_API_TOKENS ") VALUES (?, ?, ?, ?, ?, ?, ?)",
+	 "COPY api_tokens (" C_API_TOKENS ") FROM STDIN"},
+	{"invites", 7, 1, "SELECT " C_INVITES " FROM invites ORDER BY id",
+	 "INSERT INTO invites (" C_INVITES ") VALUES (?, ?, ?, ?, ?, ?, ?)", "COPY invites (" C_INVITES ") FROM STDIN"},
+	{"password_resets", 4, 0, "SELECT " C_PASSWORD_RESETS " FROM password_resets",
+	 "INSERT INTO password_resets (" C_PASSWORD_RESETS ") VALUES (?, ?, ?, ?)",
+	 "COPY password_resets (" C_PASSWORD_RESETS ") FROM STDIN"},
+	{"usage", 4, 0, "SELECT " C_USAGE " FROM usage", "INSERT INTO usage (" C_USAGE ") VALUES (?, ?, ?, ?)",
+	 "COPY usage (" C_USAGE ") FROM STDIN"},
+	{"audit", 7, 1, "SELECT " C_AUDIT " FROM audit ORDER BY id",
+	 "INSERT INTO audit (" C_AUDIT ") VALUES (?, ?, ?, ?, ?, ?, ?)", "COPY audit (" C_AUDIT ") FROM STDIN"},
+	{"gateway_calls", 6, 1, "SELECT " C_GATEWAY_CALLS " FROM gateway_calls ORDER BY id",
+	 "INSERT INTO gateway_calls (" C_GATEWAY_CALLS ") VALUES (?, ?, ?, ?, ?, ?)",
+	 "COPY gateway_calls (" C_GATEWAY_CALLS ") FROM STDIN"},
+};
+#define N_COPY_TABLES ((int)(sizeof copy_tables / sizeof copy_tables[0]))
+
+/* P_HIGH_WATER's answer: per table that hands out ids, the highest it has
+ * handed out (its rows' or its sequence's, whichever is higher). */
+#define N_HIGH_WATER 8
+struct high_water {
+	char name[N_HIGH_WATER][24];
+	long long at[N_HIGH_WATER];
+	int n;
+};
+
+static int high_water_read(struct pg_store *st, struct high_water *hw)
+{
+	PGresult *res = NULL;
+	memset(hw, 0, sizeof *hw);
+	int rc = run(st, P_HIGH_WATER, "read the id sequences", &res, "");
+	for (int i = 0; rc == STORE_OK && i < PQntuples(res) && i < N_HIGH_WATER; i++) {
+		snprintf(hw->name[i], sizeof hw->name[i], "%s", PQgetvalue(res, i, 0));
+		long long used = col_ll(res, i, 1, 0), seq = col_ll(res, i, 2, 0);
+		hw->at[i] = used > seq ? used : seq;
+		hw->n++;
+	}
+	PQclear(res);
+	return rc;
+}
+
+static long long *high_water_of(struct high_water *hw, const char *table)
+{
+	for (int i = 0; i < hw->n; i++)
+		if (strcmp(hw->name[i], table) == 0)
+			return &hw->at[i];
+	return NULL;
+}
+
+/* Removes a SQLite file with the side files SQLite and the store make. */
+static void remove_sqlite_file(const char *path)
+{
+	static const char *const sides[] = {"", "-wal", "-shm", "-journal", "-queue"};
+	for (size_t i = 0; i < sizeof sides / sizeof sides[0]; i++) {
+		char *f = xasprintf("%s%s", path, sides[i]);
+		(void)unlink(f); /* most do not exist */
+		free(f);
+	}
+}
+
+/* Gives the (new or empty) SQLite file at path the latest schema, and
+ * returns a connection of its own to it: a plain one, outside any store,
+ * so no writers' queue. NULL, logged, on a failure. */
+static sqlite3 *sqlite_file_open(const char *path, int flags)
+{
+	char err[512];
+	struct store *file = NULL;
+	if (store_sqlite_open(path, &file, err, sizeof err) < 0) {
+		log_error("%s", err);
+		return NULL;
+	}
+	store_close(file);
+	char *queue = xasprintf("%s-queue", path);
+	(void)unlink(queue); /* the store's side file, if it made one: a file has no writers */
+	free(queue);
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+		log_error("cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, STORE_BUSY_MS);
+	return db;
+}
+
+static int sqlite_ok(sqlite3 *db, const char *sqltext, const char *what)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sqltext, NULL, NULL, &msg) == SQLITE_OK)
+		return 1;
+	log_error("%s: %s", what, msg ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
+	return 0;
+}
+
+/* Copies one table's rows from PostgreSQL into the file, a row at a time
+ * (libpq's single-row mode: a table of any size in bounded memory). */
+static int backup_table(struct pg_store *st, sqlite3 *db, const struct copy_table *t)
+{
+	sqlite3_stmt *ins = NULL;
+	if (sqlite3_prepare_v2(db, t->sqlite_insert, -1, &ins, NULL) != SQLITE_OK) {
+		log_error("backup of %s: %s: %s", st->where, t->name, sqlite3_errmsg(db));
+		return STORE_ERROR;
+	}
+	if (!PQsendQueryParams(st->conn, t->select, 0, NULL, NULL, NULL, NULL, 0) || !PQsetSingleRowMode(st->conn)) {
+		sqlite3_finalize(ins);
+		return rc_of_result(st, NULL, "back up");
+	}
+	int rc = STORE_OK;
+	PGresult *res;
+	while ((res = PQgetResult(st->conn)) != NULL) {
+		ExecStatusType status = PQresultStatus(res);
+		if (status == PGRES_SINGLE_TUPLE && rc == STORE_OK) {
+			for (int c = 0; c < t->ncols; c++) {
+				if (PQgetisnull(res, 0, c))
+					sqlite3_bind_null(ins, c + 1);
+				else if (PQftype(res, c) == 20 || PQftype(res, c) == 23) /* int8, int4 */
+					sqlite3_bind_int64(ins, c + 1, strtoll(PQgetvalue(res, 0, c), NULL, 10));
+				else
+					sqlite3_bind_text(ins, c + 1, PQgetvalue(res, 0, c), PQgetlength(res, 0, c),
+							  SQLITE_TRANSIENT);
+			}
+			if (sqlite3_step(ins) != SQLITE_DONE) {
+				log_error("backup of %s: cannot write a row of %s: %s", st->where, t->name, sqlite3_errmsg(db));
+				rc = STORE_ERROR;
+			}
+			sqlite3_reset(ins);
+		} else if (status != PGRES_SINGLE_TUPLE && status != PGRES_TUPLES_OK && rc == STORE_OK) {
+			rc = rc_of_result(st, res, "back up");
+		}
+		PQclear(res); /* read to the end: the connection serves the next statement */
+	}
+	sqlite3_finalize(ins);
+	return rc;
+}
+
+static int pg_backup(struct store *pub, const char *path)
+{
+	struct pg_store *st = pg(pub);
+	int own = st->txn == 0;
+	if (own && pg_read_begin(pub) != STORE_OK)
+		return STORE_ERROR;
+	int rc = STORE_ERROR;
+	struct high_water hw;
+	sqlite3 *db = sqlite_file_open(path, SQLITE_OPEN_READWRITE);
+	if (db && sqlite_ok(db, "BEGIN", "backup")) {
+		rc = STORE_OK;
+		for (int i = 0; i < N_COPY_TABLES && rc == STORE_OK; i++)
+			rc = backup_table(st, db, &copy_tables[i]);
+		/* SQLite hands out ids past sqlite_sequence: carry PostgreSQL's
+		 * sequences there, deleted rows' ids included. */
+		if (rc == STORE_OK)
+			rc = high_water_read(st, &hw);
+		sqlite3_stmt *seq = NULL;
+		if (rc == STORE_OK && sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO sqlite_sequence (name, seq)"
+							 " SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM sqlite_schema"
+							 " WHERE name = ?1 AND sql LIKE '%AUTOINCREMENT%')",
+							 -1, &seq, NULL) != SQLITE_OK) {
+			log_error("backup of %s: %s", st->where, sqlite3_errmsg(db));
+			rc = STORE_ERROR;
+		}
+		for (int i = 0; rc == STORE_OK && i < hw.n; i++) {
+			sqlite3_bind_text(seq, 1, hw.name[i], -1, SQLITE_STATIC);
+			sqlite3_bind_int64(seq, 2, hw.at[i]);
+			if (sqlite3_step(seq) != SQLITE_DONE) {
+				log_error("backup of %s: cannot keep the id sequence of %s: %s", st->where, hw.name[i],
+					  sqlite3_errmsg(db));
+				rc = STORE_ERROR;
+			}
+			sqlite3_reset(seq);
+		}
+		sqlite3_finalize(seq);
+		if (rc == STORE_OK && !(sqlite_ok(db, "COMMIT", "backup") &&
+					sqlite_ok(db, "PRAGMA journal_mode = DELETE", "backup")))
+			rc = STORE_ERROR;
+	}
+	sqlite3_close(db); /* a transaction left open is rolled back */
+	if (own)
+		pg_rollback(pub);
+	return rc;
+}
+
+/* Appends one SQLite value in COPY's text format: \N for NULL, and a
+ * backslash before a backslash, tab, newline or carriage return. */
+static void copy_value(struct buf *out, sqlite3_stmt *s, int c)
+{
+	switch (sqlite3_column_type(s, c)) {
+	case SQLITE_NULL:
+		buf_append_str(out, "\\N");
+		return;
+	case SQLITE_INTEGER: {
+		char n[24];
+		snprintf(n, sizeof n, "%lld", (long long)sqlite3_column_int64(s, c));
+		buf_append_str(out, n);
+		return;
+	}
+	default: {
+		const unsigned char *v = sqlite3_column_text(s, c);
+		int len = sqlite3_column_bytes(s, c);
+		for (int i = 0; v && i < len; i++) {
+			switch (v[i]) {
+			case '\\':
+				buf_append_str(out, "\\\\");
+				break;
+			case '\t':
+				buf_append_str(out, "\\t");
+				break;
+			case '\n':
+				buf_append_str(out, "\\n");
+				break;
+			case '\r':
+				buf_append_str(out, "\\r");
+				break;
+			default:
+				buf_append_char(out, (char)v[i]);
+			}
+		}
+	}
+	}
+}
+
+/* Copies one table's rows from the file into PostgreSQL with COPY, and
+ * raises *max_id to the highest id among them. */
+static int restore_table(struct pg_store *st, sqlite3 *db, const struct copy_table *t, long long *max_id)
+{
+	sqlite3_stmt *sel = NULL;
+	if (sqlite3_prepare_v2(db, t->select, -1, &sel, NULL) != SQLITE_OK) {
+		log_error("restore into %s: cannot read %s from the file: %s", st->where, t->name, sqlite3_errmsg(db));
+		return STORE_ERROR;
+	}
+	PGresult *res = PQexec(st->conn, t->pg_copy);
+	int ok = res && PQresultStatus(res) == PGRES_COPY_IN;
+	int rc = ok ? STORE_OK : rc_of_result(st, res, "restore");
+	PQclear(res);
+	if (!ok) {
+		sqlite3_finalize(sel);
+		return rc;
+	}
+	struct buf line = BUF_INIT;
+	int step;
+	const char *failed = NULL;
+	while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+		line.len = 0;
+		for (int c = 0; c < t->ncols; c++) {
+			if (c)
+				buf_append_char(&line, '\t');
+			copy_value(&line, sel, c);
+		}
+		buf_append_char(&line, '\n');
+		if (t->has_id && sqlite3_column_int64(sel, 0) > *max_id)
+			*max_id = sqlite3_column_int64(sel, 0);
+		if (PQputCopyData(st->conn, line.data, (int)line.len) != 1) {
+			failed = PQerrorMessage(st->conn);
+			break;
+		}
+	}
+	if (!failed && step != SQLITE_DONE)
+		failed = sqlite3_errmsg(db);
+	buf_free(&line);
+	/* An error ends the COPY: nothing of the table is kept. */
+	if (PQputCopyEnd(st->conn, failed ? "the backup file could not be read" : NULL) != 1 && !failed)
+		failed = PQerrorMessage(st->conn);
+	if (failed)
+		log_error("restore into %s: %s: %.300s", st->where, t->name, failed);
+	while ((res = PQgetResult(st->conn)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == STORE_OK)
+			rc = rc_of_result(st, res, "restore");
+		PQclear(res);
+	}
+	sqlite3_finalize(sel);
+	return failed && rc == STORE_OK ? STORE_ERROR : rc;
+}
+
+/* The file to read: path itself when it has this build's schema, else a
+ * migrated copy in a private temporary directory (*tmpdir, for the caller
+ * to remove), as restoring into SQLite migrates (store.h). */
+static sqlite3 *restore_source(const char *path, char **tmpdir)
+{
+	*tmpdir = NULL;
+	sqlite3 *src = NULL;
+	if (sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		log_error("cannot open backup file %s: %s", path, src ? sqlite3_errmsg(src) : "out of memory");
+		sqlite3_close(src);
+		return NULL;
+	}
+	sqlite3_stmt *s = NULL;
+	int version = -1, sound = 0;
+	if (sqlite3_prepare_v2(src, "PRAGMA quick_check", -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		sound = strcmp((const char *)sqlite3_column_text(s, 0), "ok") == 0;
+	sqlite3_finalize(s);
+	if (sqlite3_prepare_v2(src, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (!sound || version < 1) {
+		log_error("backup file %s is not a sound AIFacade database", path);
+		sqlite3_close(src);
+		return NULL;
+	}
+	if (version > N_MIGRATIONS) {
+		log_error("backup file %s has schema version %d, newer than this build's %d; restore it with the"
+			  " release that wrote it", path, version, N_MIGRATIONS);
+		sqlite3_close(src);
+		return NULL;
+	}
+	if (version == N_MIGRATIONS)
+		return src;
+	const char *base = getenv("TMPDIR");
+	char *dir = xasprintf("%s/aifacade-restore.XXXXXX", base && *base ? base : "/tmp");
+	if (!mkdtemp(dir)) {
+		log_error("cannot make a directory for the migrated copy of %s in %s: %s", path, dir, strerror(errno));
+		free(dir);
+		sqlite3_close(src);
+		return NULL;
+	}
+	char *copy = xasprintf("%s/backup.db", dir);
+	sqlite3 *dst = NULL;
+	int copied = 0;
+	if (sqlite3_open_v2(copy, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) == SQLITE_OK) {
+		sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+		copied = b && sqlite3_backup_step(b, -1) == SQLITE_DONE;
+		copied = sqlite3_backup_finish(b) == SQLITE_OK && copied;
+	}
+	if (!copied)
+		log_error("cannot copy %s to %s to migrate it: %s", path, copy, dst ? sqlite3_errmsg(dst) : "out of memory");
+	sqlite3_close(dst);
+	sqlite3_close(src);
+	src = copied ? sqlite_file_open(copy, SQLITE_OPEN_READONLY) : NULL;
+	if (!src) {
+		remove_sqlite_file(copy);
+		(void)rmdir(dir);
+		free(dir);
+	} else {
+		*tmpdir = dir;
+	}
+	free(copy);
+	return src;
+}
+
+static int pg_restore(struct store *pub, const char *path)
+{
+	struct pg_store *st = pg(pub);
+	char *tmpdir = NULL;
+	sqlite3 *src = restore_source(path, &tmpdir);
+	if (!src)
+		return STORE_ERROR;
+	struct high_water before;
+	int rc = pg_begin(pub);
+	if (rc == STORE_OK)
+		rc = high_water_read(st, &before);
+	if (rc == STORE_OK)
+		rc = run(st, P_RESET, "empty the tables for the restore", NULL, "");
+	for (int i = 0; i < N_COPY_TABLES && rc == STORE_OK; i++) {
+		long long restored = 0;
+		rc = restore_table(st, src, &copy_tables[i], &restored);
+		long long *hw = high_water_of(&before, copy_tables[i].name);
+		if (hw && restored > *hw)
+			*hw = restored;
+	}
+	/* The file's own sequences: ids its database handed out and deleted. */
+	sqlite3_stmt *seq = NULL;
+	if (rc == STORE_OK && sqlite3_prepare_v2(src, "SELECT name, seq FROM sqlite_sequence", -1, &seq, NULL) == SQLITE_OK) {
+		while (sqlite3_step(seq) == SQLITE_ROW) {
+			long long *hw = high_water_of(&before, (const char *)sqlite3_column_text(seq, 0));
+			if (hw && sqlite3_column_int64(seq, 1) > *hw)
+				*hw = sqlite3_column_int64(seq, 1);
+		}
+	}
+	sqlite3_finalize(seq);
+	for (int i = 0; i < before.n && rc == STORE_OK; i++)
+		if (before.at[i] > 0)
+			rc = run(st, P_SETVAL, "keep the id sequence", NULL, "ti", before.name[i], before.at[i]);
+	if (rc == STORE_OK)
+		rc = pg_commit(pub);
+	else
+		pg_rollback(pub);
+	sqlite3_close(src);
+	if (tmpdir) {
+		char *copy = xasprintf("%s/backup.db", tmpdir);
+		remove_sqlite_file(copy);
+		free(copy);
+		(void)rmdir(tmpdir);
+		free(tmpdir);
+	}
+	return rc;
+}
+
 static int pg_reset(struct store *pub)
 {
 	return run(pg(pub), P_RESET, "reset the database", NULL, "");
@@ -2100,5 +2561,7 @@ static const struct store_ops store_pg_ops = {
 	.users_each = pg_users_each,
 	.users_admin = pg_users_admin,
 	.stats = pg_stats,
+	.backup = pg_backup,
+	.restore = pg_restore,
 	.reset = pg_reset,
 };

@@ -798,6 +798,108 @@ static void test_search(struct store *st, const char *b)
 	store_conv_free(&doomed);
 }
 
+/* A backup is a SQLite file whichever the backend; a restore brings back
+ * exactly what was backed up, and ids handed out in between are never
+ * handed out again. The SQLite run leaves its backup for the PostgreSQL
+ * run to restore (cross_backup): a backup of one backend restores into the
+ * other. */
+static char cross_backup[300];
+static void test_backup(struct store *st, const char *b)
+{
+	char name[200], dir[] = "/tmp/aifacade-unit-backup.XXXXXX", file[300], snap[300], junk[300];
+	if (!CHECK(mkdtemp(dir) != NULL, NAME("backup: a directory")))
+		return;
+	snprintf(file, sizeof file, "%s/backup.db", dir);
+	snprintf(snap, sizeof snap, "%s/snapshot.db", dir);
+	snprintf(junk, sizeof junk, "%s/junk.db", dir);
+	struct store_stats before, after;
+	struct user alice, u;
+	int version = 0;
+	char err[512];
+	if (!CHECK(store_stats(st, &before) == STORE_OK && store_user_find(st, "alice", &alice) == STORE_OK,
+		   NAME("backup: the database before")))
+		return;
+	CHECK(store_backup(st, file) == STORE_OK && store_check_file(file, &version, err, sizeof err) == 0 &&
+		      version == store_schema_latest(),
+	      NAME("backup: a sound file of the latest schema"));
+	CHECK(store_read_begin(st) == STORE_OK && store_backup(st, snap) == STORE_OK &&
+		      (store_rollback(st), store_check_file(snap, &version, err, sizeof err) == 0),
+	      NAME("backup: inside a read snapshot too"));
+	/* Changes after the backup, which the restore undoes. */
+	long long late = 0, conv_late = 0, msg_late = 0;
+	struct conversation c;
+	CHECK(store_user_create(st, "Late", "late", "h", 5, &late) == STORE_OK &&
+		      store_conv_create(st, alice.id, "late one", 5, &c) == STORE_OK &&
+		      store_msg_add(st, alice.id, c.id, "user", "platypus", "ok", NULL, NULL, 0, 5, &msg_late) == STORE_OK &&
+		      store_user_delete(st, "bob") == STORE_OK,
+	      NAME("backup: changes after it"));
+	conv_late = c.id;
+	store_conv_free(&c);
+	FILE *f = fopen(junk, "w");
+	if (f) {
+		fputs("not a database at all, but long enough to be read as one by mistake......................", f);
+		fclose(f);
+	}
+	CHECK(store_restore(st, junk) != STORE_OK && store_stats(st, &after) == STORE_OK &&
+		      after.users == before.users && store_user_find(st, "late", &u) == STORE_OK,
+	      NAME("restore: a file that is not a database is refused, and nothing changes"));
+	store_user_free(&u);
+	CHECK(store_restore(st, file) == STORE_OK && store_stats(st, &after) == STORE_OK &&
+		      after.users == before.users && after.conversations == before.conversations &&
+		      after.messages == before.messages && after.sessions == before.sessions,
+	      NAME("restore: every row is back, no more"));
+	CHECK(store_user_find(st, "late", &u) == STORE_NOTFOUND && store_user_find(st, "bob", &u) == STORE_OK &&
+		      strcmp(u.password_hash, "h2b") == 0,
+	      NAME("restore: a user added since is gone, one deleted since is back"));
+	store_user_free(&u);
+	CHECK(store_user_find(st, "alice", &u) == STORE_OK && u.id == alice.id && u.last_seen == alice.last_seen &&
+		      strcmp(u.role, alice.role) == 0 && u.quota_prompts_day == alice.quota_prompts_day,
+	      NAME("restore: a user's every field"));
+	store_user_free(&u);
+	long long seeker = 0;
+	if (store_user_find(st, "seeker", &u) == STORE_OK)
+		seeker = u.id;
+	store_user_free(&u);
+	CHECK(found(st, seeker, "walrus", 20, NULL, NULL) == 3 && found(st, alice.id, "platypus", 20, NULL, NULL) == 0,
+	      NAME("restore: search finds what the backup holds, and nothing since"));
+	long long id = 0, msg = 0;
+	CHECK(store_user_create(st, "After", "after", "h", 6, &id) == STORE_OK && id > late &&
+		      store_conv_create(st, alice.id, "after", 6, &c) == STORE_OK && c.id > conv_late &&
+		      store_msg_add(st, alice.id, c.id, "user", "x", "ok", NULL, NULL, 0, 6, &msg) == STORE_OK && msg > msg_late,
+	      NAME("restore: ids handed out since the backup are not handed out again"));
+	store_conv_free(&c);
+	store_user_free(&alice);
+	if (cross_backup[0] == '\0') {
+		snprintf(cross_backup, sizeof cross_backup, "%s", file);
+	} else {
+		unlink(file);
+		rmdir(dir);
+	}
+	unlink(snap);
+	unlink(junk);
+}
+
+/* The PostgreSQL run restores the SQLite run's backup. */
+static void test_cross_restore(struct store *st, const char *b)
+{
+	char name[200];
+	struct store_stats ss;
+	struct user u;
+	if (cross_backup[0] == '\0')
+		return;
+	CHECK(store_restore(st, cross_backup) == STORE_OK && store_stats(st, &ss) == STORE_OK && ss.users > 5 &&
+		      store_user_find(st, "seeker", &u) == STORE_OK && found(st, u.id, "walrus", 20, NULL, NULL) == 3,
+	      NAME("restore: a backup made on SQLite restores here, search and all"));
+	store_user_free(&u);
+	unlink(cross_backup);
+	char *slash = strrchr(cross_backup, '/');
+	if (slash) {
+		*slash = '\0';
+		rmdir(cross_backup);
+	}
+	cross_backup[0] = '\0';
+}
+
 static void test_transactions(struct store *st, const char *b)
 {
 	char name[200];
@@ -987,6 +1089,7 @@ static void run_contract(const char *database, const char *backend)
 	test_administration(st, database, backend);
 	test_tree(st, backend);
 	test_search(st, backend);
+	test_backup(st, backend);
 	test_rate(st, backend);
 	store_close(st);
 	/* A second open of a migrated database migrates nothing. */
@@ -997,6 +1100,10 @@ static void run_contract(const char *database, const char *backend)
 	test_turn_race(database, backend);
 	test_patience(database, backend);
 	test_reset(database, backend);
+	st = open_store(database, backend);
+	if (st && strcmp(backend, "SQLite") != 0)
+		test_cross_restore(st, backend);
+	store_close(st);
 }
 
 #undef NAME
