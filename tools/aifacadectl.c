@@ -138,7 +138,9 @@ static const struct command commands[] = {
 	{"backup", "FILE [--force]", 1, 0, 1, NULL,
 	 "copy the database to FILE, consistent while the app serves",
 	 "Copies the database to FILE with SQLite's online backup: one consistent\n"
-	 "snapshot, taken while the app goes on serving and writing. The copy is\n"
+	 "snapshot, taken while the app goes on serving and writing. On PostgreSQL\n"
+	 "FILE is the same kind of SQLite file, every row copied from one snapshot,\n"
+	 "so a backup of either restores into either. The copy is\n"
 	 "written beside FILE under a temporary name, checked, then renamed into\n"
 	 "place, so FILE is never half written; it is private to you (mode 0600).\n"
 	 "An existing FILE is refused unless --force is given. A FILE that is a\n"
@@ -151,7 +153,8 @@ static const struct command commands[] = {
 	 "Replaces the database's contents with FILE, a backup made by\n"
 	 "'aifacadectl backup'. A file that is not a sound AIFacade database is\n"
 	 "refused. Before writing, the current database is saved as\n"
-	 "DATABASE.pre-restore-<time>; remove it once you are satisfied. Safe while\n"
+	 "DATABASE.pre-restore-<time> (on PostgreSQL, as the instance directory's\n"
+	 "pre-restore-<time>.db); remove it once you are satisfied. Safe while\n"
 	 "the app serves: requests wait for the copy. Sessions stored in FILE come\n"
 	 "back with it; schema migrations newer than FILE are applied.\n",
 	 cmd_restore},
@@ -726,7 +729,10 @@ static int cmd_restore(struct store *st, const struct config *cfg, const struct 
 	struct tm tm;
 	if (!gmtime_r(&now, &tm) || strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm) == 0)
 		snprintf(stamp, sizeof stamp, "%lld", (long long)now);
-	char *keep = xasprintf("%s.pre-restore-%s", cfg->database, stamp);
+	/* A database that is no file (a postgresql:// URL) is saved in the
+	 * instance directory, the home of the app's other files. */
+	char *keep = strstr(cfg->database, "://") ? xasprintf("%s/pre-restore-%s.db", cfg->instance_dir, stamp)
+						  : xasprintf("%s.pre-restore-%s", cfg->database, stamp);
 	int rc = backup_to(st, cfg, keep, 0);
 	if (rc != EXIT_DONE) {
 		fprintf(stderr, "aifacadectl: nothing was restored: the current database could not be saved first\n");
