@@ -5,8 +5,10 @@
  * struct store pointing at that table; store.c chooses the backend from
  * DATABASE and calls through the table. Only store.c and the backends
  * include this file. The operations mean what store.h says they mean,
- * whatever the engine; an operation a backend cannot do yet is NULL, and
- * store.c answers STORE_ERROR with a log line naming it. */
+ * whatever the engine. Every member is filled: store.c calls through the
+ * table without checking (test_store_contract walks both tables for a NULL,
+ * and designated initializers make the compiler check each function's
+ * type). */
 #ifndef AIF_STORE_BACKEND_H
 #define AIF_STORE_BACKEND_H
 #include "store.h"
@@ -153,6 +155,11 @@ struct store_ops {
 struct store {
 	const struct store_ops *ops;
 };
+
+/* Each backend's table: store_sqlite.c's is in every program; store_pg.c's
+ * only in those linked with store_pg.o (the Makefile's PG_PROGRAMS). */
+extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops;
 
 /* SQLite (store_sqlite.c): DATABASE is a path, or a file: URI. */
 int store_sqlite_open(const char *database, struct store **out, char *err, size_t errlen);

@@ -451,8 +451,6 @@ struct pg_store {
 	int busy_ms;            /* store_patience(): statement_timeout while waiting on locks */
 };
 
-static const struct store_ops store_pg_ops;
-
 static struct pg_store *pg(struct store *pub)
 {
 	return (struct pg_store *)pub;
@@ -2468,9 +2466,8 @@ static int pg_reset(struct store *pub)
 	return run(pg(pub), P_RESET, "reset the database", NULL, "");
 }
 
-/* The operations written so far; the others are NULL, and store.c answers
- * them with a log line naming the operation (docs/issue14-plan.md). */
-static const struct store_ops store_pg_ops = {
+/* Every operation of store.h (store_backend.h). */
+const struct store_ops store_pg_ops = {
 	.name = "PostgreSQL",
 	.close = pg_close,
 	.schema_version = pg_schema_version,

@@ -494,8 +494,6 @@ struct sqlite_store {
 	uint64_t ticket;        /* its place in the queue while queue_head (queue_wait()) */
 };
 
-static const struct store_ops store_sqlite_ops;
-
 static struct sqlite_store *sq(struct store *pub)
 {
 	return (struct sqlite_store *)pub;
@@ -3127,7 +3125,7 @@ static int sqlite_audit_list(struct store *pub, long long before, int limit, str
 	return out;
 }
 
-static const struct store_ops store_sqlite_ops = {
+const struct store_ops store_sqlite_ops = {
 	.name = "SQLite",
 	.close = sqlite_close,
 	.schema_version = sqlite_schema_version,

@@ -12,6 +12,7 @@
  * store.h says, turns, sessions and tokens answer only their owner, the last
  * active admin stays, invitations and resets work once, and a rate limit
  * grants exactly its units to processes that race for them. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "reply.h"
 #include "search.h"
 #include "store.h"
+#include "store_backend.h"
 
 static char root[] = "/tmp/aifacade-unit-contract.XXXXXX";
 
@@ -1092,6 +1094,28 @@ static void test_reset(const char *database, const char *b)
 	store_close(st);
 }
 
+/* Every member of a backend's operations table is filled: store.c calls
+ * through it without checking. The members after name are all function
+ * pointers (POSIX: of one size), walked in order. */
+static void test_ops_filled(const struct store_ops *ops, const char *b)
+{
+	char name[200];
+	typedef void (*fnptr)(void);
+	size_t first = offsetof(struct store_ops, close), n = (sizeof *ops - first) / sizeof(fnptr);
+	int nulls = 0;
+	for (size_t i = 0; i < n; i++) {
+		fnptr f;
+		memcpy(&f, (const char *)ops + first + i * sizeof f, sizeof f);
+		if (!f) {
+			printf("# %s: member %zu after name of struct store_ops (store_backend.h) is NULL\n", b, i + 1);
+			nulls++;
+		}
+	}
+	CHECK(ops->name && strcmp(ops->name, b) == 0 && (sizeof *ops - first) % sizeof(fnptr) == 0 && n > 90 &&
+		      nulls == 0,
+	      NAME("every operation of the backend's table is filled"));
+}
+
 static void run_contract(const char *database, const char *backend)
 {
 	char name[200];
@@ -1146,6 +1170,8 @@ static int pg_scratch(const char *url)
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	test_ops_filled(&store_sqlite_ops, "SQLite");
+	test_ops_filled(&store_pg_ops, "PostgreSQL");
 	if (!mkdtemp(root)) {
 		printf("Bail out! cannot make a temporary directory\n");
 		return 1;
