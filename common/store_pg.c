@@ -2160,14 +2160,16 @@ static sqlite3 *sqlite_file_open(const char *path, int flags)
 	return db;
 }
 
-static int sqlite_ok(sqlite3 *db, const char *sqltext, const char *what)
+/* 1 when sqlite3_exec() gave rc SQLITE_OK; else logs its message (*msg,
+ * freed here) and returns 0. */
+static int sqlite_ok(sqlite3 *db, int rc, char **msg, const char *what)
 {
-	char *msg = NULL;
-	if (sqlite3_exec(db, sqltext, NULL, NULL, &msg) == SQLITE_OK)
-		return 1;
-	log_error("%s: %s", what, msg ? msg : sqlite3_errmsg(db));
-	sqlite3_free(msg);
-	return 0;
+	int ok = rc == SQLITE_OK;
+	if (!ok)
+		log_error("%s: %s", what, *msg ? *msg : sqlite3_errmsg(db));
+	sqlite3_free(*msg);
+	*msg = NULL;
+	return ok;
 }
 
 /* Copies one table's rows from PostgreSQL into the file, a row at a time
@@ -2218,9 +2220,10 @@ static int pg_backup(struct store *pub, const char *path)
 	if (own && pg_read_begin(pub) != STORE_OK)
 		return STORE_ERROR;
 	int rc = STORE_ERROR;
-	struct high_water hw;
+	struct high_water hw = {.n = 0};
+	char *msg = NULL;
 	sqlite3 *db = sqlite_file_open(path, SQLITE_OPEN_READWRITE);
-	if (db && sqlite_ok(db, "BEGIN", "backup")) {
+	if (db && sqlite_ok(db, sqlite3_exec(db, "BEGIN", NULL, NULL, &msg), &msg, "backup")) {
 		rc = STORE_OK;
 		for (int i = 0; i < N_COPY_TABLES && rc == STORE_OK; i++)
 			rc = backup_table(st, db, &copy_tables[i]);
@@ -2247,8 +2250,9 @@ static int pg_backup(struct store *pub, const char *path)
 			sqlite3_reset(seq);
 		}
 		sqlite3_finalize(seq);
-		if (rc == STORE_OK && !(sqlite_ok(db, "COMMIT", "backup") &&
-					sqlite_ok(db, "PRAGMA journal_mode = DELETE", "backup")))
+		if (rc == STORE_OK && !(sqlite_ok(db, sqlite3_exec(db, "COMMIT", NULL, NULL, &msg), &msg, "backup") &&
+					sqlite_ok(db, sqlite3_exec(db, "PRAGMA journal_mode = DELETE", NULL, NULL, &msg),
+						  &msg, "backup")))
 			rc = STORE_ERROR;
 	}
 	sqlite3_close(db); /* a transaction left open is rolled back */
