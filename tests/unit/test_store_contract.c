@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <libpq-fe.h>
+#include <sqlite3.h>
 
 #include "check.h"
 #include "reply.h"
@@ -839,7 +840,7 @@ static void test_backup(struct store *st, const char *b)
 	      NAME("backup: inside a read snapshot too"));
 	/* Changes after the backup, which the restore undoes. */
 	long long late = 0, conv_late = 0, msg_late = 0;
-	struct conversation c;
+	struct conversation c = {0};
 	CHECK(store_user_create(st, "Late", "late", "h", 5, &late) == STORE_OK &&
 		      store_conv_create(st, alice.id, "late one", 5, &c) == STORE_OK &&
 		      store_msg_add(st, alice.id, c.id, "user", "platypus", "ok", NULL, NULL, 0, 5, &msg_late) == STORE_OK &&
@@ -893,21 +894,53 @@ static void test_backup(struct store *st, const char *b)
 	}
 }
 
-/* The SQLite run's backup restored into a new, empty PostgreSQL
- * database: the rows, and ids that go on past every id the file's
- * database handed out, deleted rows' too. */
+/* Copies file from to to and undoes its migration 7 (as tests/docker.bats
+ * does): a backup made by the release before it. */
+static int make_older(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+	char chunk[8192];
+	size_t n;
+	int ok = in && out;
+	while (ok && (n = fread(chunk, 1, sizeof chunk, in)) > 0)
+		ok = fwrite(chunk, 1, n, out) == n;
+	if (in)
+		fclose(in);
+	if (out && fclose(out) != 0)
+		ok = 0;
+	sqlite3 *db = NULL;
+	ok = ok && sqlite3_open(to, &db) == SQLITE_OK &&
+	     sqlite3_exec(db, "DROP INDEX gateway_calls_user; DROP INDEX gateway_calls_token; DROP TABLE gateway_calls;"
+			      " ALTER TABLE api_tokens DROP COLUMN store_conversations; PRAGMA user_version = 6",
+			  NULL, NULL, NULL) == SQLITE_OK;
+	sqlite3_close(db);
+	return ok;
+}
+
+/* The SQLite run's backup, as the release before migration 7 made it,
+ * restored into a new, empty PostgreSQL database: migrated on the way
+ * (the file itself untouched), the rows, and ids that go on past every id
+ * the file's database handed out, deleted rows' too. */
 static void test_cross_restore(struct store *st, const char *b)
 {
-	char name[200];
+	char name[200], older[340], err[512];
 	struct store_stats ss;
-	struct user u;
-	struct conversation c;
+	struct user u = {0};
+	struct conversation c = {0};
 	long long id = 0, msg = 0;
+	int version = 0;
 	if (cross_backup[0] == '\0')
 		return;
-	CHECK(store_restore(st, cross_backup) == STORE_OK && store_stats(st, &ss) == STORE_OK && ss.users > 5 &&
-		      store_user_find(st, "seeker", &u) == STORE_OK && found(st, u.id, "walrus", 20, NULL, NULL) == 3,
-	      NAME("restore: a backup made on SQLite restores into a new database, search and all"));
+	snprintf(older, sizeof older, "%s.v6", cross_backup);
+	CHECK(make_older(cross_backup, older) && store_check_file(older, &version, err, sizeof err) == 0 && version == 6,
+	      NAME("restore: a backup of schema 6"));
+	CHECK(store_restore(st, older) == STORE_OK && store_stats(st, &ss) == STORE_OK && ss.users > 5 &&
+		      ss.schema_version == store_schema_latest() && store_user_find(st, "seeker", &u) == STORE_OK &&
+		      found(st, u.id, "walrus", 20, NULL, NULL) == 3,
+	      NAME("restore: a backup made on SQLite at an older schema restores into a new database, search and all"));
+	CHECK(store_check_file(older, &version, err, sizeof err) == 0 && version == 6,
+	      NAME("restore: the backup file itself is not migrated"));
+	unlink(older);
 	CHECK(store_user_create(st, "Newer", "newer", "h", 7, &id) == STORE_OK && id > cross_ghost_user &&
 		      store_conv_create(st, u.id, "newer", 7, &c) == STORE_OK &&
 		      store_msg_add(st, u.id, c.id, "user", "x", "ok", NULL, NULL, 0, 7, &msg) == STORE_OK &&
