@@ -378,8 +378,8 @@ static const struct field fields[] = {
 };
 
 static const struct route routes[] = {
-	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, fields, chat, NULL},
-	{NULL, 0, NULL, NULL, NULL},
+	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, fields, chat, NULL, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
 /* The warm parent's one-time set-up (scgi.h): OpenSSL and libcurl's globals. */

@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "store.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SCGI_LSAN 1
@@ -490,6 +491,10 @@ int scgi_serve(const struct endpoint *ep, char **argv, void (*warm)(void))
 	int can_reload = path && stat(path, &started) == 0;
 	if (warm)
 		warm();
+	/* libpq, when DATABASE names PostgreSQL: loaded once here, not by
+	 * every child or worker (store.h). */
+	const struct config *cfg = app_config();
+	store_prepare(cfg ? cfg->database : NULL);
 	const char *mode = getenv("AIFACADE_MODE");
 	if (mode && strcmp(mode, "persistent") == 0)
 		return serve_persistent(ep, argv, path, can_reload, started);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "pq.h"
 
 static int is_postgres(const char *database)
 {
@@ -23,8 +24,15 @@ int store_open(const char *database, struct store **out, char *err, size_t errle
 {
 	*out = NULL;
 	if (is_postgres(database))
-		return store_pg_open(database, out, err, errlen);
+		return pq_load(err, errlen) < 0 ? -1 : store_pg_open(database, out, err, errlen);
 	return store_sqlite_open(database, out, err, errlen);
+}
+
+void store_prepare(const char *database)
+{
+	char err[256];
+	if (database && is_postgres(database))
+		(void)pq_load(err, sizeof err);
 }
 
 /* An operation the store's backend does not provide (yet). */

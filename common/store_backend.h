@@ -156,10 +156,8 @@ struct store {
 
 /* SQLite (store_sqlite.c): DATABASE is a path, or a file: URI. */
 int store_sqlite_open(const char *database, struct store **out, char *err, size_t errlen);
-/* PostgreSQL (store_pg.c): DATABASE is a postgresql:// URL. Only programs
- * linked with store_pg.o and libpq have it; the others get store_nopg.c's,
- * which says so (the Makefile's PG_PROGRAMS: libpq costs every process that
- * maps it a few milliseconds, docs/issue14-plan.md). */
+/* PostgreSQL (store_pg.c): DATABASE is a postgresql:// URL. store_open()
+ * calls it only after pq_load() (pq.h) has loaded libpq. */
 int store_pg_open(const char *database, struct store **out, char *err, size_t errlen);
 
 #endif

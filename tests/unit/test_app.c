@@ -101,14 +101,14 @@ static const struct param get_params[] = {
 };
 
 static const struct route routes[] = {
-	{"GET", 0, NULL, echo, get_params},
-	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, post_fields, echo, NULL},
-	{"PATCH", ROUTE_NO_STORE, NULL, echo, NULL},
-	{"GET", ROUTE_ID | ROUTE_AUTH, NULL, echo, NULL},
-	{"DELETE", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF, NULL, echo, NULL},
-	{"PUT", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF, NULL, fail_halfway, NULL},
-	{"PATCH", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, patch_fields, echo, NULL},
-	{NULL, 0, NULL, NULL, NULL},
+	{"GET", 0, NULL, echo, get_params, NULL},
+	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, post_fields, echo, NULL, NULL},
+	{"PATCH", ROUTE_NO_STORE, NULL, echo, NULL, NULL},
+	{"GET", ROUTE_ID | ROUTE_AUTH, NULL, echo, NULL, NULL},
+	{"DELETE", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF, NULL, echo, NULL, NULL},
+	{"PUT", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF, NULL, fail_halfway, NULL, NULL},
+	{"PATCH", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, patch_fields, echo, NULL, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
 static const struct endpoint ep = {"unit", routes};

@@ -21,6 +21,8 @@
 
 #include <libpq-fe.h>
 
+#include "pq.h"
+
 #include "check.h"
 #include "reply.h"
 #include "store.h"
@@ -858,6 +860,11 @@ static void run_contract(const char *database, const char *backend)
 /* Empties the scratch database: the contract starts from no account. */
 static int pg_scratch(const char *url)
 {
+	char err[256];
+	if (pq_load(err, sizeof err) < 0) {
+		printf("# %s\n", err);
+		return 0;
+	}
 	PGconn *c = PQconnectdb(url);
 	PGresult *r = NULL;
 	int ok = PQstatus(c) == CONNECTION_OK;
