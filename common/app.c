@@ -30,6 +30,8 @@ void app_store_error(struct response *res, int rc)
 		response_error(res, 503, "The server is busy; try again in a moment.");
 	else if (rc == STORE_READONLY)
 		response_error(res, 503, "The server cannot save data right now; try again later.");
+	else if (rc == STORE_UNAVAILABLE)
+		response_error(res, 503, "The database is unavailable; try again shortly.");
 	else
 		response_error(res, 500, "Something went wrong on our side; try again.");
 }

@@ -21,6 +21,7 @@ enum store_rc {
 	STORE_ERROR = -1, /* logged with the cause; answer 500 or 503 */
 	STORE_BUSY = -2,  /* locked longer than the busy timeout; answer 503 */
 	STORE_READONLY = -3, /* disk full or read-only; answer 503 */
+	STORE_UNAVAILABLE = -4, /* the database server cannot be reached (logged with the cause); answer 503 */
 };
 
 struct user {

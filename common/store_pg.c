@@ -417,7 +417,7 @@ static int rc_of_result(struct pg_store *st, const PGresult *res, const char *wh
 	if (PQstatus(st->conn) == CONNECTION_BAD) {
 		log_error("database %s: %s failed: the connection is lost (%.200s); check that PostgreSQL (and"
 			  " PgBouncer) run and DATABASE names them", st->where, what, msg);
-		return STORE_BUSY;
+		return STORE_UNAVAILABLE;
 	}
 	if (state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0 ||
 		      strcmp(state, "57014") == 0)) {
@@ -491,7 +491,7 @@ static int run_v(struct pg_store *st, enum pg_stmt id, const char *what, PGresul
 				continue;
 			log_error("database %s: %s failed: cannot reconnect (%.200s); check that PostgreSQL (and"
 				  " PgBouncer) run and DATABASE names them", st->where, what, PQerrorMessage(st->conn));
-			return STORE_BUSY;
+			return STORE_UNAVAILABLE;
 		}
 		if (again && retryable(res)) {
 			PQclear(res);
