@@ -55,7 +55,10 @@ start() {
     postgresql://* | postgres://*)
       pg_base=$database
       pg_name=stack_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
-      database=$(pg_fresh "$pg_base" "$pg_name") || return 1 ;;
+      database=$(pg_fresh "$pg_base" "$pg_name") || return 1
+      # Through DATABASE_FILE, as an operator keeps a URL with a password.
+      printf '%s\n' "$database" >"$dir/database.url"
+      chmod 0600 "$dir/database.url" ;;
   esac
   local fake_port="" fake_pid=""
   if [ -f "$root/tests/fake_provider.py" ]; then
@@ -86,7 +89,7 @@ start() {
       AIFACADE_SANDBOX="${AIFACADE_SANDBOX:-on}" \
       AIFACADE_MODE="${AIFACADE_MODE:-process}" AIFACADE_PROCS="${AIFACADE_PROCS:-2}" \
       AIFACADE_MAX_REQUESTS="${AIFACADE_MAX_REQUESTS:-1000}" \
-      "$@" ${database:+DATABASE="$database"} "$root/tools/serve.sh" >"$dir/serve.log" 2>&1
+      "$@" ${pg_name:+DATABASE= DATABASE_FILE="$dir/database.url"} "$root/tools/serve.sh" >"$dir/serve.log" 2>&1
   ) </dev/null 3>&- &
   local serve_pid=$!
   {

@@ -53,7 +53,16 @@ if [ "${1:-}" = scgi ]; then
     persistent) persist=("${everyday[@]}") ;;
     *) echo "cgi-env: AIFACADE_MODE must be process or persistent (got '$mode'); fix it in .env" >&2; exit 1 ;;
   esac
-  case "${DATABASE:-}" in
+  # DATABASE, or the file DATABASE_FILE names (a URL with a password in it
+  # stays out of lighttpd's configuration), as common/config.c reads them.
+  database=${DATABASE:-}
+  if [ -z "$database" ] && [ -n "${DATABASE_FILE:-}" ]; then
+    f=$DATABASE_FILE
+    [[ "$f" == /* ]] || f=${AIFACADE_ROOT:-.}/$f
+    database=$(head -c 64 "$f" 2>/dev/null) ||
+      { echo "cgi-env: DATABASE_FILE names a file that cannot be read ($f); check its path and permissions" >&2; exit 1; }
+  fi
+  case "$database" in
     postgresql://* | postgres://*)
       forking=()
       for e in "${all[@]}"; do
@@ -82,7 +91,7 @@ if [ "${1:-}" = scgi ]; then
   done
   exit 0
 fi
-names=(AIFACADE_ROOT AIFACADE_INSTANCE DATABASE SECRET_KEY SECRET_KEY_FILE
+names=(AIFACADE_ROOT AIFACADE_INSTANCE DATABASE DATABASE_FILE SECRET_KEY SECRET_KEY_FILE
   AI_API_KEY AI_API_KEY_FILE DEEPSEEK_API_KEY DEEPSEEK_API_KEY_FILE AI_API_URL AI_MODEL AI_MODELS
   AI_SYSTEM_PROMPT AI_IDLE_TIMEOUT AI_TIMEOUT AI_FIRST_TOKEN_TIMEOUT AI_CONTEXT_CHARS AI_TITLES
   ANSWER_STORE_WAIT MAX_STREAMS_PER_USER MAX_STREAMS_TOTAL
