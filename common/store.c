@@ -30,9 +30,10 @@ int store_open(const char *database, struct store **out, char *err, size_t errle
 
 void store_prepare(const char *database)
 {
-	char err[256];
-	if (database && is_postgres(database))
+	if (database && is_postgres(database)) {
+		char err[256];
 		(void)pq_load(err, sizeof err);
+	}
 }
 
 /* An operation the store's backend does not provide (yet). */

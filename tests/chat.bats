@@ -363,6 +363,7 @@ late_answer_case() {
 
 @test "a stream whose answer cannot be stored ends with an error event naming the storage problem, not done" {
   needs_local
+  needs_sqlite "it holds SQLite's write lock; on PostgreSQL a save outside a transaction waits without bound (docs/issue14-plan.md)"
   new_user
   stream_file=$BATS_TEST_TMPDIR/sse
   # A writer that holds the database past ANSWER_STORE_WAIT once told to

@@ -194,3 +194,21 @@ sql() {
     sqlite3 -readonly "$STACK_DIR/instance/aifacade.db" "$1"
   fi
 }
+
+# sql_write STATEMENTS: changes the stack's database behind the app's back
+# (an expired invitation, a row as an older build left it), on either backend.
+sql_write() {
+  local pg
+  pg=$(stack_pg)
+  if [ -n "$pg" ]; then
+    psql "$pg" -AtqX -v ON_ERROR_STOP=1 -c "$1"
+  else
+    sqlite3 "$STACK_DIR/instance/aifacade.db" "$1"
+  fi
+}
+
+# needs_sqlite REASON: skips a test that only means something on SQLite
+# (its file, its lock, its backup) when the stack runs on PostgreSQL.
+needs_sqlite() {
+  [ -z "$(stack_pg)" ] || skip "on SQLite only: $1"
+}
