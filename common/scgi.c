@@ -272,8 +272,11 @@ static int serve_forking(const struct endpoint *ep, char **argv, char *path, int
 			return 1;
 		}
 		/* Loaded once here, inherited by every child, read again only
-		 * when its files changed (config.h). */
-		(void)app_config();
+		 * when its files changed (config.h); so is libpq when DATABASE
+		 * names PostgreSQL (store.h). A persistent worker loads it
+		 * itself, once in its many requests. */
+		const struct config *cfg = app_config();
+		store_prepare(cfg ? cfg->database : NULL);
 		pid_t self = getpid(), pid = fork();
 		if (pid == 0) {
 			free(path);
@@ -491,10 +494,6 @@ int scgi_serve(const struct endpoint *ep, char **argv, void (*warm)(void))
 	int can_reload = path && stat(path, &started) == 0;
 	if (warm)
 		warm();
-	/* libpq, when DATABASE names PostgreSQL: loaded once here, not by
-	 * every child or worker (store.h). */
-	const struct config *cfg = app_config();
-	store_prepare(cfg ? cfg->database : NULL);
 	const char *mode = getenv("AIFACADE_MODE");
 	if (mode && strcmp(mode, "persistent") == 0)
 		return serve_persistent(ep, argv, path, can_reload, started);
