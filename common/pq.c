@@ -41,6 +41,7 @@ static struct {
 	int (*getisnull)(const PGresult *, int, int);
 	int (*getlength)(const PGresult *, int, int);
 	void (*clear)(PGresult *);
+	PQnoticeReceiver (*set_notice_receiver)(PGconn *, PQnoticeReceiver, void *);
 } pq;
 
 static int pq_loaded;
@@ -77,7 +78,8 @@ int pq_load(char *err, size_t errlen)
 	    TAKE(result_status, "PQresultStatus") < 0 || TAKE(result_error_message, "PQresultErrorMessage") < 0 ||
 	    TAKE(result_error_field, "PQresultErrorField") < 0 || TAKE(cmd_tuples, "PQcmdTuples") < 0 ||
 	    TAKE(ntuples, "PQntuples") < 0 || TAKE(nfields, "PQnfields") < 0 || TAKE(getvalue, "PQgetvalue") < 0 ||
-	    TAKE(getisnull, "PQgetisnull") < 0 || TAKE(getlength, "PQgetlength") < 0 || TAKE(clear, "PQclear") < 0) {
+	    TAKE(getisnull, "PQgetisnull") < 0 || TAKE(getlength, "PQgetlength") < 0 || TAKE(clear, "PQclear") < 0 ||
+	    TAKE(set_notice_receiver, "PQsetNoticeReceiver") < 0) {
 		dlclose(lib);
 		memset(&pq, 0, sizeof pq);
 		return -1;
@@ -117,6 +119,11 @@ int PQnfields(const PGresult *res) { return pq.nfields(res); }
 char *PQgetvalue(const PGresult *res, int tup_num, int field_num) { return pq.getvalue(res, tup_num, field_num); }
 int PQgetisnull(const PGresult *res, int tup_num, int field_num) { return pq.getisnull(res, tup_num, field_num); }
 int PQgetlength(const PGresult *res, int tup_num, int field_num) { return pq.getlength(res, tup_num, field_num); }
+
+PQnoticeReceiver PQsetNoticeReceiver(PGconn *conn, PQnoticeReceiver proc, void *arg)
+{
+	return pq.set_notice_receiver(conn, proc, arg);
+}
 
 /* PQclear(NULL) is allowed, and store_pg.c relies on it. */
 void PQclear(PGresult *res)

@@ -619,6 +619,20 @@ static void pg_close(struct store *pub)
 	free(st);
 }
 
+/* What the server says beside a result: a WARNING is the operator's (the
+ * log, escaped, naming the database); a NOTICE or less is dropped. libpq's
+ * default prints every one to stderr, the lighttpd error log: a message
+ * with a word past 2047 bytes gave a "word is too long to be indexed"
+ * NOTICE per message, and aifacadectl import printed one per line. */
+static void on_notice(void *arg, const PGresult *res)
+{
+	const struct pg_store *st = arg;
+	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *text = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	if (severity && strcmp(severity, "WARNING") == 0)
+		log_warn("database %s: %.300s", st->where ? st->where : "?", text ? text : "a warning");
+}
+
 /* Opens DATABASE=postgresql://... (libpq's URL: a password may come from
  * PGPASSFILE or a service file instead of the URL). */
 int store_pg_open(const char *database, struct store **out, char *err, size_t errlen)
@@ -634,6 +648,7 @@ int store_pg_open(const char *database, struct store **out, char *err, size_t er
 		return -1;
 	}
 	st->where = describe(st->conn);
+	PQsetNoticeReceiver(st->conn, on_notice, st);
 	if (PQstatus(st->conn) != CONNECTION_OK) {
 		char *msg = PQerrorMessage(st->conn), *nl;
 		char first[300];
