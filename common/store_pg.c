@@ -449,6 +449,9 @@ static int retryable(const PGresult *res)
  * Outside a transaction a serialization failure or deadlock is tried again,
  * and a lost connection is reset and tried again, a bounded number of
  * times. The one runner of this backend: every operation goes through it. */
+static int run_own_txn(struct pg_store *st, enum pg_stmt id, const char *what, PGresult **out, int n,
+		       const char *const *values);
+
 static int run_v(struct pg_store *st, enum pg_stmt id, const char *what, PGresult **out, const char *types,
 		 va_list ap)
 {
@@ -471,6 +474,15 @@ static int run_v(struct pg_store *st, enum pg_stmt id, const char *what, PGresul
 			values[i] = types[i] == 'n' && v < 0 ? NULL : numbers[i];
 		}
 	}
+	/* Outside a transaction PostgreSQL waits for a lock without bound: a
+	 * patience shorter or longer than the default (store_patience(), such
+	 * as an answer's saves as it arrives) runs the statement in a
+	 * transaction of its own that carries it as lock_timeout. The default
+	 * patience adds no round trips and still waits without bound outside
+	 * a transaction (docs/issue14-plan.md). */
+	if (st->txn == 0 && st->busy_ms != STORE_BUSY_MS && id != P_BEGIN && id != P_BEGIN_READ && id != P_COMMIT &&
+	    id != P_ROLLBACK && id != P_LOCK_TIMEOUT)
+		return run_own_txn(st, id, what, out, n, values);
 	for (int attempt = 0;; attempt++) {
 		PGresult *res = PQexecParams(st->conn, sql[id], n, NULL, values, NULL, NULL, 0);
 		ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -511,6 +523,46 @@ static int run(struct pg_store *st, enum pg_stmt id, const char *what, PGresult 
 	va_start(ap, types);
 	int rc = run_v(st, id, what, out, types, ap);
 	va_end(ap);
+	return rc;
+}
+
+/* One statement (its parameters already as text) in a transaction of its
+ * own with the store's patience as lock_timeout; see run_v(). A lost
+ * connection or a serialization failure is not tried again here: the
+ * caller that set a patience of its own tries again itself. */
+static int run_own_txn(struct pg_store *st, enum pg_stmt id, const char *what, PGresult **out, int n,
+		       const char *const *values)
+{
+	char ms[32];
+	snprintf(ms, sizeof ms, "%dms", st->busy_ms);
+	int rc = run(st, P_BEGIN, "begin", NULL, "");
+	if (rc != STORE_OK)
+		return rc;
+	st->txn = 2;
+	rc = run(st, P_LOCK_TIMEOUT, "set the lock timeout", NULL, "t", ms);
+	PGresult *res = NULL;
+	if (rc == STORE_OK) {
+		res = PQexecParams(st->conn, sql[id], n, NULL, values, NULL, NULL, 0);
+		ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+		if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+			rc = rc_of_result(st, res, what);
+			PQclear(res);
+			res = NULL;
+		}
+	}
+	if (rc == STORE_OK)
+		rc = run(st, P_COMMIT, "commit", NULL, "");
+	if (rc != STORE_OK) {
+		PQclear(res);
+		res = NULL;
+		if (PQtransactionStatus(st->conn) != PQTRANS_IDLE)
+			(void)run(st, P_ROLLBACK, "rollback", NULL, "");
+	}
+	st->txn = 0;
+	if (out)
+		*out = res;
+	else
+		PQclear(res);
 	return rc;
 }
 
@@ -743,8 +795,10 @@ static int pg_commit(struct store *pub)
 
 /* PostgreSQL waits on locks without a busy handler; the patience bounds
  * how long a statement of a transaction (store_begin()) waits for a lock
- * before STORE_BUSY (lock_timeout, set at each BEGIN). A statement outside
- * a transaction waits without bound for now (docs/issue14-plan.md). */
+ * before STORE_BUSY (lock_timeout, set at each BEGIN). Outside a
+ * transaction a patience other than the default runs each statement in a
+ * transaction of its own that carries it (run_own_txn()); with the default
+ * such a statement still waits without bound (docs/issue14-plan.md). */
 static void pg_patience(struct store *pub, int ms)
 {
 	pg(pub)->busy_ms = ms;
