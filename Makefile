@@ -8,7 +8,10 @@ OPT ?= -O2 -g
 SAN ?=
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wpointer-arith -Wcast-qual -Wstrict-prototypes \
        -Wmissing-prototypes -Wvla
-CPPFLAGS += -Icommon -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -D_FORTIFY_SOURCE=2
+# libpq's header (common/pq.c and store_pg.c); the library itself is loaded
+# at run time, never linked (common/pq.h).
+PG_CPPFLAGS = -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+CPPFLAGS += -Icommon $(PG_CPPFLAGS) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -D_FORTIFY_SOURCE=2
 CFLAGS += -std=c11 $(OPT) $(WARN) $(SAN) -fstack-protector-strong -fPIE -MMD -MP
 LDFLAGS += $(SAN) -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 # Linked statically: each CGI run then maps only libc and friends (SPEC §1).
@@ -23,11 +26,10 @@ ENDPOINTS = register login logout me health notfound conversations chat clear se
 TOOLS = aifacadectl
 UNIT_TESTS = $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
+# No program links libpq: common/pq.c loads it with dlopen() when DATABASE
+# names PostgreSQL (pq.h says why).
 COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
-# No program links libpq: common/pq.c loads it with dlopen() when DATABASE
-# names PostgreSQL (pq.h says why); building needs only its header.
-PG_CPPFLAGS = -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 LIB = $(BUILD)/libaifacade.a
 CGI_BINS = $(ENDPOINTS:%=$(BUILD)/cgi-bin/%)
 TOOL_BINS = $(TOOLS:%=$(BUILD)/tools/%)
@@ -65,8 +67,6 @@ $(BUILD)/obj/%.o: %.c
 	@echo "  CC      $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/obj/common/store_pg.o $(BUILD)/obj/common/pq.o $(BUILD)/obj/tests/unit/test_store_contract.o: \
-  CPPFLAGS += $(PG_CPPFLAGS)
 
 $(LIB): $(COMMON_OBJ)
 	@mkdir -p $(@D)
