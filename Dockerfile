@@ -1,8 +1,8 @@
 # Dockerfile: AIFacade's web container: lighttpd serving www/ and the CGI programs.
 # Two stages: the build runs the same `make all` as CI; the runtime image holds
 # only lighttpd, the programs and the shared libraries they link (libcurl for
-# chat, libpq for aifacadectl; SQLite, json-c, libsodium and cmark-gfm are
-# linked statically).
+# chat; libpq, loaded only when DATABASE is PostgreSQL, common/pq.h; SQLite,
+# json-c, libsodium and cmark-gfm are linked statically).
 # Caddy (TLS) runs beside it: see docker-compose.yml.
 
 FROM debian:bookworm-slim AS build

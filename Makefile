@@ -8,7 +8,10 @@ OPT ?= -O2 -g
 SAN ?=
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wpointer-arith -Wcast-qual -Wstrict-prototypes \
        -Wmissing-prototypes -Wvla
-CPPFLAGS += -Icommon -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -D_FORTIFY_SOURCE=2
+# libpq's header (common/pq.c and store_pg.c); the library itself is loaded
+# at run time, never linked (common/pq.h).
+PG_CPPFLAGS = -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+CPPFLAGS += -Icommon $(PG_CPPFLAGS) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -D_FORTIFY_SOURCE=2
 CFLAGS += -std=c11 $(OPT) $(WARN) $(SAN) -fstack-protector-strong -fPIE -MMD -MP
 LDFLAGS += $(SAN) -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 # Linked statically: each CGI run then maps only libc and friends (SPEC §1).
@@ -23,15 +26,10 @@ ENDPOINTS = register login logout me health notfound conversations chat clear se
 TOOLS = aifacadectl
 UNIT_TESTS = $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
-# store_pg.c is not in the library: only PG_PROGRAMS link it and libpq,
-# and the rest get store_nopg.c's store_pg_open() from the library
-# (store_backend.h says why).
-COMMON_SRC = $(filter-out common/store_pg.c,$(wildcard common/*.c))
+# No program links libpq: common/pq.c loads it with dlopen() when DATABASE
+# names PostgreSQL (pq.h says why).
+COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
-PG_OBJ = $(BUILD)/obj/common/store_pg.o
-PG_CPPFLAGS = -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
-PG_LIBS = -lpq
-PG_PROGRAMS = $(BUILD)/tools/aifacadectl $(BUILD)/tests/test_store_contract
 LIB = $(BUILD)/libaifacade.a
 CGI_BINS = $(ENDPOINTS:%=$(BUILD)/cgi-bin/%)
 TOOL_BINS = $(TOOLS:%=$(BUILD)/tools/%)
@@ -69,10 +67,6 @@ $(BUILD)/obj/%.o: %.c
 	@echo "  CC      $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(PG_OBJ) $(BUILD)/obj/tests/unit/test_store_contract.o: CPPFLAGS += $(PG_CPPFLAGS)
-$(PG_PROGRAMS): PG_LINK = $(PG_OBJ)
-$(PG_PROGRAMS): PG_LINK_LIBS = $(PG_LIBS)
-$(PG_PROGRAMS): $(PG_OBJ)
 
 $(LIB): $(COMMON_OBJ)
 	@mkdir -p $(@D)
@@ -89,7 +83,7 @@ $(BUILD)/cgi-bin/gateway_chat: EXTRA_LIBS = $(CURL_LIBS)
 
 $(BUILD)/tools/%: $(BUILD)/obj/tools/%.o $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(PG_LINK) $(LIB) $(PG_LINK_LIBS) $(STATIC_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(STATIC_LIBS)
 
 # Keep the objects that pattern chains would delete as intermediate, so that
 # a second `make test` relinks nothing.
@@ -97,7 +91,7 @@ $(BUILD)/tools/%: $(BUILD)/obj/tools/%.o $(LIB)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(PG_LINK) $(LIB) $(PG_LINK_LIBS) $(CURL_LIBS) $(STATIC_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(CURL_LIBS) $(STATIC_LIBS)
 
 # highlight.js and KaTeX, pinned in tools/vendor/package-lock.json, into the
 # git-ignored www/vendor/ (the chat page loads them only when an answer needs them).
@@ -133,4 +127,4 @@ clean:
 # Further targets (deploy, sanitizers, fuzzing, benchmarks) live in mk/*.mk.
 -include mk/*.mk
 
--include $(COMMON_OBJ:.o=.d) $(PG_OBJ:.o=.d) $(BUILD)/obj/cgi-bin/*.d $(BUILD)/obj/tools/*.d $(BUILD)/obj/tests/unit/*.d
+-include $(COMMON_OBJ:.o=.d) $(BUILD)/obj/cgi-bin/*.d $(BUILD)/obj/tools/*.d $(BUILD)/obj/tests/unit/*.d

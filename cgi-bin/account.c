@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "app.h"
+#include "scgi.h"
 #include "auth.h"
 #include "log.h"
 #include "password.h"
@@ -55,12 +56,15 @@ static const struct field fields[] = {
 };
 
 static const struct route routes[] = {
-	{"DELETE", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, fields, delete_account, NULL},
-	{NULL, 0, NULL, NULL, NULL},
+	{"DELETE", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, fields, delete_account, NULL, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"account", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* A warm SCGI server when lighttpd.conf spawns it (on PostgreSQL,
+	 * tools/cgi-env.sh), else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }

@@ -3,6 +3,7 @@
 
 #include "account.h"
 #include "app.h"
+#include "scgi.h"
 #include "auth.h"
 #include "log.h"
 #include "password.h"
@@ -66,12 +67,15 @@ static const struct field fields[] = {
 };
 
 static const struct route routes[] = {
-	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, fields, change, NULL},
-	{NULL, 0, NULL, NULL, NULL},
+	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, fields, change, NULL, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"account_password", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* A warm SCGI server when lighttpd.conf spawns it (on PostgreSQL,
+	 * tools/cgi-env.sh), else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }

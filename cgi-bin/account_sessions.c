@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "app.h"
+#include "scgi.h"
 #include "log.h"
 #include "store.h"
 #include "timefmt.h"
@@ -58,14 +59,17 @@ static void end_others(struct request *req, struct response *res)
 }
 
 static const struct route routes[] = {
-	{"GET", ROUTE_AUTH, NULL, list, NULL},
-	{"DELETE", ROUTE_AUTH | ROUTE_CSRF, NULL, end_others, NULL},
-	{"DELETE", ROUTE_AUTH | ROUTE_CSRF | ROUTE_ID, NULL, end_one, NULL},
-	{NULL, 0, NULL, NULL, NULL},
+	{"GET", ROUTE_AUTH, NULL, list, NULL, NULL},
+	{"DELETE", ROUTE_AUTH | ROUTE_CSRF, NULL, end_others, NULL, NULL},
+	{"DELETE", ROUTE_AUTH | ROUTE_CSRF | ROUTE_ID, NULL, end_one, NULL, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"account_sessions", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* A warm SCGI server when lighttpd.conf spawns it (on PostgreSQL,
+	 * tools/cgi-env.sh), else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "scgi.h"
 #include "auth.h"
 #include "budget.h"
 #include "log.h"
@@ -108,14 +109,17 @@ static const struct field fields[] = {
 };
 
 static const struct route routes[] = {
-	{"GET", ROUTE_AUTH, NULL, list, NULL},
-	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, fields, create, NULL},
-	{"DELETE", ROUTE_AUTH | ROUTE_CSRF | ROUTE_ID, NULL, revoke, NULL},
-	{NULL, 0, NULL, NULL, NULL},
+	{"GET", ROUTE_AUTH, NULL, list, NULL, NULL},
+	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, fields, create, NULL, NULL},
+	{"DELETE", ROUTE_AUTH | ROUTE_CSRF | ROUTE_ID, NULL, revoke, NULL, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"account_tokens", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* A warm SCGI server when lighttpd.conf spawns it (on PostgreSQL,
+	 * tools/cgi-env.sh), else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "app.h"
+#include "scgi.h"
 #include "store.h"
 #include "timefmt.h"
 
@@ -45,12 +46,15 @@ static const struct param audit_params[] = {
 };
 
 static const struct route routes[] = {
-	{"GET", ROUTE_ADMIN, NULL, audit, audit_params},
-	{NULL, 0, NULL, NULL, NULL},
+	{"GET", ROUTE_ADMIN, NULL, audit, audit_params, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"admin_audit", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* A warm SCGI server when lighttpd.conf spawns it (on PostgreSQL,
+	 * tools/cgi-env.sh), else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }

@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "app.h"
+#include "scgi.h"
 #include "auth.h"
 #include "log.h"
 #include "session.h"
@@ -47,12 +48,15 @@ static void create(struct request *req, struct response *res)
 }
 
 static const struct route routes[] = {
-	{"POST", ROUTE_ADMIN | ROUTE_CSRF, NULL, create, NULL},
-	{NULL, 0, NULL, NULL, NULL},
+	{"POST", ROUTE_ADMIN | ROUTE_CSRF, NULL, create, NULL, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"admin_invites", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* A warm SCGI server when lighttpd.conf spawns it (on PostgreSQL,
+	 * tools/cgi-env.sh), else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }

@@ -7,6 +7,7 @@
 
 #include "alloc.h"
 #include "app.h"
+#include "scgi.h"
 #include "auth.h"
 #include "log.h"
 #include "session.h"
@@ -50,12 +51,15 @@ static void reset(struct request *req, struct response *res)
 }
 
 static const struct route routes[] = {
-	{"POST", ROUTE_ADMIN | ROUTE_CSRF | ROUTE_ID, NULL, reset, NULL},
-	{NULL, 0, NULL, NULL, NULL},
+	{"POST", ROUTE_ADMIN | ROUTE_CSRF | ROUTE_ID, NULL, reset, NULL, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"admin_reset", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* A warm SCGI server when lighttpd.conf spawns it (on PostgreSQL,
+	 * tools/cgi-env.sh), else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }

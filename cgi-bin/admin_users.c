@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "scgi.h"
 #include "auth.h"
 #include "budget.h"
 #include "config.h"
@@ -203,14 +204,17 @@ static const struct field patch_fields[] = {
 };
 
 static const struct route routes[] = {
-	{"GET", ROUTE_ADMIN, NULL, list, NULL},
-	{"PATCH", ROUTE_ADMIN | ROUTE_CSRF | ROUTE_ID | ROUTE_BODY, patch_fields, patch, NULL},
-	{"DELETE", ROUTE_ADMIN | ROUTE_CSRF | ROUTE_ID, NULL, delete, NULL},
-	{NULL, 0, NULL, NULL, NULL},
+	{"GET", ROUTE_ADMIN, NULL, list, NULL, NULL},
+	{"PATCH", ROUTE_ADMIN | ROUTE_CSRF | ROUTE_ID | ROUTE_BODY, patch_fields, patch, NULL, NULL},
+	{"DELETE", ROUTE_ADMIN | ROUTE_CSRF | ROUTE_ID, NULL, delete, NULL, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"admin_users", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* A warm SCGI server when lighttpd.conf spawns it (on PostgreSQL,
+	 * tools/cgi-env.sh), else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }

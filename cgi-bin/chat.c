@@ -352,7 +352,8 @@ static void chat(struct request *req, struct response *res)
 		else
 			response_error(res, 404, "Conversation not found.");
 	} else if (rc != STORE_OK) {
-		turn_report(res, rc == STORE_BUSY || rc == STORE_READONLY ? 503 : 500, "not_saved",
+		int status = rc == STORE_BUSY || rc == STORE_READONLY || rc == STORE_UNAVAILABLE ? 503 : 500;
+		turn_report(res, status, "not_saved",
 			    "The answer cannot be read back right now; it goes on and stays in the conversation.", p.conv_id,
 			    NULL);
 	} else {
@@ -378,8 +379,8 @@ static const struct field fields[] = {
 };
 
 static const struct route routes[] = {
-	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, fields, chat, NULL},
-	{NULL, 0, NULL, NULL, NULL},
+	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, fields, chat, NULL, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
 /* The warm parent's one-time set-up (scgi.h): OpenSSL and libcurl's globals. */

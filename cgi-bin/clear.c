@@ -17,8 +17,8 @@ static void clear(struct request *req, struct response *res)
 }
 
 static const struct route routes[] = {
-	{"POST", ROUTE_AUTH | ROUTE_CSRF, NULL, clear, NULL},
-	{NULL, 0, NULL, NULL, NULL},
+	{"POST", ROUTE_AUTH | ROUTE_CSRF, NULL, clear, NULL, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
 int main(int argc, char **argv)

@@ -192,12 +192,12 @@ static const struct param page_params[] = {
 };
 
 static const struct route routes[] = {
-	{"GET", ROUTE_AUTH, NULL, list, NULL},
-	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, create_fields, create, NULL},
-	{"GET", ROUTE_AUTH | ROUTE_ID, NULL, read_one, page_params},
-	{"PATCH", ROUTE_AUTH | ROUTE_CSRF | ROUTE_ID | ROUTE_BODY, rename_fields, rename_one, NULL},
-	{"DELETE", ROUTE_AUTH | ROUTE_CSRF | ROUTE_ID, NULL, delete_one, NULL},
-	{NULL, 0, NULL, NULL, NULL},
+	{"GET", ROUTE_AUTH, NULL, list, NULL, NULL},
+	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, create_fields, create, NULL, NULL},
+	{"GET", ROUTE_AUTH | ROUTE_ID, NULL, read_one, page_params, NULL},
+	{"PATCH", ROUTE_AUTH | ROUTE_CSRF | ROUTE_ID | ROUTE_BODY, rename_fields, rename_one, NULL, NULL},
+	{"DELETE", ROUTE_AUTH | ROUTE_CSRF | ROUTE_ID, NULL, delete_one, NULL, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
 int main(int argc, char **argv)

@@ -157,9 +157,9 @@ static const struct param format_params[] = {
 };
 
 static const struct route routes[] = {
-	{"GET", ROUTE_AUTH, NULL, export_account, NULL},
-	{"GET", ROUTE_AUTH | ROUTE_ID, NULL, export_conversation, format_params},
-	{NULL, 0, NULL, NULL, NULL},
+	{"GET", ROUTE_AUTH, NULL, export_account, NULL, NULL},
+	{"GET", ROUTE_AUTH | ROUTE_ID, NULL, export_conversation, format_params, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
 int main(int argc, char **argv)

@@ -14,7 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "app.h"
+#include "scgi.h"
 #include "auth.h"
 #include "alloc.h"
 #include "budget.h"
@@ -291,12 +294,22 @@ static void completions(struct request *req, struct response *res)
 }
 
 static const struct route routes[] = {
-	{"POST", ROUTE_OPENAI, NULL, completions, NULL},
-	{NULL, 0, NULL, NULL, NULL},
+	{"POST", ROUTE_OPENAI, NULL, completions, NULL, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
-int main(void)
+/* libcurl's and OpenSSL's one-time set-up, once per warm server (chat.c). */
+static void warm(void)
+{
+	if (sodium_init() < 0 || provider_global_init() != 0)
+		log_warn("one-time set-up failed; each request will try again");
+}
+
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"gateway_chat", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* A warm SCGI server when lighttpd.conf spawns it (on PostgreSQL,
+	 * tools/cgi-env.sh), else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, warm);
 }

@@ -5,6 +5,7 @@
  * with a path no route takes, so an OpenAI client asking for an endpoint we
  * do not offer gets OpenAI's 404 rather than an HTML page. */
 #include "app.h"
+#include "scgi.h"
 #include "gateway.h"
 
 static void models(struct request *req, struct response *res)
@@ -13,12 +14,15 @@ static void models(struct request *req, struct response *res)
 }
 
 static const struct route routes[] = {
-	{"GET", ROUTE_OPENAI, NULL, models, NULL},
-	{NULL, 0, NULL, NULL, NULL},
+	{"GET", ROUTE_OPENAI, NULL, models, NULL, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"gateway_models", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* A warm SCGI server when lighttpd.conf spawns it (on PostgreSQL,
+	 * tools/cgi-env.sh), else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }

@@ -19,8 +19,8 @@ static void health(struct request *req, struct response *res)
 }
 
 static const struct route routes[] = {
-	{"GET", ROUTE_NO_STORE, NULL, health, NULL},
-	{NULL, 0, NULL, NULL, NULL},
+	{"GET", ROUTE_NO_STORE, NULL, health, NULL, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
 int main(int argc, char **argv)

@@ -115,8 +115,8 @@ static const struct field fields[] = {
 };
 
 static const struct route routes[] = {
-	{"POST", ROUTE_BODY, fields, login, NULL},
-	{NULL, 0, NULL, NULL, NULL},
+	{"POST", ROUTE_BODY, fields, login, NULL, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
 int main(int argc, char **argv)

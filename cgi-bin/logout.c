@@ -15,8 +15,8 @@ static void logout(struct request *req, struct response *res)
 }
 
 static const struct route routes[] = {
-	{"POST", ROUTE_AUTH | ROUTE_CSRF, NULL, logout, NULL},
-	{NULL, 0, NULL, NULL, NULL},
+	{"POST", ROUTE_AUTH | ROUTE_CSRF, NULL, logout, NULL, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
 int main(int argc, char **argv)

@@ -5,6 +5,7 @@
 
 #include "app.h"
 #include "log.h"
+#include "scgi.h"
 #include "store.h"
 #include "turn.h"
 
@@ -110,42 +111,20 @@ static void message_stop(struct request *req, struct response *res)
 	response_empty(res, 204);
 }
 
+/* /<id>, /<id>/stream and /<id>/stop: the runner (app.h) matches the
+ * suffix and hands the handler the id. */
 static const struct route routes[] = {
-	{"GET", ROUTE_AUTH | ROUTE_ID, NULL, message_get, NULL},
-	{NULL, 0, NULL, NULL, NULL},
-};
-static const struct route stream_routes[] = {
-	{"GET", ROUTE_AUTH | ROUTE_ID, NULL, message_stream, NULL},
-	{NULL, 0, NULL, NULL, NULL},
-};
-static const struct route stop_routes[] = {
-	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_ID, NULL, message_stop, NULL},
-	{NULL, 0, NULL, NULL, NULL},
+	{"GET", ROUTE_AUTH | ROUTE_ID, NULL, message_get, NULL, NULL},
+	{"GET", ROUTE_AUTH | ROUTE_ID, NULL, message_stream, NULL, "stream"},
+	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_ID, NULL, message_stop, NULL, "stop"},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
-/* Which of the three a PATH_INFO of /<id>[/stream|/stop] names: the
- * suffix is taken off, so that the runner (app.h) sees /<id>. */
-static const struct endpoint *pick(void)
+int main(int argc, char **argv)
 {
-	static const struct endpoint plain = {"messages", routes};
-	static const struct endpoint stream = {"messages", stream_routes};
-	static const struct endpoint stop = {"messages", stop_routes};
-	static char path[64];
-	const char *p = getenv("PATH_INFO");
-	const char *slash = p && p[0] == '/' ? strchr(p + 1, '/') : NULL;
-	if (!slash || (size_t)(slash - p) >= sizeof path)
-		return &plain;
-	const struct endpoint *ep = strcmp(slash, "/stream") == 0 ? &stream : strcmp(slash, "/stop") == 0 ? &stop : NULL;
-	if (!ep)
-		return &plain; /* an unknown suffix: the runner answers 404 */
-	memcpy(path, p, (size_t)(slash - p));
-	path[slash - p] = '\0';
-	if (setenv("PATH_INFO", path, 1) != 0)
-		return &plain;
-	return ep;
-}
-
-int main(void)
-{
-	return app_run(pick());
+	static const struct endpoint ep = {"messages", routes};
+	(void)argc;
+	/* A warm SCGI server when lighttpd.conf spawns it (on PostgreSQL,
+	 * tools/cgi-env.sh), else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }

@@ -6,6 +6,7 @@
 
 #include "account.h"
 #include "app.h"
+#include "scgi.h"
 #include "auth.h"
 #include "log.h"
 #include "password.h"
@@ -72,12 +73,15 @@ static const struct field fields[] = {
 };
 
 static const struct route routes[] = {
-	{"POST", ROUTE_BODY, fields, reset, NULL},
-	{NULL, 0, NULL, NULL, NULL},
+	{"POST", ROUTE_BODY, fields, reset, NULL, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct endpoint ep = {"password_reset", routes};
-	return app_run(&ep);
+	(void)argc;
+	/* A warm SCGI server when lighttpd.conf spawns it (on PostgreSQL,
+	 * tools/cgi-env.sh), else one CGI run (common/scgi.h). */
+	return scgi_main(&ep, argv, NULL);
 }

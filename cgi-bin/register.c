@@ -128,8 +128,8 @@ static const struct field fields[] = {
 };
 
 static const struct route routes[] = {
-	{"POST", ROUTE_BODY, fields, register_user, NULL},
-	{NULL, 0, NULL, NULL, NULL},
+	{"POST", ROUTE_BODY, fields, register_user, NULL, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
 int main(int argc, char **argv)

@@ -65,8 +65,8 @@ static const struct param search_params[] = {
 };
 
 static const struct route routes[] = {
-	{"GET", ROUTE_AUTH, NULL, search, search_params},
-	{NULL, 0, NULL, NULL, NULL},
+	{"GET", ROUTE_AUTH, NULL, search, search_params, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
 int main(int argc, char **argv)

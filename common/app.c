@@ -30,6 +30,8 @@ void app_store_error(struct response *res, int rc)
 		response_error(res, 503, "The server is busy; try again in a moment.");
 	else if (rc == STORE_READONLY)
 		response_error(res, 503, "The server cannot save data right now; try again later.");
+	else if (rc == STORE_UNAVAILABLE)
+		response_error(res, 503, "The database is unavailable; try again shortly.");
 	else
 		response_error(res, 500, "Something went wrong on our side; try again.");
 }
@@ -150,18 +152,32 @@ static const struct route *route_find(const struct endpoint *ep, const char *met
 				      struct request *req, int *status, struct response *res)
 {
 	int want_id = 0;
+	const char *suffix = NULL; /* what follows /<id>/ */
 	if (path[0] == '\0' || strcmp(path, "/") == 0) {
 		want_id = 0;
-	} else if (path[0] == '/' && request_parse_id(path + 1, &req->id) == 0) {
-		want_id = 1;
 	} else {
-		*status = 404;
-		return NULL;
+		char id[24];
+		const char *slash = path[0] == '/' ? strchr(path + 1, '/') : NULL;
+		size_t n = slash ? (size_t)(slash - path - 1) : strlen(path) - 1;
+		if (path[0] != '/' || n == 0 || n >= sizeof id) {
+			*status = 404;
+			return NULL;
+		}
+		memcpy(id, path + 1, n);
+		id[n] = '\0';
+		if (request_parse_id(id, &req->id) != 0) {
+			*status = 404;
+			return NULL;
+		}
+		want_id = 1;
+		suffix = slash ? slash + 1 : NULL;
 	}
 	struct buf allow = BUF_INIT;
 	const struct route *found = NULL;
 	for (const struct route *r = ep->routes; r->method; r++) {
 		if (!!(r->flags & ROUTE_ID) != want_id)
+			continue;
+		if (!r->suffix != !suffix || (suffix && strcmp(r->suffix, suffix) != 0))
 			continue;
 		if (strcmp(r->method, method) == 0)
 			found = r;

@@ -69,6 +69,7 @@ struct route {
 	const struct field *fields; /* NULL-named entry ends it; NULL for none */
 	void (*handler)(struct request *req, struct response *res);
 	const struct param *params; /* NULL-named entry ends it; NULL: no query parameter is accepted */
+	const char *suffix;         /* after /<id> (ROUTE_ID): "stream" takes /<id>/stream; NULL: /<id> alone */
 };
 
 struct endpoint {

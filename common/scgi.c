@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "store.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SCGI_LSAN 1
@@ -271,8 +272,11 @@ static int serve_forking(const struct endpoint *ep, char **argv, char *path, int
 			return 1;
 		}
 		/* Loaded once here, inherited by every child, read again only
-		 * when its files changed (config.h). */
-		(void)app_config();
+		 * when its files changed (config.h); so is libpq when DATABASE
+		 * names PostgreSQL (store.h). A persistent worker loads it
+		 * itself, once in its many requests. */
+		const struct config *cfg = app_config();
+		store_prepare(cfg ? cfg->database : NULL);
 		pid_t self = getpid(), pid = fork();
 		if (pid == 0) {
 			free(path);

@@ -9,7 +9,9 @@
  * Contract:
  * - scgi_listening() is true when fd 0 is a listening socket, which is how
  *   lighttpd hands one to a program it spawns; a CGI run has a pipe there.
- * - scgi_serve() calls warm() once, then for each connection forks a child.
+ * - scgi_serve() calls warm() once, then for each connection loads the
+ *   settings if they changed, calls store_prepare(DATABASE) (libpq, when
+ *   DATABASE names PostgreSQL, loaded at the first) and forks a child.
  *   The child reads the SCGI request (a netstring of NUL-separated CGI
  *   variables, then CONTENT_LENGTH bytes of body), makes those variables its
  *   whole environment and the connection its stdin and stdout, and runs

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pq.h"
 
 static int is_postgres(const char *database)
 {
@@ -24,8 +25,16 @@ int store_open(const char *database, struct store **out, char *err, size_t errle
 {
 	*out = NULL;
 	if (is_postgres(database))
-		return store_pg_open(database, out, err, errlen);
+		return pq_load(err, errlen) < 0 ? -1 : store_pg_open(database, out, err, errlen);
 	return store_sqlite_open(database, out, err, errlen);
+}
+
+void store_prepare(const char *database)
+{
+	if (database && is_postgres(database)) {
+		char err[256];
+		(void)pq_load(err, sizeof err);
+	}
 }
 
 void store_close(struct store *st)

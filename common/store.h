@@ -21,6 +21,7 @@ enum store_rc {
 	STORE_ERROR = -1, /* logged with the cause; answer 500 or 503 */
 	STORE_BUSY = -2,  /* locked longer than the busy timeout; answer 503 */
 	STORE_READONLY = -3, /* disk full or read-only; answer 503 */
+	STORE_UNAVAILABLE = -4, /* the database server cannot be reached (logged with the cause); answer 503 */
 };
 
 struct user {
@@ -83,6 +84,10 @@ struct store;
 
 /* Opens (and migrates) the database; on failure err says why for the operator. */
 int store_open(const char *database, struct store **out, char *err, size_t errlen);
+/* What a warm parent does once before it forks: for a PostgreSQL DATABASE,
+ * loads libpq (pq.h), so that no child pays for it; nothing for SQLite. A
+ * failure is not reported here: each store_open() then says why. */
+void store_prepare(const char *database);
 void store_close(struct store *st);
 /* The schema version this build writes, and the one the file has. */
 int store_schema_latest(void);

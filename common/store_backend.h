@@ -156,8 +156,8 @@ struct store {
 	const struct store_ops *ops;
 };
 
-/* Each backend's table: store_sqlite.c's is in every program; store_pg.c's
- * only in those linked with store_pg.o (the Makefile's PG_PROGRAMS). */
+/* Each backend's table, both in every program: store_pg.c calls libpq only
+ * through pq.h, which loads it when DATABASE names PostgreSQL. */
 extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_pg_ops;
 
@@ -168,10 +168,8 @@ int store_sqlite_open(const char *database, struct store **out, char *err, size_
  * by spaces (every term must match). A fresh string. Not static so that
  * test_search.c runs hostile terms through it against a real FTS5 table. */
 char *store_sqlite_fts5_query(const struct search_query *q);
-/* PostgreSQL (store_pg.c): DATABASE is a postgresql:// URL. Only programs
- * linked with store_pg.o and libpq have it; the others get store_nopg.c's,
- * which says so (the Makefile's PG_PROGRAMS: libpq costs every process that
- * maps it a few milliseconds, docs/issue14-plan.md). */
+/* PostgreSQL (store_pg.c): DATABASE is a postgresql:// URL. store_open()
+ * calls it only after pq_load() (pq.h) has loaded libpq. */
 int store_pg_open(const char *database, struct store **out, char *err, size_t errlen);
 
 #endif

@@ -472,7 +472,7 @@ static int rc_of_result(struct pg_store *st, const PGresult *res, const char *wh
 	if (PQstatus(st->conn) == CONNECTION_BAD) {
 		log_error("database %s: %s failed: the connection is lost (%.200s); check that PostgreSQL (and"
 			  " PgBouncer) run and DATABASE names them", st->where, what, msg);
-		return STORE_BUSY;
+		return STORE_UNAVAILABLE;
 	}
 	if (state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0 ||
 		      strcmp(state, "57014") == 0)) {
@@ -504,6 +504,9 @@ static int retryable(const PGresult *res)
  * Outside a transaction a serialization failure or deadlock is tried again,
  * and a lost connection is reset and tried again, a bounded number of
  * times. The one runner of this backend: every operation goes through it. */
+static int run_own_txn(struct pg_store *st, enum pg_stmt id, const char *what, PGresult **out, int n,
+		       const char *const *values);
+
 static int run_v(struct pg_store *st, enum pg_stmt id, const char *what, PGresult **out, const char *types,
 		 va_list ap)
 {
@@ -526,6 +529,15 @@ static int run_v(struct pg_store *st, enum pg_stmt id, const char *what, PGresul
 			values[i] = types[i] == 'n' && v < 0 ? NULL : numbers[i];
 		}
 	}
+	/* Outside a transaction PostgreSQL waits for a lock without bound: a
+	 * patience shorter or longer than the default (store_patience(), such
+	 * as an answer's saves as it arrives) runs the statement in a
+	 * transaction of its own that carries it as lock_timeout. The default
+	 * patience adds no round trips and still waits without bound outside
+	 * a transaction (docs/issue14-plan.md). */
+	if (st->txn == 0 && st->busy_ms != STORE_BUSY_MS && id != P_BEGIN && id != P_BEGIN_READ && id != P_COMMIT &&
+	    id != P_ROLLBACK && id != P_LOCK_TIMEOUT)
+		return run_own_txn(st, id, what, out, n, values);
 	for (int attempt = 0;; attempt++) {
 		PGresult *res = PQexecParams(st->conn, sql[id], n, NULL, values, NULL, NULL, 0);
 		ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -546,7 +558,7 @@ static int run_v(struct pg_store *st, enum pg_stmt id, const char *what, PGresul
 				continue;
 			log_error("database %s: %s failed: cannot reconnect (%.200s); check that PostgreSQL (and"
 				  " PgBouncer) run and DATABASE names them", st->where, what, PQerrorMessage(st->conn));
-			return STORE_BUSY;
+			return STORE_UNAVAILABLE;
 		}
 		if (again && retryable(res)) {
 			PQclear(res);
@@ -566,6 +578,46 @@ static int run(struct pg_store *st, enum pg_stmt id, const char *what, PGresult 
 	va_start(ap, types);
 	int rc = run_v(st, id, what, out, types, ap);
 	va_end(ap);
+	return rc;
+}
+
+/* One statement (its parameters already as text) in a transaction of its
+ * own with the store's patience as lock_timeout; see run_v(). A lost
+ * connection or a serialization failure is not tried again here: the
+ * caller that set a patience of its own tries again itself. */
+static int run_own_txn(struct pg_store *st, enum pg_stmt id, const char *what, PGresult **out, int n,
+		       const char *const *values)
+{
+	char ms[32];
+	snprintf(ms, sizeof ms, "%dms", st->busy_ms);
+	int rc = run(st, P_BEGIN, "begin", NULL, "");
+	if (rc != STORE_OK)
+		return rc;
+	st->txn = 2;
+	rc = run(st, P_LOCK_TIMEOUT, "set the lock timeout", NULL, "t", ms);
+	PGresult *res = NULL;
+	if (rc == STORE_OK) {
+		res = PQexecParams(st->conn, sql[id], n, NULL, values, NULL, NULL, 0);
+		ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+		if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+			rc = rc_of_result(st, res, what);
+			PQclear(res);
+			res = NULL;
+		}
+	}
+	if (rc == STORE_OK)
+		rc = run(st, P_COMMIT, "commit", NULL, "");
+	if (rc != STORE_OK) {
+		PQclear(res);
+		res = NULL;
+		if (PQtransactionStatus(st->conn) != PQTRANS_IDLE)
+			(void)run(st, P_ROLLBACK, "rollback", NULL, "");
+	}
+	st->txn = 0;
+	if (out)
+		*out = res;
+	else
+		PQclear(res);
 	return rc;
 }
 
@@ -607,18 +659,6 @@ static char *describe(PGconn *conn)
 	char *s = xmalloc(len);
 	snprintf(s, len, "%s@%s:%s", db ? db : "?", host ? host : "?", port ? port : "?");
 	return s;
-}
-
-/* The server's notices go to the log as warnings, not to stderr (libpq's
- * default): a CGI program's stderr is the web server's error log, and a
- * NOTICE (a search of words without a lexeme, an IF NOT EXISTS that found
- * the object) is no news; a WARNING is. */
-static void on_notice(void *arg, const PGresult *res)
-{
-	const struct pg_store *st = arg;
-	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
-	if (severity && strcmp(severity, "WARNING") == 0)
-		log_warn("database %s: %.300s", st->where ? st->where : "?", PQresultErrorMessage(res));
 }
 
 static int migrate(struct pg_store *st, char *err, size_t errlen)
@@ -686,6 +726,20 @@ static void pg_close(struct store *pub)
 	free(st);
 }
 
+/* What the server says beside a result: a WARNING is the operator's (the
+ * log, escaped, naming the database); a NOTICE or less is dropped. libpq's
+ * default prints every one to stderr, the lighttpd error log: a message
+ * with a word past 2047 bytes gave a "word is too long to be indexed"
+ * NOTICE per message, and aifacadectl import printed one per line. */
+static void on_notice(void *arg, const PGresult *res)
+{
+	const struct pg_store *st = arg;
+	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *text = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	if (severity && strcmp(severity, "WARNING") == 0)
+		log_warn("database %s: %.300s", st->where ? st->where : "?", text ? text : "a warning");
+}
+
 /* Opens DATABASE=postgresql://... (libpq's URL: a password may come from
  * PGPASSFILE or a service file instead of the URL). */
 int store_pg_open(const char *database, struct store **out, char *err, size_t errlen)
@@ -700,8 +754,8 @@ int store_pg_open(const char *database, struct store **out, char *err, size_t er
 		free(st);
 		return -1;
 	}
-	PQsetNoticeReceiver(st->conn, on_notice, st);
 	st->where = describe(st->conn);
+	PQsetNoticeReceiver(st->conn, on_notice, st);
 	if (PQstatus(st->conn) != CONNECTION_OK) {
 		char *msg = PQerrorMessage(st->conn), *nl;
 		char first[300];
@@ -796,8 +850,10 @@ static int pg_commit(struct store *pub)
 
 /* PostgreSQL waits on locks without a busy handler; the patience bounds
  * how long a statement of a transaction (store_begin()) waits for a lock
- * before STORE_BUSY (lock_timeout, set at each BEGIN). A statement outside
- * a transaction waits without bound for now (docs/issue14-plan.md). */
+ * before STORE_BUSY (lock_timeout, set at each BEGIN). Outside a
+ * transaction a patience other than the default runs each statement in a
+ * transaction of its own that carries it (run_own_txn()); with the default
+ * such a statement still waits without bound (docs/issue14-plan.md). */
 static void pg_patience(struct store *pub, int ms)
 {
 	pg(pub)->busy_ms = ms;

@@ -107,12 +107,12 @@ static const struct field patch_fields[] = {
 };
 
 static const struct route routes[] = {
-	{"GET", 0, NULL, plain, NULL},
-	{"POST", ROUTE_BODY, post_fields, echo, NULL},
-	{"GET", ROUTE_ID, NULL, with_id, NULL},
-	{"PATCH", ROUTE_ID | ROUTE_BODY, patch_fields, with_id, NULL},
-	{"DELETE", ROUTE_ID, NULL, with_id, NULL},
-	{NULL, 0, NULL, NULL, NULL},
+	{"GET", 0, NULL, plain, NULL, NULL},
+	{"POST", ROUTE_BODY, post_fields, echo, NULL, NULL},
+	{"GET", ROUTE_ID, NULL, with_id, NULL, NULL},
+	{"PATCH", ROUTE_ID | ROUTE_BODY, patch_fields, with_id, NULL, NULL},
+	{"DELETE", ROUTE_ID, NULL, with_id, NULL, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -361,6 +361,24 @@ late_answer_case() {
   assert_equal "$(json '.conversations | length')" 0
 }
 
+# pg_hold_messages URL GO LOCKED READY STREAM: as the SQLite locker of the
+# next test, on PostgreSQL: touches READY, waits for GO, takes the messages
+# table against writes in a psql session (EXCLUSIVE: reads go on), touches
+# LOCKED, and holds it until STREAM has ended (at most 30 s).
+pg_hold_messages() {
+  local fifo=$BATS_TEST_TMPDIR/psql.in end=$((SECONDS + 30))
+  mkfifo "$fifo"
+  psql "$1" -qX -v ON_ERROR_STOP=1 <"$fifo" >"$BATS_TEST_TMPDIR/psql.log" 2>&1 &
+  exec 7>"$fifo"
+  touch "$4"
+  until [ -f "$2" ]; do sleep 0.02; done
+  printf 'BEGIN;\nLOCK TABLE messages IN EXCLUSIVE MODE;\n\\! touch %s\n' "$3" >&7
+  while [ $SECONDS -lt $end ] && ! grep -qE '^event: (error|done)' "$5"; do sleep 0.1; done
+  printf 'ROLLBACK;\n' >&7
+  exec 7>&-
+  wait
+}
+
 @test "a stream whose answer cannot be stored ends with an error event naming the storage problem, not done" {
   needs_local
   new_user
@@ -368,6 +386,13 @@ late_answer_case() {
   # A writer that holds the database past ANSWER_STORE_WAIT once told to
   # (started first: it must lock while the answer is still streaming).
   : >"$stream_file"
+  local pg
+  pg=$(stack_pg)
+  if [ -n "$pg" ]; then
+    # PostgreSQL: a psql session holds the messages table against writes.
+    pg_hold_messages "$pg" "$BATS_TEST_TMPDIR/go" "$BATS_TEST_TMPDIR/locked" "$BATS_TEST_TMPDIR/ready" \
+      "$stream_file" 3>&- &
+  else
   python3 -c '
 import os, sqlite3, sys, time
 c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
@@ -387,6 +412,7 @@ while time.time() < end:
 c.execute("ROLLBACK")
 ' "$STACK_DIR/instance/aifacade.db" "$BATS_TEST_TMPDIR/go" "$BATS_TEST_TMPDIR/locked" "$BATS_TEST_TMPDIR/ready" \
     "$stream_file" 3>&- &
+  fi
   locker=$!
   for _ in $(seq 400); do [ -f "$BATS_TEST_TMPDIR/ready" ] && break; sleep 0.05; done
   curl -sk -N -A "$UA" -b "$BATS_TEST_TMPDIR/jar" -H "X-CSRF-Token: $CSRF" --max-time 50 \

@@ -105,9 +105,11 @@ new_conv() { # title; sets conv
   new_conv 'Big'
   uid=$(sql "SELECT id FROM users WHERE username = '$USERNAME'")
   # 1,500 messages of 1 KiB written straight into the database.
-  sqlite3 "$STACK_DIR/instance/aifacade.db" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500)
+  pad="hex(zeroblob(500))"
+  [ -z "$(stack_pg)" ] || pad="repeat('00', 500)"
+  sql_write "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500)
     INSERT INTO messages (conversation_id, role, content, status, created_at)
-    SELECT $conv, CASE i % 2 WHEN 1 THEN 'user' ELSE 'assistant' END, 'm' || i || ' ' || hex(zeroblob(500)), 'ok', 1700000000000 + i FROM n;"
+    SELECT $conv, CASE i % 2 WHEN 1 THEN 'user' ELSE 'assistant' END, 'm' || i || ' ' || $pad, 'ok', 1700000000000 + i FROM n;"
   [ "$uid" -gt 0 ]
   api GET /api/account/export
   assert_equal "$code" 200

@@ -11,9 +11,11 @@ setup() {
 }
 
 ctl() {
+  local pg
+  pg=$(stack_pg)
   mkdir -p "$BATS_TEST_TMPDIR/root"
   env -i PATH="$PATH" LANG=C.UTF-8 AIFACADE_ROOT="$BATS_TEST_TMPDIR/root" \
-    AIFACADE_INSTANCE="$STACK_DIR/instance" "$CTL" "$@"
+    AIFACADE_INSTANCE="$STACK_DIR/instance" ${pg:+DATABASE_FILE="$STACK_DIR/database.url"} "$CTL" "$@"
 }
 
 # flask_db FILE COLUMN PREFIX: the Flask app's database as it ships, with

@@ -174,8 +174,41 @@ sqlite3() {
   command sqlite3 -cmd '.timeout 5000' "$@"
 }
 
+# stack_pg: prints the PostgreSQL database of the stack (tests/stack.sh,
+# AIFACADE_TEST_DATABASE), or nothing when it runs on SQLite.
+stack_pg() {
+  [ -f "$STACK_DIR/stack.env" ] || return 0
+  # shellcheck source=/dev/null
+  (. "$STACK_DIR/stack.env" && echo "${STACK_DATABASE:-}")
+}
+
 # sql QUERY: runs a read-only query on the stack's database (the web
-# container's volume under Docker: the same file, read from here).
+# container's volume under Docker: the same file, read from here; psql,
+# printing as sqlite3 does, when the stack runs on PostgreSQL).
 sql() {
-  sqlite3 -readonly "$STACK_DIR/instance/aifacade.db" "$1"
+  local pg
+  pg=$(stack_pg)
+  if [ -n "$pg" ]; then
+    psql "$pg" -AtqX -v ON_ERROR_STOP=1 -c 'BEGIN TRANSACTION READ ONLY' -c "$1" -c 'ROLLBACK'
+  else
+    sqlite3 -readonly "$STACK_DIR/instance/aifacade.db" "$1"
+  fi
+}
+
+# sql_write STATEMENTS: changes the stack's database behind the app's back
+# (an expired invitation, a row as an older build left it), on either backend.
+sql_write() {
+  local pg
+  pg=$(stack_pg)
+  if [ -n "$pg" ]; then
+    psql "$pg" -AtqX -v ON_ERROR_STOP=1 -c "$1"
+  else
+    sqlite3 "$STACK_DIR/instance/aifacade.db" "$1"
+  fi
+}
+
+# needs_sqlite REASON: skips a test that only means something on SQLite
+# (its file, its lock, its backup) when the stack runs on PostgreSQL.
+needs_sqlite() {
+  [ -z "$(stack_pg)" ] || skip "on SQLite only: $1"
 }

@@ -183,9 +183,11 @@ CASES
 
 # ctl ARGS...: the admin command with only the settings the stack's programs have.
 ctl() {
+  local pg
+  pg=$(stack_pg)
   mkdir -p "$BATS_TEST_TMPDIR/root"
-  env -i PATH="$PATH" LANG=C.UTF-8 AIFACADE_ROOT="$BATS_TEST_TMPDIR/root" \
-    AIFACADE_INSTANCE="$STACK_DIR/instance" "$BATS_TEST_DIRNAME/../${AIFACADE_BUILD:-build}/tools/aifacadectl" "$@"
+  env -i PATH="$PATH" LANG=C.UTF-8 AIFACADE_ROOT="$BATS_TEST_TMPDIR/root" AIFACADE_INSTANCE="$STACK_DIR/instance" \
+    ${pg:+DATABASE_FILE="$STACK_DIR/database.url"} "$BATS_TEST_DIRNAME/../${AIFACADE_BUILD:-build}/tools/aifacadectl" "$@"
 }
 
 @test "aifacadectl import: any size for a user, all or nothing, with the reason" {

@@ -16,7 +16,7 @@ teardown_file() {
 # test run alone with -f would see other counts).
 setup() {
   needs_private_stack
-  sqlite3 "$STACK_DIR/instance/aifacade.db" "DELETE FROM rate_events"
+  sql_write "DELETE FROM rate_events"
 }
 
 @test "failed logins are limited per username with 429 and Retry-After, and count only failures" {
@@ -39,7 +39,7 @@ setup() {
   assert_regex "$(json .error)" '^Too many failed logins for this account; try again in [0-9]+ seconds?\.$'
   # Another account is not limited by this one's failures (the attempts
   # this address made so far are forgotten: that limit is the next test's).
-  sqlite3 "$STACK_DIR/instance/aifacade.db" "DELETE FROM rate_events WHERE bucket LIKE 'auth-ip:%'"
+  sql_write "DELETE FROM rate_events WHERE bucket LIKE 'auth-ip:%'"
   JAR=$BATS_TEST_TMPDIR/other new_user
   JAR=$BATS_TEST_TMPDIR/other2 login "$USERNAME"
   assert_equal "$code" 200

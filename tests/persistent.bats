@@ -218,3 +218,45 @@ teardown_file() {
   [ "$(pgrep -P "$sup" | head -1)" != "$worker" ]
   grep -q "was replaced; restarting it" "$STACK_DIR/serve.log"
 }
+
+# spawned MODE [NAME=VALUE ...]: "endpoint:mode:procs" per SCGI server that
+# tools/cgi-env.sh writes into lighttpd's configuration, sorted.
+spawned() {
+  local mode=$1; shift
+  env -i PATH="$PATH" AIFACADE_MODE="$mode" AIFACADE_PROCS=3 "$@" "$BATS_TEST_DIRNAME/../tools/cgi-env.sh" scgi |
+    awk -F'"' '/"bin-path"/ {sub(/.*\//, "", $4); e = $4} /"bin-environment"/ {m = $6} /"max-procs"/ {
+      n = $0; gsub(/[^0-9]/, "", n); print e ":" m ":" n}' | sort
+}
+
+@test "on PostgreSQL every database endpoint runs warm in both modes; SQLite keeps its lists" {
+  # The Makefile's endpoints but notfound (which opens no database).
+  mapfile -t endpoints < <(sed -n '/^ENDPOINTS = /,/[^\\]$/p' "$BATS_TEST_DIRNAME/../Makefile" |
+    sed 's/ENDPOINTS = //; s/\\//' | tr ' ' '\n' | grep -v '^notfound$' | grep . | sort)
+  [ "${#endpoints[@]}" -ge 20 ]
+  everyday=" register login logout me health conversations chat clear search export import "
+  echo 'postgresql://u@/db?host=/nowhere' >"$BATS_TEST_TMPDIR/url"
+  for how in "DATABASE=postgres://u@/db" "DATABASE_FILE=$BATS_TEST_TMPDIR/url"; do
+    assert_equal "$(spawned process "$how" | tr '\n' ' ')" "$(printf '%s:process:1 ' "${endpoints[@]}")"
+    want=""
+    for e in "${endpoints[@]}"; do
+      if [[ "$everyday" == *" $e "* ]]; then want+="$e:persistent:3 "; else want+="$e:process:1 "; fi
+    done
+    assert_equal "$(spawned persistent "$how" | tr '\n' ' ')" "$want"
+  done
+  assert_equal "$(spawned process DATABASE=/srv/a.db | tr '\n' ' ')" "chat:process:1 conversations:process:1 me:process:1 "
+  assert_equal "$(spawned persistent | cut -d: -f2 | sort -u)" persistent
+  assert_equal "$(spawned persistent | wc -l)" 11
+  run spawned process DATABASE_FILE=/nonexistent/url
+  assert_output --partial "DATABASE_FILE names a file that cannot be read"
+}
+
+@test "no endpoint maps libpq: it is loaded only when DATABASE names PostgreSQL" {
+  local bin bins=()
+  for bin in "$BATS_TEST_DIRNAME/../${AIFACADE_BUILD:-build}"/cgi-bin/*; do
+    [ -x "$bin" ] && bins+=("$bin")
+  done
+  [ "${#bins[@]}" -ge 20 ]
+  run ldd "${bins[@]}"
+  assert_success
+  refute_output --partial libpq
+}

@@ -132,6 +132,9 @@ EOF
   cat >"$dir/bouncer/pgbouncer.ini" <<EOF
 [databases]
 $DB_NAME = host=$dir/run port=$PG_PORT dbname=$DB_NAME user=$DB_USER
+; Any other database of the cluster by its own name (tests/stack.sh makes
+; one per stack).
+* = host=$dir/run port=$PG_PORT user=$DB_USER
 
 [pgbouncer]
 listen_addr =

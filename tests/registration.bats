@@ -55,7 +55,7 @@ signup() {
   JAR=$BATS_FILE_TMPDIR/admin api POST /api/admin/invites
   assert_equal "$code" 201
   invite=$(json .code)
-  sqlite3 "$STACK_DIR/instance/aifacade.db" "UPDATE invites SET expires_at = 1 WHERE used_at IS NULL"
+  sql_write "UPDATE invites SET expires_at = 1 WHERE used_at IS NULL"
   name=$(unique_name)
   signup "$name" "$invite"
   assert_equal "$code" 403

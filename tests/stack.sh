@@ -8,6 +8,13 @@
 #
 # DIR/stack.env defines BASE_URL, FAKE_URL and the pids; NAME=VALUE pairs
 # override application settings (e.g. RATE_LIMIT_AUTH_IP=3/minute).
+#
+# PostgreSQL: AIFACADE_TEST_DATABASE (or a DATABASE=postgresql://... pair)
+# names a scratch cluster's database, such as tests/pg.sh's DIR/pg.env
+# DATABASE; the stack starts no server of its own but makes a fresh
+# database beside that one (as each stack has a fresh SQLite file), drops
+# it at stop, and its programs run warm (tools/cgi-env.sh). Never point it
+# at a database that holds anything of value.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,10 +31,35 @@ wait_for() { # url seconds
   done
 }
 
+# pg_fresh URL NAME: creates database NAME in URL's cluster; prints URL
+# with NAME as its database.
+pg_fresh() {
+  local url=$1 name=$2
+  command -v psql >/dev/null || { echo "stack: psql is missing; run 'make deps' (postgresql)" >&2; return 1; }
+  [[ "$url" =~ ^(postgres(ql)?://[^/?]*/)([^?]*)(\?.*)?$ ]] ||
+    { echo "stack: cannot read the database name in $url" >&2; return 1; }
+  psql "$url" -v ON_ERROR_STOP=1 -qXc "CREATE DATABASE $name" >&2 ||
+    { echo "stack: cannot create database $name beside $url (above)" >&2; return 1; }
+  echo "${BASH_REMATCH[1]}$name${BASH_REMATCH[4]}"
+}
+
 start() {
   local dir=$1; shift
   mkdir -p "$dir/instance"
   dir=$(cd "$dir" && pwd)
+  local database=${AIFACADE_TEST_DATABASE:-} arg pg_name="" pg_base=""
+  for arg in "$@"; do
+    case "$arg" in DATABASE=*) database=${arg#DATABASE=} ;; esac
+  done
+  case "$database" in
+    postgresql://* | postgres://*)
+      pg_base=$database
+      pg_name=stack_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+      database=$(pg_fresh "$pg_base" "$pg_name") || return 1
+      # Through DATABASE_FILE, as an operator keeps a URL with a password.
+      printf '%s\n' "$database" >"$dir/database.url"
+      chmod 0600 "$dir/database.url" ;;
+  esac
   local fake_port="" fake_pid=""
   if [ -f "$root/tests/fake_provider.py" ]; then
     # A reused DIR must not hand us the last run's port or pid.
@@ -57,7 +89,7 @@ start() {
       AIFACADE_SANDBOX="${AIFACADE_SANDBOX:-on}" \
       AIFACADE_MODE="${AIFACADE_MODE:-process}" AIFACADE_PROCS="${AIFACADE_PROCS:-2}" \
       AIFACADE_MAX_REQUESTS="${AIFACADE_MAX_REQUESTS:-1000}" \
-      "$@" "$root/tools/serve.sh" >"$dir/serve.log" 2>&1
+      "$@" ${pg_name:+DATABASE= DATABASE_FILE="$dir/database.url"} "$root/tools/serve.sh" >"$dir/serve.log" 2>&1
   ) </dev/null 3>&- &
   local serve_pid=$!
   {
@@ -67,6 +99,9 @@ start() {
     echo "SERVE_PID=$serve_pid"
     echo "FAKE_PID=$fake_pid"
     echo "STACK_DIR=$dir"
+    printf 'PG_BASE=%q\n' "$pg_base"
+    [ -z "$pg_name" ] || printf 'STACK_DATABASE=%q\n' "$database"
+    echo "PG_NAME=$pg_name"
   } >"$dir/stack.env"
   if ! wait_for "https://localhost:$https_port/api/health" 30; then
     echo "stack: the stack did not answer /api/health within 30 s; its log:" >&2
@@ -88,6 +123,10 @@ stop() {
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
     kill -KILL "$pid" 2>/dev/null || true
   done
+  if [ -n "${PG_NAME:-}" ] && [ -n "${PG_BASE:-}" ]; then
+    psql "$PG_BASE" -qXc "DROP DATABASE IF EXISTS $PG_NAME WITH (FORCE)" >/dev/null ||
+      echo "stack: could not drop database $PG_NAME (above)" >&2
+  fi
 }
 
 case "${1:-}" in

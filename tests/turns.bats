@@ -176,7 +176,8 @@ chat() { # JSON body: a JSON turn
   [ "${#saved}" -gt 20 ]
   seen=$(deltas "$BATS_TEST_TMPDIR/a.sse")
   assert_equal "${seen:0:${#saved}}" "$saved"
-  assert_equal "$(sql 'PRAGMA integrity_check')" ok
+  # SQLite's file is whole (PostgreSQL's own recovery is not ours to test).
+  [ -n "$(stack_pg)" ] || assert_equal "$(sql 'PRAGMA integrity_check')" ok
   # The slot is free again and the conversation goes on.
   cid=$(sse_data "$BATS_TEST_TMPDIR/a.sse" start | jq -r .conversation_id)
   chat "{\"prompt\":\"after the kill\",\"conversation_id\":$cid}"

@@ -82,6 +82,14 @@ static void fail_halfway(struct request *req, struct response *res)
 	response_error(res, 500, "Something went wrong on our side; try again.");
 }
 
+/* A lost database server, as a handler reports it (app_store_error). */
+static void unavailable(struct request *req, struct response *res)
+{
+	(void)req;
+	mark_handled();
+	app_store_error(res, STORE_UNAVAILABLE);
+}
+
 static const struct field post_fields[] = {
 	{"title", FIELD_STRING, 1},
 	{"parent", FIELD_ID, 0},
@@ -101,14 +109,17 @@ static const struct param get_params[] = {
 };
 
 static const struct route routes[] = {
-	{"GET", 0, NULL, echo, get_params},
-	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, post_fields, echo, NULL},
-	{"PATCH", ROUTE_NO_STORE, NULL, echo, NULL},
-	{"GET", ROUTE_ID | ROUTE_AUTH, NULL, echo, NULL},
-	{"DELETE", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF, NULL, echo, NULL},
-	{"PUT", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF, NULL, fail_halfway, NULL},
-	{"PATCH", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, patch_fields, echo, NULL},
-	{NULL, 0, NULL, NULL, NULL},
+	{"GET", 0, NULL, echo, get_params, NULL},
+	{"POST", ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, post_fields, echo, NULL, NULL},
+	{"PATCH", ROUTE_NO_STORE, NULL, echo, NULL, NULL},
+	{"GET", ROUTE_ID | ROUTE_AUTH, NULL, echo, NULL, NULL},
+	{"DELETE", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF, NULL, echo, NULL, NULL},
+	{"PUT", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF, NULL, fail_halfway, NULL, NULL},
+	{"PATCH", ROUTE_ID | ROUTE_AUTH | ROUTE_CSRF | ROUTE_BODY, patch_fields, echo, NULL, NULL},
+	{"GET", ROUTE_ID | ROUTE_NO_STORE, NULL, echo, NULL, "tail"},
+	{"DELETE", ROUTE_ID | ROUTE_NO_STORE, NULL, echo, NULL, "tail"},
+	{"GET", ROUTE_ID | ROUTE_NO_STORE, NULL, unavailable, NULL, "down"},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 
 static const struct endpoint ep = {"unit", routes};
@@ -258,6 +269,31 @@ static void test_method_and_route(void)
 
 	RUN(&r, "DELETE", "/x", NULL, ENV("HTTP_ORIGIN=https://evil.example"));
 	CHECK(r.status == 404 && NO_HANDLER(), "route: 404 comes before the method, origin and session checks");
+	reply_free(&r);
+
+	RUN(&r, "GET", "/12/tail", NULL, NO_ENV);
+	CHECK(r.status == 200 && strcmp(member_of(&r, "id"), "12") == 0 && HANDLER_RAN(),
+	      "route: /<id>/<suffix> reaches the suffix's route with the id");
+	reply_free(&r);
+
+	RUN(&r, "PUT", "/12/tail", NULL, NO_ENV);
+	CHECK(r.status == 405 && NO_HANDLER(), "route: a method the suffix lacks is 405");
+	CHECK_STR(reply_header(&r, "Allow", v, sizeof v), "GET, DELETE", "route: 405 on a suffix names only its methods");
+	reply_free(&r);
+
+	static const char *const no_suffix[] = {"/12/tails", "/12/tai", "/12/", "/12/tail/", "/12/tail/1", "/0/tail",
+						"/x/tail", "//tail", "/12/Tail"};
+	for (size_t i = 0; i < sizeof no_suffix / sizeof *no_suffix; i++) {
+		char name[96];
+		RUN(&r, "GET", no_suffix[i], NULL, NO_ENV);
+		snprintf(name, sizeof name, "route: PATH_INFO \"%s\" is 404", no_suffix[i]);
+		CHECK(r.status == 404 && NO_HANDLER(), name);
+		reply_free(&r);
+	}
+
+	RUN(&r, "GET", "/12/down", NULL, NO_ENV);
+	CHECK(r.status == 503 && strcmp(error_of(&r), "The database is unavailable; try again shortly.") == 0,
+	      "store: a lost database server (STORE_UNAVAILABLE) is 503, the database is unavailable");
 	reply_free(&r);
 
 	RUN(&r, "GET", "/", NULL, NO_ENV);

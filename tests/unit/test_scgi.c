@@ -56,10 +56,10 @@ static void fail(struct request *req, struct response *res)
 }
 
 static const struct route routes[] = {
-	{"GET", ROUTE_NO_STORE, NULL, echo, NULL},
-	{"POST", ROUTE_NO_STORE, NULL, echo, NULL},
-	{"DELETE", ROUTE_NO_STORE, NULL, fail, NULL},
-	{NULL, 0, NULL, NULL, NULL},
+	{"GET", ROUTE_NO_STORE, NULL, echo, NULL, NULL},
+	{"POST", ROUTE_NO_STORE, NULL, echo, NULL, NULL},
+	{"DELETE", ROUTE_NO_STORE, NULL, fail, NULL, NULL},
+	{NULL, 0, NULL, NULL, NULL, NULL},
 };
 static const struct endpoint ep = {"unit-scgi", routes};
 
