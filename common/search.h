@@ -21,6 +21,7 @@
 #define SEARCH_TERMS_MAX 16
 #define SEARCH_MARK_OPEN "\x01"
 #define SEARCH_MARK_CLOSE "\x02"
+#define SEARCH_ELLIPSIS "\xE2\x80\xA6" /* U+2026, where a snippet cuts its text */
 
 char *search_fts_query(const char *q, size_t len, const char **err);
 void search_snippet_html(struct buf *out, const char *text, size_t len);

@@ -23,6 +23,7 @@
 #include "alloc.h"
 #include "branch.h"
 #include "log.h"
+#include "search.h"
 
 /* Append-only: never edit a shipped step, add a new one. */
 static const char *const migrations[] = {
@@ -369,7 +370,7 @@ static const char *const sql[S_COUNT] = {
 	[S_PING] = "SELECT count(*) FROM sqlite_schema",
 	/* Search (README, "Search"): ?1 is a query made by search_fts_query(),
 	 * never the user's text. Best rank first, newest first among equals. */
-	[S_SEARCH_MSGS] = "SELECT c.id, c.title, m.id, m.role, snippet(messages_fts, 0, char(1), char(2), 'â¦', 20),"
+	[S_SEARCH_MSGS] = "SELECT c.id, c.title, m.id, m.role, snippet(messages_fts, 0, char(1), char(2), '" SEARCH_ELLIPSIS "', 20),"
 			  " m.created_at, bm25(messages_fts) AS r"
 			  " FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
 			  " JOIN conversations c ON c.id = m.conversation_id"
