@@ -182,8 +182,10 @@ search() {
   assert_equal "$code" 200
   assert_equal "$(json '.results | length')" 0
   # The index itself holds none of the deleted rows (not only the answers:
-  # a stale entry would be hidden by the join to messages).
-  if [ -n "${STACK_DIR:-}" ]; then
+  # a stale entry would be hidden by the join to messages). SQLite's FTS5
+  # tables are copies to check; PostgreSQL's index is an expression index on
+  # the rows themselves, which cannot go stale.
+  if [ -n "${STACK_DIR:-}" ] && [ -z "$(stack_pg)" ]; then
     assert_equal "$(sql "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'narwhal'")" 0
     assert_equal "$(sql "SELECT count(*) FROM conversations_fts WHERE conversations_fts MATCH 'whale'")" 0
   fi
