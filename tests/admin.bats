@@ -97,7 +97,6 @@ broken_turns() {
 }
 
 @test "admin: destructive commands refuse without --yes, say how, and change nothing" {
-  needs_sqlite "backup and restore on PostgreSQL are being built (docs/issue14-plan.md)"
   new_user
   api POST /api/conversations '{"title":"keep me"}'
   assert_equal "$code" 201
@@ -261,7 +260,7 @@ broken_turns() {
 }
 
 @test "admin: backup refuses an existing file, a directory and the database itself; --force replaces" {
-  needs_sqlite "backup and restore on PostgreSQL are being built (docs/issue14-plan.md)"
+  needs_sqlite "it backs up over the database file itself; a PostgreSQL URL is no file"
   out=$BATS_TEST_TMPDIR/b.db
   run ctl backup "$out"
   assert_success
@@ -285,7 +284,6 @@ broken_turns() {
 }
 
 @test "admin: backup follows no symlink and refuses a directory others may write" {
-  needs_sqlite "backup and restore on PostgreSQL are being built (docs/issue14-plan.md)"
   secret=$BATS_TEST_TMPDIR/not-a-backup
   echo "keep me" >"$secret"
   ln -s "$secret" "$BATS_TEST_TMPDIR/link.db"
@@ -311,7 +309,7 @@ broken_turns() {
 }
 
 @test "admin: a backup taken while prompts stream is sound and restores whole turns" {
-  needs_sqlite "backup and restore on PostgreSQL are being built (docs/issue14-plan.md)"
+  needs_sqlite "it reads the live database file with sqlite3 beside the backups (PRAGMA integrity_check); test_store_contract restores on PostgreSQL"
   new_user
   for i in 1 2 3 4 5 6; do
     curl -sk -N -o "$BATS_TEST_TMPDIR/chat$i.sse" -b "$BATS_TEST_TMPDIR/jar" -A "$UA" --max-time 30 \
@@ -359,7 +357,6 @@ broken_turns() {
 }
 
 @test "admin: restore refuses what is not a sound AIFacade database and changes nothing" {
-  needs_sqlite "backup and restore on PostgreSQL are being built (docs/issue14-plan.md)"
   before=$(ctl stats)
   printf 'not a database\n' >"$BATS_TEST_TMPDIR/text.db"
   sqlite3 "$BATS_TEST_TMPDIR/other.db" 'CREATE TABLE users (id INTEGER); PRAGMA user_version = 1;'
@@ -387,7 +384,6 @@ broken_turns() {
 }
 
 @test "admin: backup and restore run leak-free under valgrind" {
-  needs_sqlite "backup and restore on PostgreSQL are being built (docs/issue14-plan.md)"
   command -v valgrind >/dev/null || skip "valgrind is not installed (make deps installs it)"
   ! ldd "$CTL" 2>/dev/null | grep -q libasan || skip "an ASan build cannot run under valgrind"
   ctl backup "$BATS_TEST_TMPDIR/src.db"
