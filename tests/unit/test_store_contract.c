@@ -976,6 +976,21 @@ static void test_transactions(struct store *st, const char *b)
 	      NAME("begin, write, commit"));
 	CHECK(store_user_find(st, "grace", &u) == STORE_OK, NAME("committed: the write stays"));
 	store_user_free(&u);
+	/* A statement that fails inside a transaction (here a taken name)
+	 * ends a PostgreSQL transaction, not a SQLite one (store.h): either
+	 * way store_commit() answers the truth about what was kept. */
+	int rc = store_begin(st);
+	CHECK(rc == STORE_OK && store_user_create(st, "GRACE", "grace", "h", 2, &id) == STORE_CONFLICT,
+	      NAME("a taken name inside a transaction is a conflict"));
+	(void)store_user_create(st, "Heidi", "heidi", "h", 3, &id);
+	rc = store_commit(st);
+	int kept = store_user_find(st, "heidi", &u) == STORE_OK;
+	if (kept)
+		store_user_free(&u);
+	CHECK(store_in_transaction(st) == 0 && (rc == STORE_OK) == kept,
+	      NAME("after a failed statement, commit succeeds only if the later write was kept"));
+	if (kept)
+		CHECK(store_user_delete(st, "heidi") == STORE_OK, NAME("the later write removed"));
 }
 
 static void test_rate(struct store *st, const char *b)
