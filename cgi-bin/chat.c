@@ -325,9 +325,11 @@ static void chat(struct request *req, struct response *res)
 	if (turn_start(req, &spec) < 0) {
 		if (req->store) {
 			inflight_release(req->store, &spec.slot);
-			store_begin(req->store);
-			int frc = store_msg_finish(req->store, req->user_id, p.conv_id, p.answer_id, "", NULL, "error",
-						   "The server could not start writing the answer; try again.", NULL, 0);
+			int frc = store_begin(req->store);
+			if (frc == STORE_OK)
+				frc = store_msg_finish(req->store, req->user_id, p.conv_id, p.answer_id, "", NULL,
+						       "error", "The server could not start writing the answer; try again.",
+						       NULL, 0);
 			if (frc == STORE_OK)
 				frc = store_commit(req->store);
 			if (frc != STORE_OK)
