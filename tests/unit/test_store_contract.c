@@ -1070,16 +1070,16 @@ static void test_invite_race(const char *database, const char *b)
 	char name[200];
 	struct store *st = open_store(database, b);
 	struct user u;
-	int found = st != NULL;
-	for (int i = 0; i < RACERS && found; i++) {
+	int have = st != NULL;
+	for (int i = 0; i < RACERS && have; i++) {
 		char who[24];
 		snprintf(who, sizeof who, "racer%d", i);
-		found = store_user_find(st, who, &u) == STORE_OK;
-		if (found)
+		have = store_user_find(st, who, &u) == STORE_OK;
+		if (have)
 			invite_users[i] = u.id;
 		store_user_free(&u);
 	}
-	if (!CHECK(found && store_invite_create(st, "race-inv", invite_users[0], 1000, 100000) == STORE_OK,
+	if (!CHECK(have && store_invite_create(st, "race-inv", invite_users[0], 1000, 100000) == STORE_OK,
 		   NAME("invitation race: the racers and an invitation exist"))) {
 		store_close(st);
 		return;
