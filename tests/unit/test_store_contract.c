@@ -1075,9 +1075,10 @@ static void test_invite_race(const char *database, const char *b)
 		char who[24];
 		snprintf(who, sizeof who, "racer%d", i);
 		have = store_user_find(st, who, &u) == STORE_OK;
-		if (have)
+		if (have) {
 			invite_users[i] = u.id;
-		store_user_free(&u);
+			store_user_free(&u);
+		}
 	}
 	if (!CHECK(have && store_invite_create(st, "race-inv", invite_users[0], 1000, 100000) == STORE_OK,
 		   NAME("invitation race: the racers and an invitation exist"))) {
