@@ -104,6 +104,13 @@ int store_begin(struct store *st);   /* a write transaction, taken at once */
  * its STORE_BUSY is not logged as an error. */
 #define STORE_BUSY_MS 5000
 void store_patience(struct store *st, int ms);
+/* After any failure but STORE_NOTFOUND inside a transaction the caller
+ * rolls back (or commits only what it can lose): on PostgreSQL the failure
+ * ended the transaction, every later statement fails, and store_commit()
+ * rolls back and returns the first failure; on SQLite only that statement
+ * failed. store_commit() never answers STORE_OK for writes not kept. A
+ * caller whose transaction must go on past a write that may fail does that
+ * write in a transaction of its own (turn.c's usage). */
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
 /* Ends what a request left on a connection that serves the next one

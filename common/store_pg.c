@@ -449,6 +449,7 @@ struct pg_store {
 	char *where;            /* the database for log lines: host and name, never a password */
 	int txn;                /* 0, 1 (read, store_read_begin()), 2 (write, store_begin()) */
 	int busy_ms;            /* store_patience(): statement_timeout while waiting on locks */
+	int txn_rc;             /* the first failure inside the transaction, which aborted it (pg_commit()) */
 };
 
 static struct pg_store *pg(struct store *pub)
@@ -568,6 +569,11 @@ static int run_v(struct pg_store *st, enum pg_stmt id, const char *what, PGresul
 		}
 		int rc = rc_of_result(st, res, what);
 		PQclear(res);
+		/* Any failure aborts a PostgreSQL transaction: what follows
+		 * fails until ROLLBACK, and COMMIT would answer "ROLLBACK"
+		 * without an error. pg_commit() returns this first cause. */
+		if (st->txn && st->txn_rc == STORE_OK)
+			st->txn_rc = rc;
 		return rc;
 	}
 }
@@ -803,6 +809,7 @@ static int pg_begin(struct store *pub)
 	int rc = run(st, P_BEGIN, "begin", NULL, "");
 	if (rc == STORE_OK) {
 		st->txn = 2;
+		st->txn_rc = STORE_OK;
 		char ms[32];
 		snprintf(ms, sizeof ms, "%dms", st->busy_ms);
 		rc = run(st, P_LOCK_TIMEOUT, "set the lock timeout", NULL, "t", ms);
@@ -820,8 +827,10 @@ static int pg_read_begin(struct store *pub)
 		return STORE_ERROR;
 	}
 	int rc = run(st, P_BEGIN_READ, "begin a read snapshot", NULL, "");
-	if (rc == STORE_OK)
+	if (rc == STORE_OK) {
 		st->txn = 1;
+		st->txn_rc = STORE_OK;
+	}
 	return rc;
 }
 
@@ -838,9 +847,17 @@ static void pg_rollback(struct store *pub)
 		log_error("rollback of %s failed", st->where);
 }
 
+/* A transaction a failed statement aborted is rolled back, never reported
+ * committed (store.h): PostgreSQL's COMMIT of it succeeds as a ROLLBACK. */
 static int pg_commit(struct store *pub)
 {
 	struct pg_store *st = pg(pub);
+	if (PQtransactionStatus(st->conn) == PQTRANS_INERROR) {
+		int first = st->txn_rc != STORE_OK ? st->txn_rc : STORE_ERROR;
+		log_error("database %s: commit of a transaction that a failed statement ended; rolled back", st->where);
+		pg_rollback(pub);
+		return first;
+	}
 	int rc = run(st, P_COMMIT, "commit", NULL, "");
 	if (rc != STORE_OK)
 		pg_rollback(pub);

@@ -160,12 +160,21 @@ static int gen_finish(struct store *st, const struct turn_spec *sp, const struct
 	const char *prompt_status = strcmp(prompt->status, "ok") == 0 ? "ok" : status;
 	int rc = store_begin(st);
 	/* The usage for the budgets (budget.h) goes in the turn's transaction,
-	 * which holds the write lock already: it never waits on its own. */
+	 * which holds the write lock already on SQLite: it never waits on its
+	 * own. A failed usage write ends the transaction on PostgreSQL
+	 * (store.h), so the answer is then stored in a new one and the usage
+	 * tried once more after it: the answer comes first. */
+	int usage_rc = STORE_ERROR;
 	if (rc == STORE_OK) {
-		(void)budget_record(st, sp->user_id, now, usage_tokens, sent_chars);
+		usage_rc = budget_record(st, sp->user_id, now, usage_tokens, sent_chars);
+		if (usage_rc != STORE_OK) {
+			store_rollback(st);
+			rc = store_begin(st);
+		}
+	}
+	if (rc == STORE_OK)
 		rc = store_msg_finish(st, sp->user_id, sp->conv_id, sp->answer_id, content, reasoning, status, error, html,
 				      version);
-	}
 	if (rc == STORE_OK && strcmp(prompt->status, prompt_status) != 0) {
 		char *prompt_html = message_html("user", prompt->content);
 		rc = store_msg_finish(st, sp->user_id, sp->conv_id, prompt->id, prompt->content, NULL, prompt_status, NULL,
@@ -178,6 +187,10 @@ static int gen_finish(struct store *st, const struct turn_spec *sp, const struct
 		rc = store_commit(st);
 	if (rc != STORE_OK)
 		store_rollback(st);
+	/* Not for STORE_NOTFOUND: gen_run() records the usage of a deleted
+	 * conversation itself. */
+	if (rc == STORE_OK && usage_rc != STORE_OK)
+		(void)budget_record(st, sp->user_id, now, usage_tokens, sent_chars);
 	free(html);
 	return rc;
 }

@@ -436,6 +436,46 @@ c.execute("ROLLBACK")
   assert_equal "$(json '[.messages[] | .status] | join(",")')" "interrupted,interrupted"
 }
 
+@test "on PostgreSQL, an answer whose usage cannot be recorded at once is stored all the same, its usage after it" {
+  needs_local
+  local pg
+  pg=$(stack_pg)
+  [ -n "$pg" ] || skip "on PostgreSQL only: there a failed statement ends its whole transaction"
+  new_user
+  # A psql session holds the usage table against writes (reads go on)
+  # until told to let go: the answer's usage write gives up busy after
+  # ANSWER_STORE_WAIT, inside the transaction that stores the answer.
+  local fifo=$BATS_TEST_TMPDIR/usage.in
+  mkfifo "$fifo"
+  psql "$pg" -qX -v ON_ERROR_STOP=1 <"$fifo" >"$BATS_TEST_TMPDIR/usage.log" 2>&1 3>&- &
+  holder=$!
+  exec 7>"$fifo"
+  printf 'BEGIN;\nLOCK TABLE usage IN EXCLUSIVE MODE;\n\\! touch %s\n' "$BATS_TEST_TMPDIR/locked" >&7
+  for _ in $(seq 100); do [ -f "$BATS_TEST_TMPDIR/locked" ] && break; sleep 0.05; done
+  [ -f "$BATS_TEST_TMPDIR/locked" ] || { cat "$BATS_TEST_TMPDIR/usage.log"; exec 7>&-; return 1; }
+  curl -sk -N -A "$UA" -b "$BATS_TEST_TMPDIR/jar" -H "X-CSRF-Token: $CSRF" --max-time 50 \
+    -H 'Content-Type: application/json' -H 'Accept: text/event-stream' \
+    --data-binary '{"prompt":"usage later"}' "$BASE_URL/api/chat" >"$BATS_TEST_TMPDIR/sse" 3>&- &
+  streamer=$!
+  local q="SELECT m.status FROM messages m JOIN conversations c ON c.id = m.conversation_id
+    JOIN users u ON u.id = c.user_id WHERE u.username = '$USERNAME' AND m.role = 'assistant'"
+  status=
+  for _ in $(seq 300); do
+    status=$(sql "$q")
+    [ "$status" = ok ] && break
+    grep -qE '^event: (error|done)' "$BATS_TEST_TMPDIR/sse" && break
+    sleep 0.1
+  done
+  printf 'ROLLBACK;\n' >&7
+  exec 7>&-
+  wait "$holder"
+  wait "$streamer"
+  assert_equal "$status" ok
+  assert_equal "$(awk '/^event:/ {e=$2} END {print e}' "$BATS_TEST_TMPDIR/sse")" done
+  # Once the holder let go, the usage was recorded after the answer.
+  assert_equal "$(sql "SELECT count(*) FROM usage s JOIN users u ON u.id = s.user_id WHERE u.username = '$USERNAME'")" 1
+}
+
 # --- the answer so far, rendered (common/stream_html.h) ---
 @test "a streamed turn sends the answer so far as the renderer's safe HTML, at a bounded rate" {
   new_user

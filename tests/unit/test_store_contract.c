@@ -142,6 +142,25 @@ static int demote_racer(struct store *st, int i)
 	return rc == STORE_OK ? 1 : rc == STORE_CONFLICT ? 0 : -1;
 }
 
+/* Uses one invitation for racer i's account as register.c does, inside a
+ * transaction that stays open a moment after the use; returns 1 when its
+ * use was committed. */
+static long long invite_users[RACERS];
+static int invite_racer(struct store *st, int i)
+{
+	int rc = store_begin(st);
+	if (rc == STORE_OK)
+		rc = store_invite_use(st, "race-inv", invite_users[i], 3000);
+	if (rc == STORE_OK) {
+		struct timespec pause = {0, 50000000L};
+		nanosleep(&pause, NULL);
+		rc = store_commit(st);
+	}
+	if (rc != STORE_OK)
+		store_rollback(st);
+	return rc == STORE_OK ? 1 : rc == STORE_NOTFOUND ? 0 : -1;
+}
+
 /* Takes TRIES units of a bucket that has room for RATE_LIMIT; returns how
  * many it was granted. */
 #define RATE_LIMIT 15
@@ -976,6 +995,21 @@ static void test_transactions(struct store *st, const char *b)
 	      NAME("begin, write, commit"));
 	CHECK(store_user_find(st, "grace", &u) == STORE_OK, NAME("committed: the write stays"));
 	store_user_free(&u);
+	/* A statement that fails inside a transaction (here a taken name)
+	 * ends a PostgreSQL transaction, not a SQLite one (store.h): either
+	 * way store_commit() answers the truth about what was kept. */
+	int rc = store_begin(st);
+	CHECK(rc == STORE_OK && store_user_create(st, "GRACE", "grace", "h", 2, &id) == STORE_CONFLICT,
+	      NAME("a taken name inside a transaction is a conflict"));
+	(void)store_user_create(st, "Heidi", "heidi", "h", 3, &id);
+	rc = store_commit(st);
+	int kept = store_user_find(st, "heidi", &u) == STORE_OK;
+	if (kept)
+		store_user_free(&u);
+	CHECK(store_in_transaction(st) == 0 && (rc == STORE_OK) == kept,
+	      NAME("after a failed statement, commit succeeds only if the later write was kept"));
+	if (kept)
+		CHECK(store_user_delete(st, "heidi") == STORE_OK, NAME("the later write removed"));
 }
 
 static void test_rate(struct store *st, const char *b)
@@ -1028,6 +1062,32 @@ static void test_turn_race(const char *database, const char *b)
 		printf("# %d taken of %d (-1: a racer failed)\n", got, TURN_TOTAL);
 	CHECK(store_turn_count(st, turn_user, &mine, &all) == STORE_OK && all == TURN_TOTAL,
 	      NAME("turn race: exactly the total was recorded"));
+	store_close(st);
+}
+
+static void test_invite_race(const char *database, const char *b)
+{
+	char name[200];
+	struct store *st = open_store(database, b);
+	struct user u;
+	int have = st != NULL;
+	for (int i = 0; i < RACERS && have; i++) {
+		char who[24];
+		snprintf(who, sizeof who, "racer%d", i);
+		have = store_user_find(st, who, &u) == STORE_OK;
+		if (have) {
+			invite_users[i] = u.id;
+			store_user_free(&u);
+		}
+	}
+	if (!CHECK(have && store_invite_create(st, "race-inv", invite_users[0], 1000, 100000) == STORE_OK,
+		   NAME("invitation race: the racers and an invitation exist"))) {
+		store_close(st);
+		return;
+	}
+	int used = race(database, invite_racer);
+	if (!CHECK(used == 1, NAME("invitation race: one invitation, six registrations at once, one use")))
+		printf("# %d uses (-1: a racer failed)\n", used);
 	store_close(st);
 }
 
@@ -1198,6 +1258,7 @@ static void run_contract(const char *database, const char *backend)
 	store_close(st);
 	test_rate_race(database, backend);
 	test_turn_race(database, backend);
+	test_invite_race(database, backend);
 	test_patience(database, backend);
 	test_reset(database, backend);
 }
