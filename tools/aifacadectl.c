@@ -902,18 +902,20 @@ static int copy_db(const struct args *a)
 	}
 	src = xasprintf("%s/from.db", dir);
 	check = xasprintf("%s/to.db", dir);
-	/* The target first: a refusal must come before any work, and opening
-	 * it brings it to the latest schema (a new SQLite file is created). */
+	/* FROM first, so that one that cannot be opened leaves no new TO
+	 * behind; then TO, brought to the latest schema by its opening (a new
+	 * SQLite file is created) and refused before any copying if it holds
+	 * anything. */
+	if (store_open(from, &sf, err, sizeof err) < 0) {
+		fprintf(stderr, "aifacadectl: %s\n", err);
+		goto out;
+	}
 	if (store_open(to, &st, err, sizeof err) < 0) {
 		fprintf(stderr, "aifacadectl: %s\n", err);
 		goto out;
 	}
 	if (copy_target_empty(st, to_shown) != 0)
 		goto out;
-	if (store_open(from, &sf, err, sizeof err) < 0) {
-		fprintf(stderr, "aifacadectl: %s\n", err);
-		goto out;
-	}
 	if (copy_snapshot(sf, from_shown, src) != 0)
 		goto out;
 	store_close(sf);
