@@ -2706,7 +2706,11 @@ int store_file_counts(const char *path, long long counts[STORE_N_TABLES], char *
 		return -1;
 	}
 	/* One read transaction: every count from the same state of the file. */
-	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot read %s: %s", path, sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return -1;
+	}
 	for (int i = 0; i < STORE_N_TABLES && ok == 0; i++) {
 		sqlite3_stmt *s;
 		counts[i] = -1;
@@ -2725,8 +2729,10 @@ int store_file_counts(const char *path, long long counts[STORE_N_TABLES], char *
 		}
 		sqlite3_finalize(s);
 	}
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	sqlite3_close(db);
+	/* It only read: closing ends the transaction if ROLLBACK could not. */
+	(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	if (sqlite3_close(db) != SQLITE_OK)
+		log_warn("%s did not close cleanly", path);
 	return ok;
 }
 

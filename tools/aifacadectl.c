@@ -844,7 +844,10 @@ static int copy_snapshot(struct store *st, const char *shown, const char *path)
 		fprintf(stderr, "aifacadectl: cannot create %s: %s; check TMPDIR\n", path, strerror(errno));
 		return -1;
 	}
-	close(fd);
+	if (close(fd) != 0) {
+		fprintf(stderr, "aifacadectl: cannot create %s: %s; check TMPDIR\n", path, strerror(errno));
+		return -1;
+	}
 	if (store_read_begin(st) != STORE_OK) {
 		fprintf(stderr, "aifacadectl: cannot read %s; see the line above\n", shown);
 		return -1;
