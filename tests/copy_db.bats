@@ -19,7 +19,10 @@ setup_file() {
     PG_MISSING=1
     return 0
   fi
-  export PG_DIR=$BATS_FILE_TMPDIR/pg
+  # Beside tests/run.sh's: PostgreSQL, run as its own user under root,
+  # cannot pass through bats's private temporary directories.
+  PG_DIR=$(mktemp -d /tmp/aifacade-pg.XXXXXX)
+  export PG_DIR
   "$BATS_TEST_DIRNAME/pg.sh" start "$PG_DIR" 3>&-
   local cluster
   # shellcheck source=/dev/null
@@ -34,7 +37,7 @@ setup_file() {
 
 teardown_file() {
   private_stack_stop
-  [ -z "${PG_DIR:-}" ] || "$BATS_TEST_DIRNAME/pg.sh" stop "$PG_DIR" 3>&-
+  [ -z "${PG_DIR:-}" ] || { "$BATS_TEST_DIRNAME/pg.sh" stop "$PG_DIR" 3>&-; rm -rf "$PG_DIR"; }
 }
 
 setup() {
