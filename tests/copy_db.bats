@@ -130,12 +130,19 @@ on_pg() {
   echo "$cid" >"$BATS_FILE_TMPDIR/cid"
   api POST /api/account/tokens '{"name":"copied token"}'
   assert_equal "$code" 201
+  # The newest conversation deleted: its id was handed out and is gone.
+  api POST /api/conversations '{"title":"gone"}'
+  assert_equal "$code" 201
+  gone=$(json .id)
+  api DELETE "/api/conversations/$gone"
+  assert_equal "$code" 204
   JAR=$BATS_FILE_TMPDIR/other.jar new_user
   # A quiet SQLite file of all of it (nothing writes to it while we compare).
   run ctl backup "$SRC"
   assert_success
   [ "$(sqlite3 -readonly "$SRC" "SELECT count(*) FROM messages WHERE conversation_id = $cid")" -eq 7 ]
   [ "$(sqlite3 -readonly "$SRC" "SELECT count(*) FROM api_tokens")" -ge 1 ]
+  [ "$(sqlite3 -readonly "$SRC" "SELECT count(*) FROM conversations WHERE id >= $gone")" -eq 0 ]
 
   run ctl copy-db "$SRC" "$PG_DB"
   assert_success
@@ -159,6 +166,11 @@ on_pg() {
   [ "$(wc -l <"$BATS_FILE_TMPDIR/source.rows")" -gt 20 ]
   run diff "$BATS_FILE_TMPDIR/source.rows" "$BATS_FILE_TMPDIR/back.rows"
   assert_success
+  # The way back hands out no id twice either: the deleted one stays used.
+  cp "$BACK" "$BATS_FILE_TMPDIR/next.db"
+  next=$(sqlite3 "$BATS_FILE_TMPDIR/next.db" "INSERT INTO conversations (user_id, title, created_at, updated_at)
+    SELECT min(id), 'next', 0, 0 FROM users RETURNING id")
+  [ "$next" -gt "$gone" ] || fail "the copy back handed out conversation id $next again (deleted: $gone)"
   assert_equal "$(sqlite3 -readonly "$BACK" 'PRAGMA user_version')" "$(sqlite3 -readonly "$SRC" 'PRAGMA user_version')"
 }
 

@@ -950,6 +950,7 @@ static int copy_db(const struct args *a)
 		differ |= nf[i] != nt[i];
 	}
 	if (differ) {
+		fflush(stdout);
 		fprintf(stderr, "aifacadectl: the counts differ (marked above): the copy in %s is not whole; empty it "
 				"('aifacadectl reset-db --yes') and run copy-db again\n", to_shown);
 		goto out;
