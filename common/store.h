@@ -443,5 +443,13 @@ int store_read_begin(struct store *st);
  * version of at least 1 and every table and column of schema 1. Returns 0
  * and its schema version in *version, or -1 with the reason in err. */
 int store_check_file(const char *path, int *version, char *err, size_t errlen);
+/* The tables of the latest schema that hold rows (search indexes aside),
+ * in a fixed order: what a backup carries and what copy-db counts. */
+#define STORE_N_TABLES 12
+extern const char *const store_table_names[STORE_N_TABLES];
+/* Counts the rows of every table of store_table_names in the SQLite file
+ * at path (a backup of the latest schema), read-only. Returns 0, or -1
+ * with the reason in err. */
+int store_file_counts(const char *path, long long counts[STORE_N_TABLES], char *err, size_t errlen);
 
 #endif

@@ -2301,28 +2301,37 @@ static int pg_backup(struct store *pub, const char *path)
 		for (int i = 0; i < N_COPY_TABLES && rc == STORE_OK; i++)
 			rc = backup_table(st, db, &copy_tables[i]);
 		/* SQLite hands out ids past sqlite_sequence: carry PostgreSQL's
-		 * sequences there, deleted rows' ids included. */
+		 * sequences there, deleted rows' ids included. The rows copied
+		 * in above already made a row per table there, and
+		 * sqlite_sequence has no key (INSERT OR REPLACE would add a
+		 * second row, and SQLite then went on from the lower one, handing
+		 * a deleted id out again): raise the row, or add one. */
 		if (rc == STORE_OK)
 			rc = high_water_read(st, &hw);
-		sqlite3_stmt *seq = NULL;
-		if (rc == STORE_OK && sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO sqlite_sequence (name, seq)"
-							 " SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM sqlite_schema"
-							 " WHERE name = ?1 AND sql LIKE '%AUTOINCREMENT%')",
-							 -1, &seq, NULL) != SQLITE_OK) {
-			log_error("backup of %s: %s", st->where, sqlite3_errmsg(db));
-			rc = STORE_ERROR;
-		}
-		for (int i = 0; rc == STORE_OK && i < hw.n; i++) {
-			sqlite3_bind_text(seq, 1, hw.name[i], -1, SQLITE_STATIC);
-			sqlite3_bind_int64(seq, 2, hw.at[i]);
-			if (sqlite3_step(seq) != SQLITE_DONE) {
-				log_error("backup of %s: cannot keep the id sequence of %s: %s", st->where, hw.name[i],
-					  sqlite3_errmsg(db));
+		static const char *const keep[2] = {
+			"UPDATE sqlite_sequence SET seq = max(seq, ?2) WHERE name = ?1",
+			"INSERT INTO sqlite_sequence (name, seq) SELECT ?1, ?2"
+			" WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?1)"
+			" AND EXISTS (SELECT 1 FROM sqlite_schema WHERE name = ?1 AND sql LIKE '%AUTOINCREMENT%')",
+		};
+		for (int k = 0; k < 2 && rc == STORE_OK; k++) {
+			sqlite3_stmt *seq = NULL;
+			if (sqlite3_prepare_v2(db, keep[k], -1, &seq, NULL) != SQLITE_OK) {
+				log_error("backup of %s: %s", st->where, sqlite3_errmsg(db));
 				rc = STORE_ERROR;
 			}
-			sqlite3_reset(seq);
+			for (int i = 0; rc == STORE_OK && i < hw.n; i++) {
+				sqlite3_bind_text(seq, 1, hw.name[i], -1, SQLITE_STATIC);
+				sqlite3_bind_int64(seq, 2, hw.at[i]);
+				if (sqlite3_step(seq) != SQLITE_DONE) {
+					log_error("backup of %s: cannot keep the id sequence of %s: %s", st->where,
+						  hw.name[i], sqlite3_errmsg(db));
+					rc = STORE_ERROR;
+				}
+				sqlite3_reset(seq);
+			}
+			sqlite3_finalize(seq);
 		}
-		sqlite3_finalize(seq);
 		if (rc == STORE_OK && !(sqlite_ok(db, sqlite3_exec(db, "COMMIT", NULL, NULL, &msg), &msg, "backup") &&
 					sqlite_ok(db, sqlite3_exec(db, "PRAGMA journal_mode = DELETE", NULL, NULL, &msg),
 						  &msg, "backup")))

@@ -2683,6 +2683,59 @@ out:
 	return ok;
 }
 
+const char *const store_table_names[STORE_N_TABLES] = {
+	"users", "sessions", "rate_events", "conversations", "messages", "turns",
+	"api_tokens", "invites", "password_resets", "usage", "audit", "gateway_calls",
+};
+
+/* Fixed text per table, in store_table_names' order. */
+static const char *const table_counts[STORE_N_TABLES] = {
+	"SELECT count(*) FROM users", "SELECT count(*) FROM sessions", "SELECT count(*) FROM rate_events",
+	"SELECT count(*) FROM conversations", "SELECT count(*) FROM messages", "SELECT count(*) FROM turns",
+	"SELECT count(*) FROM api_tokens", "SELECT count(*) FROM invites", "SELECT count(*) FROM password_resets",
+	"SELECT count(*) FROM usage", "SELECT count(*) FROM audit", "SELECT count(*) FROM gateway_calls",
+};
+
+int store_file_counts(const char *path, long long counts[STORE_N_TABLES], char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	int ok = 0;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return -1;
+	}
+	/* One read transaction: every count from the same state of the file. */
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot read %s: %s", path, sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return -1;
+	}
+	for (int i = 0; i < STORE_N_TABLES && ok == 0; i++) {
+		sqlite3_stmt *s;
+		counts[i] = -1;
+		if (sqlite3_prepare_v2(db, table_counts[i], -1, &s, NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "cannot count the table %s of %s: %s", store_table_names[i], path,
+				 sqlite3_errmsg(db));
+			ok = -1;
+			break;
+		}
+		if (sqlite3_step(s) == SQLITE_ROW)
+			counts[i] = sqlite3_column_int64(s, 0);
+		else {
+			snprintf(err, errlen, "cannot count the table %s of %s: %s", store_table_names[i], path,
+				 sqlite3_errmsg(db));
+			ok = -1;
+		}
+		sqlite3_finalize(s);
+	}
+	/* It only read: closing ends the transaction if ROLLBACK could not. */
+	(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	if (sqlite3_close(db) != SQLITE_OK)
+		log_warn("%s did not close cleanly", path);
+	return ok;
+}
+
 /* ---- accounts and administration ---- */
 
 /* Binds args by types ('t' text, 'i' integer, 'n' integer or NULL when

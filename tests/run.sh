@@ -124,7 +124,7 @@ suite_cost() {
     tests/import.bats) echo 22 ;; tests/turns.bats | tests/conversations.bats) echo 21 ;;
     tests/streams.bats | tests/persistent.bats | tests/edge.bats) echo 17 ;;
     tests/sessions.bats) echo 16 ;; tests/deploy.bats) echo 15 ;; tests/security.bats) echo 14 ;;
-    tests/registration.bats) echo 13 ;; *) echo 10 ;;
+    tests/copy_db.bats) echo 19 ;; tests/registration.bats) echo 13 ;; *) echo 10 ;;
   esac
 }
 

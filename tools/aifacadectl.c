@@ -158,6 +158,23 @@ static const struct command commands[] = {
 	 "the app serves: requests wait for the copy. Sessions stored in FILE come\n"
 	 "back with it; schema migrations newer than FILE are applied.\n",
 	 cmd_restore},
+	{"copy-db", "FROM TO", 2, 0, 0, NULL,
+	 "copy every row of database FROM into the empty database TO",
+	 "Copies every row of the database FROM into the database TO, each a SQLite\n"
+	 "file's path or a postgresql:// URL as DATABASE takes them (DATABASE itself\n"
+	 "is not read): the way from SQLite to PostgreSQL and back. TO must hold no\n"
+	 "user, conversation or message (a new SQLite file or an empty PostgreSQL\n"
+	 "database); one that does is refused, saying what it holds, and nothing is\n"
+	 "changed. TO is first brought to the latest schema. FROM is copied from one\n"
+	 "consistent snapshot, as 'backup' does, into a private file under TMPDIR\n"
+	 "(room for the database twice is needed there), which is restored into TO\n"
+	 "in one transaction: all of it or nothing. Then TO is read back and the\n"
+	 "rows of every table are counted on both sides and printed; any difference\n"
+	 "fails the command. TO's id sequences go past the highest ids, so no id is\n"
+	 "handed out twice. Stop the app (or keep it on FROM) while it runs: what\n"
+	 "is written to FROM after the snapshot is not copied. FROM is migrated to\n"
+	 "this build's schema when it is older, as every command does.\n",
+	 NULL /* copy-db opens its own two databases: run() calls copy_db() */},
 	{"import", "NAME FILE", 2, 0, 0, NULL,
 	 "import an AIFacade export or ChatGPT's conversations.json for user NAME",
 	 "Adds the conversations of FILE to the user NAME, as POST /api/import does,\n"
@@ -756,6 +773,208 @@ static int cmd_restore(struct store *st, const struct config *cfg, const struct 
 	return EXIT_DONE;
 }
 
+static int is_url(const char *database)
+{
+	return strstr(database, "://") != NULL;
+}
+
+/* A SQLite file named as FROM (which must exist) or TO (which may be
+ * missing or empty, to be created) must be an AIFacade database:
+ * store_open() would otherwise add our tables to someone else's file.
+ * Returns 0, or -1 reported. */
+static int copy_file_ours(const char *path, int is_source)
+{
+	struct stat sb;
+	if (stat(path, &sb) != 0) {
+		if (errno == ENOENT && !is_source)
+			return 0;
+		fprintf(stderr, "aifacadectl: cannot read %s: %s; check the path%s\n", path, strerror(errno),
+			is_source ? " of the database to copy" : "");
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		fprintf(stderr, "aifacadectl: %s is not a file; name a SQLite database file or a postgresql:// URL\n",
+			path);
+		return -1;
+	}
+	if (sb.st_size == 0 && !is_source)
+		return 0;
+	char err[512];
+	int version;
+	if (store_check_file(path, &version, err, sizeof err) != 0) {
+		fprintf(stderr, "aifacadectl: refusing to copy: %s; nothing was changed\n", err);
+		return -1;
+	}
+	if (version > store_schema_latest()) {
+		fprintf(stderr, "aifacadectl: refusing to copy: %s has schema version %d, newer than this build's %d; "
+				"use the aifacadectl of the release that wrote it\n", path, version, store_schema_latest());
+		return -1;
+	}
+	return 0;
+}
+
+/* 0 when TO holds no user, conversation or message; else -1, reported
+ * with what it holds and the ways on. */
+static int copy_target_empty(struct store *to, const char *shown)
+{
+	struct store_stats s;
+	if (store_stats(to, &s) != STORE_OK) {
+		fprintf(stderr, "aifacadectl: cannot count the rows of %s; see the line above. Nothing was copied\n",
+			shown);
+		return -1;
+	}
+	if (s.users == 0 && s.conversations == 0 && s.messages == 0)
+		return 0;
+	fprintf(stderr,
+		"aifacadectl: refusing to copy into %s: it holds %lld users, %lld conversations and %lld messages, and "
+		"copy-db only fills an empty database. Nothing was changed.\n"
+		"Name a new SQLite file or an empty PostgreSQL database (createdb) as TO; or, if what it holds may go,\n"
+		"back it up ('aifacadectl backup FILE') and empty it ('aifacadectl reset-db --yes'), each with\n"
+		"DATABASE set to it, then run copy-db again.\n",
+		shown, s.users, s.conversations, s.messages);
+	return -1;
+}
+
+/* Copies st's database, from one read snapshot, to the new SQLite file
+ * path (mode 0600) and checks the file; 0, or -1 reported. */
+static int copy_snapshot(struct store *st, const char *shown, const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "aifacadectl: cannot create %s: %s; check TMPDIR\n", path, strerror(errno));
+		return -1;
+	}
+	if (close(fd) != 0) {
+		fprintf(stderr, "aifacadectl: cannot create %s: %s; check TMPDIR\n", path, strerror(errno));
+		return -1;
+	}
+	if (store_read_begin(st) != STORE_OK) {
+		fprintf(stderr, "aifacadectl: cannot read %s; see the line above\n", shown);
+		return -1;
+	}
+	int rc = store_backup(st, path);
+	store_rollback(st);
+	if (rc != STORE_OK) {
+		fprintf(stderr, "aifacadectl: cannot copy %s to %s (see the line above); check that TMPDIR has room "
+				"for the database\n", shown, path);
+		return -1;
+	}
+	char err[512];
+	int version;
+	if (store_check_file(path, &version, err, sizeof err) != 0) {
+		fprintf(stderr, "aifacadectl: the copy of %s did not verify: %s\n", shown, err);
+		return -1;
+	}
+	return 0;
+}
+
+static void copy_remove(const char *path)
+{
+	if (unlink(path) != 0 && errno != ENOENT)
+		fprintf(stderr, "aifacadectl: cannot remove %s: %s; remove it by hand\n", path, strerror(errno));
+}
+
+/* aifacadectl copy-db FROM TO. Not a third copier: FROM is backed up
+ * (store_backup, either backend) into a private SQLite file, and that
+ * file restored into TO (store_restore, either backend, one transaction,
+ * id sequences past the highest ids); then TO is backed up in turn and
+ * the two files' tables counted alike (docs/issue14-plan.md, item 7). */
+static int copy_db(const struct args *a)
+{
+	const char *from = a->pos[0], *to = a->pos[1];
+	if (strcmp(from, to) == 0 || (!is_url(from) && !is_url(to) && same_file(from, to))) {
+		fprintf(stderr, "aifacadectl: FROM and TO are the same database; name an empty one as TO\n");
+		return EXIT_USAGE;
+	}
+	if ((!is_url(from) && copy_file_ours(from, 1) != 0) || (!is_url(to) && copy_file_ours(to, 0) != 0))
+		return EXIT_FAILED;
+	char *from_shown = config_database_shown(from), *to_shown = config_database_shown(to);
+	const char *base = getenv("TMPDIR");
+	char *dir = xasprintf("%s/aifacade-copy-XXXXXX", base && *base ? base : "/tmp");
+	char *src = NULL, *check = NULL;
+	struct store *sf = NULL, *st = NULL;
+	int rc = EXIT_FAILED;
+	long long nf[STORE_N_TABLES], nt[STORE_N_TABLES];
+	char err[512];
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "aifacadectl: cannot create a private directory %s: %s; set TMPDIR to a directory of "
+				"yours with room for the database twice\n", dir, strerror(errno));
+		free(dir);
+		dir = NULL;
+		goto out;
+	}
+	src = xasprintf("%s/from.db", dir);
+	check = xasprintf("%s/to.db", dir);
+	/* FROM first, so that one that cannot be opened leaves no new TO
+	 * behind; then TO, brought to the latest schema by its opening (a new
+	 * SQLite file is created) and refused before any copying if it holds
+	 * anything. */
+	if (store_open(from, &sf, err, sizeof err) < 0) {
+		fprintf(stderr, "aifacadectl: %s\n", err);
+		goto out;
+	}
+	if (store_open(to, &st, err, sizeof err) < 0) {
+		fprintf(stderr, "aifacadectl: %s\n", err);
+		goto out;
+	}
+	if (copy_target_empty(st, to_shown) != 0)
+		goto out;
+	if (copy_snapshot(sf, from_shown, src) != 0)
+		goto out;
+	store_close(sf);
+	sf = NULL;
+	if (store_file_counts(src, nf, err, sizeof err) != 0) {
+		fprintf(stderr, "aifacadectl: %s\n", err);
+		goto out;
+	}
+	/* Again, as late as can be: a row written to TO since would be replaced. */
+	if (copy_target_empty(st, to_shown) != 0)
+		goto out;
+	if (store_restore(st, src) != STORE_OK) {
+		fprintf(stderr, "aifacadectl: the copy into %s failed (see the line above); it ran in one transaction, "
+				"so %s holds nothing of FROM ('aifacadectl stats' with DATABASE set to it shows it)\n",
+			to_shown, to_shown);
+		goto out;
+	}
+	err[0] = '\0';
+	if (copy_snapshot(st, to_shown, check) != 0 || store_file_counts(check, nt, err, sizeof err) != 0) {
+		if (err[0])
+			fprintf(stderr, "aifacadectl: %s\n", err);
+		fprintf(stderr, "aifacadectl: copied, but %s cannot be read back to check the counts\n", to_shown);
+		goto out;
+	}
+	int differ = 0;
+	printf("%-16s %12s %12s\n", "table", "from", "to");
+	for (int i = 0; i < STORE_N_TABLES; i++) {
+		printf("%-16s %12lld %12lld%s\n", store_table_names[i], nf[i], nt[i], nf[i] == nt[i] ? "" : "  DIFFERS");
+		differ |= nf[i] != nt[i];
+	}
+	if (differ) {
+		fflush(stdout);
+		fprintf(stderr, "aifacadectl: the counts differ (marked above): the copy in %s is not whole; empty it "
+				"('aifacadectl reset-db --yes') and run copy-db again\n", to_shown);
+		goto out;
+	}
+	printf("copied %s to %s: schema version %d, every table's count the same; point DATABASE at %s to use it\n",
+	       from_shown, to_shown, store_schema_version(st), to_shown);
+	rc = EXIT_DONE;
+out:
+	store_close(sf);
+	store_close(st);
+	if (src)
+		copy_remove(src);
+	if (check)
+		copy_remove(check);
+	if (dir && rmdir(dir) != 0)
+		fprintf(stderr, "aifacadectl: cannot remove %s: %s; remove it by hand\n", dir, strerror(errno));
+	free(src);
+	free(check);
+	free(dir);
+	free(from_shown);
+	free(to_shown);
+	return rc;
+}
+
 /* Creates dir and its missing parents (mode 0700, as mkdir -p); returns 0
  * or -1 with errno set. */
 static int cmd_import(struct store *st, const struct config *cfg, const struct args *a)
@@ -1065,8 +1284,9 @@ static int parse_args(const struct command *c, int argc, char **argv, struct arg
 	if (*help)
 		return 0;
 	if (a->npos < c->npos) {
-		fprintf(stderr, "aifacadectl %s: missing %s\n", c->name, c->npos == 1 && strncmp(c->synopsis, "NAME", 4) == 0
-									  ? "the user's NAME" : "the FILE");
+		fprintf(stderr, "aifacadectl %s: missing %s\n", c->name,
+			c->npos == 2 && strncmp(c->synopsis, "FROM", 4) == 0 ? "FROM and TO, the databases"
+			: c->npos == 1 && strncmp(c->synopsis, "NAME", 4) == 0 ? "the user's NAME" : "the FILE");
 		return EXIT_USAGE;
 	}
 	if (a->npos > 0 && a->pos[0][0] == '\0') {
@@ -1078,6 +1298,8 @@ static int parse_args(const struct command *c, int argc, char **argv, struct arg
 
 static int run(const struct command *c, const struct args *a)
 {
+	if (strcmp(c->name, "copy-db") == 0)
+		return copy_db(a);
 	/* Checks that need no database come first: a refusal changes nothing. */
 	if (strcmp(c->name, "restore") == 0) {
 		char err[512];
