@@ -320,6 +320,14 @@ static void chat(struct request *req, struct response *res)
 	free(prompt_html);
 	size_t from_c = p.mode == CHAT_CONTINUE ? strlen(p.target.content) : 0;
 	size_t from_r = p.mode == CHAT_CONTINUE && p.target.reasoning ? strlen(p.target.reasoning) : 0;
+	/* A regenerated or continued answer's model (spec.model) is the
+	 * target's string: it must outlive the target, freed here, for the
+	 * turn and the title (it was read after this free). */
+	char *kept_model = NULL;
+	if (p.model && p.model == p.target.model) {
+		kept_model = p.target.model;
+		p.target.model = NULL;
+	}
 	store_msg_free(&p.target);
 
 	if (turn_start(req, &spec) < 0) {
@@ -336,6 +344,7 @@ static void chat(struct request *req, struct response *res)
 		turn_report(res, 503, "not_started", "The server could not start writing the answer; try again shortly.",
 			    p.conv_id, NULL);
 		store_conv_free(&conv);
+		free(kept_model);
 		return;
 	}
 	struct message final;
@@ -363,6 +372,7 @@ static void chat(struct request *req, struct response *res)
 	if (rc == STORE_OK)
 		store_msg_free(&final);
 	store_conv_free(&conv);
+	free(kept_model);
 	if (spec.wake_fd >= 0)
 		close(spec.wake_fd);
 }
