@@ -89,6 +89,9 @@ cgi conversations POST "" '{"title":"valgrind"}' 201
 cid=$(body_json | jq -r .id)
 cgi conversations GET "" "" 200
 cgi chat POST "" "$(jq -cn --argjson c "$cid" '{prompt:"hello valgrind",conversation_id:$c}')" 200
+# A regenerated answer keeps its message's model: that string must outlive
+# the message it was read from (it was once read after being freed).
+cgi chat POST "" "$(jq -cn --argjson m "$(body_json | jq .message.id)" '{regenerate:$m}')" 200
 cgi chat POST "" '{"prompt":"stream me [[fake:chunks=5]] [[fake:reasoning]]"}' 200 HTTP_ACCEPT=text/event-stream
 grep -q '^event: done' "$out" || { echo "not ok - the streamed turn did not end with done"; failures=$((failures + 1)); }
 cgi chat POST "" '{"prompt":"fail [[fake:status=401]]"}' 502

@@ -399,7 +399,7 @@ static void test_queue_order(void)
 		kids[i] = fork();
 		if (kids[i] == 0) {
 			struct store *w = NULL;
-			char err[256], mine[8];
+			char err[256], mine[16];
 			snprintf(mine, sizeof mine, "%d", i);
 			if (store_open(path, &w, err, sizeof err) < 0)
 				_exit(2);
