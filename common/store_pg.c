@@ -877,16 +877,13 @@ static void pg_patience(struct store *pub, int ms)
 }
 
 /* libpq returns whole results; nothing is left stepping after a request.
- * A transaction a handler left open is rolled back so the next request on
- * the connection (persistent mode) starts clean. */
+ * A transaction left open is the caller's to end (app.c): a read snapshot
+ * (an export's) simply ends there, a write is rolled back and the process
+ * that left it replaced, on both backends alike. */
 static int pg_end_request(struct store *pub)
 {
-	struct pg_store *st = pg(pub);
-	if (PQtransactionStatus(st->conn) == PQTRANS_IDLE)
-		return 0;
-	log_warn("a transaction was left open by the request; rolled it back");
-	pg_rollback(pub);
-	return 1;
+	(void)pub;
+	return 0;
 }
 
 static int pg_in_transaction(struct store *pub)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2030,SC2031  # phases in subshells on purpose (their counts return through files)
 # run.sh: runs the C unit tests and the bats suites and prints one closing
 # line "N passed, N failed". With BASE_URL set, the bats suites run against
 # that deployed stack; otherwise a throw-away stack is started and stopped.
-#   tests/run.sh [unit|bats|e2e|valgrind|persistent|all] [bats files...]
+#   tests/run.sh [unit|bats|e2e|valgrind|persistent|pg|all] [bats files...]
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,7 +40,7 @@ start_pg() {
   DATABASE=$(. "$pg_dir/pg.env" && echo "$DATABASE")
   export AIFACADE_TEST_PG=$DATABASE
 }
-# The later phases do not use the cluster: stop it when the unit tests end.
+# `all` keeps the cluster for the pg phase; a unit run alone stops it.
 stop_pg() {
   [ -n "$pg_dir" ] || return 0
   tests/pg.sh stop "$pg_dir"
@@ -73,7 +74,7 @@ run_unit() {
     fi
     rm -f "$out"
   done
-  stop_pg
+  [ "${keep_pg:-0}" = 1 ] || stop_pg
 }
 
 stack_dir=""
@@ -234,6 +235,43 @@ run_persistent() {
   return "$rc"
 }
 
+# The suites that reach the store through HTTP, again against PostgreSQL
+# (README, "Tests"): stacks in persistent mode (on PostgreSQL both modes
+# are warm) whose programs each get a fresh database in tests/pg.sh's
+# cluster, behind PgBouncer, in two lanes. Left out: faults (SQLite's
+# files, locks and disk), edge, pages, deploy, check_output and flask (no
+# store operation of their own), copy_db (both backends already).
+PG_SUITES=(tests/accounts.bats tests/admin.bats tests/chat.bats tests/controls.bats
+  tests/conversations.bats tests/export.bats tests/gateway.bats tests/import.bats
+  tests/import_limit.bats tests/limits.bats tests/persistent.bats tests/prompt_limit.bats
+  tests/registration.bats tests/search.bats tests/security.bats tests/sessions.bats
+  tests/streams.bats tests/titles.bats tests/turns.bats)
+run_pg() {
+  [ -z "${BASE_URL:-}" ] || [ -n "$stack_dir" ] || return 0  # a deployed stack has its own database
+  if [ "${AIFACADE_TEST_PG:-}" = off ]; then
+    echo "pg: AIFACADE_TEST_PG=off: the suites run on SQLite only"; return 0
+  fi
+  start_pg || return 1
+  # A subshell of its own: its stacks, lanes and URLs are not the SQLite
+  # phases' (which may run beside it, in `all`).
+  (
+    trap - EXIT
+    unset BASE_URL FAKE_URL LIGHTTPD_URL STACK_DIR DEPLOYED
+    stack_dir=""
+    export AIFACADE_TEST_DATABASE=$AIFACADE_TEST_PG AIFACADE_MODE=persistent
+    run_bats "${PG_SUITES[@]}"
+    rc=$?
+    [ -z "$stack_dir" ] || { tests/stack.sh stop "$stack_dir"; rm -rf "$stack_dir"; }
+    echo "$passed $failed $skipped" >"$artifacts/pg.counts.$$"
+    exit "$rc"
+  )
+  local rc=$?
+  read -r passed failed skipped <"$artifacts/pg.counts.$$" || failed=$((failed + 1))
+  rm -f "$artifacts/pg.counts.$$"
+  [ "${keep_pg:-0}" = 1 ] || stop_pg
+  return "$rc"
+}
+
 run_e2e() {
   [ -f tests/e2e/run.sh ] || return 0
   ensure_stack || return
@@ -258,15 +296,41 @@ case "$what" in
   e2e) run_e2e ;;
   valgrind) run_valgrind ;;
   persistent) run_persistent ;;
+  pg) run_pg ;;
   all)
     phases=()
-    for phase in unit bats persistent e2e valgrind; do
+    keep_pg=1
+    for phase in unit bats; do
       t0=$SECONDS
       "run_$phase"
       phases+=("$phase $((SECONDS - t0)) s")
     done
+    # The PostgreSQL pass runs beside the last three phases: its suites
+    # mostly wait, and valgrind keeps one core. Its output is shown whole
+    # when it ends, its counts added to the rest.
+    pg_out=$(mktemp "$artifacts/pg.XXXXXX.out")
+    t_pg=$SECONDS
+    ( trap - EXIT; passed=0 failed=0 skipped=0; run_pg; echo "$passed $failed $skipped" >"$pg_out.counts" ) >"$pg_out" 2>&1 &
+    pg_pid=$!
+    for phase in persistent e2e valgrind; do
+      t0=$SECONDS
+      "run_$phase"
+      phases+=("$phase $((SECONDS - t0)) s")
+    done
+    wait "$pg_pid"
+    keep_pg=0
+    stop_pg
+    phases+=("pg $((SECONDS - t_pg)) s (beside the last three)")
+    echo "--- the suites on PostgreSQL ---"
+    cat "$pg_out"
+    if read -r p f s <"$pg_out.counts"; then
+      passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+    else
+      echo "pg: the phase ended without its counts"; failed=$((failed + 1))
+    fi
+    rm -f "$pg_out" "$pg_out.counts"
     echo "--- phases: ${phases[*]} ---" ;;
-  *) echo "usage: tests/run.sh [unit|bats|e2e|valgrind|persistent|all] [files]" >&2; exit 2 ;;
+  *) echo "usage: tests/run.sh [unit|bats|e2e|valgrind|persistent|pg|all] [files]" >&2; exit 2 ;;
 esac
 
 echo
