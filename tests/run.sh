@@ -83,6 +83,8 @@ cleanup() {
   stop_pg
 }
 trap cleanup EXIT
+# A CI timeout or Ctrl-C stops the stacks and the cluster too (EXIT runs).
+trap "exit 130" INT TERM
 
 ensure_stack() {
   if [ -n "${BASE_URL:-}" ] && [ -z "$stack_dir" ]; then
