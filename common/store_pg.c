@@ -31,6 +31,17 @@
 #include "log.h"
 #include "search.h"
 
+/* What of a message the search index reads (README, "Search"): its first
+ * 100,000 characters. A tsvector holds at most 1 MB of lexemes and
+ * positions, and to_tsvector() of a longer text fails (54000), which would
+ * refuse the message itself: answers may be 4 MiB, imports more. A word
+ * costs at least 2 characters (a letter and a separator) and at most about
+ * 11 bytes of tsvector (its lexeme of one character, up to 6 bytes once
+ * unaccent expands it, alignment, a position and its count), so 100,000
+ * characters stay under 600 kB. The index and the query (P_SEARCH) name
+ * the same expression, so the query uses the index. */
+#define MSG_INDEXED(column) "left(" column ", 100000)"
+
 /* The PostgreSQL schema at each version of store_sqlite.c's numbering.
  * Append-only once released; until the backend ships (docs/issue14-plan.md)
  * no PostgreSQL database exists to upgrade, and steps may still change. */
@@ -98,7 +109,8 @@ static const char *const migrations[] = {
 	"CREATE TEXT SEARCH CONFIGURATION aifacade_search (COPY = simple);"
 	"ALTER TEXT SEARCH CONFIGURATION aifacade_search ALTER MAPPING FOR asciiword, asciihword, hword_asciipart,"
 	"  word, hword, hword_part, numword, numhword, hword_numpart WITH unaccent, simple;"
-	"CREATE INDEX messages_search ON messages USING gin (to_tsvector('aifacade_search', content));"
+	"CREATE INDEX messages_search ON messages"
+	"  USING gin (to_tsvector('aifacade_search', " MSG_INDEXED("content") "));"
 	"CREATE INDEX conversations_search ON conversations USING gin (to_tsvector('aifacade_search', title));",
 	/* 5: roles and status, budgets, describable sessions, API tokens,
 	 * invitations, password resets, usage and the audit log. */
@@ -398,10 +410,13 @@ static const char *const sql[P_COUNT] = {
 	 * (HighlightAll keeps the text as written, tags included; search_run
 	 * cuts the snippet around the first match). */
 	[P_SEARCH] = "WITH hits AS ("
-		     " SELECT c.id AS cid, c.title, m.id AS mid, m.role, m.content AS body, m.created_at AS at,"
-		     "  -ts_rank(to_tsvector('aifacade_search', m.content), to_tsquery('aifacade_search', $2), 2) AS r"
+		     " SELECT c.id AS cid, c.title, m.id AS mid, m.role, " MSG_INDEXED("m.content") " AS body,"
+		     "  m.created_at AS at,"
+		     "  -ts_rank(to_tsvector('aifacade_search', " MSG_INDEXED("m.content") "),"
+		     "   to_tsquery('aifacade_search', $2), 2) AS r"
 		     " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
-		     " WHERE to_tsvector('aifacade_search', m.content) @@ to_tsquery('aifacade_search', $2)"
+		     " WHERE to_tsvector('aifacade_search', " MSG_INDEXED("m.content") ")"
+		     "  @@ to_tsquery('aifacade_search', $2)"
 		     "  AND c.user_id = $1"
 		     " UNION ALL"
 		     " SELECT c.id, c.title, NULL, NULL, c.title, c.updated_at,"

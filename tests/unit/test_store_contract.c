@@ -815,6 +815,47 @@ static void test_search(struct store *st, const char *b)
 		      found(st, seeker, "quokka", 20, NULL, NULL) == 0 && found(st, seeker, "wombat", 20, NULL, NULL) == 1 &&
 		      store_conv_delete(st, seeker, doomed.id) == STORE_OK && found(st, seeker, "wombat", 20, NULL, NULL) == 0,
 	      NAME("search: the index follows an edit and a delete"));
+	/* A message far longer than any search index holds whole (answers
+	 * may be 4 MiB, imports more): about 2 MB of distinct words. It is
+	 * stored and read back as written, and a word near its start is
+	 * found (README, "Search": PostgreSQL indexes a message's first
+	 * characters, its tsvector being bounded to 1 MB). */
+	size_t big_len = 2u * 1024 * 1024;
+	char *big = malloc(big_len + 32);
+	struct conversation huge = {0};
+	struct message back = {0};
+	long long back_conv = 0;
+	if (CHECK(big != NULL, NAME("search: memory for a 2 MB message"))) {
+		size_t at = (size_t)snprintf(big, 32, "aardvarkian");
+		for (unsigned i = 0; at < big_len; i++) {
+			/* letters only, each word a distinct lexeme of 40
+			 * (long words: fewer of them to index, same bytes) */
+			char w[48];
+			size_t k = 0;
+			for (unsigned v = i; k < 8; v /= 26)
+				w[k++] = (char)('a' + v % 26);
+			memcpy(w + k, "qwertyuiopasdfghjklzxcvbnmqwerty", 32);
+			k += 32;
+			big[at++] = ' ';
+			memcpy(big + at, w, k);
+			at += k;
+		}
+		big[at] = '\0';
+		CHECK(store_conv_create(st, seeker, "huge", 600, &huge) == STORE_OK &&
+			      store_msg_add(st, seeker, huge.id, "assistant", big, "ok", NULL, NULL, 0, 600, &id) ==
+				      STORE_OK &&
+			      store_msg_get(st, seeker, id, &back, &back_conv) == STORE_OK && back.content &&
+			      strcmp(back.content, big) == 0,
+		      NAME("search: a 2 MB message of distinct words is stored and read back whole"));
+		CHECK(found(st, seeker, "aardvarkian", 20, &hits, &n) == 1 && hits[0].message_id == id,
+		      NAME("search: a word near the start of a 2 MB message is found"));
+		store_search_free(hits, n);
+		/* gone before the backups below, which need not copy it */
+		CHECK(store_conv_delete(st, seeker, huge.id) == STORE_OK, NAME("search: the 2 MB message goes"));
+		store_msg_free(&back);
+		store_conv_free(&huge);
+		free(big);
+	}
 	store_conv_free(&budget);
 	store_conv_free(&older);
 	store_conv_free(&long_one);
