@@ -15,6 +15,7 @@
 #include "store_backend.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -514,6 +515,43 @@ static int retryable(const PGresult *res)
 	return state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0);
 }
 
+/* Before a statement or BEGIN outside a transaction: a connection that is
+ * known bad, or that the server (or PgBouncer, restarted) closed while it
+ * sat idle, is reset before anything is sent on it. libpq sees a close only
+ * once it reads, so the socket is polled without waiting: nothing is due
+ * on an idle connection, and what is there is the server's goodbye (an
+ * error, then the end of the stream), read until the end shows. A
+ * statement sent on a dead connection may fail after the server ran it,
+ * and a write whose outcome is unknown is never run again (run_v()). */
+static int fresh(struct pg_store *st, const char *what)
+{
+	PGTransactionStatusType t = PQtransactionStatus(st->conn);
+	if (st->txn != 0 || (t != PQTRANS_IDLE && t != PQTRANS_UNKNOWN))
+		return STORE_OK;
+	int bad = PQstatus(st->conn) == CONNECTION_BAD;
+	for (int i = 0; i < 4 && !bad; i++) {
+		struct pollfd p = {.fd = PQsocket(st->conn), .events = POLLIN};
+		if (p.fd < 0) {
+			bad = 1;
+		} else if (poll(&p, 1, 0) > 0) {
+			if (!PQconsumeInput(st->conn) || PQstatus(st->conn) == CONNECTION_BAD)
+				bad = 1;
+		} else {
+			break;
+		}
+	}
+	if (!bad)
+		return STORE_OK;
+	PQreset(st->conn);
+	if (PQstatus(st->conn) == CONNECTION_OK) {
+		log_warn("database %s: the connection was lost (closed by the server or PgBouncer); reconnected before %s", st->where, what);
+		return STORE_OK;
+	}
+	log_error("database %s: %s failed: cannot reconnect (%.200s); check that PostgreSQL (and PgBouncer) run and"
+		  " DATABASE names them", st->where, what, PQerrorMessage(st->conn));
+	return STORE_UNAVAILABLE;
+}
+
 /* Runs statement id with parameters given by types ('t' a string or NULL,
  * 'i' a long long, 'n' a long long that is NULL when negative), and hands
  * its result to *out (the caller PQclear()s it) when out is not NULL.
@@ -532,6 +570,11 @@ static int run_v(struct pg_store *st, enum pg_stmt id, const char *what, PGresul
 	int n = (int)strlen(types);
 	if (out)
 		*out = NULL;
+	if (id != P_COMMIT && id != P_ROLLBACK) {
+		int rc = fresh(st, what);
+		if (rc != STORE_OK)
+			return rc;
+	}
 	if (n > MAX_PARAMS) {
 		log_error("database %s: %s: more than %d parameters", st->where, what, MAX_PARAMS);
 		return STORE_ERROR;
@@ -815,13 +858,17 @@ static void pg_rollback(struct store *pub);
 static int pg_begin(struct store *pub)
 {
 	struct pg_store *st = pg(pub);
+	/* A connection lost since the last transaction is reset first. */
+	int rc = fresh(st, "begin");
+	if (rc != STORE_OK)
+		return rc;
 	/* As SQLite refuses BEGIN inside a transaction: PostgreSQL would only
 	 * warn, and the inner COMMIT would end the outer transaction. */
 	if (PQtransactionStatus(st->conn) != PQTRANS_IDLE) {
 		log_error("database %s: begin inside a transaction", st->where);
 		return STORE_ERROR;
 	}
-	int rc = run(st, P_BEGIN, "begin", NULL, "");
+	rc = run(st, P_BEGIN, "begin", NULL, "");
 	if (rc == STORE_OK) {
 		st->txn = 2;
 		st->txn_rc = STORE_OK;
@@ -837,11 +884,14 @@ static int pg_begin(struct store *pub)
 static int pg_read_begin(struct store *pub)
 {
 	struct pg_store *st = pg(pub);
+	int rc = fresh(st, "begin a read snapshot");
+	if (rc != STORE_OK)
+		return rc;
 	if (PQtransactionStatus(st->conn) != PQTRANS_IDLE) {
 		log_error("database %s: read snapshot inside a transaction", st->where);
 		return STORE_ERROR;
 	}
-	int rc = run(st, P_BEGIN_READ, "begin a read snapshot", NULL, "");
+	rc = run(st, P_BEGIN_READ, "begin a read snapshot", NULL, "");
 	if (rc == STORE_OK) {
 		st->txn = 1;
 		st->txn_rc = STORE_OK;
@@ -852,7 +902,9 @@ static int pg_read_begin(struct store *pub)
 static void pg_rollback(struct store *pub)
 {
 	struct pg_store *st = pg(pub);
-	if (PQtransactionStatus(st->conn) == PQTRANS_IDLE) {
+	/* A lost connection took its transaction with it (the statement
+	 * that found it lost has said so in the log). */
+	if (PQtransactionStatus(st->conn) == PQTRANS_IDLE || PQstatus(st->conn) == CONNECTION_BAD) {
 		st->txn = 0;
 		return;
 	}

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1320,6 +1322,75 @@ static void run_contract(const char *database, const char *backend)
 	test_reset(database, backend);
 }
 
+/* Shuts down (how: SHUT_RD, the server's end of the stream unread, as a
+ * server or PgBouncer that closed the connection leaves it; SHUT_RDWR)
+ * every connection of this process to a PostgreSQL or PgBouncer Unix
+ * socket (.s.PGSQL.*): the store's, when it is the only one open. Returns
+ * how many. */
+static int pg_sockets_shutdown(int how)
+{
+	int n = 0;
+	for (int fd = 0; fd < 1024; fd++) {
+		struct sockaddr_un peer;
+		socklen_t len = sizeof peer;
+		memset(&peer, 0, sizeof peer);
+		if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0 && peer.sun_family == AF_UNIX &&
+		    strstr(peer.sun_path, ".s.PGSQL.") && shutdown(fd, how) == 0)
+			n++;
+	}
+	return n;
+}
+
+static long long audit_count(struct store *st, const char *action)
+{
+	struct audit_row *list = NULL;
+	size_t n = 0;
+	long long count = 0;
+	if (store_audit_list(st, 0, 1000, &list, &n) != STORE_OK)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		count += strcmp(list[i].action, action) == 0;
+	store_audit_list_free(list, n);
+	return count;
+}
+
+/* A connection the server (or PgBouncer, restarted) closed: the store's
+ * socket is shut down under it, as a restart leaves it. PostgreSQL only. */
+static void test_lost_connection(const char *database, const char *b)
+{
+	char name[200];
+	struct store *st = open_store(database, b);
+	if (!st)
+		return;
+	/* Lost inside a transaction: the statement fails, and the next
+	 * transaction begins on a new connection. */
+	int rc = store_begin(st);
+	if (rc == STORE_OK) {
+		rc = pg_sockets_shutdown(SHUT_RDWR) == 1 ? store_audit_add(st, 1, NULL, "lost.inside", NULL, NULL, NULL)
+							 : STORE_OK;
+		store_rollback(st);
+	}
+	CHECK(rc == STORE_UNAVAILABLE, NAME("lost connection: a statement of the transaction fails unavailable"));
+	rc = store_begin(st);
+	if (rc == STORE_OK && (rc = store_audit_add(st, 2, NULL, "lost.after", NULL, NULL, NULL)) == STORE_OK)
+		rc = store_commit(st);
+	else
+		store_rollback(st);
+	if (!CHECK(rc == STORE_OK && audit_count(st, "lost.after") == 1,
+		   NAME("lost connection: the next begin, write and commit succeed on a new connection")))
+		printf("# rc %d\n", rc);
+	/* Closed while idle: found before anything is sent, so a write
+	 * outside a transaction runs once, on a new connection; and a read
+	 * snapshot begins. */
+	rc = pg_sockets_shutdown(SHUT_RD) == 1 ? store_audit_add(st, 3, NULL, "lost.idle", NULL, NULL, NULL) : -1;
+	CHECK(rc == STORE_OK && audit_count(st, "lost.idle") == 1,
+	      NAME("lost connection: closed while idle, a write outside a transaction runs once"));
+	rc = pg_sockets_shutdown(SHUT_RD) == 1 ? store_read_begin(st) : -1;
+	store_rollback(st);
+	CHECK(rc == STORE_OK, NAME("lost connection: closed while idle, a read snapshot begins"));
+	store_close(st);
+}
+
 #undef NAME
 
 /* Empties the scratch database: the contract starts from no account. */
@@ -1376,6 +1447,7 @@ int main(void)
 		       " tests/pg.sh can start a cluster)\n");
 	else if (CHECK(pg_scratch(pg), "PostgreSQL: empty the scratch database")) {
 		run_contract(pg, "PostgreSQL");
+		test_lost_connection(pg, "PostgreSQL");
 		struct store *st = NULL;
 		if (CHECK(pg_scratch(pg), "PostgreSQL: empty it again") && (st = open_store(pg, "PostgreSQL")))
 			test_cross_restore(st, "PostgreSQL");
