@@ -544,7 +544,8 @@ static int fresh(struct pg_store *st, const char *what)
 		return STORE_OK;
 	PQreset(st->conn);
 	if (PQstatus(st->conn) == CONNECTION_OK) {
-		log_warn("database %s: the connection was lost (closed by the server or PgBouncer); reconnected before %s", st->where, what);
+		log_warn("database %s: the connection was lost (closed by the server or PgBouncer); reconnected"
+			 " before %s", st->where, what);
 		return STORE_OK;
 	}
 	log_error("database %s: %s failed: cannot reconnect (%.200s); check that PostgreSQL (and PgBouncer) run and"
