@@ -509,6 +509,18 @@ static int rc_of_result(struct pg_store *st, const PGresult *res, const char *wh
 	return STORE_ERROR;
 }
 
+/* Whether a statement may run again after its connection was lost while
+ * it ran: the server may have run it, committed, and lost only its
+ * answer. A read (every SELECT but setval, and P_SEARCH's WITH of a
+ * SELECT) or a BEGIN changes nothing; a write whose outcome is unknown is
+ * never run twice (a message stored twice), it answers STORE_UNAVAILABLE. */
+static int rerunnable(enum pg_stmt id)
+{
+	if (id == P_BEGIN || id == P_BEGIN_READ || id == P_SEARCH)
+		return 1;
+	return id != P_SETVAL && strncmp(sql[id], "SELECT ", 7) == 0;
+}
+
 static int retryable(const PGresult *res)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -556,9 +568,10 @@ static int fresh(struct pg_store *st, const char *what)
 /* Runs statement id with parameters given by types ('t' a string or NULL,
  * 'i' a long long, 'n' a long long that is NULL when negative), and hands
  * its result to *out (the caller PQclear()s it) when out is not NULL.
- * Outside a transaction a serialization failure or deadlock is tried again,
- * and a lost connection is reset and tried again, a bounded number of
- * times. The one runner of this backend: every operation goes through it. */
+ * Outside a transaction a serialization failure or deadlock is tried again
+ * (PostgreSQL rolled it back), and a read whose connection was lost is
+ * tried again on a new one, a bounded number of times; a write whose
+ * connection was lost is not (rerunnable()). The one runner of this backend: every operation goes through it. */
 static int run_own_txn(struct pg_store *st, enum pg_stmt id, const char *what, PGresult **out, int n,
 		       const char *const *values);
 
@@ -611,6 +624,16 @@ static int run_v(struct pg_store *st, enum pg_stmt id, const char *what, PGresul
 		/* Inside a transaction the caller decides: its earlier
 		 * statements are gone with the failed one. */
 		int again = attempt < PG_RETRIES && st->txn == 0 && id != P_COMMIT;
+		if (again && PQstatus(st->conn) == CONNECTION_BAD && !rerunnable(id)) {
+			/* fresh() found no loss before it was sent: the loss
+			 * came while the server had it. The next statement
+			 * resets the connection (fresh()). */
+			log_error("database %s: %s: the connection was lost while the server had it (%.200s); whether it was"
+				  " written is unknown, so it is not run again; check that PostgreSQL (and PgBouncer) run",
+				  st->where, what, res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
+			PQclear(res);
+			return STORE_UNAVAILABLE;
+		}
 		if (again && PQstatus(st->conn) == CONNECTION_BAD) {
 			PQclear(res);
 			PQreset(st->conn);

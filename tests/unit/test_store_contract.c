@@ -1325,12 +1325,14 @@ static void run_contract(const char *database, const char *backend)
 /* Shuts down (how: SHUT_RD, the server's end of the stream unread, as a
  * server or PgBouncer that closed the connection leaves it; SHUT_RDWR)
  * every connection of this process to a PostgreSQL or PgBouncer Unix
- * socket (.s.PGSQL.*): the store's, when it is the only one open. Returns
- * how many. */
-static int pg_sockets_shutdown(int how)
+ * socket (.s.PGSQL.*) but except: the store's, when it is the only other
+ * one open. Returns how many. */
+static int pg_sockets_shutdown(int how, int except)
 {
 	int n = 0;
 	for (int fd = 0; fd < 1024; fd++) {
+		if (fd == except)
+			continue;
 		struct sockaddr_un peer;
 		socklen_t len = sizeof peer;
 		memset(&peer, 0, sizeof peer);
@@ -1366,7 +1368,7 @@ static void test_lost_connection(const char *database, const char *b)
 	 * transaction begins on a new connection. */
 	int rc = store_begin(st);
 	if (rc == STORE_OK) {
-		rc = pg_sockets_shutdown(SHUT_RDWR) == 1 ? store_audit_add(st, 1, NULL, "lost.inside", NULL, NULL, NULL)
+		rc = pg_sockets_shutdown(SHUT_RDWR, -1) == 1 ? store_audit_add(st, 1, NULL, "lost.inside", NULL, NULL, NULL)
 							 : STORE_OK;
 		store_rollback(st);
 	}
@@ -1382,12 +1384,69 @@ static void test_lost_connection(const char *database, const char *b)
 	/* Closed while idle: found before anything is sent, so a write
 	 * outside a transaction runs once, on a new connection; and a read
 	 * snapshot begins. */
-	rc = pg_sockets_shutdown(SHUT_RD) == 1 ? store_audit_add(st, 3, NULL, "lost.idle", NULL, NULL, NULL) : -1;
+	rc = pg_sockets_shutdown(SHUT_RD, -1) == 1 ? store_audit_add(st, 3, NULL, "lost.idle", NULL, NULL, NULL) : -1;
 	CHECK(rc == STORE_OK && audit_count(st, "lost.idle") == 1,
 	      NAME("lost connection: closed while idle, a write outside a transaction runs once"));
-	rc = pg_sockets_shutdown(SHUT_RD) == 1 ? store_read_begin(st) : -1;
+	rc = pg_sockets_shutdown(SHUT_RD, -1) == 1 ? store_read_begin(st) : -1;
 	store_rollback(st);
 	CHECK(rc == STORE_OK, NAME("lost connection: closed while idle, a read snapshot begins"));
+
+	/* Lost while the server has a write: it waits behind a lock another
+	 * connection holds when the store's connection goes; the server then
+	 * runs and commits it all the same. The store cannot know that, and
+	 * must not write it again: one row, STORE_UNAVAILABLE. */
+	int ready[2];
+	if (!CHECK(pipe(ready) == 0, NAME("lost connection: a pipe")))
+		goto done;
+	fflush(stdout);
+	pid_t holder = fork();
+	if (holder == 0) {
+		close(ready[0]);
+		PGconn *h = PQconnectdb(database);
+		PGresult *r = PQexec(h, "BEGIN; LOCK TABLE audit IN EXCLUSIVE MODE");
+		char c = PQresultStatus(r) == PGRES_COMMAND_OK ? 'y' : 'n';
+		PQclear(r);
+		if (write(ready[1], &c, 1) != 1)
+			c = 'n';
+		/* at most 5 s for the store's INSERT to wait on the lock */
+		for (int i = 0; c == 'y' && i < 500; i++) {
+			r = PQexec(h, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+				      " AND query LIKE 'INSERT INTO audit%'");
+			int waiting = PQresultStatus(r) == PGRES_TUPLES_OK && atoi(PQgetvalue(r, 0, 0)) > 0;
+			PQclear(r);
+			if (waiting) {
+				pg_sockets_shutdown(SHUT_RD, PQsocket(h));
+				break;
+			}
+			struct timespec pause = {0, 10000000L};
+			nanosleep(&pause, NULL);
+		}
+		struct timespec pause = {0, 200000000L};
+		nanosleep(&pause, NULL);
+		PQclear(PQexec(h, "COMMIT"));
+		PQfinish(h);
+		_exit(0);
+	}
+	close(ready[1]);
+	char c = 'n';
+	int held = read(ready[0], &c, 1) == 1 && c == 'y';
+	close(ready[0]);
+	rc = held ? store_audit_add(st, 4, NULL, "lost.write", NULL, NULL, NULL) : -1;
+	(void)waitpid(holder, NULL, 0);
+	/* the server's own run commits once the lock is gone */
+	long long count = 0;
+	for (int i = 0; i < 100 && count < 1; i++) {
+		struct timespec pause = {0, 20000000L};
+		nanosleep(&pause, NULL);
+		count = audit_count(st, "lost.write");
+	}
+	struct timespec settle = {0, 300000000L};
+	nanosleep(&settle, NULL);
+	count = audit_count(st, "lost.write");
+	if (!CHECK(held && rc == STORE_UNAVAILABLE && count == 1,
+		   NAME("lost connection: a write the server had when it was lost is not written again")))
+		printf("# rc %d, %lld rows\n", rc, count);
+done:
 	store_close(st);
 }
 
