@@ -453,8 +453,13 @@ static const char *const sql[P_COUNT] = {
 			 "  pg_sequence_last_value(pg_get_serial_sequence('audit', 'id')::regclass)"
 			 " UNION ALL SELECT 'gateway_calls', (SELECT coalesce(max(id), 0) FROM gateway_calls),"
 			 "  pg_sequence_last_value(pg_get_serial_sequence('gateway_calls', 'id')::regclass)",
-	/* $1 is one of P_HIGH_WATER's table names, bound as a value. */
-	[P_SETVAL] = "SELECT setval(pg_get_serial_sequence($1, 'id'), $2)",
+	/* $1 is one of P_HIGH_WATER's table names, bound as a value; $2 the
+	 * highest id the restore knows of. Run after the restore's TRUNCATE,
+	 * whose lock keeps every insert out from then on, so the sequence's
+	 * own value read here is final: an id an insert took between the
+	 * restore's first read and that lock is never handed out again. */
+	[P_SETVAL] = "SELECT setval(pg_get_serial_sequence($1, 'id'),"
+		     " greatest($2::bigint, pg_sequence_last_value(pg_get_serial_sequence($1, 'id')::regclass)))",
 	[P_RESET] = "TRUNCATE users, sessions, rate_events, conversations, messages, turns, api_tokens, invites,"
 		    " password_resets, usage, audit, gateway_calls",
 };

@@ -1410,6 +1410,8 @@ static void test_lost_connection(const char *database, const char *b)
 			c = 'n';
 		/* at most 5 s for the store's INSERT to wait on the lock */
 		for (int i = 0; c == 'y' && i < 500; i++) {
+			/* in a transaction, pg_stat_activity is read once unless cleared */
+			PQclear(PQexec(h, "SELECT pg_stat_clear_snapshot()"));
 			r = PQexec(h, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
 				      " AND query LIKE 'INSERT INTO audit%'");
 			int waiting = PQresultStatus(r) == PGRES_TUPLES_OK && atoi(PQgetvalue(r, 0, 0)) > 0;
@@ -1447,6 +1449,80 @@ static void test_lost_connection(const char *database, const char *b)
 		   NAME("lost connection: a write the server had when it was lost is not written again")))
 		printf("# rc %d, %lld rows\n", rc, count);
 done:
+	store_close(st);
+}
+
+/* A restore while another connection inserts: the insert takes an id
+ * after the restore read the sequences and before its TRUNCATE's lock
+ * (held back by a lock until then); that id is never handed out again.
+ * PostgreSQL only (SQLite's restore holds its write lock throughout). */
+static void test_restore_race(const char *database, const char *b)
+{
+	char name[200], dir[] = "/tmp/aifacade-unit-restore.XXXXXX", path[64];
+	struct store *st = open_store(database, b);
+	int ready[2];
+	if (!st || !CHECK(mkdtemp(dir) != NULL && pipe(ready) == 0, NAME("restore race: a directory and a pipe"))) {
+		store_close(st);
+		return;
+	}
+	snprintf(path, sizeof path, "%s/b.db", dir);
+	int rc = store_audit_add(st, 1, NULL, "race.before", NULL, NULL, NULL);
+	if (rc == STORE_OK)
+		rc = store_backup(st, path);
+	fflush(stdout);
+	pid_t inserter = fork();
+	if (inserter == 0) {
+		close(ready[0]);
+		PGconn *h = PQconnectdb(database);
+		PGresult *r = PQexec(h, "BEGIN; LOCK TABLE audit IN ROW EXCLUSIVE MODE");
+		char c = PQresultStatus(r) == PGRES_COMMAND_OK ? 'y' : 'n';
+		PQclear(r);
+		if (write(ready[1], &c, 1) != 1)
+			c = 'n';
+		/* at most 5 s for the restore's TRUNCATE to wait on the lock */
+		for (int i = 0; c == 'y' && i < 500; i++) {
+			/* in a transaction, pg_stat_activity is read once unless cleared */
+			PQclear(PQexec(h, "SELECT pg_stat_clear_snapshot()"));
+			r = PQexec(h, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+				      " AND query LIKE 'TRUNCATE%'");
+			int waiting = PQresultStatus(r) == PGRES_TUPLES_OK && atoi(PQgetvalue(r, 0, 0)) > 0;
+			PQclear(r);
+			if (waiting)
+				break;
+			struct timespec pause = {0, 10000000L};
+			nanosleep(&pause, NULL);
+		}
+		r = PQexec(h, "INSERT INTO audit (at, action) VALUES (2, 'race.during') RETURNING id");
+		long long id = PQresultStatus(r) == PGRES_TUPLES_OK ? atoll(PQgetvalue(r, 0, 0)) : 0;
+		PQclear(r);
+		PQclear(PQexec(h, "COMMIT"));
+		PQfinish(h);
+		if (write(ready[1], &id, sizeof id) != (ssize_t)sizeof id)
+			_exit(1);
+		_exit(0);
+	}
+	close(ready[1]);
+	char c = 'n';
+	long long taken = 0;
+	int held = read(ready[0], &c, 1) == 1 && c == 'y';
+	if (rc == STORE_OK && held)
+		rc = store_restore(st, path);
+	if (read(ready[0], &taken, sizeof taken) != (ssize_t)sizeof taken)
+		taken = 0;
+	close(ready[0]);
+	(void)waitpid(inserter, NULL, 0);
+	struct audit_row *list = NULL;
+	size_t n = 0;
+	long long next = 0;
+	if (rc == STORE_OK && store_audit_add(st, 3, NULL, "race.after", NULL, NULL, NULL) == STORE_OK &&
+	    store_audit_list(st, 0, 1, &list, &n) == STORE_OK && n == 1)
+		next = list[0].id;
+	store_audit_list_free(list, n);
+	if (!CHECK(held && rc == STORE_OK && taken > 0 && next > taken,
+		   NAME("restore race: an id taken while the restore waited is not handed out again")))
+		printf("# rc %d, id %lld taken during the restore, %lld after\n", rc, taken, next);
+	unlink(path);
+	rmdir(dir);
 	store_close(st);
 }
 
@@ -1507,6 +1583,7 @@ int main(void)
 	else if (CHECK(pg_scratch(pg), "PostgreSQL: empty the scratch database")) {
 		run_contract(pg, "PostgreSQL");
 		test_lost_connection(pg, "PostgreSQL");
+		test_restore_race(pg, "PostgreSQL");
 		struct store *st = NULL;
 		if (CHECK(pg_scratch(pg), "PostgreSQL: empty it again") && (st = open_store(pg, "PostgreSQL")))
 			test_cross_restore(st, "PostgreSQL");
