@@ -13,6 +13,7 @@
  * active admin stays, invitations and resets work once, and a rate limit
  * grants exactly its units to processes that race for them. */
 #include <poll.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1289,6 +1290,47 @@ static void test_ops_filled(const struct store_ops *ops, const char *b)
 	      NAME("every operation of the backend's table is filled"));
 }
 
+/* Writes the schema version by the backend's own means (a newer release's
+ * migration would): SQLite's user_version, PostgreSQL's aifacade_schema. */
+static int set_schema_version(const char *database, const char *b, int v)
+{
+	char sqltext[96];
+	int ok = 0;
+	if (strcmp(b, "SQLite") == 0) {
+		sqlite3 *db = NULL;
+		snprintf(sqltext, sizeof sqltext, "PRAGMA user_version = %d", v);
+		ok = sqlite3_open(database, &db) == SQLITE_OK && sqlite3_exec(db, sqltext, NULL, NULL, NULL) == SQLITE_OK;
+		sqlite3_close(db);
+	} else {
+		snprintf(sqltext, sizeof sqltext, "UPDATE aifacade_schema SET version = %d", v);
+		PGconn *c = PQconnectdb(database);
+		PGresult *r = PQexec(c, sqltext);
+		ok = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(r), "1") == 0;
+		PQclear(r);
+		PQfinish(c);
+	}
+	return ok;
+}
+
+/* An older build beside a newer schema (a release that migrated, then
+ * rolled back): migrations only add, so the store opens and reads on. */
+static void test_newer_schema(const char *database, const char *b)
+{
+	char name[200];
+	int latest = store_schema_latest();
+	struct store *st = NULL;
+	struct user u;
+	if (!CHECK(set_schema_version(database, b, latest + 1), NAME("newer schema: a newer release's version")))
+		return;
+	st = open_store(database, b);
+	CHECK(st && store_schema_version(st) == latest + 1 && store_user_find(st, "bob", &u) == STORE_OK,
+	      NAME("newer schema: an older build opens it and reads on, migrating nothing"));
+	if (st)
+		store_user_free(&u);
+	store_close(st);
+	CHECK(set_schema_version(database, b, latest), NAME("newer schema: the version back"));
+}
+
 static void run_contract(const char *database, const char *backend)
 {
 	char name[200];
@@ -1452,6 +1494,43 @@ done:
 	store_close(st);
 }
 
+/* An up-to-date database opens without the migrations' lock: each open
+ * (several a chat turn, one a request) only reads the version. Here the
+ * lock is held by another connection, and an open must not wait for it.
+ * PostgreSQL only (the lock is an advisory lock of its own). */
+static void test_open_unlocked(const char *database, const char *b)
+{
+	char name[200];
+	PGconn *h = PQconnectdb(database);
+	PGresult *r = PQexec(h, "BEGIN; SELECT pg_advisory_xact_lock(1095321185)");
+	int held = PQresultStatus(r) == PGRES_TUPLES_OK;
+	PQclear(r);
+	fflush(stdout);
+	pid_t opener = held ? fork() : -1;
+	if (opener == 0) {
+		char err[512];
+		struct store *st = NULL;
+		int rc = store_open(database, &st, err, sizeof err);
+		store_close(st);
+		_exit(rc == 0 ? 0 : 1);
+	}
+	int status = -1, done = 0;
+	for (int i = 0; opener > 0 && i < 500 && !done; i++) {
+		struct timespec pause = {0, 10000000L};
+		done = waitpid(opener, &status, WNOHANG) == opener;
+		if (!done)
+			nanosleep(&pause, NULL);
+	}
+	if (opener > 0 && !done) {
+		kill(opener, SIGKILL);
+		(void)waitpid(opener, NULL, 0);
+	}
+	CHECK(held && done && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      NAME("an up-to-date database opens while another connection holds the migrations' lock"));
+	PQclear(PQexec(h, "ROLLBACK"));
+	PQfinish(h);
+}
+
 /* A restore while another connection inserts: the insert takes an id
  * after the restore read the sequences and before its TRUNCATE's lock
  * (held back by a lock until then); that id is never handed out again.
@@ -1584,6 +1663,7 @@ int main(void)
 		run_contract(pg, "PostgreSQL");
 		test_lost_connection(pg, "PostgreSQL");
 		test_restore_race(pg, "PostgreSQL");
+		test_open_unlocked(pg, "PostgreSQL");
 		struct store *st = NULL;
 		if (CHECK(pg_scratch(pg), "PostgreSQL: empty it again") && (st = open_store(pg, "PostgreSQL")))
 			test_cross_restore(st, "PostgreSQL");
