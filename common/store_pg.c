@@ -785,7 +785,9 @@ static int migrate(struct pg_store *st, char *err, size_t errlen)
 	int seen = schema_version_unlocked(st, err, errlen);
 	if (seen < 0)
 		return -1;
-	if (seen == N_MIGRATIONS)
+	/* A newer schema (an older binary after a migrating release was
+	 * rolled back): migrations only add, so read on, as on SQLite. */
+	if (seen >= N_MIGRATIONS)
 		return 0;
 	/* Fixed text without parameters: the simple protocol runs a whole step. */
 	static const char head[] = "BEGIN; SET LOCAL client_min_messages = warning;"
@@ -800,12 +802,6 @@ static int migrate(struct pg_store *st, char *err, size_t errlen)
 	PQclear(res);
 	if (!ok) {
 		snprintf(err, errlen, "cannot read the schema version of %s: %s", st->where, PQerrorMessage(st->conn));
-		PQclear(PQexec(st->conn, "ROLLBACK"));
-		return -1;
-	}
-	if (version > N_MIGRATIONS) {
-		snprintf(err, errlen, "database %s has schema version %d, newer than this build's %d; run the"
-			 " release that wrote it", st->where, version, N_MIGRATIONS);
 		PQclear(PQexec(st->conn, "ROLLBACK"));
 		return -1;
 	}

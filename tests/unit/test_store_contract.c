@@ -1357,6 +1357,7 @@ static void run_contract(const char *database, const char *backend)
 	st = open_store(database, backend);
 	CHECK(st && store_schema_version(st) == store_schema_latest(), "reopened: still the latest version");
 	store_close(st);
+	test_newer_schema(database, backend);
 	test_rate_race(database, backend);
 	test_turn_race(database, backend);
 	test_invite_race(database, backend);
