@@ -409,7 +409,8 @@ static const char *const sql[P_COUNT] = {
 	 * holds the terms comes before a long one, as SQLite's bm25 orders;
 	 * then newest first. Only the page's rows are highlighted, each whole
 	 * (HighlightAll keeps the text as written, tags included; search_run
-	 * cuts the snippet around the first match). */
+	 * cuts the snippet around the first match). Ties end on the message id,
+ * then the conversation's (a title hit has no message), as on SQLite. */
 	[P_SEARCH] = "WITH hits AS ("
 		     " SELECT c.id AS cid, c.title, m.id AS mid, m.role, " MSG_INDEXED("m.content") " AS body,"
 		     "  m.created_at AS at,"
@@ -425,11 +426,11 @@ static const char *const sql[P_COUNT] = {
 		     " FROM conversations c"
 		     " WHERE to_tsvector('aifacade_search', c.title) @@ to_tsquery('aifacade_search', $2)"
 		     "  AND c.user_id = $1"
-		     " ORDER BY r, at DESC, mid DESC NULLS LAST LIMIT $3)"
+		     " ORDER BY r, at DESC, mid DESC NULLS LAST, cid DESC LIMIT $3)"
 		     " SELECT cid, title, mid, role,"
 		     "  ts_headline('aifacade_search', body, to_tsquery('aifacade_search', $2),"
 		     "   'HighlightAll=true, StartSel=' || chr(1) || ', StopSel=' || chr(2)),"
-		     "  at, r FROM hits ORDER BY r, at DESC, mid DESC NULLS LAST",
+		     "  at, r FROM hits ORDER BY r, at DESC, mid DESC NULLS LAST, cid DESC",
 	[P_STATS] = "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM sessions),"
 		    " (SELECT count(*) FROM conversations), (SELECT count(*) FROM messages),"
 		    " (SELECT count(*) FROM rate_events)",

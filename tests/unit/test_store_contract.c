@@ -489,6 +489,20 @@ static void test_administration(struct store *st, const char *database, const ch
 	struct user bob;
 	CHECK(store_user_find(st, "bob", &bob) == STORE_OK && store_session_delete_sid(st, bob.id, 9002) == STORE_NOTFOUND,
 	      NAME("another user cannot end a session"));
+	/* The same order on every backend: equal last uses by sid. */
+	CHECK(store_session_insert(st, "b1", bob.id, "ua", 400) == STORE_OK &&
+		      store_session_insert(st, "b2", bob.id, "ua", 400) == STORE_OK &&
+		      store_session_insert(st, "b3", bob.id, "ua", 400) == STORE_OK &&
+		      store_session_insert(st, "b4", bob.id, "ua", 500) == STORE_OK &&
+		      store_session_describe(st, "b2", 9080, "a", "192.0.2.3") == STORE_OK &&
+		      store_session_describe(st, "b1", 9070, "b", "192.0.2.3") == STORE_OK &&
+		      store_session_describe(st, "b3", 9075, "c", "192.0.2.3") == STORE_OK &&
+		      store_session_describe(st, "b4", 9065, "d", "192.0.2.3") == STORE_OK &&
+		      store_session_list(st, bob.id, "b1", &rows, &n) == STORE_OK && n == 4 && rows[0].sid == 9065 &&
+		      rows[1].sid == 9070 && rows[2].sid == 9075 && rows[3].sid == 9080,
+	      NAME("list: the latest used first, equal ones by sid"));
+	store_session_list_free(rows, n);
+	CHECK(store_session_end_all(st, bob.id, NULL, &ended) == STORE_OK && ended == 4, NAME("list: all of bob's ended"));
 	CHECK(store_session_delete_sid(st, alice.id, 9002) == STORE_OK &&
 		      store_session_end_all(st, alice.id, "s1", &ended) == STORE_OK && ended == 1 &&
 		      store_session_list(st, alice.id, "s1", &rows, &n) == STORE_OK && n == 1,
@@ -818,6 +832,23 @@ static void test_search(struct store *st, const char *b)
 		      found(st, seeker, "quokka", 20, NULL, NULL) == 0 && found(st, seeker, "wombat", 20, NULL, NULL) == 1 &&
 		      store_conv_delete(st, seeker, doomed.id) == STORE_OK && found(st, seeker, "wombat", 20, NULL, NULL) == 0,
 	      NAME("search: the index follows an edit and a delete"));
+	/* Equal titles at the same time: the newest conversation first, on
+	 * every backend. */
+	struct conversation ties[3];
+	int made = 0;
+	for (int i = 0; i < 3; i++)
+		made += store_conv_create(st, seeker, "kiwi tiebreak", 800, &ties[i]) == STORE_OK;
+	int got = made == 3 ? found(st, seeker, "tiebreak", 20, &hits, &n) : -1;
+	CHECK(got == 3 && hits[0].conversation_id == ties[2].id && hits[1].conversation_id == ties[1].id &&
+		      hits[2].conversation_id == ties[0].id,
+	      NAME("search: equal title hits, the newest conversation first"));
+	if (got >= 0)
+		store_search_free(hits, n);
+	for (int i = 0; i < made; i++) {
+		store_conv_delete(st, seeker, ties[i].id);
+		store_conv_free(&ties[i]);
+	}
+
 	/* A message far longer than any search index holds whole (answers
 	 * may be 4 MiB, imports more): about 2 MB of distinct words. It is
 	 * stored and read back as written, and a word near its start is
