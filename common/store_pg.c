@@ -1006,7 +1006,10 @@ static void pg_patience(struct store *pub, int ms)
 static int pg_end_request(struct store *pub)
 {
 	struct pg_store *st = pg(pub);
-	if (PQtransactionStatus(st->conn) == PQTRANS_IDLE)
+	PGTransactionStatusType t = PQtransactionStatus(st->conn);
+	/* A connection lost outside a transaction left none open; the next
+	 * statement reconnects (fresh()). */
+	if (t == PQTRANS_IDLE || (t == PQTRANS_UNKNOWN && st->txn == 0))
 		return 0;
 	log_warn("a transaction was left open by the request; rolled it back");
 	pg_rollback(pub);

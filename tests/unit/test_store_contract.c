@@ -1508,6 +1508,7 @@ static void test_lost_connection(const char *database, const char *b)
 	int held = read(ready[0], &c, 1) == 1 && c == 'y';
 	close(ready[0]);
 	rc = held ? store_audit_add(st, 4, NULL, "lost.write", NULL, NULL, NULL) : -1;
+	int left_open = store_end_request(st);
 	(void)waitpid(holder, NULL, 0);
 	/* the server's own run commits once the lock is gone */
 	long long count = 0;
@@ -1522,6 +1523,7 @@ static void test_lost_connection(const char *database, const char *b)
 	if (!CHECK(held && rc == STORE_UNAVAILABLE && count == 1,
 		   NAME("lost connection: a write the server had when it was lost is not written again")))
 		printf("# rc %d, %lld rows\n", rc, count);
+	CHECK(left_open == 0, NAME("lost connection: the request's end finds no transaction left open"));
 done:
 	store_close(st);
 }
