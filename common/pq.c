@@ -49,6 +49,8 @@ static struct {
 	PGresult *(*get_result)(PGconn *);
 	int (*put_copy_data)(PGconn *, const char *, int);
 	int (*put_copy_end)(PGconn *, const char *);
+	int (*socket)(const PGconn *);
+	int (*consume_input)(PGconn *);
 } pq;
 
 static int pq_loaded;
@@ -89,7 +91,8 @@ int pq_load(char *err, size_t errlen)
 	    TAKE(set_notice_receiver, "PQsetNoticeReceiver") < 0 || TAKE(ftype, "PQftype") < 0 ||
 	    TAKE(send_query_params, "PQsendQueryParams") < 0 || TAKE(set_single_row_mode, "PQsetSingleRowMode") < 0 ||
 	    TAKE(get_result, "PQgetResult") < 0 || TAKE(put_copy_data, "PQputCopyData") < 0 ||
-	    TAKE(put_copy_end, "PQputCopyEnd") < 0) {
+	    TAKE(put_copy_end, "PQputCopyEnd") < 0 || TAKE(socket, "PQsocket") < 0 ||
+	    TAKE(consume_input, "PQconsumeInput") < 0) {
 		dlclose(lib);
 		memset(&pq, 0, sizeof pq);
 		return -1;
@@ -149,6 +152,8 @@ int PQsetSingleRowMode(PGconn *conn) { return pq.set_single_row_mode(conn); }
 PGresult *PQgetResult(PGconn *conn) { return pq.get_result(conn); }
 int PQputCopyData(PGconn *conn, const char *buffer, int nbytes) { return pq.put_copy_data(conn, buffer, nbytes); }
 int PQputCopyEnd(PGconn *conn, const char *errormsg) { return pq.put_copy_end(conn, errormsg); }
+int PQsocket(const PGconn *conn) { return pq.socket(conn); }
+int PQconsumeInput(PGconn *conn) { return pq.consume_input(conn); }
 
 /* PQclear(NULL) is allowed, and store_pg.c relies on it. */
 void PQclear(PGresult *res)

@@ -15,6 +15,7 @@
 #include "store_backend.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,17 @@
 #include "buf.h"
 #include "log.h"
 #include "search.h"
+
+/* What of a message the search index reads (README, "Search"): its first
+ * 100,000 characters. A tsvector holds at most 1 MB of lexemes and
+ * positions, and to_tsvector() of a longer text fails (54000), which would
+ * refuse the message itself: answers may be 4 MiB, imports more. A word
+ * costs at least 2 characters (a letter and a separator) and at most about
+ * 11 bytes of tsvector (its lexeme of one character, up to 6 bytes once
+ * unaccent expands it, alignment, a position and its count), so 100,000
+ * characters stay under 600 kB. The index and the query (P_SEARCH) name
+ * the same expression, so the query uses the index. */
+#define MSG_INDEXED(column) "left(" column ", 100000)"
 
 /* The PostgreSQL schema at each version of store_sqlite.c's numbering.
  * Append-only once released; until the backend ships (docs/issue14-plan.md)
@@ -98,7 +110,8 @@ static const char *const migrations[] = {
 	"CREATE TEXT SEARCH CONFIGURATION aifacade_search (COPY = simple);"
 	"ALTER TEXT SEARCH CONFIGURATION aifacade_search ALTER MAPPING FOR asciiword, asciihword, hword_asciipart,"
 	"  word, hword, hword_part, numword, numhword, hword_numpart WITH unaccent, simple;"
-	"CREATE INDEX messages_search ON messages USING gin (to_tsvector('aifacade_search', content));"
+	"CREATE INDEX messages_search ON messages"
+	"  USING gin (to_tsvector('aifacade_search', " MSG_INDEXED("content") "));"
 	"CREATE INDEX conversations_search ON conversations USING gin (to_tsvector('aifacade_search', title));",
 	/* 5: roles and status, budgets, describable sessions, API tokens,
 	 * invitations, password resets, usage and the audit log. */
@@ -396,12 +409,16 @@ static const char *const sql[P_COUNT] = {
 	 * holds the terms comes before a long one, as SQLite's bm25 orders;
 	 * then newest first. Only the page's rows are highlighted, each whole
 	 * (HighlightAll keeps the text as written, tags included; search_run
-	 * cuts the snippet around the first match). */
+	 * cuts the snippet around the first match). Ties end on the message id,
+ * then the conversation's (a title hit has no message), as on SQLite. */
 	[P_SEARCH] = "WITH hits AS ("
-		     " SELECT c.id AS cid, c.title, m.id AS mid, m.role, m.content AS body, m.created_at AS at,"
-		     "  -ts_rank(to_tsvector('aifacade_search', m.content), to_tsquery('aifacade_search', $2), 2) AS r"
+		     " SELECT c.id AS cid, c.title, m.id AS mid, m.role, " MSG_INDEXED("m.content") " AS body,"
+		     "  m.created_at AS at,"
+		     "  -ts_rank(to_tsvector('aifacade_search', " MSG_INDEXED("m.content") "),"
+		     "   to_tsquery('aifacade_search', $2), 2) AS r"
 		     " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
-		     " WHERE to_tsvector('aifacade_search', m.content) @@ to_tsquery('aifacade_search', $2)"
+		     " WHERE to_tsvector('aifacade_search', " MSG_INDEXED("m.content") ")"
+		     "  @@ to_tsquery('aifacade_search', $2)"
 		     "  AND c.user_id = $1"
 		     " UNION ALL"
 		     " SELECT c.id, c.title, NULL, NULL, c.title, c.updated_at,"
@@ -409,11 +426,11 @@ static const char *const sql[P_COUNT] = {
 		     " FROM conversations c"
 		     " WHERE to_tsvector('aifacade_search', c.title) @@ to_tsquery('aifacade_search', $2)"
 		     "  AND c.user_id = $1"
-		     " ORDER BY r, at DESC, mid DESC NULLS LAST LIMIT $3)"
+		     " ORDER BY r, at DESC, mid DESC NULLS LAST, cid DESC LIMIT $3)"
 		     " SELECT cid, title, mid, role,"
 		     "  ts_headline('aifacade_search', body, to_tsquery('aifacade_search', $2),"
 		     "   'HighlightAll=true, StartSel=' || chr(1) || ', StopSel=' || chr(2)),"
-		     "  at, r FROM hits ORDER BY r, at DESC, mid DESC NULLS LAST",
+		     "  at, r FROM hits ORDER BY r, at DESC, mid DESC NULLS LAST, cid DESC",
 	[P_STATS] = "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM sessions),"
 		    " (SELECT count(*) FROM conversations), (SELECT count(*) FROM messages),"
 		    " (SELECT count(*) FROM rate_events)",
@@ -437,8 +454,13 @@ static const char *const sql[P_COUNT] = {
 			 "  pg_sequence_last_value(pg_get_serial_sequence('audit', 'id')::regclass)"
 			 " UNION ALL SELECT 'gateway_calls', (SELECT coalesce(max(id), 0) FROM gateway_calls),"
 			 "  pg_sequence_last_value(pg_get_serial_sequence('gateway_calls', 'id')::regclass)",
-	/* $1 is one of P_HIGH_WATER's table names, bound as a value. */
-	[P_SETVAL] = "SELECT setval(pg_get_serial_sequence($1, 'id'), $2)",
+	/* $1 is one of P_HIGH_WATER's table names, bound as a value; $2 the
+	 * highest id the restore knows of. Run after the restore's TRUNCATE,
+	 * whose lock keeps every insert out from then on, so the sequence's
+	 * own value read here is final: an id an insert took between the
+	 * restore's first read and that lock is never handed out again. */
+	[P_SETVAL] = "SELECT setval(pg_get_serial_sequence($1, 'id'),"
+		     " greatest($2::bigint, pg_sequence_last_value(pg_get_serial_sequence($1, 'id')::regclass)))",
 	[P_RESET] = "TRUNCATE users, sessions, rate_events, conversations, messages, turns, api_tokens, invites,"
 		    " password_resets, usage, audit, gateway_calls",
 };
@@ -493,18 +515,69 @@ static int rc_of_result(struct pg_store *st, const PGresult *res, const char *wh
 	return STORE_ERROR;
 }
 
+/* Whether a statement may run again after its connection was lost while
+ * it ran: the server may have run it, committed, and lost only its
+ * answer. A read (every SELECT but setval, and P_SEARCH's WITH of a
+ * SELECT) or a BEGIN changes nothing; a write whose outcome is unknown is
+ * never run twice (a message stored twice), it answers STORE_UNAVAILABLE. */
+static int rerunnable(enum pg_stmt id)
+{
+	if (id == P_BEGIN || id == P_BEGIN_READ || id == P_SEARCH)
+		return 1;
+	return id != P_SETVAL && strncmp(sql[id], "SELECT ", 7) == 0;
+}
+
 static int retryable(const PGresult *res)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	return state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0);
 }
 
+/* Before a statement or BEGIN outside a transaction: a connection that is
+ * known bad, or that the server (or PgBouncer, restarted) closed while it
+ * sat idle, is reset before anything is sent on it. libpq sees a close only
+ * once it reads, so the socket is polled without waiting: nothing is due
+ * on an idle connection, and what is there is the server's goodbye (an
+ * error, then the end of the stream), read until the end shows. A
+ * statement sent on a dead connection may fail after the server ran it,
+ * and a write whose outcome is unknown is never run again (run_v()). */
+static int fresh(struct pg_store *st, const char *what)
+{
+	PGTransactionStatusType t = PQtransactionStatus(st->conn);
+	if (st->txn != 0 || (t != PQTRANS_IDLE && t != PQTRANS_UNKNOWN))
+		return STORE_OK;
+	int bad = PQstatus(st->conn) == CONNECTION_BAD;
+	for (int i = 0; i < 4 && !bad; i++) {
+		struct pollfd p = {.fd = PQsocket(st->conn), .events = POLLIN};
+		if (p.fd < 0) {
+			bad = 1;
+		} else if (poll(&p, 1, 0) > 0) {
+			if (!PQconsumeInput(st->conn) || PQstatus(st->conn) == CONNECTION_BAD)
+				bad = 1;
+		} else {
+			break;
+		}
+	}
+	if (!bad)
+		return STORE_OK;
+	PQreset(st->conn);
+	if (PQstatus(st->conn) == CONNECTION_OK) {
+		log_warn("database %s: the connection was lost (closed by the server or PgBouncer); reconnected"
+			 " before %s", st->where, what);
+		return STORE_OK;
+	}
+	log_error("database %s: %s failed: cannot reconnect (%.200s); check that PostgreSQL (and PgBouncer) run and"
+		  " DATABASE names them", st->where, what, PQerrorMessage(st->conn));
+	return STORE_UNAVAILABLE;
+}
+
 /* Runs statement id with parameters given by types ('t' a string or NULL,
  * 'i' a long long, 'n' a long long that is NULL when negative), and hands
  * its result to *out (the caller PQclear()s it) when out is not NULL.
- * Outside a transaction a serialization failure or deadlock is tried again,
- * and a lost connection is reset and tried again, a bounded number of
- * times. The one runner of this backend: every operation goes through it. */
+ * Outside a transaction a serialization failure or deadlock is tried again
+ * (PostgreSQL rolled it back), and a read whose connection was lost is
+ * tried again on a new one, a bounded number of times; a write whose
+ * connection was lost is not (rerunnable()). The one runner of this backend: every operation goes through it. */
 static int run_own_txn(struct pg_store *st, enum pg_stmt id, const char *what, PGresult **out, int n,
 		       const char *const *values);
 
@@ -517,6 +590,11 @@ static int run_v(struct pg_store *st, enum pg_stmt id, const char *what, PGresul
 	int n = (int)strlen(types);
 	if (out)
 		*out = NULL;
+	if (id != P_COMMIT && id != P_ROLLBACK) {
+		int rc = fresh(st, what);
+		if (rc != STORE_OK)
+			return rc;
+	}
 	if (n > MAX_PARAMS) {
 		log_error("database %s: %s: more than %d parameters", st->where, what, MAX_PARAMS);
 		return STORE_ERROR;
@@ -552,6 +630,16 @@ static int run_v(struct pg_store *st, enum pg_stmt id, const char *what, PGresul
 		/* Inside a transaction the caller decides: its earlier
 		 * statements are gone with the failed one. */
 		int again = attempt < PG_RETRIES && st->txn == 0 && id != P_COMMIT;
+		if (again && PQstatus(st->conn) == CONNECTION_BAD && !rerunnable(id)) {
+			/* fresh() found no loss before it was sent: the loss
+			 * came while the server had it. The next statement
+			 * resets the connection (fresh()). */
+			log_error("database %s: %s: the connection was lost while the server had it (%.200s); whether it was"
+				  " written is unknown, so it is not run again; check that PostgreSQL (and PgBouncer) run",
+				  st->where, what, res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
+			PQclear(res);
+			return STORE_UNAVAILABLE;
+		}
 		if (again && PQstatus(st->conn) == CONNECTION_BAD) {
 			PQclear(res);
 			PQreset(st->conn);
@@ -667,8 +755,41 @@ static char *describe(PGconn *conn)
 	return s;
 }
 
+/* The schema version without a lock: 0 when aifacade_schema does not exist
+ * yet, -1 when it cannot be read (err says why). */
+static int schema_version_unlocked(struct pg_store *st, char *err, size_t errlen)
+{
+	PGresult *res = PQexec(st->conn, "SELECT coalesce(max(version), 0) FROM aifacade_schema");
+	int version = -1;
+	if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		version = atoi(PQgetvalue(res, 0, 0));
+	} else {
+		const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+		if (state && strcmp(state, "42P01") == 0) /* undefined_table: a new database */
+			version = 0;
+		else
+			snprintf(err, errlen, "cannot read the schema version of %s: %s", st->where,
+				 PQerrorMessage(st->conn));
+	}
+	PQclear(res);
+	return version;
+}
+
+/* Brings the schema to this build's version. Every open checks (each
+ * request opens the store, several for a chat turn), so an up-to-date
+ * database costs one read: no transaction, no lock, nothing created, and a
+ * role without CREATE rights opens it. Only a database behind takes the
+ * cluster-wide advisory lock and reads the version again under it: web
+ * nodes that start together migrate once. */
 static int migrate(struct pg_store *st, char *err, size_t errlen)
 {
+	int seen = schema_version_unlocked(st, err, errlen);
+	if (seen < 0)
+		return -1;
+	/* A newer schema (an older binary after a migrating release was
+	 * rolled back): migrations only add, so read on, as on SQLite. */
+	if (seen >= N_MIGRATIONS)
+		return 0;
 	/* Fixed text without parameters: the simple protocol runs a whole step. */
 	static const char head[] = "BEGIN; SET LOCAL client_min_messages = warning;"
 				   " SELECT pg_advisory_xact_lock(" LOCK_MIGRATE ");"
@@ -682,12 +803,6 @@ static int migrate(struct pg_store *st, char *err, size_t errlen)
 	PQclear(res);
 	if (!ok) {
 		snprintf(err, errlen, "cannot read the schema version of %s: %s", st->where, PQerrorMessage(st->conn));
-		PQclear(PQexec(st->conn, "ROLLBACK"));
-		return -1;
-	}
-	if (version > N_MIGRATIONS) {
-		snprintf(err, errlen, "database %s has schema version %d, newer than this build's %d; run the"
-			 " release that wrote it", st->where, version, N_MIGRATIONS);
 		PQclear(PQexec(st->conn, "ROLLBACK"));
 		return -1;
 	}
@@ -800,13 +915,17 @@ static void pg_rollback(struct store *pub);
 static int pg_begin(struct store *pub)
 {
 	struct pg_store *st = pg(pub);
+	/* A connection lost since the last transaction is reset first. */
+	int rc = fresh(st, "begin");
+	if (rc != STORE_OK)
+		return rc;
 	/* As SQLite refuses BEGIN inside a transaction: PostgreSQL would only
 	 * warn, and the inner COMMIT would end the outer transaction. */
 	if (PQtransactionStatus(st->conn) != PQTRANS_IDLE) {
 		log_error("database %s: begin inside a transaction", st->where);
 		return STORE_ERROR;
 	}
-	int rc = run(st, P_BEGIN, "begin", NULL, "");
+	rc = run(st, P_BEGIN, "begin", NULL, "");
 	if (rc == STORE_OK) {
 		st->txn = 2;
 		st->txn_rc = STORE_OK;
@@ -822,11 +941,14 @@ static int pg_begin(struct store *pub)
 static int pg_read_begin(struct store *pub)
 {
 	struct pg_store *st = pg(pub);
+	int rc = fresh(st, "begin a read snapshot");
+	if (rc != STORE_OK)
+		return rc;
 	if (PQtransactionStatus(st->conn) != PQTRANS_IDLE) {
 		log_error("database %s: read snapshot inside a transaction", st->where);
 		return STORE_ERROR;
 	}
-	int rc = run(st, P_BEGIN_READ, "begin a read snapshot", NULL, "");
+	rc = run(st, P_BEGIN_READ, "begin a read snapshot", NULL, "");
 	if (rc == STORE_OK) {
 		st->txn = 1;
 		st->txn_rc = STORE_OK;
@@ -837,7 +959,9 @@ static int pg_read_begin(struct store *pub)
 static void pg_rollback(struct store *pub)
 {
 	struct pg_store *st = pg(pub);
-	if (PQtransactionStatus(st->conn) == PQTRANS_IDLE) {
+	/* A lost connection took its transaction with it (the statement
+	 * that found it lost has said so in the log). */
+	if (PQtransactionStatus(st->conn) == PQTRANS_IDLE || PQstatus(st->conn) == CONNECTION_BAD) {
 		st->txn = 0;
 		return;
 	}

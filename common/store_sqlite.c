@@ -2223,7 +2223,9 @@ static int search_run(struct sqlite_store *st, enum stmt_id id, long long user_i
 	return out;
 }
 
-/* Best rank first (bm25 is lower for better), then newest. */
+/* Best rank first (bm25 is lower for better), then newest; ties end on
+ * the message id, then the conversation's (title hits have no message),
+ * as on PostgreSQL: qsort is not stable. */
 static int hit_cmp(const void *a, const void *b)
 {
 	const struct search_hit *x = a, *y = b;
@@ -2231,7 +2233,9 @@ static int hit_cmp(const void *a, const void *b)
 		return x->rank < y->rank ? -1 : 1;
 	if (x->created_at != y->created_at)
 		return x->created_at > y->created_at ? -1 : 1;
-	return x->message_id > y->message_id ? -1 : x->message_id < y->message_id;
+	if (x->message_id != y->message_id)
+		return x->message_id > y->message_id ? -1 : 1;
+	return x->conversation_id > y->conversation_id ? -1 : x->conversation_id < y->conversation_id;
 }
 
 char *store_sqlite_fts5_query(const struct search_query *q)

@@ -1,7 +1,8 @@
 /* test_ratelimit.c: unit tests for ratelimit.c on a temporary SQLite
  * database: the limit exactly, the sliding window, Retry-After, separate
- * buckets, counting without checking, the purge of old events, and a store
- * failure that leaves no transaction open. */
+ * buckets, counting without checking, the purge of old events, a store
+ * failure that leaves no transaction open, and a failed purge that leaves
+ * the request allowed. */
 #include <sqlite3.h>
 
 #include "check.h"
@@ -79,6 +80,26 @@ static void test_failure(struct store *st, const char *path)
 	      "failure: the store works on afterwards (no transaction left open)");
 }
 
+/* The purge is housekeeping: when it fails after the event was taken,
+ * the request is still allowed (it counted), never an error. */
+static void test_purge_failure(struct store *st, const char *path)
+{
+	const struct rate r = {100, 60};
+	long retry = 0;
+	const long long t = 64LL * 30000000001LL; /* a multiple of 64: a purge */
+	sqlite3 *db = NULL;
+	int ok = sqlite3_open(path, &db) == SQLITE_OK &&
+		 sqlite3_exec(db, "CREATE TRIGGER no_purge BEFORE DELETE ON rate_events"
+				  " BEGIN SELECT RAISE(ABORT, 'no purge today'); END",
+			      NULL, NULL, NULL) == SQLITE_OK;
+	CHECK(ok, "purge failure: deletes of rate events fail behind the store's back");
+	CHECK(ratelimit_hit(st, "purge-fails", &r, t, 1, &retry) == 0 && count_in(st, "purge-fails", 0) == 1,
+	      "purge failure: the request is allowed and counted, not an error");
+	ok = sqlite3_exec(db, "DROP TRIGGER no_purge", NULL, NULL, NULL) == SQLITE_OK;
+	sqlite3_close(db);
+	CHECK(ok, "purge failure: deletes work again");
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -96,6 +117,7 @@ int main(void)
 	test_window(st);
 	test_purge(st);
 	test_failure(st, path);
+	test_purge_failure(st, path);
 	store_close(st);
 	remove_tree(root);
 	return check_done();

@@ -13,10 +13,13 @@
  * active admin stays, invitations and resets work once, and a rate limit
  * grants exactly its units to processes that race for them. */
 #include <poll.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -486,6 +489,20 @@ static void test_administration(struct store *st, const char *database, const ch
 	struct user bob;
 	CHECK(store_user_find(st, "bob", &bob) == STORE_OK && store_session_delete_sid(st, bob.id, 9002) == STORE_NOTFOUND,
 	      NAME("another user cannot end a session"));
+	/* The same order on every backend: equal last uses by sid. */
+	CHECK(store_session_insert(st, "b1", bob.id, "ua", 400) == STORE_OK &&
+		      store_session_insert(st, "b2", bob.id, "ua", 400) == STORE_OK &&
+		      store_session_insert(st, "b3", bob.id, "ua", 400) == STORE_OK &&
+		      store_session_insert(st, "b4", bob.id, "ua", 500) == STORE_OK &&
+		      store_session_describe(st, "b2", 9080, "a", "192.0.2.3") == STORE_OK &&
+		      store_session_describe(st, "b1", 9070, "b", "192.0.2.3") == STORE_OK &&
+		      store_session_describe(st, "b3", 9075, "c", "192.0.2.3") == STORE_OK &&
+		      store_session_describe(st, "b4", 9065, "d", "192.0.2.3") == STORE_OK &&
+		      store_session_list(st, bob.id, "b1", &rows, &n) == STORE_OK && n == 4 && rows[0].sid == 9065 &&
+		      rows[1].sid == 9070 && rows[2].sid == 9075 && rows[3].sid == 9080,
+	      NAME("list: the latest used first, equal ones by sid"));
+	store_session_list_free(rows, n);
+	CHECK(store_session_end_all(st, bob.id, NULL, &ended) == STORE_OK && ended == 4, NAME("list: all of bob's ended"));
 	CHECK(store_session_delete_sid(st, alice.id, 9002) == STORE_OK &&
 		      store_session_end_all(st, alice.id, "s1", &ended) == STORE_OK && ended == 1 &&
 		      store_session_list(st, alice.id, "s1", &rows, &n) == STORE_OK && n == 1,
@@ -815,6 +832,64 @@ static void test_search(struct store *st, const char *b)
 		      found(st, seeker, "quokka", 20, NULL, NULL) == 0 && found(st, seeker, "wombat", 20, NULL, NULL) == 1 &&
 		      store_conv_delete(st, seeker, doomed.id) == STORE_OK && found(st, seeker, "wombat", 20, NULL, NULL) == 0,
 	      NAME("search: the index follows an edit and a delete"));
+	/* Equal titles at the same time: the newest conversation first, on
+	 * every backend. */
+	struct conversation ties[3];
+	int made = 0;
+	for (int i = 0; i < 3; i++)
+		made += store_conv_create(st, seeker, "kiwi tiebreak", 800, &ties[i]) == STORE_OK;
+	int got = made == 3 ? found(st, seeker, "tiebreak", 20, &hits, &n) : -1;
+	CHECK(got == 3 && hits[0].conversation_id == ties[2].id && hits[1].conversation_id == ties[1].id &&
+		      hits[2].conversation_id == ties[0].id,
+	      NAME("search: equal title hits, the newest conversation first"));
+	if (got >= 0)
+		store_search_free(hits, n);
+	for (int i = 0; i < made; i++) {
+		store_conv_delete(st, seeker, ties[i].id);
+		store_conv_free(&ties[i]);
+	}
+
+	/* A message far longer than any search index holds whole (answers
+	 * may be 4 MiB, imports more): about 2 MB of distinct words. It is
+	 * stored and read back as written, and a word near its start is
+	 * found (README, "Search": PostgreSQL indexes a message's first
+	 * characters, its tsvector being bounded to 1 MB). */
+	size_t big_len = 2u * 1024 * 1024;
+	char *big = malloc(big_len + 32);
+	struct conversation huge = {0};
+	struct message back = {0};
+	long long back_conv = 0;
+	if (CHECK(big != NULL, NAME("search: memory for a 2 MB message"))) {
+		size_t at = (size_t)snprintf(big, 32, "aardvarkian");
+		for (unsigned i = 0; at < big_len; i++) {
+			/* letters only, each word a distinct lexeme of 40
+			 * (long words: fewer of them to index, same bytes) */
+			char w[48];
+			size_t k = 0;
+			for (unsigned v = i; k < 8; v /= 26)
+				w[k++] = (char)('a' + v % 26);
+			memcpy(w + k, "qwertyuiopasdfghjklzxcvbnmqwerty", 32);
+			k += 32;
+			big[at++] = ' ';
+			memcpy(big + at, w, k);
+			at += k;
+		}
+		big[at] = '\0';
+		CHECK(store_conv_create(st, seeker, "huge", 600, &huge) == STORE_OK &&
+			      store_msg_add(st, seeker, huge.id, "assistant", big, "ok", NULL, NULL, 0, 600, &id) ==
+				      STORE_OK &&
+			      store_msg_get(st, seeker, id, &back, &back_conv) == STORE_OK && back.content &&
+			      strcmp(back.content, big) == 0,
+		      NAME("search: a 2 MB message of distinct words is stored and read back whole"));
+		CHECK(found(st, seeker, "aardvarkian", 20, &hits, &n) == 1 && hits[0].message_id == id,
+		      NAME("search: a word near the start of a 2 MB message is found"));
+		store_search_free(hits, n);
+		/* gone before the backups below, which need not copy it */
+		CHECK(store_conv_delete(st, seeker, huge.id) == STORE_OK, NAME("search: the 2 MB message goes"));
+		store_msg_free(&back);
+		store_conv_free(&huge);
+		free(big);
+	}
 	store_conv_free(&budget);
 	store_conv_free(&older);
 	store_conv_free(&long_one);
@@ -1246,6 +1321,47 @@ static void test_ops_filled(const struct store_ops *ops, const char *b)
 	      NAME("every operation of the backend's table is filled"));
 }
 
+/* Writes the schema version by the backend's own means (a newer release's
+ * migration would): SQLite's user_version, PostgreSQL's aifacade_schema. */
+static int set_schema_version(const char *database, const char *b, int v)
+{
+	char sqltext[96];
+	int ok = 0;
+	if (strcmp(b, "SQLite") == 0) {
+		sqlite3 *db = NULL;
+		snprintf(sqltext, sizeof sqltext, "PRAGMA user_version = %d", v);
+		ok = sqlite3_open(database, &db) == SQLITE_OK && sqlite3_exec(db, sqltext, NULL, NULL, NULL) == SQLITE_OK;
+		sqlite3_close(db);
+	} else {
+		snprintf(sqltext, sizeof sqltext, "UPDATE aifacade_schema SET version = %d", v);
+		PGconn *c = PQconnectdb(database);
+		PGresult *r = PQexec(c, sqltext);
+		ok = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(r), "1") == 0;
+		PQclear(r);
+		PQfinish(c);
+	}
+	return ok;
+}
+
+/* An older build beside a newer schema (a release that migrated, then
+ * rolled back): migrations only add, so the store opens and reads on. */
+static void test_newer_schema(const char *database, const char *b)
+{
+	char name[200];
+	int latest = store_schema_latest();
+	struct store *st = NULL;
+	struct user u;
+	if (!CHECK(set_schema_version(database, b, latest + 1), NAME("newer schema: a newer release's version")))
+		return;
+	st = open_store(database, b);
+	CHECK(st && store_schema_version(st) == latest + 1 && store_user_find(st, "bob", &u) == STORE_OK,
+	      NAME("newer schema: an older build opens it and reads on, migrating nothing"));
+	if (st)
+		store_user_free(&u);
+	store_close(st);
+	CHECK(set_schema_version(database, b, latest), NAME("newer schema: the version back"));
+}
+
 static void run_contract(const char *database, const char *backend)
 {
 	char name[200];
@@ -1272,11 +1388,255 @@ static void run_contract(const char *database, const char *backend)
 	st = open_store(database, backend);
 	CHECK(st && store_schema_version(st) == store_schema_latest(), "reopened: still the latest version");
 	store_close(st);
+	test_newer_schema(database, backend);
 	test_rate_race(database, backend);
 	test_turn_race(database, backend);
 	test_invite_race(database, backend);
 	test_patience(database, backend);
 	test_reset(database, backend);
+}
+
+/* Shuts down (how: SHUT_RD, the server's end of the stream unread, as a
+ * server or PgBouncer that closed the connection leaves it; SHUT_RDWR)
+ * every connection of this process to a PostgreSQL or PgBouncer Unix
+ * socket (.s.PGSQL.*) but except: the store's, when it is the only other
+ * one open. Returns how many. */
+static int pg_sockets_shutdown(int how, int except)
+{
+	int n = 0;
+	for (int fd = 0; fd < 1024; fd++) {
+		if (fd == except)
+			continue;
+		struct sockaddr_un peer;
+		socklen_t len = sizeof peer;
+		memset(&peer, 0, sizeof peer);
+		if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0 && peer.sun_family == AF_UNIX &&
+		    strstr(peer.sun_path, ".s.PGSQL.") && shutdown(fd, how) == 0)
+			n++;
+	}
+	return n;
+}
+
+static long long audit_count(struct store *st, const char *action)
+{
+	struct audit_row *list = NULL;
+	size_t n = 0;
+	long long count = 0;
+	if (store_audit_list(st, 0, 1000, &list, &n) != STORE_OK)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		count += strcmp(list[i].action, action) == 0;
+	store_audit_list_free(list, n);
+	return count;
+}
+
+/* A connection the server (or PgBouncer, restarted) closed: the store's
+ * socket is shut down under it, as a restart leaves it. PostgreSQL only. */
+static void test_lost_connection(const char *database, const char *b)
+{
+	char name[200];
+	struct store *st = open_store(database, b);
+	if (!st)
+		return;
+	/* Lost inside a transaction: the statement fails, and the next
+	 * transaction begins on a new connection. */
+	int rc = store_begin(st);
+	if (rc == STORE_OK) {
+		rc = pg_sockets_shutdown(SHUT_RDWR, -1) == 1 ? store_audit_add(st, 1, NULL, "lost.inside", NULL, NULL, NULL)
+							 : STORE_OK;
+		store_rollback(st);
+	}
+	CHECK(rc == STORE_UNAVAILABLE, NAME("lost connection: a statement of the transaction fails unavailable"));
+	rc = store_begin(st);
+	if (rc == STORE_OK && (rc = store_audit_add(st, 2, NULL, "lost.after", NULL, NULL, NULL)) == STORE_OK)
+		rc = store_commit(st);
+	else
+		store_rollback(st);
+	if (!CHECK(rc == STORE_OK && audit_count(st, "lost.after") == 1,
+		   NAME("lost connection: the next begin, write and commit succeed on a new connection")))
+		printf("# rc %d\n", rc);
+	/* Closed while idle: found before anything is sent, so a write
+	 * outside a transaction runs once, on a new connection; and a read
+	 * snapshot begins. */
+	rc = pg_sockets_shutdown(SHUT_RD, -1) == 1 ? store_audit_add(st, 3, NULL, "lost.idle", NULL, NULL, NULL) : -1;
+	CHECK(rc == STORE_OK && audit_count(st, "lost.idle") == 1,
+	      NAME("lost connection: closed while idle, a write outside a transaction runs once"));
+	rc = pg_sockets_shutdown(SHUT_RD, -1) == 1 ? store_read_begin(st) : -1;
+	store_rollback(st);
+	CHECK(rc == STORE_OK, NAME("lost connection: closed while idle, a read snapshot begins"));
+
+	/* Lost while the server has a write: it waits behind a lock another
+	 * connection holds when the store's connection goes; the server then
+	 * runs and commits it all the same. The store cannot know that, and
+	 * must not write it again: one row, STORE_UNAVAILABLE. */
+	int ready[2];
+	if (!CHECK(pipe(ready) == 0, NAME("lost connection: a pipe")))
+		goto done;
+	fflush(stdout);
+	pid_t holder = fork();
+	if (holder == 0) {
+		close(ready[0]);
+		PGconn *h = PQconnectdb(database);
+		PGresult *r = PQexec(h, "BEGIN; LOCK TABLE audit IN EXCLUSIVE MODE");
+		char c = PQresultStatus(r) == PGRES_COMMAND_OK ? 'y' : 'n';
+		PQclear(r);
+		if (write(ready[1], &c, 1) != 1)
+			c = 'n';
+		/* at most 5 s for the store's INSERT to wait on the lock */
+		for (int i = 0; c == 'y' && i < 500; i++) {
+			/* in a transaction, pg_stat_activity is read once unless cleared */
+			PQclear(PQexec(h, "SELECT pg_stat_clear_snapshot()"));
+			r = PQexec(h, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+				      " AND query LIKE 'INSERT INTO audit%'");
+			int waiting = PQresultStatus(r) == PGRES_TUPLES_OK && atoi(PQgetvalue(r, 0, 0)) > 0;
+			PQclear(r);
+			if (waiting) {
+				pg_sockets_shutdown(SHUT_RD, PQsocket(h));
+				break;
+			}
+			struct timespec pause = {0, 10000000L};
+			nanosleep(&pause, NULL);
+		}
+		struct timespec pause = {0, 200000000L};
+		nanosleep(&pause, NULL);
+		PQclear(PQexec(h, "COMMIT"));
+		PQfinish(h);
+		_exit(0);
+	}
+	close(ready[1]);
+	char c = 'n';
+	int held = read(ready[0], &c, 1) == 1 && c == 'y';
+	close(ready[0]);
+	rc = held ? store_audit_add(st, 4, NULL, "lost.write", NULL, NULL, NULL) : -1;
+	int left_open = store_end_request(st);
+	(void)waitpid(holder, NULL, 0);
+	/* the server's own run commits once the lock is gone */
+	long long count = 0;
+	for (int i = 0; i < 100 && count < 1; i++) {
+		struct timespec pause = {0, 20000000L};
+		nanosleep(&pause, NULL);
+		count = audit_count(st, "lost.write");
+	}
+	struct timespec settle = {0, 300000000L};
+	nanosleep(&settle, NULL);
+	count = audit_count(st, "lost.write");
+	if (!CHECK(held && rc == STORE_UNAVAILABLE && count == 1,
+		   NAME("lost connection: a write the server had when it was lost is not written again")))
+		printf("# rc %d, %lld rows\n", rc, count);
+	CHECK(left_open == 0, NAME("lost connection: the request's end finds no transaction left open"));
+done:
+	store_close(st);
+}
+
+/* An up-to-date database opens without the migrations' lock: each open
+ * (several a chat turn, one a request) only reads the version. Here the
+ * lock is held by another connection, and an open must not wait for it.
+ * PostgreSQL only (the lock is an advisory lock of its own). */
+static void test_open_unlocked(const char *database, const char *b)
+{
+	char name[200];
+	PGconn *h = PQconnectdb(database);
+	PGresult *r = PQexec(h, "BEGIN; SELECT pg_advisory_xact_lock(1095321185)");
+	int held = PQresultStatus(r) == PGRES_TUPLES_OK;
+	PQclear(r);
+	fflush(stdout);
+	pid_t opener = held ? fork() : -1;
+	if (opener == 0) {
+		char err[512];
+		struct store *st = NULL;
+		int rc = store_open(database, &st, err, sizeof err);
+		store_close(st);
+		_exit(rc == 0 ? 0 : 1);
+	}
+	int status = -1, done = 0;
+	for (int i = 0; opener > 0 && i < 500 && !done; i++) {
+		struct timespec pause = {0, 10000000L};
+		done = waitpid(opener, &status, WNOHANG) == opener;
+		if (!done)
+			nanosleep(&pause, NULL);
+	}
+	if (opener > 0 && !done) {
+		kill(opener, SIGKILL);
+		(void)waitpid(opener, NULL, 0);
+	}
+	CHECK(held && done && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      NAME("an up-to-date database opens while another connection holds the migrations' lock"));
+	PQclear(PQexec(h, "ROLLBACK"));
+	PQfinish(h);
+}
+
+/* A restore while another connection inserts: the insert takes an id
+ * after the restore read the sequences and before its TRUNCATE's lock
+ * (held back by a lock until then); that id is never handed out again.
+ * PostgreSQL only (SQLite's restore holds its write lock throughout). */
+static void test_restore_race(const char *database, const char *b)
+{
+	char name[200], dir[] = "/tmp/aifacade-unit-restore.XXXXXX", path[64];
+	struct store *st = open_store(database, b);
+	int ready[2];
+	if (!st || !CHECK(mkdtemp(dir) != NULL && pipe(ready) == 0, NAME("restore race: a directory and a pipe"))) {
+		store_close(st);
+		return;
+	}
+	snprintf(path, sizeof path, "%s/b.db", dir);
+	int rc = store_audit_add(st, 1, NULL, "race.before", NULL, NULL, NULL);
+	if (rc == STORE_OK)
+		rc = store_backup(st, path);
+	fflush(stdout);
+	pid_t inserter = fork();
+	if (inserter == 0) {
+		close(ready[0]);
+		PGconn *h = PQconnectdb(database);
+		PGresult *r = PQexec(h, "BEGIN; LOCK TABLE audit IN ROW EXCLUSIVE MODE");
+		char c = PQresultStatus(r) == PGRES_COMMAND_OK ? 'y' : 'n';
+		PQclear(r);
+		if (write(ready[1], &c, 1) != 1)
+			c = 'n';
+		/* at most 5 s for the restore's TRUNCATE to wait on the lock */
+		for (int i = 0; c == 'y' && i < 500; i++) {
+			/* in a transaction, pg_stat_activity is read once unless cleared */
+			PQclear(PQexec(h, "SELECT pg_stat_clear_snapshot()"));
+			r = PQexec(h, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+				      " AND query LIKE 'TRUNCATE%'");
+			int waiting = PQresultStatus(r) == PGRES_TUPLES_OK && atoi(PQgetvalue(r, 0, 0)) > 0;
+			PQclear(r);
+			if (waiting)
+				break;
+			struct timespec pause = {0, 10000000L};
+			nanosleep(&pause, NULL);
+		}
+		r = PQexec(h, "INSERT INTO audit (at, action) VALUES (2, 'race.during') RETURNING id");
+		long long id = PQresultStatus(r) == PGRES_TUPLES_OK ? atoll(PQgetvalue(r, 0, 0)) : 0;
+		PQclear(r);
+		PQclear(PQexec(h, "COMMIT"));
+		PQfinish(h);
+		if (write(ready[1], &id, sizeof id) != (ssize_t)sizeof id)
+			_exit(1);
+		_exit(0);
+	}
+	close(ready[1]);
+	char c = 'n';
+	long long taken = 0;
+	int held = read(ready[0], &c, 1) == 1 && c == 'y';
+	if (rc == STORE_OK && held)
+		rc = store_restore(st, path);
+	if (read(ready[0], &taken, sizeof taken) != (ssize_t)sizeof taken)
+		taken = 0;
+	close(ready[0]);
+	(void)waitpid(inserter, NULL, 0);
+	struct audit_row *list = NULL;
+	size_t n = 0;
+	long long next = 0;
+	if (rc == STORE_OK && store_audit_add(st, 3, NULL, "race.after", NULL, NULL, NULL) == STORE_OK &&
+	    store_audit_list(st, 0, 1, &list, &n) == STORE_OK && n == 1)
+		next = list[0].id;
+	store_audit_list_free(list, n);
+	if (!CHECK(held && rc == STORE_OK && taken > 0 && next > taken,
+		   NAME("restore race: an id taken while the restore waited is not handed out again")))
+		printf("# rc %d, id %lld taken during the restore, %lld after\n", rc, taken, next);
+	unlink(path);
+	rmdir(dir);
+	store_close(st);
 }
 
 #undef NAME
@@ -1335,6 +1695,9 @@ int main(void)
 		       " tests/pg.sh can start a cluster)\n");
 	else if (CHECK(pg_scratch(pg), "PostgreSQL: empty the scratch database")) {
 		run_contract(pg, "PostgreSQL");
+		test_lost_connection(pg, "PostgreSQL");
+		test_restore_race(pg, "PostgreSQL");
+		test_open_unlocked(pg, "PostgreSQL");
 		struct store *st = NULL;
 		if (CHECK(pg_scratch(pg), "PostgreSQL: empty it again") && (st = open_store(pg, "PostgreSQL")))
 			test_cross_restore(st, "PostgreSQL");
