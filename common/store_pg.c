@@ -10,8 +10,8 @@
  * as SQLite's, so a schema version means the same tables on both; they run
  * under an advisory lock, so web nodes that start together migrate once.
  * Ids come from identity columns, whose sequences never hand an id out
- * twice (SECURITY.md). Operations not written yet are NULL in the table and
- * answer STORE_ERROR with a log line naming them (store.c). */
+ * twice (SECURITY.md). The operations table is whole: the contract test
+ * (tests/unit/test_store_contract.c) walks it for NULLs. */
 #include "store_backend.h"
 
 #include <errno.h>
@@ -44,8 +44,9 @@
 #define MSG_INDEXED(column) "left(" column ", 100000)"
 
 /* The PostgreSQL schema at each version of store_sqlite.c's numbering.
- * Append-only once released; until the backend ships (docs/issue14-plan.md)
- * no PostgreSQL database exists to upgrade, and steps may still change. */
+ * Append-only, as SQLite's: operators' databases are at one of these
+ * versions, so a change to the schema is a new step with the next number,
+ * in both backends, never an edit of a step here. */
 static const char *const migrations[] = {
 	/* 1: accounts, sessions, rate limits, conversations, messages */
 	"CREATE TABLE users ("
