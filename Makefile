@@ -118,7 +118,7 @@ test-load: all
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem -Icommon common cgi-bin tools tests/unit
-	shellcheck -x tools/*.sh tests/*.sh tests/*.bash tests/e2e/*.sh tests/hardening/*.sh bench/*.sh .ci/run
+	shellcheck -x tools/*.sh tools/docker/*.sh tests/*.sh tests/*.bash tests/e2e/*.sh tests/hardening/*.sh bench/*.sh .ci/run
 	tools/check-output.sh
 
 clean:
