@@ -75,6 +75,17 @@ SQL
   fi
 fi
 
+# A primary whose peer is a primary too was failed over while it was down:
+# its data is behind the promoted node's and must never take writes beside
+# it (two primaries: each web node would write to either).
+peer=${PG_PEER:-}
+if [ -n "$peer" ] && [ ! -f "$PGDATA/standby.signal" ]; then
+  if in_recovery=$(PGPASSWORD=$repl_pw PGCONNECT_TIMEOUT=3 psql -h "$peer" -U replicator -d postgres -Atc \
+      'SELECT pg_is_in_recovery()' 2>/dev/null) && [ "$in_recovery" = f ]; then
+    fail "$peer is a primary (promoted while this node was down): this node's data must not take writes beside it; rebuild it as $peer's standby: remove its volume and start it with PG_FOLLOW=$peer (README, \"Several web nodes on PostgreSQL\")"
+  fi
+fi
+
 if [ -f "$PGDATA/standby.signal" ]; then say "starting as a standby"; else say "starting as a primary"; fi
 # Settings on the command line, not in postgresql.conf: a base backup
 # copies that file, and a standby promoted must not wait for a standby

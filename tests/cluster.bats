@@ -1,0 +1,225 @@
+#!/usr/bin/env bats
+# cluster.bats: several web nodes on PostgreSQL, in the real containers
+# (docker-compose.cluster.yml; tools/docker-test.sh starts the cluster and
+# runs this file: make test-docker, or tools/docker-test.sh cluster).
+#
+# Under a load of prompts and history reads from many users (through Caddy):
+# a web node is killed, the others go on, no prompt answered 2xx is lost and
+# none is stored twice, and the node rejoins when started again; a login
+# limit reached through the nodes holds on each of them; the primary
+# PostgreSQL is killed and its synchronous standby promoted: the app answers
+# 503 for a few seconds, then works again with no answered prompt lost; the
+# old primary is rebuilt as the new one's standby (README, "Several web
+# nodes on PostgreSQL"). Each test prints its counts ("# cluster: ...").
+# Bounded: each wait has a limit, the load runs at most 90 s.
+
+load helpers
+
+: "${CLUSTER_DIR:?set by tools/docker-test.sh (the cluster phase)}"
+ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+PGDATA_DIR=/var/lib/postgresql/data/pgdata
+LOAD_USERS=${CLUSTER_LOAD_USERS:-12}
+
+dc() { "$ROOT/tools/docker-test.sh" cluster-compose "$CLUSTER_DIR" "$@"; }
+container() { dc ps -q "$1"; }
+docker_() { "${DOCKER_TEST_CLIENT:-docker}" "$@"; }
+now() { date +%s.%N; }
+# sql NODE QUERY: psql as postgres on the node's socket, unaligned, "|" between fields.
+pgsql() { dc exec -T "$1" psql -h /tmp -U postgres -d aifacade -At -v ON_ERROR_STOP=1 -c "$2"; }
+primary() { cat "$CLUSTER_DIR/primary" 2>/dev/null || echo pg1; }
+
+# load_start TAG USERS: the load in the background until load_stop (90 s at most).
+load_start() {
+  out=$BATS_TEST_TMPDIR/load.jsonl
+  rm -f "$out" "$out.ready" "$BATS_TEST_TMPDIR/stop"
+  python3 "$ROOT/tests/cluster_load.py" "$BASE_URL" "$1" "$2" 90 "$BATS_TEST_TMPDIR/stop" "$out" \
+    2>"$BATS_TEST_TMPDIR/load.err" 3>&- &
+  load_pid=$!
+  for _ in $(seq 240); do
+    [ -e "$out.ready" ] && return 0
+    kill -0 "$load_pid" 2>/dev/null || break
+    sleep 0.25
+  done
+  cat "$BATS_TEST_TMPDIR/load.err"
+  return 1
+}
+load_stop() {
+  touch "$BATS_TEST_TMPDIR/stop"
+  wait "$load_pid"
+}
+
+# answered_since T: prompts answered 2xx that were sent at or after T.
+answered_since() {
+  jq -s --argjson t "$1" '[.[] | select(.kind == "prompt" and .code >= 200 and .code < 300 and .start >= $t)] | length' "$out"
+}
+
+# wait_answered N T LIMIT: until N prompts sent after T are answered, LIMIT seconds at most.
+wait_answered() {
+  local end=$((SECONDS + $3))
+  while [ "$SECONDS" -lt "$end" ]; do
+    [ "$(answered_since "$2")" -ge "$1" ] && return 0
+    sleep 0.5
+  done
+  echo "fewer than $1 prompts sent after $2 were answered within $3 s: $(answered_since "$2")"
+  jq -c 'select(.code < 200 or .code >= 300)' "$out" | tail -5
+  return 1
+}
+
+# counts TAG NODE [SINCE]: the load's counts against the rows on NODE, as shell variables.
+counts() {
+  pgsql "$2" "SELECT m.content, (SELECT count(*) FROM messages a WHERE a.conversation_id = m.conversation_id
+      AND a.role = 'assistant' AND a.status = 'ok') FROM messages m
+      WHERE m.role = 'user' AND m.content LIKE '$1 %'" >"$BATS_TEST_TMPDIR/db"
+  local line
+  line=$(python3 "$ROOT/tests/cluster_load.py" count "$out" "$BATS_TEST_TMPDIR/db" "${3:-0}")
+  echo "$line"
+  # shellcheck disable=SC2086
+  set -- $line
+  while [ $# -ge 2 ]; do printf -v "c_$1" '%s' "$2"; shift 2; done
+}
+
+wait_healthy_node() { # SERVICE LIMIT
+  local end=$((SECONDS + $2)) id
+  id=$(container "$1")
+  while [ "$SECONDS" -lt "$end" ]; do
+    [ "$(docker_ inspect --format '{{.State.Health.Status}}' "$id")" = healthy ] && return 0
+    sleep 0.5
+  done
+  echo "$1 was not healthy within $2 s"
+  return 1
+}
+
+@test "a web node killed under load: the others go on, no answered prompt lost or stored twice, and it rejoins" {
+  tag=k$RANDOM
+  load_start "$tag" "$LOAD_USERS"
+  wait_answered 15 0 60
+  t_kill=$(now)
+  dc kill web2
+  # The two others answer on, Caddy skipping the dead node.
+  wait_answered 20 "$t_kill" 60
+  t_down=$(now)
+  down_answered=$(answered_since "$t_kill")
+  t_back=$(now)
+  dc start web2
+  wait_healthy_node web2 60
+  # Caddy's active check sees it again and sends it requests of the load
+  # (its access log: the requests after its start, not /api/health).
+  served=0 web2=$(container web2)
+  for _ in $(seq 60); do
+    served=$(docker_ logs --since "${t_back%.*}" "$web2" 2>/dev/null |
+      grep -cE '"(POST /api/chat|GET /api/conversations)' || true)
+    [ "$served" -ge 3 ] && break
+    sleep 0.5
+  done
+  load_stop
+  counts "$tag" "$(primary)" "$t_kill"
+  jq -c 'select(.code < 200 or .code >= 300) | {kind, code, start, body}' "$out" | head -20
+  echo "# cluster: a web node killed under load: $c_requests requests ($c_prompts prompts, $c_reads history reads)," \
+    "$c_answered answered, $c_stored answers stored, lost: $c_lost, duplicated: $c_duplicated;" \
+    "$c_failed failed ($c_failed_codes) as web2 died, $down_answered answered while it was down," \
+    "$served served by web2 after its restart" >&3
+  [ "$c_lost" -eq 0 ]
+  [ "$c_duplicated" -eq 0 ]
+  [ "$c_stored" -ge "$c_answered" ]
+  [ "$served" -ge 3 ]
+  # Only what was in flight on web2 as it died may fail (one request per
+  # user at a time), and nothing that was sent a few seconds after it.
+  [ "$c_failed" -le "$LOAD_USERS" ]
+  [ "$c_failed" -eq 0 ] || awk -v f="$c_first_fail" -v k="$t_kill" -v d="$t_down" 'BEGIN { exit !(f >= k - 1 && f <= d) }'
+  jq -e -s --argjson t "$t_kill" '[.[] | select((.code < 200 or .code >= 300) and .start > $t + 5)] | length == 0' "$out"
+}
+
+@test "a login limit reached through the web nodes holds on each of them" {
+  name=$(unique_name)
+  register "$name"
+  other=$(unique_name)
+  JAR=$BATS_TEST_TMPDIR/jar2 register "$other"
+  login_on() { # NODE NAME PASSWORD: the status of a login sent to NODE itself
+    dc exec -T "$1" curl -s -o /dev/null -w '%{http_code}' --max-time 20 -H 'Content-Type: application/json' \
+      --data-binary "$(jq -cn --arg u "$2" --arg p "$3" '{username:$u,password:$p}')" http://127.0.0.1:8080/api/login
+  }
+  # RATE_LIMIT_LOGIN=5/minute: five wrong passwords, spread over the nodes.
+  codes=""
+  for node in web1 web2 web3 web1 web2; do codes+="$(login_on "$node" "$name" 'wrong horse battery') "; done
+  echo "wrong passwords: $codes"
+  [ "$codes" = "401 401 401 401 401 " ]
+  # Now every node refuses even the right password, whichever counted what.
+  after=""
+  for node in web3 web1 web2; do after+="$(login_on "$node" "$name" 'correct horse battery') "; done
+  echo "then the right one: $after"
+  # Another account is not limited: the nodes answer, and not 429.
+  control=$(login_on web3 "$other" 'correct horse battery')
+  echo "# cluster: a login limit of 5/minute reached through web1, web2, web3: then $after(another account: $control)" >&3
+  [ "$after" = "429 429 429 " ]
+  [ "$control" = 200 ]
+}
+
+@test "the primary killed and the standby promoted: 503 for a few seconds, then writes again, no answered prompt lost" {
+  [ "$(primary)" = pg1 ]
+  # Synchronous replication: the primary's commits wait for pg2.
+  run pgsql pg1 "SELECT application_name, state, sync_state FROM pg_stat_replication"
+  assert_output "pg2|streaming|sync"
+  tag=f$RANDOM
+  load_start "$tag" "$LOAD_USERS"
+  wait_answered 15 0 60
+  t_fail=$(now)
+  # The primary dies at once (no shutdown), and the standby is promoted.
+  dc kill pg1
+  dc exec -T pg2 pg_ctl promote -D "$PGDATA_DIR" -w -t 30
+  t_promoted=$(now)
+  echo pg2 >"$CLUSTER_DIR/primary"
+  wait_answered 20 "$t_promoted" 60
+  load_stop
+  [ "$(pgsql pg2 'SELECT pg_is_in_recovery()')" = f ]
+  counts "$tag" pg2 "$t_fail"
+  jq -c 'select(.code < 200 or .code >= 300) | {kind, code, start, body}' "$out" | head -20
+  # The 503 window: from the first failed request to the end of the last.
+  window=$(awk -v a="$c_first_fail" -v b="$c_last_fail" 'BEGIN { printf "%.1f", (b > a ? b - a : 0) }')
+  promote=$(awk -v a="$t_fail" -v b="$t_promoted" 'BEGIN { printf "%.1f", b - a }')
+  echo "# cluster: the primary killed, pg2 promoted ${promote} s later: $c_requests requests ($c_prompts prompts," \
+    "$c_reads history reads), $c_answered answered, $c_stored answers stored, lost: $c_lost, duplicated: $c_duplicated;" \
+    "$c_failed failed ($c_failed_codes), 503 window: $window s" >&3
+  [ "$c_lost" -eq 0 ]
+  [ "$c_duplicated" -eq 0 ]
+  [ "$c_answered_after" -ge 20 ]
+  # The app says the database is unavailable (503), nothing else, and not for long.
+  [ "$c_failed_codes" = none ] || [ "$c_failed_codes" = 503 ]
+  awk -v w="$window" 'BEGIN { exit !(w <= 20) }'
+}
+
+@test "the old primary rebuilt as the new one's standby: streaming, then synchronous, and a prompt reaches it" {
+  [ "$(primary)" = pg2 ] || skip "needs the failover of the test before"
+  # README, "Several web nodes on PostgreSQL", after a failover: its old
+  # data goes, and it starts again as a standby of pg2.
+  vol=$(docker_ inspect --format '{{range .Mounts}}{{if eq .Destination "/var/lib/postgresql/data"}}{{.Name}}{{end}}{{end}}' "$(container pg1)")
+  [ -n "$vol" ]
+  dc rm -f -s pg1
+  docker_ volume rm "$vol"
+  PG1_FOLLOW=pg2 dc up -d --no-deps pg1
+  state=""
+  for _ in $(seq 120); do
+    state=$(pgsql pg2 "SELECT application_name || ' ' || state FROM pg_stat_replication" 2>/dev/null || true)
+    [ "$state" = "pg1 streaming" ] && break
+    sleep 0.5
+  done
+  assert_equal "$state" "pg1 streaming"
+  pgsql pg2 "ALTER SYSTEM SET synchronous_standby_names = 'pg1'"
+  pgsql pg2 "SELECT pg_reload_conf()"
+  for _ in $(seq 20); do
+    [ "$(pgsql pg2 "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'pg1'")" = sync ] && break
+    sleep 0.25
+  done
+  run pgsql pg2 "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'pg1'"
+  assert_output sync
+  name=$(unique_name)
+  register "$name"
+  api POST /api/chat '{"prompt":"after the rebuild [[fake:chunks=2]]"}'
+  assert_equal "$code" 200
+  # Synchronous: the standby has the answer once the prompt is answered.
+  run pgsql pg1 "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
+    JOIN users u ON u.id = c.user_id WHERE u.username = '$name' AND m.status = 'ok'"
+  assert_output 2
+  run pgsql pg1 "SELECT pg_is_in_recovery()"
+  assert_output t
+  echo "# cluster: pg1 rebuilt as pg2's standby: streaming, synchronous, a prompt answered and on pg1" >&3
+}
