@@ -19,7 +19,8 @@ n the answers stored "ok" in the prompt's conversation, as psql -At gives):
 
     cluster_load.py count OUT DB [SINCE]
 
-prints "requests N prompts P reads R answered A stored S lost L duplicated D
+prints "requests N prompts P reads R answered A stored S (prompts stored
+with their answer) unanswered U (stored without one) lost L duplicated D
 failed F failed_codes C first_fail T1 last_fail T2 after SINCE: answered K"
 (one line, space-separated pairs), a lost or duplicated prompt's name on
 stderr. The prompt's markers are cut off its text before comparing.
@@ -141,7 +142,7 @@ def count(out, db, since):
     entries = [json.loads(line) for line in open(out) if line.strip()]
     prompts = [e for e in entries if e["kind"] == "prompt"]
     answered = {e["prompt"] for e in prompts if 200 <= e["code"] < 300 and e["status"] == "ok"}
-    stored, dup = {}, []
+    stored, dup, lost_answers, unanswered = {}, [], [], 0
     for line in open(db):
         line = line.rstrip("\n")
         if not line:
@@ -149,10 +150,15 @@ def count(out, db, since):
         text, n = line.rsplit("|", 1)
         key = text.split(" [[", 1)[0]
         stored[key] = stored.get(key, 0) + 1
-        if int(n) != 1:
+        unanswered += int(n) == 0
+        if int(n) > 1:
             dup.append("%s (%s answers)" % (key, n))
+        elif int(n) == 0 and key in answered:
+            lost_answers.append(key)
     dup += ["%s (%d prompts)" % (k, n) for k, n in stored.items() if n > 1]
-    lost = sorted(p for p in answered if p not in stored)
+    # An answered prompt is lost when its row or its answer is missing; a
+    # prompt that got no 2xx may be stored without an answer (its node died).
+    lost = sorted({p for p in answered if p not in stored} | set(lost_answers))
     for p in lost:
         print("lost: " + p, file=sys.stderr)
     for d in dup:
@@ -162,7 +168,7 @@ def count(out, db, since):
     after = [e for e in prompts if e["start"] >= since and 200 <= e["code"] < 300]
     fields = [
         ("requests", len(entries)), ("prompts", len(prompts)), ("reads", len(entries) - len(prompts)),
-        ("answered", len(answered)), ("stored", sum(stored.values())), ("lost", len(lost)),
+        ("answered", len(answered)), ("stored", sum(stored.values()) - unanswered), ("unanswered", unanswered), ("lost", len(lost)),
         ("duplicated", len(dup)), ("failed", len(failed)), ("failed_codes", ",".join(codes) or "none"),
         ("first_fail", "%.3f" % min((e["start"] for e in failed), default=0)),
         ("last_fail", "%.3f" % max((e["end"] for e in failed), default=0)),

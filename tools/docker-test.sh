@@ -418,7 +418,7 @@ cluster_prepare() {
     echo "ANSWER_STORE_WAIT=10"
     echo "MAX_STREAMS_PER_USER=100"
     echo "MAX_STREAMS_TOTAL=1000"
-    echo "AIFACADE_PROCS=${AIFACADE_PROCS:-4}"
+    echo "AIFACADE_PROCS=${AIFACADE_PROCS:-2}"
     echo "REGISTRATION=open"
   } >"$dir/app.env"
   {
@@ -436,6 +436,7 @@ cluster_prepare() {
     echo "CLUSTER_DIR=$dir"
     echo "COMPOSE_PROJECT=$(cat "$dir/project")"
   } >"$dir/cluster.env"
+  cp "$dir/cluster.env" "$dir/stack.env"  # what wait_healthy reads
 }
 
 # cluster_build DIR LOG: the PostgreSQL and PgBouncer image (one image, built

@@ -11,8 +11,9 @@
 #                            sessions and CSRF tokens are checked with it)
 #   pg_password              the aifacade role's password
 #   pg_replication_password  the replicator role's (the standby's)
-#   database_url             the web nodes' DATABASE: both PgBouncers,
-#                            target_session_attrs=read-write
+#   database_url             the web nodes' DATABASE: both PgBouncers (each
+#                            serves the primary; libpq takes the next when
+#                            one cannot be reached)
 set -euo pipefail
 
 dir=${1:-secrets}
@@ -29,9 +30,9 @@ make_secret secret_key rand
 make_secret pg_password rand
 make_secret pg_replication_password rand
 database_url() {
-  # connect_timeout bounds a try of a node that does not answer; libpq
+  # connect_timeout bounds a try of a PgBouncer that does not answer; libpq
   # goes on to the next host (README, "Several web nodes on PostgreSQL").
-  printf 'postgresql://aifacade:%s@bouncer1:6432,bouncer2:6432/aifacade?target_session_attrs=read-write&connect_timeout=3\n' \
+  printf 'postgresql://aifacade:%s@bouncer1:6432,bouncer2:6432/aifacade?connect_timeout=3\n' \
     "$(head -n1 "$dir/pg_password")"
 }
 make_secret database_url database_url

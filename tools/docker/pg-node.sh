@@ -16,7 +16,7 @@
 #
 # Settings (environment): PG_NODE_NAME (this node's name), PG_FOLLOW,
 # PG_SYNC_STANDBY (the standby names a commit waits for: synchronous
-# replication; empty: none), PG_PASSWORD_FILE (the aifacade role's
+# replication; empty: none; read when the node is made, then ALTER SYSTEM's), PG_PASSWORD_FILE (the aifacade role's
 # password), PG_REPLICATION_PASSWORD_FILE (the replicator role's),
 # PG_MAX_CONNECTIONS (200). Passwords are read from files (Docker secrets),
 # never from the command line.
@@ -53,10 +53,11 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     } >>"$PGDATA/pg_hba.conf"
     pg_ctl -D "$PGDATA" -w -o "-c listen_addresses='' -c unix_socket_directories=$sock" start >/dev/null
     psql -h "$sock" -U postgres -v ON_ERROR_STOP=1 -q \
-      -v app_pw="$app_pw" -v repl_pw="$repl_pw" <<'SQL'
+      -v app_pw="$app_pw" -v repl_pw="$repl_pw" -v sync="${PG_SYNC_STANDBY:-}" <<'SQL'
 CREATE ROLE aifacade LOGIN PASSWORD :'app_pw';
 CREATE DATABASE aifacade OWNER aifacade;
 CREATE ROLE replicator REPLICATION LOGIN PASSWORD :'repl_pw';
+ALTER SYSTEM SET synchronous_standby_names = :'sync';
 SQL
     pg_ctl -D "$PGDATA" -w -m fast stop >/dev/null
   else
@@ -69,8 +70,12 @@ SQL
     PGPASSWORD=$repl_pw pg_basebackup -h "$follow" -p 5432 -U replicator -D "$PGDATA" \
       -X stream -c fast --no-password
     chmod 0700 "$PGDATA"
-    echo "primary_conninfo = 'host=$follow port=5432 user=replicator password=$repl_pw application_name=$name'" \
-      >>"$PGDATA/postgresql.auto.conf"
+    # The base backup brought the primary's synchronous_standby_names: this
+    # node's own replaces it (the last line of the file wins).
+    {
+      echo "primary_conninfo = 'host=$follow port=5432 user=replicator password=$repl_pw application_name=$name'"
+      echo "synchronous_standby_names = '${PG_SYNC_STANDBY:-}'"
+    } >>"$PGDATA/postgresql.auto.conf"
     touch "$PGDATA/standby.signal"
   fi
 fi
@@ -87,9 +92,9 @@ if [ -n "$peer" ] && [ ! -f "$PGDATA/standby.signal" ]; then
 fi
 
 if [ -f "$PGDATA/standby.signal" ]; then say "starting as a standby"; else say "starting as a primary"; fi
-# Settings on the command line, not in postgresql.conf: a base backup
-# copies that file, and a standby promoted must not wait for a standby
-# of its own (PG_SYNC_STANDBY is each node's own).
+# synchronous_standby_names is not on the command line, which would
+# override ALTER SYSTEM: it is set when the node is made (above), and an
+# operator changes it with ALTER SYSTEM (README, after a failover).
 exec postgres -D "$PGDATA" \
   -c listen_addresses='*' \
   -c unix_socket_directories="$sock" \
@@ -99,5 +104,4 @@ exec postgres -D "$PGDATA" \
   -c wal_keep_size=256MB \
   -c hot_standby=on \
   -c synchronous_commit=on \
-  -c synchronous_standby_names="${PG_SYNC_STANDBY:-}" \
   -c cluster_name="$name"

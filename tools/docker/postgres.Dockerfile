@@ -13,8 +13,8 @@ RUN mkdir -p /etc/postgresql-common/createcluster.d \
  && apt-get update \
  && apt-get install -y --no-install-recommends postgresql-15 pgbouncer \
  && rm -rf /var/lib/apt/lists/* \
- && install -d -m 0700 -o postgres -g postgres /var/lib/postgresql/data
-COPY pg-node.sh pgbouncer-start.sh /usr/local/bin/
+ && install -d -m 0700 -o postgres -g postgres /var/lib/postgresql/data /var/lib/pgbouncer-state
+COPY pg-node.sh pgbouncer-start.sh bouncer-target.sh /usr/local/bin/
 ENV PATH=/usr/lib/postgresql/15/bin:$PATH \
     PGDATA=/var/lib/postgresql/data/pgdata
 USER postgres
