@@ -97,7 +97,7 @@ wait_healthy_node() { # SERVICE LIMIT
 @test "a web node killed under load: the others go on, no answered prompt lost or stored twice, and it rejoins" {
   tag=k$RANDOM
   load_start "$tag" "$LOAD_USERS"
-  wait_answered 15 0 60
+  wait_answered 10 0 60
   web2=$(container web2)
   t_kill0=$(now)
   docker_ kill "$web2" >/dev/null
@@ -105,7 +105,7 @@ wait_healthy_node() { # SERVICE LIMIT
   # between these two times.
   t_kill=$(now)
   # The two others answer on, Caddy skipping the dead node.
-  wait_answered 20 "$t_kill" 60
+  wait_answered 15 "$t_kill" 60
   t_down=$(now)
   down_answered=$(answered_since "$t_kill")
   t_back=$(now)
@@ -125,7 +125,7 @@ wait_healthy_node() { # SERVICE LIMIT
   load_stop
   counts "$tag" "$(primary)" "$t_kill"
   awk -v k0="$t_kill0" -v k="$t_kill" -v d="$t_down" -v b="$t_back" -v h="$t_healthy" -v s="$t_served" -v f="$c_first_fail" \
-    'BEGIN { printf "docker kill took %.1f s; after it: 20 answered %.1f s, start %.1f s, healthy %.1f s, served %.1f s; first failure %.1f s\n", k - k0, d - k, b - k, h - k, s - k, f - k }'
+    'BEGIN { printf "docker kill took %.1f s; after it: 15 answered %.1f s, start %.1f s, healthy %.1f s, served %.1f s; first failure %.1f s\n", k - k0, d - k, b - k, h - k, s - k, f - k }'
   jq -c 'select(.code < 200 or .code >= 300) | {kind, code, start, body}' "$out" | head -20
   echo "# cluster: a web node killed under load: $c_requests requests ($c_prompts prompts, $c_reads history reads)," \
     "$c_answered answered, $c_stored answers stored, lost: $c_lost, duplicated: $c_duplicated;" \
@@ -138,8 +138,10 @@ wait_healthy_node() { # SERVICE LIMIT
   # Only what was in flight on web2 as it died may fail (one request per
   # user at a time), and nothing that was sent a few seconds after it.
   [ "$c_failed" -le "$LOAD_USERS" ]
-  [ "$c_failed" -eq 0 ] || awk -v f="$c_first_fail" -v k="$t_kill0" 'BEGIN { exit !(f >= k - 1) }'
-  jq -e -s --argjson t "$t_kill" '[.[] | select((.code < 200 or .code >= 300) and .start > $t + 5)] | length == 0' "$out"
+  # Each failure ended after the kill began and had started before it
+  # ended (5 s of grace: Caddy's passive check marks the node at once).
+  jq -e -s --argjson k0 "$t_kill0" --argjson k "$t_kill" \
+    '[.[] | select((.code < 200 or .code >= 300) and (.end < $k0 or .start > $k + 5))] | length == 0' "$out"
 }
 
 @test "a login limit reached through the web nodes holds on each of them" {
@@ -147,24 +149,23 @@ wait_healthy_node() { # SERVICE LIMIT
   register "$name"
   other=$(unique_name)
   JAR=$BATS_TEST_TMPDIR/jar2 register "$other"
-  login_on() { # NODE NAME PASSWORD: the status of a login sent to NODE itself
-    docker_ exec "$(container "$1")" curl -s -o /dev/null -w '%{http_code}' --max-time 20 -H 'Content-Type: application/json' \
-      --data-binary "$(jq -cn --arg u "$2" --arg p "$3" '{username:$u,password:$p}')" http://127.0.0.1:8080/api/login
-  }
-  # RATE_LIMIT_LOGIN=5/minute: five wrong passwords, spread over the nodes.
-  codes=""
-  for node in web1 web2 web3 web1 web2; do codes+="$(login_on "$node" "$name" 'wrong horse battery') "; done
-  echo "wrong passwords: $codes"
-  [ "$codes" = "401 401 401 401 401 " ]
-  # Now every node refuses even the right password, whichever counted what.
-  after=""
-  for node in web3 web1 web2; do after+="$(login_on "$node" "$name" 'correct horse battery') "; done
-  echo "then the right one: $after"
-  # Another account is not limited: the nodes answer, and not 429.
-  control=$(login_on web3 "$other" 'correct horse battery')
+  # Each login goes to one node itself (web1 reaches the others over the
+  # compose network); one docker exec for them all, as each costs seconds
+  # on a loaded machine. RATE_LIMIT_LOGIN=5/minute: five wrong passwords
+  # spread over the nodes, then the right one on each node, then another
+  # account's (not limited: the nodes answer, and not 429).
+  run docker_ exec "$(container web1)" sh -c '
+    login() { curl -s -o /dev/null -w "%{http_code} " --max-time 20 -H "Content-Type: application/json" \
+      --data-binary "{\"username\":\"$2\",\"password\":\"$3\"}" "http://$1:8080/api/login"; }
+    for n in web1 web2 web3 web1 web2; do login "$n" "$0" "wrong horse battery"; done; echo
+    for n in web3 web1 web2; do login "$n" "$0" "correct horse battery"; done; echo
+    login web3 "$1" "correct horse battery"' "$name" "$other"
+  echo "$output"
+  wrong=${lines[0]} after=${lines[1]} control=${lines[2]}
+  [ "$wrong" = "401 401 401 401 401 " ]
   echo "# cluster: a login limit of 5/minute reached through web1, web2, web3: then $after(another account: $control)" >&3
   [ "$after" = "429 429 429 " ]
-  [ "$control" = 200 ]
+  [ "$control" = "200 " ]
 }
 
 @test "the primary killed and the standby promoted: 503 for a few seconds, then writes again, no answered prompt lost" {
@@ -180,8 +181,9 @@ wait_healthy_node() { # SERVICE LIMIT
   # (README): the standby is promoted and both PgBouncers serve it.
   docker_ kill "$(container pg1)" >/dev/null
   docker_ exec "$(container pg2)" pg_ctl promote -D "$PGDATA_DIR" -w -t 30
-  docker_ exec "$(container bouncer1)" bouncer-target.sh pg2
+  docker_ exec "$(container bouncer1)" bouncer-target.sh pg2 &
   docker_ exec "$(container bouncer2)" bouncer-target.sh pg2
+  wait $!
   t_promoted=$(now)
   echo pg2 >"$CLUSTER_DIR/primary"
   wait_answered 20 "$t_promoted" 60
