@@ -94,6 +94,48 @@ wait_healthy_node() { # SERVICE LIMIT
   return 1
 }
 
+@test "one SQLite machine's database copied into the cluster with the README's command: its user logs in through Caddy" {
+  # README, "Several web nodes on PostgreSQL", step 3, while the cluster's
+  # database is still empty (copy-db refuses one that holds any user).
+  # The old instance: a SQLite database with a user and a conversation
+  # (made by the image's aifacadectl from a Flask app's database).
+  old=$BATS_TEST_TMPDIR/old
+  mkdir -p "$old"
+  name=m$(date +%s%N | tail -c 7)
+  python3 - "$old/flask.db" "$name" <<'PY'
+import hashlib, sqlite3, sys
+path, name = sys.argv[1:3]
+h = "pbkdf2:sha256:1000$salt$" + hashlib.pbkdf2_hmac("sha256", b"old machine pass", b"salt", 1000).hex()
+db = sqlite3.connect(path)
+db.execute("CREATE TABLE user (id INTEGER PRIMARY KEY, username VARCHAR(150) UNIQUE NOT NULL, password VARCHAR(256))")
+db.execute("CREATE TABLE chats (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, timestamp DATETIME,"
+           " prompt TEXT NOT NULL, response TEXT NOT NULL)")
+db.execute("INSERT INTO user VALUES (1, ?, ?)", (name, h))
+db.execute("INSERT INTO chats VALUES (1, 1, '2024-03-01 09:30:00', 'moved question', '<p>moved answer</p>')")
+db.commit()
+PY
+  as=$(stat -c %u:%g "$old")
+  run dc run --rm --no-deps --user "$as" -e DATABASE=/old/aifacade.db -e TMPDIR=/old -v "$old:/old" web1 \
+    sh -c 'aifacadectl init-db && aifacadectl import-flask /old/flask.db'
+  echo "$output"
+  assert_success
+  # The README's command.
+  run dc run --rm --no-deps --user "$as" -e TMPDIR=/old -v "$old:/old" web1 \
+    sh -c 'aifacadectl copy-db /old/aifacade.db "$(cat /run/secrets/database_url)"'
+  echo "$output"
+  assert_success
+  refute_output --partial DIFFERS
+  login "$name" "old machine pass"
+  assert_equal "$code" 200
+  fetch_csrf
+  api GET /api/conversations
+  assert_equal "$(json '[.conversations[].title] | length')" 1
+  cid=$(json '.conversations[0].id')
+  api GET "/api/conversations/$cid"
+  assert_equal "$(json '[.messages[].content] | join("|")')" "moved question|moved answer"
+  echo "# cluster: a SQLite database copied in with copy-db (README): its user logged in, its conversation read" >&3
+}
+
 @test "a web node killed under load: the others go on, no answered prompt lost or stored twice, and it rejoins" {
   tag=k$RANDOM
   load_start "$tag" "$LOAD_USERS"
