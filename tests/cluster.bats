@@ -232,7 +232,7 @@ PY
   load_stop
   [ "$(pgsql pg2 'SELECT pg_is_in_recovery()')" = f ]
   counts "$tag" pg2 "$t_fail"
-  jq -c 'select(.code < 200 or .code >= 300) | {kind, code, start, body}' "$out" | sort -u -t, -k2,2 | head -10
+  jq -c 'select(.code < 200 or .code >= 300) | {kind, code, error_code, start, body}' "$out" | sort -u -t, -k2,3 | head -10
   # The 503 window: from the first failed request to the end of the last.
   window=$(awk -v a="$c_first_fail" -v b="$c_last_fail" 'BEGIN { printf "%.1f", (b > a ? b - a : 0) }')
   promote=$(awk -v a="$t_fail" -v b="$t_promoted" 'BEGIN { printf "%.1f", b - a }')
@@ -247,7 +247,7 @@ PY
   # prompt kept, the answer interrupted: README, "Answers in flight").
   # Nothing else fails.
   jq -e -s --argjson p "$t_promoted" '[.[] | select((.code < 200 or .code >= 300) and .code != 503 and
-    (.code != 502 or .kind != "prompt" or .start > $p or (.body | contains("not_saved") | not)))] | length == 0' "$out"
+    (.code != 502 or .kind != "prompt" or .start > $p or .error_code != "not_saved"))] | length == 0' "$out"
   awk -v w="$window" 'BEGIN { exit !(w <= 20) }'
 }
 

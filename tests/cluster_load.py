@@ -6,7 +6,8 @@ of its own, sends prompts (JSON turns) and reads its history (the list of
 conversations, and the conversation it just wrote), one request at a time,
 until the file STOP exists or SECONDS have passed. Every request is one JSON
 line in OUT: {"kind", "user", "prompt", "code", "start", "end", "conv",
-"status"},
+"status", "error_code" (the "code" of a failed prompt's JSON answer, such as
+"not_saved"), "body" (a failure's first 200 bytes)},
 times in seconds since the epoch, "code" 0 when no HTTP answer came (the
 client gave up or the connection broke). Nothing is retried: a prompt that
 got no 2xx may or may not be stored, and the test checks only that none is
@@ -100,8 +101,14 @@ class User:
                     conv, status = j["conversation_id"], j["message"]["status"]
                 except (ValueError, KeyError, TypeError):
                     code = -code  # a 2xx that is not the API's JSON: counted as a failure
+            error_code = None
+            if not 200 <= code < 300:
+                try:
+                    error_code = json.loads(body).get("code")
+                except (ValueError, AttributeError):
+                    pass
             record(kind="prompt", user=self.n, prompt=prompt, code=code, start=t0, end=time.time(), conv=conv,
-                   status=status,
+                   status=status, error_code=error_code,
                    body=None if 200 <= code < 300 else body[:200].decode("utf-8", "replace"))
             for path in ["/api/conversations"] + (["/api/conversations/%d" % conv] if conv else []):
                 t0 = time.time()
