@@ -532,7 +532,7 @@ run_cluster() {
   STACK_SUFFIX="" stack_prepare_build "$work"
   cluster_phase "$work"
   say "cluster: $cluster_passed passed, $cluster_failed failed"
-  [ -z "$cluster_summary" ] || printf '  %s\n' "$cluster_summary"
+  [ -z "$cluster_summary" ] || awk '{ print "  " $0 }' <<<"$cluster_summary"
   run_status=0
   [ "$cluster_failed" -eq 0 ] && [ "$cluster_passed" -gt 0 ] || run_status=1
 }
@@ -638,7 +638,7 @@ run() {
 
   passed=$((${passed:-0} + ${lp:-0} + cluster_passed)); failed=$((${failed:-0} + ${lf:-0} + cluster_failed)); skipped=$((${skipped:-0} + ${ls:-0}))
   echo
-  [ -z "$cluster_summary" ] || { say "the cluster's counts:"; printf '  %s\n' "$cluster_summary"; }
+  [ -z "$cluster_summary" ] || { say "the cluster's counts:"; awk '{ print "  " $0 }' <<<"$cluster_summary"; }
   say "against the containers: $passed passed, $failed failed, $skipped skipped (at most $MAX_SKIPS may skip); $((SECONDS - t0)) s in all"
   run_status=0
   if [ "$rc" -ne 0 ] || [ "$lrc" -ne 0 ] || [ -z "$summary" ] || [ -z "$l_summary" ] || [ "$failed" -ne 0 ]; then
