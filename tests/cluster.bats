@@ -15,7 +15,9 @@
 
 load helpers
 
-: "${CLUSTER_DIR:?set by tools/docker-test.sh (the cluster phase)}"
+setup() {
+  [ -n "${CLUSTER_DIR:-}" ] || skip "needs the cluster of make test-docker (make test-cluster), which sets CLUSTER_DIR"
+}
 ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 PGDATA_DIR=/var/lib/postgresql/data/pgdata
 LOAD_USERS=${CLUSTER_LOAD_USERS:-12}
