@@ -253,8 +253,19 @@ PY
   awk -v w="$window" 'BEGIN { exit !(w <= 20) }'
 }
 
-@test "the old primary rebuilt as the new one's standby: streaming, then synchronous, and a prompt reaches it" {
+@test "the old primary refuses to start beside the promoted one, and rebuilt as its standby: streaming, then synchronous, and a prompt reaches it" {
   [ "$(primary)" = pg2 ] || skip "needs the failover of the test before"
+  # Started again on its old data, the old primary refuses: pg2 is the
+  # primary now, and two would split the writes (pg-node.sh).
+  pg1=$(container pg1)
+  docker_ start "$pg1" >/dev/null
+  for _ in $(seq 60); do
+    [ "$(docker_ inspect --format '{{.State.Running}}' "$pg1")" = false ] && break
+    sleep 0.5
+  done
+  assert_equal "$(docker_ inspect --format '{{.State.Running}} {{.State.ExitCode}}' "$pg1")" "false 1"
+  run docker_ logs --tail 5 "$pg1"
+  assert_output --partial "pg2 is a primary (promoted while this node was down)"
   # README, "Several web nodes on PostgreSQL", after a failover: its old
   # data goes, and it starts again as a standby of pg2.
   vol=$(docker_ inspect --format '{{range .Mounts}}{{if eq .Destination "/var/lib/postgresql/data"}}{{.Name}}{{end}}{{end}}' "$(container pg1)")
@@ -288,5 +299,5 @@ PY
   assert_output 2
   run pgsql pg1 "SELECT pg_is_in_recovery()"
   assert_output t
-  echo "# cluster: pg1 rebuilt as pg2's standby: streaming, synchronous, a prompt answered and on pg1" >&3
+  echo "# cluster: pg1 on its old data refused to start beside pg2; rebuilt as pg2's standby: streaming, synchronous, a prompt answered and on pg1" >&3
 }
