@@ -54,6 +54,7 @@ help:
 	@echo "make deploy DEST=dir | rollback | deploy-endpoint NAME=x | deploy-status   releases (README)"
 	@echo "make ops-check  Docker, compose, workflow and deploy files;  make compose-init  first Docker start"
 	@echo "make test-docker  build the image, start the Docker stack, run the suites against the containers"
+	@echo "make test-cluster the cluster phases of test-docker alone (web node killed, failover; tests/cluster.bats)"
 
 deps:
 	@tools/install-deps.sh
@@ -118,7 +119,7 @@ test-load: all
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem -Icommon common cgi-bin tools tests/unit
-	shellcheck -x tools/*.sh tests/*.sh tests/*.bash tests/e2e/*.sh tests/hardening/*.sh bench/*.sh .ci/run
+	shellcheck -x tools/*.sh tools/docker/*.sh tests/*.sh tests/*.bash tests/e2e/*.sh tests/hardening/*.sh bench/*.sh .ci/run
 	tools/check-output.sh
 
 clean:

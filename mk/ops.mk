@@ -7,12 +7,13 @@
 #   make compose-init                           create .env, secrets/ and instance/ for docker compose
 #   make ops-check                              lint and test the Docker, compose, CI and deploy files
 #   make test-docker                            build the image, run the suites against the containers
+#   make test-cluster                           the cluster phases of test-docker alone
 
-OPS_SCRIPTS = tools/deploy.sh tools/container-start.sh tools/docker-test.sh
-OPS_YAML = docker-compose.yml docker-compose.staging.yml docker-compose.test.yml .github/workflows/deploy.yml .yamllint
+OPS_SCRIPTS = tools/deploy.sh tools/container-start.sh tools/docker-test.sh tools/docker/*.sh
+OPS_YAML = docker-compose.yml docker-compose.staging.yml docker-compose.test.yml docker-compose.cluster.yml docker-compose.cluster-test.yml .github/workflows/deploy.yml .yamllint
 OPS_SUITES = tests/docker.bats tests/deploy.bats tests/admin.bats
 
-.PHONY: deploy rollback deploy-endpoint deploy-status compose-init ops-check ops-lint test-docker
+.PHONY: deploy rollback deploy-endpoint deploy-status compose-init ops-check ops-lint test-docker test-cluster
 
 ops-need-dest = @test -n "$(DEST)" || { echo "make $@: name the target directory, e.g. make $@ DEST=/srv/aifacade" >&2; exit 2; }
 
@@ -55,10 +56,15 @@ ops-check: all ops-lint
 
 # The Docker stack for real: installs the engine when missing, starts dockerd
 # when none runs, makes the base images when no registry answers, builds,
-# starts web + caddy + the fake provider and runs the suites against them
+# starts web + caddy + the fake provider and runs the suites against them,
+# then the cluster (docker-compose.cluster.yml) and tests/cluster.bats
 # (tools/docker-test.sh; the GitHub workflow runs the same script).
 test-docker:
 	tools/docker-test.sh
+
+# The cluster phases alone (build, docker-compose.cluster.yml, tests/cluster.bats).
+test-cluster:
+	tools/docker-test.sh cluster
 
 # ---- continuous deployment: deploy to a host over SSH, smoke test, automatic
 # rollback (tools/deploy-remote.sh; README "Continuous deployment").

@@ -150,10 +150,11 @@ run_bats() {
   if [ ${#files[@]} -eq 0 ]; then
     # cd.bats deploys over SSH to an sshd of its own, release after release,
     # and load.bats floods the machine with prompts: each has its own target
-    # (make test-cd, make test-load), which .ci/run runs after make test.
+    # (make test-cd, make test-load), which .ci/run runs after make test;
+    # cluster.bats needs the cluster of make test-docker (make test-cluster).
     local f
     for f in tests/*.bats; do
-      case "$f" in tests/cd.bats | tests/load.bats) ;; *) files+=("$f") ;; esac
+      case "$f" in tests/cd.bats | tests/load.bats | tests/cluster.bats) ;; *) files+=("$f") ;; esac
     done
   fi
   lane_dir=$(mktemp -d /tmp/aifacade-lanes.XXXXXX)

@@ -57,7 +57,23 @@ fi
 rm -f "$probe"
 
 # Creates the database and the secret key on first start; migrates after an upgrade.
-"$root/build/tools/aifacadectl" init-db
+# On PostgreSQL the server may still be starting (a cluster brought up at
+# once: docker-compose.cluster.yml), or between a primary's death and its
+# standby's promotion: the check is tried again for up to 60 s.
+database=${DATABASE:-}
+if [ -z "$database" ] && [ -n "${DATABASE_FILE:-}" ] && [ -r "$DATABASE_FILE" ]; then
+  database=$(head -c 16 "$DATABASE_FILE")
+fi
+case "$database" in
+  postgresql://* | postgres://*) tries=30 ;;
+  *) tries=1 ;;
+esac
+for i in $(seq "$tries"); do
+  "$root/build/tools/aifacadectl" init-db && break
+  [ "$i" -lt "$tries" ] || fail "the database could not be created or migrated (the cause is above)"
+  echo "container-start: the database does not answer yet; trying again in 2 s ($i of $tries)" >&2
+  sleep 2
+done
 
 if [ -n "${AI_API_KEY:-}${DEEPSEEK_API_KEY:-}" ] ||
    { [ -n "${AI_API_KEY_FILE:-}${DEEPSEEK_API_KEY_FILE:-}" ] && [ -s "${AI_API_KEY_FILE:-${DEEPSEEK_API_KEY_FILE:-}}" ]; }; then

@@ -10,6 +10,8 @@
 #                                                 a test stack of its own: writes DIR/stack.env
 #   tools/docker-test.sh stack-stop DIR           stop and remove it (DIR/instance stays)
 #   tools/docker-test.sh compose DIR ARGS...      docker compose ARGS for that stack
+#   tools/docker-test.sh cluster-compose DIR ARGS...  the same for the cluster (tests/cluster.bats)
+#   tools/docker-test.sh cluster-stop DIR         stop and remove the cluster
 #
 # The run, each step timed:
 #   engine   installs the Docker engine and compose when missing
@@ -25,14 +27,26 @@
 #            check fails or more than DOCKER_TEST_MAX_SKIPS (5) skip
 #   lifecycle tests/docker.bats: data across down and an upgrade, non-root,
 #            read-only root filesystem, SIGTERM with an answer in flight
+#   cluster-up  docker-compose.cluster.yml + docker-compose.cluster-test.yml:
+#            PostgreSQL primary and synchronous standby, a PgBouncer beside
+#            each, three web nodes of the same image, Caddy balancing them
+#   cluster  tests/cluster.bats against that cluster: a web node killed under
+#            load and started again, a rate limit across nodes, the primary
+#            killed and the standby promoted, the old primary rebuilt as a
+#            standby; prints its counts (requests, answers stored, lost, the
+#            503 window)
 #   down     removes the containers, networks and volumes it created
+#
+#   tools/docker-test.sh cluster                  the cluster phases alone
+#                                                 (engine, daemon, base, build first)
 #
 # Settings (environment): DOCKER_TEST_PROJECT (compose project name,
 # default aifacade-dt-<pid>), DOCKER_TEST_BASE (auto | pull | local: how
 # the base images are obtained when absent), DOCKER_TEST_MAX_SKIPS,
 # DOCKER_TEST_KEEP=1 (leave the stack up for a look; stop it with stack-stop),
 # DOCKER_TEST_SUITES (the suite files to run against the containers, e.g.
-# "tests/load.bats"; default: all that apply to a deployed stack),
+# "tests/load.bats"; default: all that apply to a deployed stack; the
+# cluster phases run when it is unset or names tests/cluster.bats),
 # DOCKER_TEST_TAG (the images' tag, default docker-test: another one keeps
 # two runs on one machine from retagging each other's web image).
 set -euo pipefail
@@ -372,6 +386,157 @@ stack_stop() { # DIR
   # run removes its directory at the end).
 }
 
+# --- the cluster (docker-compose.cluster.yml) ---------------------------------
+# cluster_compose_for DIR: sets COMPOSE_CMD to compose with the cluster's files.
+cluster_compose_for() {
+  COMPOSE_CMD=("${COMPOSE[@]}" -p "$(cat "$1/project")" --env-file "$1/compose.env"
+    -f docker-compose.cluster.yml -f docker-compose.cluster-test.yml)
+}
+
+# cluster_prepare DIR: the cluster's secrets, settings and compose
+# environment in DIR (a project of its own, beside the run's stack).
+cluster_prepare() {
+  local dir=$1
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  echo "${DOCKER_TEST_PROJECT:-aifacade-dt-$$}-cluster" >"$dir/project"
+  tools/docker/cluster-secrets.sh "$dir/secrets" >/dev/null
+  local https_port fake_port net
+  https_port=$(free_port); fake_port=$(free_port); net=$(free_subnet)
+  # The settings of the run's stack (stack_start), but a login limit low
+  # enough to reach; the web nodes run persistent (docker-compose.cluster.yml).
+  {
+    echo "AI_API_URL=http://fake:8099/v1/chat/completions"
+    echo "AI_API_KEY=test-key"
+    echo "AI_MODEL=fake-model"
+    echo "AI_IDLE_TIMEOUT=15"
+    echo "AI_TIMEOUT=20"
+    echo "RATE_LIMIT_AUTH_IP=100000/minute"
+    echo "RATE_LIMIT_LOGIN=5/minute"
+    echo "RATE_LIMIT_PROMPTS=100000/hour"
+    echo "AI_TITLES=0"
+    echo "ANSWER_STORE_WAIT=10"
+    echo "MAX_STREAMS_PER_USER=100"
+    echo "MAX_STREAMS_TOTAL=1000"
+    echo "AIFACADE_PROCS=${AIFACADE_PROCS:-2}"
+    echo "REGISTRATION=open"
+  } >"$dir/app.env"
+  {
+    echo "AIFACADE_TEST_TAG=$TAG"
+    echo "AIFACADE_ENV_FILE=$dir/app.env"
+    echo "AIFACADE_SECRETS=$dir/secrets"
+    echo "HTTPS_PUBLISH=127.0.0.1:$https_port"
+    echo "FAKE_PUBLISH=127.0.0.1:$fake_port"
+    echo "AIFACADE_SUBNET=$net.0/24"
+    echo "CADDY_IP=$net.10"
+  } >"$dir/compose.env"
+  {
+    echo "BASE_URL=https://localhost:$https_port"
+    echo "FAKE_URL=http://127.0.0.1:$fake_port"
+    echo "CLUSTER_DIR=$dir"
+    echo "COMPOSE_PROJECT=$(cat "$dir/project")"
+  } >"$dir/cluster.env"
+  cp "$dir/cluster.env" "$dir/stack.env"  # what wait_healthy reads
+}
+
+# cluster_build DIR LOG: the PostgreSQL and PgBouncer image (one image, built
+# once); web, caddy and fake are the run's.
+cluster_build() {
+  cluster_compose_for "$1"
+  if ! "${COMPOSE_CMD[@]}" build pg1 >"$2" 2>&1; then
+    tail -60 "$2" >&2
+    fail "the PostgreSQL image's build failed; the end of its output is above"
+  fi
+}
+
+# cluster_start DIR: up, then every web node healthy and /api/health through Caddy.
+cluster_start() {
+  local dir=$1 n
+  cluster_compose_for "$dir"
+  "${COMPOSE_CMD[@]}" up -d --no-build >"$dir/up.log" 2>&1 || {
+    cat "$dir/up.log" >&2; cluster_logs "$dir" >&2
+    fail "docker compose up failed for the cluster (output above)"
+  }
+  local ids end=$((SECONDS + 120))
+  ids=$(for s in web1 web2 web3; do "${COMPOSE_CMD[@]}" ps -q "$s"; done)
+  while [ "$SECONDS" -lt "$end" ]; do
+    # shellcheck disable=SC2086  # three ids
+    n=$("$DOCKER" inspect --format '{{.State.Health.Status}}' $ids 2>/dev/null | grep -c '^healthy$' || true)
+    [ "$n" -eq 3 ] && wait_healthy "$dir" && return 0
+    sleep 0.5
+  done
+  cluster_logs "$dir" >&2
+  fail "the cluster's three web nodes were not healthy, or Caddy did not answer, within 120 s (logs above)"
+}
+
+cluster_logs() { # DIR
+  cluster_compose_for "$1"
+  "${COMPOSE_CMD[@]}" logs --no-color --tail 40 2>&1 || true
+}
+
+cluster_stop() { # DIR
+  [ -f "$1/project" ] || return 0
+  cluster_compose_for "$1"
+  "${COMPOSE_CMD[@]}" down --volumes --remove-orphans --timeout 5 >/dev/null 2>&1 ||
+    say "could not take down $(cat "$1/project"); see: ${COMPOSE_CMD[*]} ps"
+}
+
+# cluster_phase WORK: the cluster's build, start, suite and stop; sets
+# cluster_passed, cluster_failed and cluster_summary.
+cluster_dir="" cluster_passed=0 cluster_failed=0 cluster_summary=""
+cluster_phase() {
+  local work=$1
+  step cluster-up "PostgreSQL primary + standby, two PgBouncers, three web nodes, Caddy"
+  cluster_dir=$work/cluster
+  cluster_prepare "$cluster_dir"
+  cluster_build "$cluster_dir" "$work/cluster-build.log"
+  cluster_start "$cluster_dir"
+  # shellcheck source=/dev/null
+  . "$cluster_dir/cluster.env"
+  say "cluster up at $BASE_URL (project $COMPOSE_PROJECT)"
+  step cluster "tests/cluster.bats: a web node killed, a rate limit across nodes, a failover"
+  local out=$work/cluster.log crc=0
+  AIFACADE_STACK_CMD="$root/tools/docker-test.sh" DOCKER_TEST_CLIENT="$DOCKER" DOCKER_TEST_COMPOSE="${COMPOSE[*]}" \
+    BASE_URL="$BASE_URL" FAKE_URL="$FAKE_URL" CLUSTER_DIR="$cluster_dir" STACK_KIND=docker \
+    bats --tap --timing tests/cluster.bats | tee "$out" || crc=$?
+  cluster_passed=$(grep -cE '^ok ' "$out" || true)
+  cluster_failed=$(grep -cE '^not ok ' "$out" || true)
+  cluster_summary=$(grep -E '^# cluster:' "$out" | sed 's/^# //' || true)
+  [ "$crc" -eq 0 ] || [ "$cluster_failed" -gt 0 ] || cluster_failed=1
+  if [ "$cluster_failed" -gt 0 ]; then cluster_logs "$cluster_dir" | tail -80; fi
+  step_end
+  if [ -z "${DOCKER_TEST_KEEP:-}" ]; then
+    step cluster-down "removing the cluster's containers, networks and volumes"
+    cluster_stop "$cluster_dir"
+    cluster_dir=""
+    step_end
+  fi
+}
+
+wants_cluster() { [ -z "${DOCKER_TEST_SUITES:-}" ] || [[ " $DOCKER_TEST_SUITES " == *" tests/cluster.bats "* ]]; }
+
+# run_cluster: `tools/docker-test.sh cluster`: the cluster phases alone.
+run_cluster() {
+  trap finish EXIT
+  trap 'exit 130' INT TERM
+  step engine "the Docker engine and compose"
+  ensure_engine
+  step daemon "a running Docker daemon"
+  ensure_daemon
+  pick_client
+  pick_compose
+  step base "the base image debian:bookworm-slim"
+  ensure_base_images
+  step build "the images from the project's Dockerfile, Caddy's and the fake provider's"
+  work=$(mktemp -d /tmp/aifacade-docker-test.XXXXXX)
+  STACK_SUFFIX="" stack_prepare_build "$work"
+  cluster_phase "$work"
+  say "cluster: $cluster_passed passed, $cluster_failed failed"
+  [ -z "$cluster_summary" ] || awk '{ print "  " $0 }' <<<"$cluster_summary"
+  run_status=0
+  [ "$cluster_failed" -eq 0 ] && [ "$cluster_passed" -gt 0 ] || run_status=1
+}
+
 # --- the run ------------------------------------------------------------------
 work="" run_status=1
 finish() {
@@ -379,12 +544,14 @@ finish() {
   step_end
   if [ -n "$work" ] && [ -z "${DOCKER_TEST_KEEP:-}" ]; then
     step "down" "removing the test stack's containers, networks and volumes"
+    [ -z "$cluster_dir" ] || cluster_stop "$cluster_dir"
     stack_stop "$work/stack"
     # The container's files in instance/ are its user's: remove them as root.
     need_root rm -rf "$work"
     step_end
   elif [ -n "$work" ]; then
     say "DOCKER_TEST_KEEP: the stack stays up; stop it with: tools/docker-test.sh stack-stop $work/stack"
+    [ -z "$cluster_dir" ] || say "  and the cluster with: tools/docker-test.sh cluster-stop $cluster_dir"
   fi
   [ -n "${DOCKER_TEST_KEEP:-}" ] || stop_dockerd
   if [ ${#timings[@]} -gt 0 ]; then
@@ -436,15 +603,22 @@ run() {
   say "not run against the containers: admin.bats (this checkout's aifacadectl on a local database;"
   say "  docker.bats runs the image's own against the containers), deploy.bats (installs this"
   say "  checkout's build on this machine), flask.bats (this checkout's aifacadectl import-flask),"
-  say "  cd.bats (deploys this checkout's build to an sshd of its own; make test-cd)"
+  say "  cd.bats (deploys this checkout's build to an sshd of its own; make test-cd); cluster.bats"
+  say "  runs below, against the cluster"
   for f in ${DOCKER_TEST_SUITES:-tests/*.bats}; do
     case "$f" in
-      tests/docker.bats | tests/admin.bats | tests/deploy.bats | tests/flask.bats | tests/cd.bats) ;;
+      tests/docker.bats | tests/admin.bats | tests/deploy.bats | tests/flask.bats | tests/cd.bats | tests/cluster.bats) ;;
       *) suites+=("$f") ;;
     esac
   done
   # Suites that need settings of their own start stacks through this script.
-  suite_env tests/run.sh bats "${suites[@]}" | tee "$out" || rc=$?
+  if [ ${#suites[@]} -gt 0 ]; then
+    suite_env tests/run.sh bats "${suites[@]}" | tee "$out" || rc=$?
+  else
+    # tests/run.sh bats with no file would run them all.
+    say "DOCKER_TEST_SUITES names no suite for the stack; none run"
+    echo "0 passed, 0 failed, 0 skipped" >"$out"
+  fi
   local summary passed failed skipped
   summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out" | tail -1)
   read -r passed _ failed _ skipped _ <<<"$summary"
@@ -460,8 +634,11 @@ run() {
   read -r lp _ lf _ ls _ <<<"$l_summary"
   step_end
 
-  passed=$((${passed:-0} + ${lp:-0})); failed=$((${failed:-0} + ${lf:-0})); skipped=$((${skipped:-0} + ${ls:-0}))
+  if wants_cluster; then cluster_phase "$work"; else say "cluster phases not run: DOCKER_TEST_SUITES does not name tests/cluster.bats"; fi
+
+  passed=$((${passed:-0} + ${lp:-0} + cluster_passed)); failed=$((${failed:-0} + ${lf:-0} + cluster_failed)); skipped=$((${skipped:-0} + ${ls:-0}))
   echo
+  [ -z "$cluster_summary" ] || { say "the cluster's counts:"; awk '{ print "  " $0 }' <<<"$cluster_summary"; }
   say "against the containers: $passed passed, $failed failed, $skipped skipped (at most $MAX_SKIPS may skip); $((SECONDS - t0)) s in all"
   run_status=0
   if [ "$rc" -ne 0 ] || [ "$lrc" -ne 0 ] || [ -z "$summary" ] || [ -z "$l_summary" ] || [ "$failed" -ne 0 ]; then
@@ -512,6 +689,16 @@ client_from_env() {
 main() {
   case "${1:-run}" in
     run) run ;;
+    cluster) run_cluster ;;
+    cluster-stop)
+      [ $# -eq 2 ] || fail "usage: tools/docker-test.sh cluster-stop DIR"
+      client_from_env
+      cluster_stop "$2" ;;
+    cluster-compose)
+      [ $# -ge 3 ] || fail "usage: tools/docker-test.sh cluster-compose DIR COMPOSE-ARGS..."
+      client_from_env
+      cluster_compose_for "$2"; shift 2
+      exec "${COMPOSE_CMD[@]}" "$@" ;;
     stack-start)
       [ $# -ge 2 ] || fail "usage: tools/docker-test.sh stack-start DIR [NAME=VALUE ...]"
       shift; dir=$1; shift
@@ -526,7 +713,7 @@ main() {
       client_from_env
       compose_for "$2"; shift 2
       exec "${COMPOSE_CMD[@]}" "$@" ;;
-    *) echo "usage: tools/docker-test.sh [run | stack-start DIR [NAME=VALUE ...] | stack-stop DIR | compose DIR ARGS...]" >&2; exit 2 ;;
+    *) echo "usage: tools/docker-test.sh [run | cluster | stack-start DIR [NAME=VALUE ...] | stack-stop DIR | compose DIR ARGS... | cluster-stop DIR | cluster-compose DIR ARGS...]" >&2; exit 2 ;;
   esac
 }
 
