@@ -57,8 +57,8 @@ last_event() { awk '/^event:/ {e=$2} END {print e}' "$1"; }
   new_as ann
   new_as ben
   new_as cat
-  slow_stream ann 1 "one [[fake:slow=500]] [[fake:chunks=8]]"
-  slow_stream ann 2 "two [[fake:slow=500]] [[fake:chunks=8]]"
+  slow_stream ann 1 "one [[fake:slow=500]] [[fake:long=16]]"
+  slow_stream ann 2 "two [[fake:slow=500]] [[fake:long=16]]"
   as ann
   api POST /api/chat '{"prompt":"a third at once"}' -H 'Accept: text/event-stream'
   assert_equal "$code" 429
@@ -70,7 +70,7 @@ last_event() { awk '/^event:/ {e=$2} END {print e}' "$1"; }
   api GET /api/conversations
   assert_equal "$(json '.conversations | length')" 2
   # Another user still gets the last of the three slots...
-  slow_stream ben 1 "ben's [[fake:slow=500]] [[fake:chunks=8]]"
+  slow_stream ben 1 "ben's [[fake:slow=500]] [[fake:long=16]]"
   # ...and after it the total bound refuses everyone.
   as cat
   api POST /api/chat '{"prompt":"too many in all"}'

@@ -124,7 +124,7 @@ chat() { # JSON body: a JSON turn
   needs_fake
   new_user
   name=$USERNAME
-  sse_bg "$BATS_TEST_TMPDIR/a.sse" /api/chat '{"prompt":"stop me please [[fake:slow=200]] [[fake:chunks=40]]"}'
+  sse_bg "$BATS_TEST_TMPDIR/a.sse" /api/chat '{"prompt":"stop me please [[fake:slow=200]] [[fake:long=60]]"}'
   wait_grep '^event: delta' "$BATS_TEST_TMPDIR/a.sse"
   mid=$(sse_data "$BATS_TEST_TMPDIR/a.sse" start | jq -r .message_id)
   # Another user cannot stop it.
