@@ -261,8 +261,9 @@ def main():
                              what, flask, num(t["rps"], "{:,.0f}"), num(cap, "{:,.0f}"), cpus, x, verdict(x >= 3)))
     notes.extend(bad_rows)
 
-    title = "AIFacade bench, %s; %s, %s CPUs, %s, Linux %s; wrk %s; load before %s, after %s; commit %s" % (
-        meta.get("date", "?"), meta.get("cpu", "?"), meta.get("cpus", "?"), meta.get("mem", "?"),
+    title = "AIFacade bench, %s, %s mode, database %s; %s, %s CPUs, %s, Linux %s; wrk %s; load before %s, after %s; " \
+        "commit %s" % (
+        meta.get("date", "?"), meta.get("mode", "?"), meta.get("db", "sqlite"), meta.get("cpu", "?"), meta.get("cpus", "?"), meta.get("mem", "?"),
         meta.get("kernel", "?"), meta.get("wrk", "?"), meta.get("load_before", "?"), meta.get("load_after", "?"),
         meta.get("commit", "?"))
     counts = meta.get("counts", "").split("|")

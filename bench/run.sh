@@ -12,27 +12,51 @@
 # stack's memory at rest; prints one table and writes it, with the raw
 # numbers, to bench/results/<time>/ (bench/results/latest points there).
 #
-# Knobs (environment): BENCH_DURATION (4, seconds per wrk run), BENCH_ROUNDS
-# (3; the table shows medians over rounds, each round measures its own
-# floor), BENCH_THREADS (2) and BENCH_CONNS (8) for wrk, BENCH_STREAMS (200),
+# Knobs (environment): BENCH_QUICK=1 (a quick look: below), BENCH_DURATION
+# (4, seconds per wrk run), BENCH_ROUNDS (3; the table shows medians over
+# rounds, each round measures its own floor), BENCH_THREADS (2) and BENCH_CONNS (8) for wrk, BENCH_STREAMS (200),
 # BENCH_KEEP=1 keeps the 90 MB database, BENCH_ONLY="me conv50 ..." limits
 # the wrk rows (keys as in bench/report.py), BENCH_MODE (process, the
 # default, or persistent: README, "Two ways to run the programs") and
-# BENCH_PROCS (4: persistent mode's processes per endpoint). bench/both.sh
-# runs both modes and prints them side by side (make bench).
+# BENCH_PROCS (4: persistent mode's processes per endpoint), BENCH_DB
+# (sqlite, the default; pg: PostgreSQL through PgBouncer; pg-direct:
+# PostgreSQL without PgBouncer, each connection a server process of its
+# own). On PostgreSQL the run starts its own throw-away cluster
+# (tests/pg.sh, in a directory under /tmp, stopped and removed at the end),
+# copies the seeded data there with aifacadectl restore, and measures only
+# the wrk rows (BENCH_ONLY, default "me conv50 chat"): no streaming, no
+# direct runs. bench/both.sh runs both modes on each database and prints
+# them side by side (make bench).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 build=${1:-${AIFACADE_BUILD:-build}}
 tools=$build/bench
-duration=${BENCH_DURATION:-4}
-rounds=${BENCH_ROUNDS:-3}
+# BENCH_QUICK=1: a look in a few minutes, not a table to rely on: one round
+# of 2 s per row, only the rows "me conv50 chat", 20 streams, a tenth of
+# the direct runs.
+quick=${BENCH_QUICK:-0}
+if [ "$quick" = 1 ]; then
+  BENCH_ONLY=${BENCH_ONLY:-me conv50 chat}
+  duration=${BENCH_DURATION:-2}
+  rounds=${BENCH_ROUNDS:-1}
+  BENCH_STREAMS=${BENCH_STREAMS:-20}
+else
+  duration=${BENCH_DURATION:-4}
+  rounds=${BENCH_ROUNDS:-3}
+fi
 threads=${BENCH_THREADS:-2}
 conns=${BENCH_CONNS:-8}
 streams=${BENCH_STREAMS:-200}
 mode=${BENCH_MODE:-process}
 procs=${BENCH_PROCS:-4}
+dbkind=${BENCH_DB:-sqlite}
+case "$dbkind" in
+  sqlite) ;;
+  pg | pg-direct) BENCH_ONLY=${BENCH_ONLY:-me conv50 chat} ;;
+  *) echo "bench: BENCH_DB must be sqlite, pg or pg-direct (got '$dbkind')" >&2; exit 1 ;;
+esac
 ua="aifacade-bench/1 (wrk)"
 password="bench-password-1"
 login_body="{\"username\":\"chat01\",\"password\":\"$password\"}"
@@ -45,6 +69,9 @@ for t in cgirun fakeprov floor-dyn; do
 done
 [ -x "$build/cgi-bin/me" ] || { echo "bench: no programs in $build/cgi-bin; run 'make bench'" >&2; exit 1; }
 [ -x "$build/tools/aifacadectl" ] || { echo "bench: no $build/tools/aifacadectl; run 'make bench'" >&2; exit 1; }
+if [ "$dbkind" != sqlite ]; then
+  command -v psql >/dev/null || { echo "bench: psql is missing; run 'make deps' (postgresql)" >&2; exit 1; }
+fi
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=${BENCH_OUT:-$root/bench/results/$stamp}
@@ -70,12 +97,19 @@ cp -p "$build/cgi-bin/conversations" "$cgi/conversations-cgi"
 
 fake_pid=""
 stack=$out/stack
+pgdir=""
 cleanup() {
   set +e
   [ -f "$stack/stack.env" ] && tests/stack.sh stop "$stack"
   [ -n "$fake_pid" ] && kill -TERM "$fake_pid" 2>/dev/null
+  # the cluster after the stack, which drops its database there
+  if [ -n "$pgdir" ]; then
+    tests/pg.sh stop "$pgdir"
+    rm -rf "$pgdir"
+  fi
   if [ "${BENCH_KEEP:-0}" != 1 ]; then
     rm -f "$stack"/instance/aifacade.db "$stack"/instance/aifacade.db-wal "$stack"/instance/aifacade.db-shm
+    rm -f "$out"/seed.db "$out"/seed.db-* "$stack"/instance/pre-restore-*.db
     rm -rf "$cgi"
   fi
 }
@@ -90,6 +124,26 @@ rm -f "$out/fakeprov.port" "$out/fakeprov.pid" "$stack/fake.port" "$stack/fake.p
 for _ in $(seq 100); do [ -s "$out/fakeprov.port" ] && [ -s "$out/fakeprov.pid" ] && break; sleep 0.05; done
 fake_pid=$(cat "$out/fakeprov.pid")
 fake_url="http://127.0.0.1:$(cat "$out/fakeprov.port")/v1/chat/completions"
+
+# PostgreSQL: a throw-away cluster with PgBouncer (tests/pg.sh); the stack
+# makes a fresh database in it (tests/stack.sh, AIFACADE_TEST_DATABASE)
+# and reaches it through PgBouncer (pg) or PostgreSQL's own socket
+# (pg-direct). Under /tmp: a Unix socket's path is short.
+pg_pids=""
+if [ "$dbkind" != sqlite ]; then
+  pgdir=$(mktemp -d /tmp/aifbench-pg.XXXXXX)
+  log "starting PostgreSQL and PgBouncer in $pgdir"
+  tests/pg.sh start "$pgdir" >&2
+  # shellcheck source=/dev/null
+  . "$pgdir/pg.env"
+  pg_pids="$PG_PID $PGBOUNCER_PID"
+  if [ "$dbkind" = pg ]; then
+    AIFACADE_TEST_DATABASE=$DATABASE
+  else
+    AIFACADE_TEST_DATABASE=$DATABASE_DIRECT
+  fi
+  export AIFACADE_TEST_DATABASE
+fi
 
 # Prompts are rate-limited per user (30/hour by default): the bench raises
 # the limits so that it measures the check, not the refusal.
@@ -115,20 +169,42 @@ curl -sf -o /dev/null -D "$out/register.head" -H 'Content-Type: application/json
   -d "{\"username\":\"bench\",\"password\":\"$password\"}" "$LIGHTTPD_URL/api/register"
 bench_token=$(cookie_of "$out/register.head")
 [ -n "$bench_token" ] || { echo "bench: register set no session cookie" >&2; exit 1; }
-sqlite3 "$db" <bench/seed.sql >/dev/null
+# On PostgreSQL the data is made in a SQLite file of the same schema (a
+# backup of the stack's database, which holds the bench user), seeded and
+# rendered there, and restored into PostgreSQL with aifacadectl restore, as
+# an operator moves a database between backends.
+seed_db=$db
+if [ "$dbkind" != sqlite ]; then
+  seed_db=$out/seed.db
+  rm -f "$seed_db"
+  AIFACADE_INSTANCE="$stack/instance" DATABASE="$STACK_DATABASE" "$build/tools/aifacadectl" backup "$seed_db" >&2
+fi
+sqlite3 "$seed_db" <bench/seed.sql >/dev/null
 # seed.sql's plain SQL leaves the messages without the HTML the app stores
 # when it writes one (migration 2): render it as an operator would after an
 # upgrade, so that the history rows measure reads as they are in use.
-AIFACADE_INSTANCE="$stack/instance" DATABASE="$db" "$build/tools/aifacadectl" render-html >&2
+AIFACADE_INSTANCE="$stack/instance" DATABASE="$seed_db" "$build/tools/aifacadectl" render-html >&2
 # ...except in conversation 3, the bench user's other 50-message one (the
 # same texts as 2): its messages keep no HTML, as rows written before
 # migration 2 and not yet rendered do, for the "no stored HTML" rows.
-sqlite3 "$db" "UPDATE messages SET html = NULL, html_version = NULL WHERE conversation_id = 3"
-same=$(sqlite3 "$db" "SELECT (SELECT group_concat(length(content)) FROM (SELECT content FROM messages
+sqlite3 "$seed_db" "UPDATE messages SET html = NULL, html_version = NULL WHERE conversation_id = 3"
+same=$(sqlite3 "$seed_db" "SELECT (SELECT group_concat(length(content)) FROM (SELECT content FROM messages
   WHERE conversation_id = 2 ORDER BY id)) IS (SELECT group_concat(length(content)) FROM (SELECT content
   FROM messages WHERE conversation_id = 3 ORDER BY id))")
 [ "$same" = 1 ] || { echo "bench: conversations 2 and 3 no longer hold the same texts (bench/seed.sql)" >&2; exit 1; }
-counts=$(sqlite3 "$db" "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM conversations),
+if [ "$dbkind" != sqlite ]; then
+  log "restoring the seeded data into PostgreSQL"
+  AIFACADE_INSTANCE="$stack/instance" DATABASE="$STACK_DATABASE" "$build/tools/aifacadectl" restore "$seed_db" --yes >&2
+  # Planner statistics for the restored tables now, rather than whenever
+  # autovacuum gets to them during a row.
+  psql "$STACK_DATABASE" -qX -v ON_ERROR_STOP=1 -c "VACUUM (ANALYZE)" >&2
+  rm -f "$seed_db" "$seed_db"-wal "$seed_db"-shm "$seed_db"-queue "$stack"/instance/pre-restore-*.db
+fi
+# q SQL: one query on the stack's database, sqlite3's output format.
+q() {
+  if [ "$dbkind" = sqlite ]; then sqlite3 "$db" "$1"; else psql "$STACK_DATABASE" -qXAt -v ON_ERROR_STOP=1 -c "$1"; fi
+}
+counts=$(q "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM conversations),
   (SELECT count(*) FROM messages), (SELECT count(*) FROM messages WHERE conversation_id = 1),
   (SELECT count(*) FROM messages WHERE conversation_id = 2), (SELECT count(*) FROM conversations WHERE user_id =
   (SELECT id FROM users WHERE username_key = 'bench'))")
@@ -242,6 +318,7 @@ direct_scgi() { # key endpoint runs method path_info token csrf [body]
 }
 direct_run() { # cgi|scgi key program runs method path_info token csrf [body]
   local how=$1 key=$2 prog=$3 n=$4 body=${9:-}
+  [ "$quick" != 1 ] || n=$((n / 10 > 5 ? n / 10 : 5))
   local envf=$out/direct/$key.env bodyf=$out/direct/$key.body
   mkdir -p "$out/direct"
   printf '%s' "$body" >"$bodyf"
@@ -337,13 +414,18 @@ stack_cpu_us() { # path server_pids: sets $cpu_us, the CPU so far of wrk and the
   cpu_us=$((ticks * 1000000 / clk_tck + children_us))
 }
 
-# lighttpd's SCGI servers, and in persistent mode their workers.
+# lighttpd's SCGI servers, and in persistent mode their workers; on
+# PostgreSQL also PgBouncer, the postmaster (its reaped children: the
+# server processes of connections that ended) and its children (the server
+# processes of open connections, and its own background workers): the
+# database's side of a request is part of its cost.
 scgi_servers() {
   local list sup
   list=$(pgrep -P "$lighttpd_pid" | tr '\n' ' ' || true)
   if [ "$mode" = persistent ]; then
     for sup in $list; do list+=" $(pgrep -P "$sup" | tr '\n' ' ' || true)"; done
   fi
+  [ -z "$pg_pids" ] || list+=" $pg_pids $(pgrep -P "$PG_PID" | tr '\n' ' ' || true)"
   echo "$list"
 }
 
@@ -368,7 +450,7 @@ run_wrk() { # key path round url [wrk args...]
   # requests cut off at the end finish and are reaped (their CPU counts; they
   # are at most -c of thousands, and sleep's own is a millisecond)
   sleep 0.2
-  [ "$mode" != persistent ] || scgi_pids=$(scgi_servers)
+  if [ "$mode" = persistent ] || [ -n "$pg_pids" ]; then scgi_pids=$(scgi_servers); fi
   stack_cpu_us "$path" "$scgi_pids"
   after=$cpu_us
   awk -v key="$key" -v path="$path" -v round="$round" -v cpu="$((after - before))" '
@@ -445,6 +527,7 @@ fi
 
 # ---- streaming ---------------------------------------------------------------
 
+if [ "$dbkind" = sqlite ]; then
 log "streaming: $streams answers through Caddy, $((streams / 2)) through lighttpd"
 : >"$out/stream"
 echo "caddy $(python3 bench/sseprobe.py --url "$BASE_URL" --sessions "$out/sessions" --ua "$ua" --n "$streams")" >>"$out/stream"
@@ -468,6 +551,11 @@ cat "$out/stream" >&2
 
 log "peak RSS and CPU per program (direct runs, without lighttpd)"
 direct_all
+else
+  # The direct runs' environments name SQLite's file, and the streaming
+  # rows do not read the database between deltas: the SQLite run has them.
+  log "$dbkind: no streaming rows and no direct runs (the SQLite run has them)"
+fi
 stack_memory "after-load"
 
 # ---- the table ---------------------------------------------------------------
@@ -483,6 +571,7 @@ stack_memory "after-load"
   echo "wrk=-t$threads -c$conns -d${duration}s, $rounds rounds"
   echo "commit=$commit"
   echo "mode=$mode"
+  echo "db=$dbkind"
   echo "procs=$procs"
   echo "counts=$counts"
   echo "static_bytes=$static_plain"
