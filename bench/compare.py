@@ -55,19 +55,20 @@ def pg_section(d):
         return
     print()
     print("PostgreSQL beside SQLite, through lighttpd (x floor = CPU per request, the database server's and "
-          "PgBouncer's included, / the trivial CGI program's in the same run; pg = through PgBouncer, "
-          "pg-direct = without it)")
+          "PgBouncer's included, / the trivial CGI program's in the same run; db us = PostgreSQL's and "
+          "PgBouncer's share of CPU us; pg = through PgBouncer, pg-direct = without it)")
     print()
     cols = [k for k in [(m, db) for _, m, db in RUNS] if k in runs]
     head = ["row"]
     for m, db in cols:
-        head += ["%s %s x floor" % (m, db), "req/s", "p50"]
+        head += ["%s %s x floor" % (m, db), "CPU us", "db us", "req/s", "p50"]
     rows = []
-    for key, what in PG_ROWS:
+    for key, what in [("floor-dyn", "floor")] + PG_ROWS:
         r = [what]
         for c in cols:
             t = runs[c].get((key, "lighttpd"), {})
-            r += [fmt(t.get("ratio"), "{:.2f}"), fmt(t.get("rps")), fmt(t.get("p50"), "{:.1f}")]
+            r += [fmt(t.get("ratio"), "{:.2f}"), fmt(t.get("cpu")), fmt(t.get("db")), fmt(t.get("rps")),
+                  fmt(t.get("p50"), "{:.1f}")]
         rows.append(r)
     widths = [max(len(head[i]), *(len(r[i]) for r in rows)) for i in range(len(head))]
     print("  ".join(h.ljust(widths[i]) if i == 0 else h.rjust(widths[i]) for i, h in enumerate(head)))

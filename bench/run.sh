@@ -97,10 +97,27 @@ cp -p "$build/cgi-bin/conversations" "$cgi/conversations-cgi"
 
 fake_pid=""
 stack=$out/stack
+# lighttpd's SCGI sockets live in the stack's instance directory, and a
+# Unix socket's path has room for 107 bytes (on PostgreSQL every database
+# endpoint has one: account_sessions.sock-N is the longest name): a deep
+# checkout gets its stack under /tmp instead, $out/stack pointing there.
+stack_tmp=""
+suffix_longest=/instance/account_sessions.sock-999
+if [ $((${#stack} + ${#suffix_longest})) -gt 107 ]; then
+  stack_tmp=$(mktemp -d /tmp/aifbench-stack.XXXXXX)
+  ln -sfn "$stack_tmp" "$stack"
+  stack=$stack_tmp
+fi
 pgdir=""
 cleanup() {
   set +e
   [ -f "$stack/stack.env" ] && tests/stack.sh stop "$stack"
+  if [ -n "$stack_tmp" ] && [ "${BENCH_KEEP:-0}" != 1 ]; then
+    rm -f "$out/stack"
+    mkdir -p "$out/stack"
+    cp -p "$stack_tmp"/*.log "$out/stack/" 2>/dev/null
+    rm -rf "$stack_tmp"
+  fi
   [ -n "$fake_pid" ] && kill -TERM "$fake_pid" 2>/dev/null
   # the cluster after the stack, which drops its database there
   if [ -n "$pgdir" ]; then
@@ -425,8 +442,18 @@ scgi_servers() {
   if [ "$mode" = persistent ]; then
     for sup in $list; do list+=" $(pgrep -P "$sup" | tr '\n' ' ' || true)"; done
   fi
-  [ -z "$pg_pids" ] || list+=" $pg_pids $(pgrep -P "$PG_PID" | tr '\n' ' ' || true)"
+  [ -z "$pg_pids" ] || list+=" $(pg_procs)"
   echo "$list"
+}
+pg_procs() {
+  [ -z "$pg_pids" ] || echo "$pg_pids $(pgrep -P "$PG_PID" | tr '\n' ' ' || true)"
+}
+db_us=0
+db_cpu_us() { # pids: sets $db_us, the CPU so far of PostgreSQL's and PgBouncer's processes
+  local p
+  ticks=0
+  for p in $1; do add_ticks "$p"; done
+  db_us=$((ticks * 1000000 / clk_tck))
 }
 
 # Runs wrk; appends "key path round rps p50_ms p99_ms bad cpu_us_per_request"
@@ -434,7 +461,7 @@ scgi_servers() {
 # Usage: run_wrk KEY PATH ROUND URL [WRK_OPTIONS...] [-- SCRIPT_ARGS...]
 run_wrk() { # key path round url [wrk args...]
   local key=$1 path=$2 round=$3 url=$4; shift 4
-  local raw=$out/wrk/$key.$path.$round.txt opts=() scgi_pids before after
+  local raw=$out/wrk/$key.$path.$round.txt opts=() scgi_pids before after db_pids db_before db_after
   while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
   mkdir -p "$out/wrk"
   # lighttpd's children while idle: its SCGI servers (chat, me, conversations);
@@ -443,24 +470,35 @@ run_wrk() { # key path round url [wrk args...]
   # (listed again at the end: a worker replaced meanwhile is counted in its
   # supervisor's reaped children, its successor by its own ticks)
   scgi_pids=$(scgi_servers)
+  db_pids=""
+  [ -z "$pg_pids" ] || db_pids=$(pg_procs)
   stack_cpu_us "$path" "$scgi_pids"
   before=$cpu_us
+  db_cpu_us "$db_pids"
+  db_before=$db_us
   # wrk takes the URL before the script's own arguments (after "--").
   wrk -t"$threads" -c"$conns" -d"${duration}s" --latency "${opts[@]}" "$url" "$@" >"$raw" 2>&1 || true
   # requests cut off at the end finish and are reaped (their CPU counts; they
   # are at most -c of thousands, and sleep's own is a millisecond)
   sleep 0.2
   if [ "$mode" = persistent ] || [ -n "$pg_pids" ]; then scgi_pids=$(scgi_servers); fi
+  [ -z "$pg_pids" ] || db_pids=$(pg_procs)
   stack_cpu_us "$path" "$scgi_pids"
   after=$cpu_us
-  awk -v key="$key" -v path="$path" -v round="$round" -v cpu="$((after - before))" '
+  db_cpu_us "$db_pids"
+  db_after=$db_us
+  # On PostgreSQL a ninth field: the database's share of the CPU per request.
+  awk -v key="$key" -v path="$path" -v round="$round" -v cpu="$((after - before))" \
+    -v db="$([ -z "$pg_pids" ] || echo $((db_after - db_before)))" '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
     /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
     /^Requests\/sec:/ { rps = $2 }
     / requests in / { n = $1 }
     /Non-2xx or 3xx responses:/ { bad += $NF }
     /Socket errors:/ { for (i = 3; i <= NF; i++) { gsub(",", "", $i); if ($i ~ /^[0-9]+$/) bad += $i } }
-    END { printf "%s %s %s %s %s %s %d %.0f\n", key, path, round, rps + 0, p50 + 0, p99 + 0, bad, n ? cpu / n : 0 }' \
+    END { printf "%s %s %s %s %s %s %d %.0f", key, path, round, rps + 0, p50 + 0, p99 + 0, bad, n ? cpu / n : 0
+          if (db != "") printf " %.0f", n ? db / n : 0
+          printf "\n" }' \
     "$raw" >>"$out/results"
   tail -1 "$out/results" >&2
 }
