@@ -35,14 +35,17 @@ build=${1:-${AIFACADE_BUILD:-build}}
 tools=$build/bench
 # BENCH_QUICK=1: a look in a few minutes, not a table to rely on: one round
 # of 2 s per row, only the rows "me conv50 chat", 20 streams, a tenth of
-# the direct runs.
+# the direct runs, prompts spread over 16 chat users instead of 64 (each
+# login is an argon2id hash).
 quick=${BENCH_QUICK:-0}
 if [ "$quick" = 1 ]; then
   BENCH_ONLY=${BENCH_ONLY:-me conv50 chat}
   duration=${BENCH_DURATION:-2}
   rounds=${BENCH_ROUNDS:-1}
   BENCH_STREAMS=${BENCH_STREAMS:-20}
+  chat_users=16
 else
+  chat_users=64
   duration=${BENCH_DURATION:-4}
   rounds=${BENCH_ROUNDS:-3}
 fi
@@ -228,7 +231,7 @@ counts=$(q "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM conversat
 log "database: users|conversations|messages|long|short|bench's conversations = $counts"
 echo "$counts" >"$out/counts"
 
-# Sessions of the 64 chat users (each with its own conversation): the chat
+# Sessions of the 64 chat users (16 with BENCH_QUICK) (each with its own conversation): the chat
 # bench spreads its prompts over them as real users would.
 log "logging in the chat users"
 login_chat_user() { # NN
@@ -245,7 +248,7 @@ login_chat_user() { # NN
 }
 mkdir -p "$out/logins"
 jobs_=()
-for i in $(seq -w 1 64); do
+for i in $(seq -w 1 "$chat_users"); do
   login_chat_user "$i" &
   jobs_+=($!)
   # four argon2id verifications at a time; never a bare wait (fakeprov runs in the background)
@@ -253,7 +256,7 @@ for i in $(seq -w 1 64); do
 done
 [ ${#jobs_[@]} -eq 0 ] || wait "${jobs_[@]}" || true
 cat "$out"/logins/[0-9][0-9] >"$out/sessions"
-[ "$(awk 'NF == 3' "$out/sessions" | wc -l)" -eq 64 ] || { echo "bench: not every chat user could log in" >&2; exit 1; }
+[ "$(awk 'NF == 3' "$out/sessions" | wc -l)" -eq "$chat_users" ] || { echo "bench: not every chat user could log in" >&2; exit 1; }
 
 # The OpenAI-compatible API's rows (README, "The OpenAI-compatible API"): an
 # API token of the bench user is the key.
@@ -421,13 +424,13 @@ read_children_us() { # sets $children_us from the times builtin (user + system o
   done
   children_us=$us
 }
-stack_cpu_us() { # path server_pids: sets $cpu_us, the CPU so far of wrk and the stack's side of the path
+stack_cpu_us() { # path server_pids [children_us]: sets $cpu_us, the CPU so far of wrk and the stack's side of the path
   local p
   ticks=0
   add_ticks "$lighttpd_pid"
   for p in $2; do add_ticks "$p"; done
   [ "$1" != caddy ] || add_ticks "$caddy_pid"
-  read_children_us
+  if [ -n "${3:-}" ]; then children_us=$3; else read_children_us; fi
   cpu_us=$((ticks * 1000000 / clk_tck + children_us))
 }
 
@@ -481,9 +484,14 @@ run_wrk() { # key path round url [wrk args...]
   # requests cut off at the end finish and are reaped (their CPU counts; they
   # are at most -c of thousands, and sleep's own is a millisecond)
   sleep 0.2
+  # wrk's CPU is read before the processes are listed again: each pgrep
+  # reads all of /proc, which on a busy machine cost more than a whole
+  # row's requests (a persistent stack has a server per endpoint to list)
+  read_children_us
+  local end_children=$children_us
   if [ "$mode" = persistent ] || [ -n "$pg_pids" ]; then scgi_pids=$(scgi_servers); fi
   [ -z "$pg_pids" ] || db_pids=$(pg_procs)
-  stack_cpu_us "$path" "$scgi_pids"
+  stack_cpu_us "$path" "$scgi_pids" "$end_children"
   after=$cpu_us
   db_cpu_us "$db_pids"
   db_after=$db_us
