@@ -14,6 +14,12 @@ CGI floor of its own run. Then the targets of bench/README.md (issue 13):
   - the default mode no slower than the persistent one needs to be compared
     with the last table of bench/README.md (printed, not judged here);
 and what Caddy itself costs per request (the static row) and what is left.
+
+With PostgreSQL runs (DIR/process-pg, DIR/persistent-pg: through PgBouncer;
+DIR/process-pg-direct: without it), a second table puts their database rows
+beside SQLite's of the same mode: each run's cost relative to its own floor
+(CPU per request, PostgreSQL's and PgBouncer's included, over the trivial
+CGI program's in the same round), and the ratios between those.
 """
 import os
 import sys
@@ -23,11 +29,74 @@ import report  # noqa: E402
 
 FLASK_CADDY_PAGE = 302
 FLASK_POST = 246
+PG_ROWS = [("me", "GET /api/me"), ("conv50", "history page, 50 msgs"), ("chat", "POST /api/chat")]
+# (directory, mode, database): the runs bench/both.sh makes
+RUNS = [("process", "process", "sqlite"), ("process-pg", "process", "pg"),
+        ("process-pg-direct", "process", "pg-direct"), ("persistent", "persistent", "sqlite"),
+        ("persistent-pg", "persistent", "pg"), ("persistent-pg-direct", "persistent", "pg-direct")]
 ROWS = ["floor-dyn", "static", "health", "me", "list", "conv50", "conv5k", "chat", "login", "me-cgi", "conv50-cgi"]
 
 
 def fmt(v, f="{:,.0f}"):
     return "-" if v is None or v != v else f.format(v)
+
+
+def ratio(a, b):
+    return a / b if a and b and a == a and b == b else None
+
+
+def pg_section(d):
+    """PostgreSQL's rows beside SQLite's, and the ratios that choose a mode and a connection."""
+    runs = {}
+    for name, mode, db in RUNS:
+        if os.path.isdir(os.path.join(d, name)) and os.path.exists(os.path.join(d, name, "results")):
+            runs[(mode, db)] = report.compute(os.path.join(d, name))[1]
+    if not any(db != "sqlite" for _, db in runs):
+        return
+    print()
+    print("PostgreSQL beside SQLite, through lighttpd (x floor = CPU per request, the database server's and "
+          "PgBouncer's included, / the trivial CGI program's in the same run; db us = PostgreSQL's and "
+          "PgBouncer's share of CPU us; pg = through PgBouncer, pg-direct = without it)")
+    print()
+    cols = [k for k in [(m, db) for _, m, db in RUNS] if k in runs]
+    head = ["row"]
+    for m, db in cols:
+        head += ["%s %s x floor" % (m, db), "CPU us", "db us", "req/s", "p50"]
+    rows = []
+    for key, what in [("floor-dyn", "floor")] + PG_ROWS:
+        r = [what]
+        for c in cols:
+            t = runs[c].get((key, "lighttpd"), {})
+            r += [fmt(t.get("ratio"), "{:.2f}"), fmt(t.get("cpu")), fmt(t.get("db")), fmt(t.get("rps")),
+                  fmt(t.get("p50"), "{:.1f}")]
+        rows.append(r)
+    widths = [max(len(head[i]), *(len(r[i]) for r in rows)) for i in range(len(head))]
+    print("  ".join(h.ljust(widths[i]) if i == 0 else h.rjust(widths[i]) for i, h in enumerate(head)))
+    for r in rows:
+        print("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r)))
+    print()
+
+    def cmp(a, b, what):
+        if a not in runs or b not in runs:
+            return
+        parts = []
+        for key, label in PG_ROWS:
+            ta, tb = runs[a].get((key, "lighttpd"), {}), runs[b].get((key, "lighttpd"), {})
+            x, p = ratio(ta.get("ratio"), tb.get("ratio")), ratio(ta.get("p50"), tb.get("p50"))
+            ca, cb = runs[a].get((key, "caddy"), {}), runs[b].get((key, "caddy"), {})
+            thr = ratio(ca.get("rps"), cb.get("rps"))
+            if x is not None:
+                parts.append("%s %s x the cost, p50 %s x, req/s through Caddy %s x" % (
+                    label, fmt(x, "{:.2f}"), fmt(p, "{:.2f}"), fmt(thr, "{:.2f}")))
+        if parts:
+            print("%s: %s" % (what, "; ".join(parts)))
+
+    cmp(("process", "pg"), ("process", "sqlite"), "process mode, PostgreSQL (PgBouncer) against SQLite")
+    cmp(("persistent", "pg"), ("persistent", "sqlite"), "persistent mode, PostgreSQL (PgBouncer) against SQLite")
+    cmp(("persistent", "pg"), ("process", "pg"), "PostgreSQL (PgBouncer), persistent against process mode")
+    cmp(("process", "pg-direct"), ("process", "pg"), "process mode, PostgreSQL without PgBouncer against through it")
+    cmp(("persistent", "pg-direct"), ("persistent", "pg"),
+        "persistent mode, PostgreSQL without PgBouncer against through it")
 
 
 def main():
@@ -36,6 +105,9 @@ def main():
     for m in ("process", "persistent"):
         if os.path.isdir(os.path.join(d, m)):
             modes[m] = report.compute(os.path.join(d, m))[1]
+    if not modes:
+        pg_section(d)
+        return 0
     labels = {k: lbl for k, lbl, _ in report.ROWS}
     head = ["row"]
     for m in modes:
@@ -84,6 +156,7 @@ def main():
             print("%s: through Caddy a static file takes %.0f us of wall time per request at this concurrency "
                   "(%s req/s): Caddy's own share; the 50-message history %.0f us, so %.0f us is ours" % (
                       m, caddy_us, fmt(st["rps"]), ours_us, max(ours_us - caddy_us, 0)))
+    pg_section(d)
     try:
         with open(os.path.join(d, "ttfd")) as f:
             lines = [report.kv(line) | {"mode": line.split()[0]} for line in f if line.strip()]

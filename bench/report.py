@@ -4,7 +4,8 @@
 Usage: report.py [--markdown] RESULTS_DIR
 
 Reads RESULTS_DIR/results (wrk: "key path round rps p50_ms p99_ms bad
-cpu_us_per_request"), rss (bench/cgirun per program: CGI runs, and SCGI
+cpu_us_per_request [db_cpu_us_per_request]", the last on PostgreSQL: the
+share of the CPU that PostgreSQL's processes and PgBouncer used), rss (bench/cgirun per program: CGI runs, and SCGI
 requests to the endpoints lighttpd.conf runs as SCGI servers), scgi_rss
 (bench/rsswatch.py), stream (bench/sseprobe.py), memory (the stack) and
 meta. For each row and path it shows the median over rounds of req/s, of
@@ -80,7 +81,8 @@ def compute(d):
     for line in read_lines(d + "/results"):
         f = line.split()
         cpu = float(f[7]) if len(f) > 7 and float(f[7]) > 0 else NAN
-        runs.setdefault((f[0], f[1], f[2]), []).append((float(f[3]), float(f[4]), float(f[5]), int(f[6]), cpu))
+        db = float(f[8]) if len(f) > 8 else NAN
+        runs.setdefault((f[0], f[1], f[2]), []).append((float(f[3]), float(f[4]), float(f[5]), int(f[6]), cpu, db))
 
     def floor(path, rnd, i):
         v = runs.get(("floor-dyn", path, rnd))
@@ -111,6 +113,7 @@ def compute(d):
                 "p50": median(s[1] for s in samples),
                 "p99": median(s[2] for s in samples),
                 "cpu": median(s[4] for s in samples),
+                "db": median(s[5] for s in samples),
                 "ratio": median(by_cpu),
                 "ratio_rps": median(by_rps),
             }
@@ -261,8 +264,9 @@ def main():
                              what, flask, num(t["rps"], "{:,.0f}"), num(cap, "{:,.0f}"), cpus, x, verdict(x >= 3)))
     notes.extend(bad_rows)
 
-    title = "AIFacade bench, %s; %s, %s CPUs, %s, Linux %s; wrk %s; load before %s, after %s; commit %s" % (
-        meta.get("date", "?"), meta.get("cpu", "?"), meta.get("cpus", "?"), meta.get("mem", "?"),
+    title = "AIFacade bench, %s, %s mode, database %s; %s, %s CPUs, %s, Linux %s; wrk %s; load before %s, after %s; " \
+        "commit %s" % (
+        meta.get("date", "?"), meta.get("mode", "?"), meta.get("db", "sqlite"), meta.get("cpu", "?"), meta.get("cpus", "?"), meta.get("mem", "?"),
         meta.get("kernel", "?"), meta.get("wrk", "?"), meta.get("load_before", "?"), meta.get("load_after", "?"),
         meta.get("commit", "?"))
     counts = meta.get("counts", "").split("|")
