@@ -35,7 +35,7 @@ CGI_BINS = $(ENDPOINTS:%=$(BUILD)/cgi-bin/%)
 TOOL_BINS = $(TOOLS:%=$(BUILD)/tools/%)
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-test vendor run test test-unit test-bats test-load lint clean help
+.PHONY: all deps deps-test vendor run test test-unit test-bats test-load test-pg lint clean help
 all: $(CGI_BINS) $(TOOL_BINS)
 
 help:
@@ -44,6 +44,7 @@ help:
 	@echo "make all        build the CGI programs into $(BUILD)/cgi-bin and the admin command"
 	@echo "make test-unit  C unit tests only;  make test-bats  the HTTP suites only"
 	@echo "make test-load  many users at once (tests/load.bats);  make test-cd  deploys over SSH"
+	@echo "make test-pg    the HTTP suites again on PostgreSQL (a throw-away cluster and PgBouncer)"
 	@echo "make soak       a persistent server of each endpoint under ASan, 10,000 requests"
 	@echo "make lint       cppcheck, shellcheck and the output-escaping check"
 	@echo "make deps       install the Debian packages the build, run and tests need"
@@ -110,6 +111,12 @@ test-unit: all $(UNIT_BINS)
 
 test-bats: all
 	tests/run.sh bats
+
+# The suites that reach the store through HTTP, against stacks on a
+# throw-away PostgreSQL cluster (tests/run.sh, PG_SUITES); .ci/run runs it
+# after make test, whose twelve minutes it does not fit in beside the rest.
+test-pg: deps all
+	tests/run.sh pg
 
 # Many users prompting at once through Caddy (tests/load.bats); .ci/run
 # runs it after make test, and make test-docker against the containers.

@@ -40,7 +40,8 @@ start_pg() {
   DATABASE=$(. "$pg_dir/pg.env" && echo "$DATABASE")
   export AIFACADE_TEST_PG=$DATABASE
 }
-# `all` keeps the cluster for the pg phase; a unit run alone stops it.
+# The later phases do not use the cluster: stop it when the unit tests end
+# (make test-pg starts one of its own).
 stop_pg() {
   [ -n "$pg_dir" ] || return 0
   tests/pg.sh stop "$pg_dir"
@@ -74,7 +75,7 @@ run_unit() {
     fi
     rm -f "$out"
   done
-  [ "${keep_pg:-0}" = 1 ] || stop_pg
+  stop_pg
 }
 
 stack_dir=""
@@ -239,7 +240,7 @@ run_persistent() {
 }
 
 # The suites that reach the store through HTTP, again against PostgreSQL
-# (README, "Tests"): stacks in persistent mode (on PostgreSQL both modes
+# (make test-pg; README, "Tests"): stacks in persistent mode (on PostgreSQL both modes
 # are warm) whose programs each get a fresh database in tests/pg.sh's
 # cluster, behind PgBouncer, in two lanes. Left out: faults (SQLite's
 # files, locks and disk), edge, pages, deploy, check_output and flask (no
@@ -271,7 +272,7 @@ run_pg() {
   local rc=$?
   read -r passed failed skipped <"$artifacts/pg.counts.$$" || failed=$((failed + 1))
   rm -f "$artifacts/pg.counts.$$"
-  [ "${keep_pg:-0}" = 1 ] || stop_pg
+  stop_pg
   return "$rc"
 }
 
@@ -302,36 +303,11 @@ case "$what" in
   pg) run_pg ;;
   all)
     phases=()
-    keep_pg=1
-    for phase in unit bats; do
+    for phase in unit bats persistent e2e valgrind; do
       t0=$SECONDS
       "run_$phase"
       phases+=("$phase $((SECONDS - t0)) s")
     done
-    # The PostgreSQL pass runs beside the last three phases: its suites
-    # mostly wait, and valgrind keeps one core. Its output is shown whole
-    # when it ends, its counts added to the rest.
-    pg_out=$(mktemp "$artifacts/pg.XXXXXX.out")
-    t_pg=$SECONDS
-    ( trap - EXIT; passed=0 failed=0 skipped=0; run_pg; echo "$passed $failed $skipped" >"$pg_out.counts" ) >"$pg_out" 2>&1 &
-    pg_pid=$!
-    for phase in persistent e2e valgrind; do
-      t0=$SECONDS
-      "run_$phase"
-      phases+=("$phase $((SECONDS - t0)) s")
-    done
-    wait "$pg_pid"
-    keep_pg=0
-    stop_pg
-    phases+=("pg $((SECONDS - t_pg)) s (beside the last three)")
-    echo "--- the suites on PostgreSQL ---"
-    cat "$pg_out"
-    if read -r p f s <"$pg_out.counts"; then
-      passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
-    else
-      echo "pg: the phase ended without its counts"; failed=$((failed + 1))
-    fi
-    rm -f "$pg_out" "$pg_out.counts"
     echo "--- phases: ${phases[*]} ---" ;;
   *) echo "usage: tests/run.sh [unit|bats|e2e|valgrind|persistent|pg|all] [files]" >&2; exit 2 ;;
 esac
