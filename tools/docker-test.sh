@@ -603,11 +603,12 @@ run() {
   say "not run against the containers: admin.bats (this checkout's aifacadectl on a local database;"
   say "  docker.bats runs the image's own against the containers), deploy.bats (installs this"
   say "  checkout's build on this machine), flask.bats (this checkout's aifacadectl import-flask),"
-  say "  cd.bats (deploys this checkout's build to an sshd of its own; make test-cd); cluster.bats"
+  say "  cd.bats (deploys this checkout's build to an sshd of its own; make test-cd), copy_db.bats"
+  say "  (copies a stack's database on this machine; the cluster's copy-db runs below); cluster.bats"
   say "  runs below, against the cluster"
   for f in ${DOCKER_TEST_SUITES:-tests/*.bats}; do
     case "$f" in
-      tests/docker.bats | tests/admin.bats | tests/deploy.bats | tests/flask.bats | tests/cd.bats | tests/cluster.bats) ;;
+      tests/docker.bats | tests/admin.bats | tests/deploy.bats | tests/flask.bats | tests/cd.bats | tests/copy_db.bats | tests/cluster.bats) ;;
       *) suites+=("$f") ;;
     esac
   done
