@@ -1417,6 +1417,35 @@ static int pg_sockets_shutdown(int how, int except)
 	return n;
 }
 
+/* In a forked child: opens a connection of its own and runs lock (a BEGIN
+ * and a LOCK TABLE), tells the parent through ready whether it holds the
+ * lock ('y' or 'n'), then waits at most 5 s until a statement whose text
+ * is like `like` waits on a lock (*waited 1). Returns the connection, still
+ * in its transaction. */
+static PGconn *hold_until_waited(const char *database, const char *lock, const char *like, int ready, int *waited)
+{
+	PGconn *h = PQconnectdb(database);
+	PGresult *r = PQexec(h, lock);
+	char c = PQresultStatus(r) == PGRES_COMMAND_OK ? 'y' : 'n';
+	PQclear(r);
+	if (write(ready, &c, 1) != 1)
+		c = 'n';
+	const char *params[1] = {like};
+	for (int i = 0; c == 'y' && i < 500; i++) {
+		/* in a transaction, pg_stat_activity is read once unless cleared */
+		PQclear(PQexec(h, "SELECT pg_stat_clear_snapshot()"));
+		r = PQexecParams(h, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1",
+				 1, NULL, params, NULL, NULL, 0);
+		*waited = PQresultStatus(r) == PGRES_TUPLES_OK && atoi(PQgetvalue(r, 0, 0)) > 0;
+		PQclear(r);
+		if (*waited)
+			break;
+		struct timespec pause = {0, 10000000L};
+		nanosleep(&pause, NULL);
+	}
+	return h;
+}
+
 static long long audit_count(struct store *st, const char *action)
 {
 	struct audit_row *list = NULL;
@@ -1476,27 +1505,11 @@ static void test_lost_connection(const char *database, const char *b)
 	pid_t holder = fork();
 	if (holder == 0) {
 		close(ready[0]);
-		PGconn *h = PQconnectdb(database);
-		PGresult *r = PQexec(h, "BEGIN; LOCK TABLE audit IN EXCLUSIVE MODE");
-		char c = PQresultStatus(r) == PGRES_COMMAND_OK ? 'y' : 'n';
-		PQclear(r);
-		if (write(ready[1], &c, 1) != 1)
-			c = 'n';
-		/* at most 5 s for the store's INSERT to wait on the lock */
-		for (int i = 0; c == 'y' && i < 500; i++) {
-			/* in a transaction, pg_stat_activity is read once unless cleared */
-			PQclear(PQexec(h, "SELECT pg_stat_clear_snapshot()"));
-			r = PQexec(h, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-				      " AND query LIKE 'INSERT INTO audit%'");
-			int waiting = PQresultStatus(r) == PGRES_TUPLES_OK && atoi(PQgetvalue(r, 0, 0)) > 0;
-			PQclear(r);
-			if (waiting) {
-				pg_sockets_shutdown(SHUT_RD, PQsocket(h));
-				break;
-			}
-			struct timespec pause = {0, 10000000L};
-			nanosleep(&pause, NULL);
-		}
+		int waited = 0;
+		PGconn *h = hold_until_waited(database, "BEGIN; LOCK TABLE audit IN EXCLUSIVE MODE", "INSERT INTO audit%",
+					      ready[1], &waited);
+		if (waited)
+			pg_sockets_shutdown(SHUT_RD, PQsocket(h));
 		struct timespec pause = {0, 200000000L};
 		nanosleep(&pause, NULL);
 		PQclear(PQexec(h, "COMMIT"));
@@ -1586,26 +1599,10 @@ static void test_restore_race(const char *database, const char *b)
 	pid_t inserter = fork();
 	if (inserter == 0) {
 		close(ready[0]);
-		PGconn *h = PQconnectdb(database);
-		PGresult *r = PQexec(h, "BEGIN; LOCK TABLE audit IN ROW EXCLUSIVE MODE");
-		char c = PQresultStatus(r) == PGRES_COMMAND_OK ? 'y' : 'n';
-		PQclear(r);
-		if (write(ready[1], &c, 1) != 1)
-			c = 'n';
-		/* at most 5 s for the restore's TRUNCATE to wait on the lock */
-		for (int i = 0; c == 'y' && i < 500; i++) {
-			/* in a transaction, pg_stat_activity is read once unless cleared */
-			PQclear(PQexec(h, "SELECT pg_stat_clear_snapshot()"));
-			r = PQexec(h, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-				      " AND query LIKE 'TRUNCATE%'");
-			int waiting = PQresultStatus(r) == PGRES_TUPLES_OK && atoi(PQgetvalue(r, 0, 0)) > 0;
-			PQclear(r);
-			if (waiting)
-				break;
-			struct timespec pause = {0, 10000000L};
-			nanosleep(&pause, NULL);
-		}
-		r = PQexec(h, "INSERT INTO audit (at, action) VALUES (2, 'race.during') RETURNING id");
+		int waited = 0;
+		PGconn *h = hold_until_waited(database, "BEGIN; LOCK TABLE audit IN ROW EXCLUSIVE MODE", "TRUNCATE%",
+					      ready[1], &waited);
+		PGresult *r = PQexec(h, "INSERT INTO audit (at, action) VALUES (2, 'race.during') RETURNING id");
 		long long id = PQresultStatus(r) == PGRES_TUPLES_OK ? atoll(PQgetvalue(r, 0, 0)) : 0;
 		PQclear(r);
 		PQclear(PQexec(h, "COMMIT"));
