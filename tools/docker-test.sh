@@ -515,8 +515,9 @@ cluster_phase() {
 
 wants_cluster() { [ -z "${DOCKER_TEST_SUITES:-}" ] || [[ " $DOCKER_TEST_SUITES " == *" tests/cluster.bats "* ]]; }
 
-# run_cluster: `tools/docker-test.sh cluster`: the cluster phases alone.
-run_cluster() {
+# engine_ready: what every run needs before it builds: the cleanup traps,
+# the engine, a daemon, a client and compose, and the base images.
+engine_ready() {
   trap finish EXIT
   trap 'exit 130' INT TERM
   step engine "the Docker engine and compose"
@@ -525,8 +526,14 @@ run_cluster() {
   ensure_daemon
   pick_client
   pick_compose
+  say "client $DOCKER (API ${DOCKER_API_VERSION:-negotiated}), compose: ${COMPOSE[*]}"
   step base "the base image debian:bookworm-slim"
   ensure_base_images
+}
+
+# run_cluster: `tools/docker-test.sh cluster`: the cluster phases alone.
+run_cluster() {
+  engine_ready
   step build "the images from the project's Dockerfile, Caddy's and the fake provider's"
   work=$(mktemp -d /tmp/aifacade-docker-test.XXXXXX)
   STACK_SUFFIX="" stack_prepare_build "$work"
@@ -566,19 +573,8 @@ finish() {
 }
 
 run() {
-  trap finish EXIT
-  trap 'exit 130' INT TERM
   local t0=$SECONDS
-  step engine "the Docker engine and compose"
-  ensure_engine
-  step daemon "a running Docker daemon"
-  ensure_daemon
-  pick_client
-  pick_compose
-  say "client $DOCKER (API ${DOCKER_API_VERSION:-negotiated}), compose: ${COMPOSE[*]}"
-
-  step base "the base image debian:bookworm-slim"
-  ensure_base_images
+  engine_ready
 
   step build "the image from the project's Dockerfile"
   work=$(mktemp -d /tmp/aifacade-docker-test.XXXXXX)
