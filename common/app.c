@@ -19,6 +19,7 @@
 #include "config.h"
 #include "csrf.h"
 #include "log.h"
+#include "password.h"
 #include "sandbox.h"
 #include "session.h"
 #include "store.h"
@@ -356,6 +357,7 @@ static const struct config *config_current(int *stale)
 		return NULL;
 	}
 	app_cfg_loaded = 1;
+	password_set_cost(app_cfg.password_cost);
 	return &app_cfg;
 }
 

@@ -557,6 +557,14 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 		cfg->registration = REG_CLOSED;
 	else if (v && strcmp(v, "approval") != 0)
 		FAIL("REGISTRATION must be open, approval, invite or closed");
+	GET("PASSWORD_HASH_COST");
+	cfg->password_cost = PASSWORD_COST_INTERACTIVE;
+	if (v && strcmp(v, "moderate") == 0)
+		cfg->password_cost = PASSWORD_COST_MODERATE;
+	else if (v && strcmp(v, "minimum") == 0)
+		cfg->password_cost = PASSWORD_COST_MINIMUM;
+	else if (v && strcmp(v, "interactive") != 0)
+		FAIL("PASSWORD_HASH_COST must be interactive, moderate or minimum (test suites only)");
 	GET("QUOTA_PROMPTS_DAY");
 	if (v && *v && parse_count(v, 1, 100000000, &cfg->quota_prompts_day) < 0)
 		FAIL("QUOTA_PROMPTS_DAY must be a whole number of prompts per day, or empty for no limit");

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "password.h"
+
 struct rate {
 	long limit;   /* events allowed ... */
 	long window;  /* ... per this many seconds */
@@ -62,6 +64,7 @@ struct config {
 	long quota_prompts_day;   /* QUOTA_PROMPTS_DAY: prompts per UTC day, 0 for no limit */
 	long quota_tokens_month;  /* QUOTA_TOKENS_MONTH: tokens per UTC month, 0 for no limit */
 	char *trusted_header;     /* AUTH_TRUSTED_HEADER: e.g. "Remote-User", NULL when unset */
+	int password_cost;        /* PASSWORD_HASH_COST (password.h): PASSWORD_COST_* */
 };
 
 /* Fills cfg; returns 0, or -1 with a message for the operator in err. */

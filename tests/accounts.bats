@@ -130,22 +130,6 @@ register_as() {
   [ -z "$(header Set-Cookie)" ]
 }
 
-@test "login spends about the same time for an unknown user as for a wrong password" {
-  name=$(unique_name)
-  register "$name"
-  t() { curl -sk -o /dev/null -w '%{time_total}' -H 'Content-Type: application/json' \
-          --data-binary "$1" "$BASE_URL/api/login"; }
-  known=0 unknown=0
-  for i in 1 2 3; do
-    known=$(echo "$known + $(t "{\"username\":\"$name\",\"password\":\"wrong password $i\"}")" | bc -l)
-    unknown=$(echo "$unknown + $(t "{\"username\":\"ghost$i$name\",\"password\":\"wrong password\"}")" | bc -l)
-  done
-  # The unknown user must cost at least half of the real verification.
-  ratio=$(echo "$unknown / $known" | bc -l)
-  echo "known=$known unknown=$unknown ratio=$ratio"
-  [ "$(echo "$ratio > 0.5 && $ratio < 2" | bc -l)" = 1 ]
-}
-
 @test "me without a session answers 401 JSON" {
   JAR=$BATS_TEST_TMPDIR/none api GET /api/me
   assert_equal "$code" 401
@@ -204,14 +188,4 @@ register_as() {
   assert_equal "$code" 405
   api POST /api/me ''
   assert_equal "$code" 405
-}
-
-@test "the password is stored only as an argon2id hash" {
-  needs_local
-  name=$(unique_name)
-  register "$name" "plain text secret 123"
-  hash=$(sql "SELECT password_hash FROM users WHERE username = '$name'")
-  assert_regex "$hash" '^\$argon2id\$v=19\$m=65536,t=2,p=1\$'
-  run grep -r "plain text secret 123" "$STACK_DIR"
-  assert_failure
 }

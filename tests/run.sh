@@ -245,7 +245,7 @@ run_persistent() {
 # cluster, behind PgBouncer, in two lanes. Left out: faults (SQLite's
 # files, locks and disk), edge, pages, deploy, check_output and flask (no
 # store operation of their own), copy_db (both backends already).
-PG_SUITES=(tests/accounts.bats tests/admin.bats tests/chat.bats tests/controls.bats
+PG_SUITES=(tests/accounts.bats tests/admin.bats tests/chat.bats tests/controls.bats tests/passwords.bats
   tests/conversations.bats tests/export.bats tests/gateway.bats tests/import.bats
   tests/import_limit.bats tests/limits.bats tests/persistent.bats tests/prompt_limit.bats
   tests/registration.bats tests/search.bats tests/security.bats tests/sessions.bats

@@ -423,6 +423,10 @@ static int cmd_init_db(struct store *st, const struct config *cfg, const struct 
 {
 	(void)a;
 	printf("database %s is ready at schema version %d\n", cfg->database_shown, store_schema_version(st));
+	/* serve.sh and the container run this at every start: the place to say so. */
+	if (cfg->password_cost == PASSWORD_COST_MINIMUM)
+		fprintf(stderr, "aifacadectl: warning: PASSWORD_HASH_COST=minimum hashes passwords for test suites, "
+				"not for users: remove it (interactive is the default)\n");
 	return EXIT_DONE;
 }
 
@@ -1349,6 +1353,7 @@ static int run(const struct command *c, const struct args *a)
 		config_free(&cfg);
 		return EXIT_FAILED;
 	}
+	password_set_cost(cfg.password_cost);
 	/* Only init-db and restore may bring a database into being: elsewhere a
 	 * missing file means DATABASE or AIFACADE_INSTANCE points astray. */
 	int is_file = strstr(cfg.database, "://") == NULL;

@@ -326,6 +326,7 @@ stack_start() {
     echo "AIFACADE_PROCS=${AIFACADE_PROCS:-2}"
     echo "AIFACADE_MAX_REQUESTS=${AIFACADE_MAX_REQUESTS:-1000}"
     echo "REGISTRATION=open"
+    echo "PASSWORD_HASH_COST=minimum"
     local kv
     for kv in "$@"; do echo "$kv"; done
   } >"$dir/app.env"

@@ -170,7 +170,7 @@ static const char *const config_vars[] = {
 	"AIFACADE_INSTANCE", "DATABASE", "SECRET_KEY", "AI_API_KEY", "DEEPSEEK_API_KEY", "AI_API_URL", "AI_MODEL",
 	"AI_MODELS", "AI_SYSTEM_PROMPT", "AI_IDLE_TIMEOUT", "AI_TIMEOUT", "AI_CONTEXT_CHARS", "RATE_LIMIT_PROMPTS",
 	"RATE_LIMIT_LOGIN", "RATE_LIMIT_AUTH_IP", "PROMPT_MAX_CHARS", "SESSION_IDLE_TIMEOUT", "SESSION_MAX_AGE",
-	"TRUSTED_PROXIES", "COOKIE_SECURE", "ANSWER_STORE_WAIT", NULL,
+	"TRUSTED_PROXIES", "COOKIE_SECURE", "ANSWER_STORE_WAIT", "PASSWORD_HASH_COST", NULL,
 };
 
 static void env_clear(void)
@@ -509,7 +509,8 @@ static void test_load_values(void)
 		{"SESSION_MAX_AGE", "-1d"}, {"SESSION_MAX_AGE", "0"}, {"AI_API_URL", "ftp://example.com/"},
 		{"AI_API_URL", "javascript:alert(1)"}, {"AI_API_URL", "api.deepseek.com"}, {"COOKIE_SECURE", "false"},
 		{"COOKIE_SECURE", "no"}, {"COOKIE_SECURE", "2"}, {"ANSWER_STORE_WAIT", "0"},
-		{"ANSWER_STORE_WAIT", "601"}, {"ANSWER_STORE_WAIT", "soon"},
+		{"ANSWER_STORE_WAIT", "601"}, {"ANSWER_STORE_WAIT", "soon"}, {"PASSWORD_HASH_COST", "min"},
+		{"PASSWORD_HASH_COST", "Interactive"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char name[160];
@@ -581,7 +582,21 @@ static void test_load_values(void)
 	rc = load(&cfg, err, sizeof err);
 	CHECK(rc == 0, "values: a PostgreSQL URL loads");
 	CHECK_STR(cfg.database, "postgresql://u@db/aifacade", "values: a PostgreSQL URL is kept as is");
+	CHECK(cfg.password_cost == PASSWORD_COST_INTERACTIVE, "values: PASSWORD_HASH_COST is interactive by default");
 	config_free(&cfg);
+	static const struct { const char *v; int cost; } costs[] = {
+		{"interactive", PASSWORD_COST_INTERACTIVE}, {"moderate", PASSWORD_COST_MODERATE},
+		{"minimum", PASSWORD_COST_MINIMUM},
+	};
+	for (size_t i = 0; i < sizeof costs / sizeof costs[0]; i++) {
+		env_clear();
+		setenv("PASSWORD_HASH_COST", costs[i].v, 1);
+		rc = load(&cfg, err, sizeof err);
+		char name[80];
+		snprintf(name, sizeof name, "values: PASSWORD_HASH_COST=%s", costs[i].v);
+		CHECK(rc == 0 && cfg.password_cost == costs[i].cost, name);
+		config_free(&cfg);
+	}
 	env_clear();
 }
 

@@ -68,6 +68,22 @@ static void test_vectors(void)
 	CHECK(password_hash(PW, strlen(PW), argon) == 0 && !password_needs_rehash(argon) &&
 		      password_verify(argon, PW, strlen(PW)) && !werkzeug_hash_valid(argon),
 	      "an argon2id hash is not a Werkzeug one and needs no rehash");
+	CHECK(strstr(argon, "$m=65536,t=2,p=1$") != NULL, "the default cost is libsodium's interactive");
+	/* PASSWORD_HASH_COST: a hash of other parameters is replaced at the next login. */
+	char weak[PASSWORD_HASH_MAX];
+	password_set_cost(PASSWORD_COST_MINIMUM);
+	CHECK(password_hash(PW, strlen(PW), weak) == 0 && strstr(weak, "$m=8,t=1,p=1$") != NULL &&
+		      password_verify(weak, PW, strlen(PW)) && !password_verify(weak, "wrong", 5),
+	      "minimum cost hashes and verifies");
+	CHECK(password_needs_rehash(argon) && !password_needs_rehash(weak),
+	      "under minimum, an interactive hash is to be replaced and a minimum one is not");
+	CHECK(password_verify_dummy(PW, strlen(PW)) == 0, "the dummy verification matches nothing");
+	password_set_cost(PASSWORD_COST_INTERACTIVE);
+	CHECK(password_needs_rehash(weak) && !password_needs_rehash(argon),
+	      "back to interactive, the minimum hash is to be replaced");
+	password_set_cost(PASSWORD_COST_MODERATE);
+	CHECK(password_needs_rehash(argon) && password_needs_rehash(weak), "moderate replaces both");
+	password_set_cost(PASSWORD_COST_INTERACTIVE);
 }
 
 int main(void)
