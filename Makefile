@@ -44,7 +44,7 @@ help:
 	@echo "make all        build the CGI programs into $(BUILD)/cgi-bin and the admin command"
 	@echo "make test-unit  C unit tests only;  make test-bats  the HTTP suites only"
 	@echo "make test-load  many users at once (tests/load.bats);  make test-cd  deploys over SSH"
-	@echo "make test-pg    the HTTP suites again on PostgreSQL (a throw-away cluster and PgBouncer)"
+	@echo "make test-pg    only the HTTP suites on PostgreSQL (make test runs them too)"
 	@echo "make soak       a persistent server of each endpoint under ASan, 10,000 requests"
 	@echo "make lint       cppcheck, shellcheck and the output-escaping check"
 	@echo "make deps       install the Debian packages the build, run and tests need"
@@ -113,8 +113,8 @@ test-bats: all
 	tests/run.sh bats
 
 # The suites that reach the store through HTTP, against stacks on a
-# throw-away PostgreSQL cluster (tests/run.sh, PG_SUITES); .ci/run runs it
-# after make test, whose twelve minutes it does not fit in beside the rest.
+# throw-away PostgreSQL cluster (tests/run.sh, PG_SUITES): the PostgreSQL
+# half of make test, alone.
 test-pg: deps all
 	tests/run.sh pg
 

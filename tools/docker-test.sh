@@ -602,10 +602,11 @@ run() {
   say "  checkout's build on this machine), flask.bats (this checkout's aifacadectl import-flask),"
   say "  cd.bats (deploys this checkout's build to an sshd of its own; make test-cd), copy_db.bats"
   say "  (copies a stack's database on this machine; the cluster's copy-db runs below); cluster.bats"
-  say "  runs below, against the cluster"
+  say "  runs below, against the cluster; passwords.bats (the hashing cost of this checkout's programs,"
+  say "  compared across two local stacks; the image's programs are the same code)"
   for f in ${DOCKER_TEST_SUITES:-tests/*.bats}; do
     case "$f" in
-      tests/docker.bats | tests/admin.bats | tests/deploy.bats | tests/flask.bats | tests/cd.bats | tests/copy_db.bats | tests/cluster.bats) ;;
+      tests/docker.bats | tests/admin.bats | tests/deploy.bats | tests/flask.bats | tests/cd.bats | tests/copy_db.bats | tests/cluster.bats | tests/passwords.bats) ;;
       *) suites+=("$f") ;;
     esac
   done
