@@ -233,8 +233,7 @@ PY
   run docker_cli port "$(web_container)"
   assert_output ""
   curl -skf -o /dev/null -A "docker-bats-$$" "$BASE_URL/api/health"
-  sleep 1.5  # lighttpd writes its access log about once a second
-  stack_log | grep "docker-bats-$$" | grep -q '"GET /api/health HTTP/1.1" 200'
+  access_log_has '"GET /api/health HTTP/1\.1" 200 .*docker-bats-'"$$"
 }
 
 @test "docker: the image's admin command backs up and restores the live database" {

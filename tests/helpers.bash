@@ -154,6 +154,20 @@ stack_log() {
   fi
 }
 
+# access_log_has ERE [COUNT]: waits until at least COUNT (1) lines of the
+# stack's access log match ERE, for at most 5 s (lighttpd writes its access
+# log about once a second), and fails if they never do.
+access_log_has() {
+  local want=${2:-1} log
+  for _ in $(seq 50); do
+    if [ "${STACK_KIND:-local}" = docker ]; then log=$(stack_log); else log=$(<"$STACK_DIR/access.log"); fi
+    [ "$(grep -cE -- "$1" <<<"$log")" -ge "$want" ] && return 0
+    sleep 0.1
+  done
+  echo "the access log has fewer than $want lines matching $1" >&2
+  return 1
+}
+
 # lighttpd_pid: the pid (on this machine) of the stack's lighttpd: a child
 # of serve.sh locally, the web container's first process under Docker.
 lighttpd_pid() {
