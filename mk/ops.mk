@@ -77,7 +77,7 @@ OPS_SCRIPTS += tools/deploy-remote.sh tools/smoke.sh tools/lint-workflows.sh
 OPS_YAML += .github/workflows/deploy-host.yml
 OPS_SUITES += tests/cd.bats
 
-.PHONY: deploy-remote rollback-remote smoke lint-workflows test-cd
+.PHONY: deploy-remote rollback-remote smoke lint-workflows deps-cd test-cd
 
 deploy-remote: all
 	tools/deploy-remote.sh deploy "$(BUILD)"
@@ -92,5 +92,10 @@ lint: lint-workflows
 lint-workflows:
 	tools/lint-workflows.sh
 
-test-cd: all
-	tests/run.sh bats tests/cd.bats
+# Installs what the suite needs first, and then a missing tool fails the
+# run rather than skipping it (CI would pass with nothing deployed).
+deps-cd:
+	@AIFACADE_DEPS="cd $(AIFACADE_DEPS)" tools/install-deps.sh
+
+test-cd: deps-cd all
+	AIFACADE_CD_REQUIRED=1 tests/run.sh bats tests/cd.bats

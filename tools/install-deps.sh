@@ -22,7 +22,7 @@ packages=(
 # if absent.
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
-# Extra groups on request: AIFACADE_DEPS="browser docker bench workflow".
+# Extra groups on request: AIFACADE_DEPS="browser docker bench workflow cd fuzz".
 for extra in ${AIFACADE_DEPS:-}; do
   case "$extra" in
     browser)
@@ -40,6 +40,9 @@ for extra in ${AIFACADE_DEPS:-}; do
       command -v node >/dev/null || packages+=(nodejs)
       command -v npm >/dev/null || packages+=(npm)
       ;;
+    # make test-cd: an sshd of the suite's own to deploy to, and the
+    # workflow files read as YAML.
+    cd) packages+=(openssh-server openssh-client python3-yaml) ;;
     bench) packages+=(wrk hyperfine) ;;
     fuzz) packages+=(clang libclang-rt-14-dev) ;;
     *) echo "install-deps: unknown group '$extra'" >&2; exit 2 ;;
@@ -57,7 +60,7 @@ echo "install-deps: installing ${missing[*]}"
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
 export DEBIAN_FRONTEND=noninteractive
-# Debian's caddy, lighttpd, postgresql and pgbouncer packages try to start
+# Debian's caddy, lighttpd, postgresql, pgbouncer and openssh-server packages try to start
 # system services; we run our own instances, so keep the package scripts from starting theirs.
 policy=/usr/sbin/policy-rc.d
 created_policy=0
