@@ -862,6 +862,26 @@ static void on_notice(void *arg, const PGresult *res)
 		log_warn("database %s: %.300s", st->where ? st->where : "?", text ? text : "a warning");
 }
 
+/* one_line MSG OUT: libpq's message of one or more lines as one, its lines
+ * joined by "; " and their indentation dropped, cut to fit OUT. */
+static void one_line(const char *msg, char *out, size_t outlen)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	for (const char *p = msg; *p && n + 1 < outlen;) {
+		while (*p == '\n' || *p == '\t' || *p == ' ')
+			p++;
+		size_t len = strcspn(p, "\n");
+		if (len == 0)
+			break;
+		int w = snprintf(out + n, outlen - n, "%s%.*s", n ? "; " : "", (int)len, p);
+		if (w < 0 || (size_t)w >= outlen - n)
+			break;
+		n += (size_t)w;
+		p += len;
+	}
+}
+
 /* Opens DATABASE=postgresql://... (libpq's URL: a password may come from
  * PGPASSFILE or a service file instead of the URL). */
 int store_pg_open(const char *database, struct store **out, char *err, size_t errlen)
@@ -879,13 +899,12 @@ int store_pg_open(const char *database, struct store **out, char *err, size_t er
 	st->where = describe(st->conn);
 	PQsetNoticeReceiver(st->conn, on_notice, st);
 	if (PQstatus(st->conn) != CONNECTION_OK) {
-		char *msg = PQerrorMessage(st->conn), *nl;
-		char first[300];
-		snprintf(first, sizeof first, "%s", msg);
-		if ((nl = strchr(first, '\n')))
-			*nl = '\0';
+		/* One line per host tried (a multi-host DATABASE names several),
+		 * so that the log says why each was passed over. */
+		char why[400];
+		one_line(PQerrorMessage(st->conn), why, sizeof why);
 		snprintf(err, errlen, "cannot connect to PostgreSQL database %s: %s; check that PostgreSQL (and"
-			 " PgBouncer) run and that DATABASE names them", st->where, first);
+			 " PgBouncer) run and that DATABASE names them", st->where, why);
 		pg_close(&st->pub);
 		return -1;
 	}

@@ -3,6 +3,8 @@
 # front of it, for the tests of the PostgreSQL backend (docs/issue14-plan.md).
 #
 #   tests/pg.sh start DIR   initdb, start PostgreSQL and PgBouncer; writes DIR/pg.env
+#   tests/pg.sh standby DIR PRIMARY_DIR   a streaming hot standby of that cluster
+#   tests/pg.sh promote DIR                 makes that standby the primary
 #   tests/pg.sh stop DIR    stop both by the pids that start recorded
 #
 # Both listen only on Unix sockets in DIR (no TCP port at all): PostgreSQL's
@@ -172,6 +174,60 @@ PG_BINDIR=$bindir
 EOF
 }
 
+# standby DIR PRIMARY_DIR: a hot standby of the cluster in PRIMARY_DIR
+# (started by `start`), streaming from it: pg_basebackup of its data, then
+# PostgreSQL on a socket of its own in DIR/run. No PgBouncer: the failover
+# test (tests/failover.bats) names both servers in one libpq URL. DIR/pg.env
+# defines DATABASE_DIRECT, PG_PID and PG_BINDIR.
+standby() {
+  local dir=$1 primary bindir
+  primary=$(cd "$2" && pwd)
+  [ -f "$primary/pg.env" ] || die "$primary/pg.env is missing: start that cluster first (tests/pg.sh start $primary)"
+  bindir=$(find_bindir) || die "no PostgreSQL server found; install it with tools/install-deps.sh"
+  owner=$(id -un)
+  [ "$(id -u)" -ne 0 ] || owner=${PG_USER:-postgres}
+  case "$dir" in *[!A-Za-z0-9/._-]*) die "DIR '$dir' has characters other than letters, digits and /._-; use one made by mktemp -d" ;; esac
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  [ ! -e "$dir/data" ] || die "$dir/data exists: stop that server first (tests/pg.sh stop $dir) and remove it"
+  [ "$owner" = "$(id -un)" ] || chmod o+x "$dir"
+  mkdir -p "$dir/data" "$dir/run"
+  chmod 700 "$dir/data" "$dir/run"
+  [ "$owner" = "$(id -un)" ] || chown "$owner" "$dir/data" "$dir/run"
+  # -R writes standby.signal and primary_conninfo (the primary's socket);
+  # -c fast: a spread checkpoint would take most of checkpoint_timeout.
+  if ! as_owner "$bindir/pg_basebackup" -h "$primary/run" -p "$PG_PORT" -U "$DB_USER" -D "$dir/data" -R \
+    -c fast -X stream --no-sync >"$dir/basebackup.log" 2>&1; then
+    cat "$dir/basebackup.log" >&2
+    die "pg_basebackup from $primary failed (above, also in $dir/basebackup.log)"
+  fi
+  echo "unix_socket_directories = '$dir/run'" >>"$dir/data/postgresql.conf"
+  as_owner "$bindir/postgres" -D "$dir/data" >"$dir/postgres.log" 2>&1 3>&- </dev/null &
+  local pg_pid
+  if ! pg_pid=$(wait_pidfile "$dir/data/postmaster.pid" "$PG_WAIT") \
+    || ! wait_socket "$bindir" "$dir/run" "$PG_PORT" "$PG_WAIT"; then
+    tail -n 20 "$dir/postgres.log" >&2 || true
+    stop "$dir"
+    die "the standby did not accept connections within ${PG_WAIT}s (log above, in $dir/postgres.log)"
+  fi
+  cat >"$dir/pg.env" <<EOF2
+DATABASE_DIRECT='postgresql://$DB_USER@/$DB_NAME?host=$dir/run&port=$PG_PORT'
+PG_PID=$pg_pid
+PG_BINDIR=$bindir
+EOF2
+}
+
+# promote DIR: makes the standby in DIR a primary (pg_ctl promote, waiting
+# until it takes writes).
+promote() {
+  local dir bindir
+  dir=$(cd "$1" && pwd)
+  bindir=$(find_bindir) || die "no PostgreSQL server found"
+  owner=$(id -un)
+  [ "$(id -u)" -ne 0 ] || owner=${PG_USER:-postgres}
+  as_owner "$bindir/pg_ctl" promote -w -t "$PG_WAIT" -D "$dir/data" >/dev/null
+}
+
 # stop_pid PIDFILE MARK SIGNAL: stops the process the file names, if its
 # command line mentions MARK (a pid file outlives its process; the pid may
 # have been handed to another since), waiting at most 10 s before SIGKILL.
@@ -204,8 +260,11 @@ stop() {
   stop_pid "$dir/data/postmaster.pid" "$dir/data" INT
 }
 
+usage="usage: tests/pg.sh start DIR | standby DIR PRIMARY_DIR | promote DIR | stop DIR"
 case "${1:-}" in
-  start) [ $# -eq 2 ] || die "usage: tests/pg.sh start DIR"; start "$2" ;;
-  stop) [ $# -eq 2 ] || die "usage: tests/pg.sh stop DIR"; stop "$2" ;;
-  *) die "usage: tests/pg.sh start|stop DIR" ;;
+  start) [ $# -eq 2 ] || die "$usage"; start "$2" ;;
+  standby) [ $# -eq 3 ] || die "$usage"; standby "$2" "$3" ;;
+  promote) [ $# -eq 2 ] || die "$usage"; promote "$2" ;;
+  stop) [ $# -eq 2 ] || die "$usage"; stop "$2" ;;
+  *) die "$usage" ;;
 esac

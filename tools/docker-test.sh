@@ -603,10 +603,11 @@ run() {
   say "  cd.bats (deploys this checkout's build to an sshd of its own; make test-cd), copy_db.bats"
   say "  (copies a stack's database on this machine; the cluster's copy-db runs below); cluster.bats"
   say "  runs below, against the cluster; passwords.bats (the hashing cost of this checkout's programs,"
-  say "  compared across two local stacks; the image's programs are the same code)"
+  say "  compared across two local stacks; the image's programs are the same code), failover.bats"
+  say "  (two PostgreSQL servers on this machine's Unix sockets; the cluster's failover runs below)"
   for f in ${DOCKER_TEST_SUITES:-tests/*.bats}; do
     case "$f" in
-      tests/docker.bats | tests/admin.bats | tests/deploy.bats | tests/flask.bats | tests/cd.bats | tests/copy_db.bats | tests/cluster.bats | tests/passwords.bats) ;;
+      tests/docker.bats | tests/admin.bats | tests/deploy.bats | tests/flask.bats | tests/cd.bats | tests/copy_db.bats | tests/cluster.bats | tests/passwords.bats | tests/failover.bats) ;;
       *) suites+=("$f") ;;
     esac
   done
