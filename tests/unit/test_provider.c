@@ -380,8 +380,11 @@ static void test_demo(void)
 	    "demo (stream): deltas add up to the deterministic answer");
 	CHECK(r->deltas >= 30 && r->elapsed >= 800 && r->elapsed < 2500 * slow_factor,
 	    "demo (stream): %d pieces with pauses, %ld ms (< 2 s)", r->deltas, (long)r->elapsed);
-	CHECK(r->max_poll_gap <= 60 * slow_factor, "demo polls should_abort every 10 ms (max gap %ld ms)",
-	    (long)r->max_poll_gap);
+	/* Each pause (20 to 40 ms) sleeps in 10 ms steps with a poll before
+	 * each: at least 3 polls a piece. Counted, not timed: a loaded
+	 * machine stretches the steps, not their number. */
+	CHECK(r->polls >= 3 * r->deltas, "demo polls should_abort every 10 ms of its pauses (%d polls, %d pieces)",
+	    r->polls, r->deltas);
 	free(full);
 	free_run(r);
 
