@@ -66,17 +66,37 @@ wait_socket() {
   done
 }
 
-start() {
-  local dir=$1 bindir
-  bindir=$(find_bindir) || die "no PostgreSQL server found under /usr/lib/postgresql/*/bin;" \
-    "install it with tools/install-deps.sh (Debian's postgresql package)"
-  command -v pgbouncer >/dev/null || die "pgbouncer not found; install it with tools/install-deps.sh"
+# find_owner: sets owner, the user the servers run as: the invoking user,
+# or PG_USER (postgres) when that is root.
+find_owner() {
   owner=$(id -un)
   if [ "$(id -u)" -eq 0 ]; then
     owner=${PG_USER:-postgres}
     id "$owner" >/dev/null 2>&1 || die "user '$owner' does not exist; PostgreSQL will not run as root:" \
       "install Debian's postgresql package (it creates 'postgres') or set PG_USER to an unprivileged user"
   fi
+}
+
+# run_postgres DIR BINDIR WHAT: starts PostgreSQL on DIR/data (its socket in
+# DIR/run) and waits until it answers; sets pg_pid. WHAT names it in errors.
+run_postgres() {
+  local dir=$1 bindir=$2 what=$3
+  as_owner "$bindir/postgres" -D "$dir/data" >"$dir/postgres.log" 2>&1 3>&- </dev/null &
+  if ! pg_pid=$(wait_pidfile "$dir/data/postmaster.pid" "$PG_WAIT") \
+    || ! wait_socket "$bindir" "$dir/run" "$PG_PORT" "$PG_WAIT"; then
+    tail -n 20 "$dir/postgres.log" >&2 || true
+    stop "$dir"
+    die "$what did not accept connections within ${PG_WAIT}s (log above, in $dir/postgres.log);" \
+      "raise PG_WAIT on a slow machine"
+  fi
+}
+
+start() {
+  local dir=$1 bindir
+  bindir=$(find_bindir) || die "no PostgreSQL server found under /usr/lib/postgresql/*/bin;" \
+    "install it with tools/install-deps.sh (Debian's postgresql package)"
+  command -v pgbouncer >/dev/null || die "pgbouncer not found; install it with tools/install-deps.sh"
+  find_owner
   # DIR goes into URLs and configuration files unquoted.
   case "$dir" in *[!A-Za-z0-9/._-]*) die "DIR '$dir' has characters other than letters, digits and /._-; use one made by mktemp -d" ;; esac
   mkdir -p "$dir"
@@ -112,15 +132,8 @@ synchronous_commit = off
 full_page_writes = off
 logging_collector = off
 EOF
-  as_owner "$bindir/postgres" -D "$dir/data" >"$dir/postgres.log" 2>&1 3>&- </dev/null &
   local pg_pid
-  if ! pg_pid=$(wait_pidfile "$dir/data/postmaster.pid" "$PG_WAIT") \
-    || ! wait_socket "$bindir" "$dir/run" "$PG_PORT" "$PG_WAIT"; then
-    tail -n 20 "$dir/postgres.log" >&2 || true
-    stop "$dir"
-    die "PostgreSQL did not accept connections within ${PG_WAIT}s (log above, in $dir/postgres.log);" \
-      "raise PG_WAIT on a slow machine"
-  fi
+  run_postgres "$dir" "$bindir" PostgreSQL
   if ! as_owner "$bindir/psql" -X -q -h "$dir/run" -p "$PG_PORT" -U "$DB_USER" -d postgres \
     -c "CREATE DATABASE $DB_NAME OWNER $DB_USER" >"$dir/createdb.log" 2>&1; then
     cat "$dir/createdb.log" >&2
@@ -184,8 +197,7 @@ standby() {
   primary=$(cd "$2" && pwd)
   [ -f "$primary/pg.env" ] || die "$primary/pg.env is missing: start that cluster first (tests/pg.sh start $primary)"
   bindir=$(find_bindir) || die "no PostgreSQL server found; install it with tools/install-deps.sh"
-  owner=$(id -un)
-  [ "$(id -u)" -ne 0 ] || owner=${PG_USER:-postgres}
+  find_owner
   case "$dir" in *[!A-Za-z0-9/._-]*) die "DIR '$dir' has characters other than letters, digits and /._-; use one made by mktemp -d" ;; esac
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
@@ -202,14 +214,8 @@ standby() {
     die "pg_basebackup from $primary failed (above, also in $dir/basebackup.log)"
   fi
   echo "unix_socket_directories = '$dir/run'" >>"$dir/data/postgresql.conf"
-  as_owner "$bindir/postgres" -D "$dir/data" >"$dir/postgres.log" 2>&1 3>&- </dev/null &
   local pg_pid
-  if ! pg_pid=$(wait_pidfile "$dir/data/postmaster.pid" "$PG_WAIT") \
-    || ! wait_socket "$bindir" "$dir/run" "$PG_PORT" "$PG_WAIT"; then
-    tail -n 20 "$dir/postgres.log" >&2 || true
-    stop "$dir"
-    die "the standby did not accept connections within ${PG_WAIT}s (log above, in $dir/postgres.log)"
-  fi
+  run_postgres "$dir" "$bindir" "the standby"
   cat >"$dir/pg.env" <<EOF2
 DATABASE_DIRECT='postgresql://$DB_USER@/$DB_NAME?host=$dir/run&port=$PG_PORT'
 PG_PID=$pg_pid
@@ -223,8 +229,7 @@ promote() {
   local dir bindir
   dir=$(cd "$1" && pwd)
   bindir=$(find_bindir) || die "no PostgreSQL server found"
-  owner=$(id -un)
-  [ "$(id -u)" -ne 0 ] || owner=${PG_USER:-postgres}
+  find_owner
   as_owner "$bindir/pg_ctl" promote -w -t "$PG_WAIT" -D "$dir/data" >/dev/null
 }
 
