@@ -1,6 +1,6 @@
 # bench.mk: `make bench` measures every endpoint against the CGI floor (issue 7; see bench/README.md).
 #
-#   make bench                 the whole run, both modes (about 12 minutes): prints each
+#   make bench                 the whole run, both modes, both databases (about 24 minutes): prints each
 #                              mode's table, then both side by side (bench/both.sh), into
 #                              bench/results/<time>/ (latest: bench/results/latest)
 #   make bench BENCH_MODES=persistent                  one mode only
