@@ -43,7 +43,7 @@ help:
 	@echo "make test       install what is missing, build, run every test on a throw-away stack"
 	@echo "make all        build the CGI programs into $(BUILD)/cgi-bin and the admin command"
 	@echo "make test-unit  C unit tests only;  make test-bats  the HTTP suites only"
-	@echo "make test-load  many users at once (tests/load.bats);  make test-cd  deploys over SSH"
+	@echo "make test-load  many users at once (tests/load.bats);  make test-cd  deploys over SSH (installs sshd)"
 	@echo "make test-pg    only the HTTP suites on PostgreSQL (make test runs them too)"
 	@echo "make soak       a persistent server of each endpoint under ASan, 10,000 requests"
 	@echo "make lint       cppcheck, shellcheck and the output-escaping check"
