@@ -768,7 +768,9 @@ static void test_timeouts(void)
 	run_req(r, fake_url, TEST_KEY, "x [[fake:hang=4]]", 0, 1, 20);
 	CHECK(r->res.status == PROVIDER_ERR_IDLE_TIMEOUT && r->elapsed >= 900 && r->elapsed < 1800 * slow_factor,
 	    "silent provider: IDLE_TIMEOUT after 1 s (%ld ms)", (long)r->elapsed);
-	CHECK(r->max_poll_gap <= 150 * slow_factor && r->polls >= 8,
+	/* Every 100 ms; the bounds leave room for a loaded machine (make test
+	 * runs three lanes) and still fail a wait that polls once a second. */
+	CHECK(r->max_poll_gap <= 400 * slow_factor && r->polls >= 4,
 	    "should_abort polled every 100 ms while waiting (max gap %ld ms, %d polls)", (long)r->max_poll_gap, r->polls);
 	free_run(r);
 	CHECK(fake_wait_flag("[[fake:hang=4]]", "disconnected", 2000) == 1, "idle timeout closes the upstream connection");
