@@ -447,10 +447,14 @@ const copyText = (text) => navigator.clipboard.writeText(text).then(() => true, 
 /** The assistant's bubble while its answer streams in. The server sends the
  *  answer so far already rendered (event `html`, by the same renderer as the
  *  stored answer) at a bounded rate; the raw deltas are shown only when a
- *  server sends no such event. Painted at most once per frame; the `done`
+ *  server sends no such event: not before RAW_AFTER_MS have passed since
+ *  the first delta with no `html` yet (the first rendering may follow its
+ *  delta by a network read, or wait for a line to end). Painted at most
+ *  once per frame; the `done`
  *  message's html, identical to the last rendering, replaces it at the end.
  *  The bubble is not a live region (each repaint would be read out): the
  *  finished answer is announced once through #announcer. */
+const RAW_AFTER_MS = 1500;
 function liveAnswer(from = null) {
   const art = h('article', 'msg assistant streaming', null,
     { 'data-testid': 'message', 'data-role': 'assistant', 'data-status': 'streaming', 'aria-label': 'Assistant' });
@@ -459,9 +463,11 @@ function liveAnswer(from = null) {
   // The label goes under the text: removing it at the end moves nothing.
   art.append(body, working);
   let text = '', html = null, shownHtml = null, thought = '', details = null, frame = 0;
+  let rawOk = false, rawTimer = 0;
   if (from?.content) {  // continue: the answer so far stays, and grows
     text = from.content;
     html = from.html ?? null;
+    rawOk = html === null;  // a stored answer without its rendering: as it was
     working.textContent = 'Writing';
   }
   const paint = () => {
@@ -473,13 +479,15 @@ function liveAnswer(from = null) {
         enhance(body);
         shownHtml = html;
       }
-    } else body.textContent = text;
+    } else if (rawOk) body.textContent = text;
     if (details) details.lastChild.textContent = thought;
     if (state.stick) scrollToBottom();
   };
   const schedule = () => { frame ||= requestAnimationFrame(paint); };
   const end = (status) => {
     cancelAnimationFrame(frame);
+    clearTimeout(rawTimer);
+    rawOk = true;
     paint();
     working.remove();
     art.classList.remove('streaming');
@@ -497,9 +505,10 @@ function liveAnswer(from = null) {
         if (details) details.firstChild.textContent = 'Thought process';
       }
       text += s;
+      rawTimer ||= setTimeout(() => { rawOk = true; schedule(); }, RAW_AFTER_MS);
       schedule();
     },
-    html(s) { html = s; schedule(); },
+    html(s) { html = s; clearTimeout(rawTimer); schedule(); },
     reasoning(s) {
       if (!details) {
         art.insertBefore(details = reasoningEl('', true), body);
