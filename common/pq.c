@@ -51,6 +51,7 @@ static struct {
 	int (*put_copy_end)(PGconn *, const char *);
 	int (*socket)(const PGconn *);
 	int (*consume_input)(PGconn *);
+	int (*is_busy)(PGconn *);
 } pq;
 
 static int pq_loaded;
@@ -92,7 +93,7 @@ int pq_load(char *err, size_t errlen)
 	    TAKE(send_query_params, "PQsendQueryParams") < 0 || TAKE(set_single_row_mode, "PQsetSingleRowMode") < 0 ||
 	    TAKE(get_result, "PQgetResult") < 0 || TAKE(put_copy_data, "PQputCopyData") < 0 ||
 	    TAKE(put_copy_end, "PQputCopyEnd") < 0 || TAKE(socket, "PQsocket") < 0 ||
-	    TAKE(consume_input, "PQconsumeInput") < 0) {
+	    TAKE(consume_input, "PQconsumeInput") < 0 || TAKE(is_busy, "PQisBusy") < 0) {
 		dlclose(lib);
 		memset(&pq, 0, sizeof pq);
 		return -1;
@@ -154,6 +155,7 @@ int PQputCopyData(PGconn *conn, const char *buffer, int nbytes) { return pq.put_
 int PQputCopyEnd(PGconn *conn, const char *errormsg) { return pq.put_copy_end(conn, errormsg); }
 int PQsocket(const PGconn *conn) { return pq.socket(conn); }
 int PQconsumeInput(PGconn *conn) { return pq.consume_input(conn); }
+int PQisBusy(PGconn *conn) { return pq.is_busy(conn); }
 
 /* PQclear(NULL) is allowed, and store_pg.c relies on it. */
 void PQclear(PGresult *res)

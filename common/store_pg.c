@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -534,6 +535,26 @@ static int retryable(const PGresult *res)
 	return state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0);
 }
 
+/* one_line MSG OUT: libpq's message of one or more lines as one, its lines
+ * joined by "; " and their indentation dropped, cut to fit OUT. */
+static void one_line(const char *msg, char *out, size_t outlen)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	for (const char *p = msg; *p && n + 1 < outlen;) {
+		while (*p == '\n' || *p == '\t' || *p == ' ')
+			p++;
+		size_t len = strcspn(p, "\n");
+		if (len == 0)
+			break;
+		int w = snprintf(out + n, outlen - n, "%s%.*s", n ? "; " : "", (int)len, p);
+		if (w < 0 || (size_t)w >= outlen - n)
+			break;
+		n += (size_t)w;
+		p += len;
+	}
+}
+
 /* Before a statement or BEGIN outside a transaction: a connection that is
  * known bad, or that the server (or PgBouncer, restarted) closed while it
  * sat idle, is reset before anything is sent on it. libpq sees a close only
@@ -567,9 +588,62 @@ static int fresh(struct pg_store *st, const char *what)
 			 " before %s", st->where, what);
 		return STORE_OK;
 	}
-	log_error("database %s: %s failed: cannot reconnect (%.200s); check that PostgreSQL (and PgBouncer) run and"
-		  " DATABASE names them", st->where, what, PQerrorMessage(st->conn));
+	char why[400];
+	one_line(PQerrorMessage(st->conn), why, sizeof why);
+	log_error("database %s: %s failed: cannot reconnect (%s); check that PostgreSQL (and PgBouncer) run and"
+		  " DATABASE names them", st->where, what, why);
 	return STORE_UNAVAILABLE;
+}
+
+/* How long past the store's patience (the lock_timeout a statement may wait
+ * out) a statement may go unanswered before its connection is given up.
+ * A server that dies mid-statement behind PgBouncer can leave its client
+ * waiting with no error and no end (seen after a failover: PgBouncer had
+ * already moved on to the new primary); without this bound the request, or
+ * an answer's generator and every request following it, would wait for
+ * ever. */
+#define PG_ANSWER_SLACK_MS 5000
+
+static long long pg_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* PQexecParams with a bound on the wait for the answer: past it the
+ * connection is shut down, so that libpq reports it lost (CONNECTION_BAD)
+ * and the caller treats the statement as one whose connection was lost
+ * while the server had it. Returns the last result, as PQexecParams. */
+static PGresult *exec_bounded(struct pg_store *st, enum pg_stmt id, const char *what, int n,
+			      const char *const *values)
+{
+	if (!PQsendQueryParams(st->conn, sql[id], n, NULL, values, NULL, NULL, 0))
+		return NULL;
+	long long limit = (st->busy_ms > STORE_BUSY_MS ? st->busy_ms : STORE_BUSY_MS) + PG_ANSWER_SLACK_MS;
+	long long deadline = pg_now_ms() + limit;
+	while (PQisBusy(st->conn)) {
+		struct pollfd p = {.fd = PQsocket(st->conn), .events = POLLIN};
+		long long left = deadline - pg_now_ms();
+		int r = p.fd < 0 ? -1 : left > 0 ? poll(&p, 1, (int)left) : 0;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0) {
+			log_error("database %s: %s: no answer in %lld ms; the connection is given up (check that"
+				  " PostgreSQL and PgBouncer answer)", st->where, what, limit);
+			shutdown(p.fd, SHUT_RDWR);
+			(void)PQconsumeInput(st->conn);
+			break;
+		}
+		if (r < 0 || !PQconsumeInput(st->conn))
+			break;
+	}
+	PGresult *last = NULL, *res;
+	while ((res = PQgetResult(st->conn)) != NULL) {
+		PQclear(last);
+		last = res;
+	}
+	return last;
 }
 
 /* Runs statement id with parameters given by types ('t' a string or NULL,
@@ -619,7 +693,7 @@ static int run_v(struct pg_store *st, enum pg_stmt id, const char *what, PGresul
 	    id != P_ROLLBACK && id != P_LOCK_TIMEOUT)
 		return run_own_txn(st, id, what, out, n, values);
 	for (int attempt = 0;; attempt++) {
-		PGresult *res = PQexecParams(st->conn, sql[id], n, NULL, values, NULL, NULL, 0);
+		PGresult *res = exec_bounded(st, id, what, n, values);
 		ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 		if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
 			if (out)
@@ -646,8 +720,10 @@ static int run_v(struct pg_store *st, enum pg_stmt id, const char *what, PGresul
 			PQreset(st->conn);
 			if (PQstatus(st->conn) == CONNECTION_OK)
 				continue;
-			log_error("database %s: %s failed: cannot reconnect (%.200s); check that PostgreSQL (and"
-				  " PgBouncer) run and DATABASE names them", st->where, what, PQerrorMessage(st->conn));
+			char why[400];
+			one_line(PQerrorMessage(st->conn), why, sizeof why);
+			log_error("database %s: %s failed: cannot reconnect (%s); check that PostgreSQL (and"
+				  " PgBouncer) run and DATABASE names them", st->where, what, why);
 			return STORE_UNAVAILABLE;
 		}
 		if (again && retryable(res)) {
@@ -692,7 +768,7 @@ static int run_own_txn(struct pg_store *st, enum pg_stmt id, const char *what, P
 	rc = run(st, P_LOCK_TIMEOUT, "set the lock timeout", NULL, "t", ms);
 	PGresult *res = NULL;
 	if (rc == STORE_OK) {
-		res = PQexecParams(st->conn, sql[id], n, NULL, values, NULL, NULL, 0);
+		res = exec_bounded(st, id, what, n, values);
 		ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 		if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
 			rc = rc_of_result(st, res, what);
@@ -860,26 +936,6 @@ static void on_notice(void *arg, const PGresult *res)
 	const char *text = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	if (severity && strcmp(severity, "WARNING") == 0)
 		log_warn("database %s: %.300s", st->where ? st->where : "?", text ? text : "a warning");
-}
-
-/* one_line MSG OUT: libpq's message of one or more lines as one, its lines
- * joined by "; " and their indentation dropped, cut to fit OUT. */
-static void one_line(const char *msg, char *out, size_t outlen)
-{
-	size_t n = 0;
-	out[0] = '\0';
-	for (const char *p = msg; *p && n + 1 < outlen;) {
-		while (*p == '\n' || *p == '\t' || *p == ' ')
-			p++;
-		size_t len = strcspn(p, "\n");
-		if (len == 0)
-			break;
-		int w = snprintf(out + n, outlen - n, "%s%.*s", n ? "; " : "", (int)len, p);
-		if (w < 0 || (size_t)w >= outlen - n)
-			break;
-		n += (size_t)w;
-		p += len;
-	}
 }
 
 /* Opens DATABASE=postgresql://... (libpq's URL: a password may come from

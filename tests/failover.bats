@@ -67,6 +67,44 @@ server_url() {
   assert_equal "$(primary_sql "SELECT count(*) FROM messages WHERE conversation_id = $cid")" 2
 }
 
+@test "a primary that stops answering mid-statement: 503 within the bound, with a log line, then it serves again" {
+  new_user
+  api POST /api/chat '{"prompt":"written before the pause"}'
+  assert_equal "$code" 200
+  cid=$(json .conversation_id)
+  # Every worker of the endpoint holds its connection (persistent mode).
+  for _ in $(seq 12); do
+    api GET "/api/conversations/$cid"
+    assert_equal "$code" 200
+  done
+  # SIGSTOP: the server keeps its sockets open and answers nothing, as a
+  # server that died behind PgBouncer can leave a client waiting. (runuser,
+  # its parent, stops with it: it is continued too.)
+  local pm pids
+  pm=$(head -1 "$FO_DIR/p/data/postmaster.pid")
+  pids="$pm $(pgrep -P "$pm" | tr '\n' ' ')"
+  # shellcheck disable=SC2086
+  kill -STOP $pids
+  local t0=$SECONDS
+  api GET "/api/conversations/$cid"
+  local took=$((SECONDS - t0))
+  # shellcheck disable=SC2086
+  kill -CONT $pids "$(ps -o ppid= -p "$pm" | tr -d ' ')"
+  echo "answered $code after $took s"
+  assert_equal "$code" 503
+  # The store's patience (5 s) and 5 s more, then a reconnect that finds
+  # no primary: well under a client's patience.
+  [ "$took" -le 20 ]
+  grep -q 'no answer in [0-9]* ms; the connection is given up' "$STACK_DIR/serve.log"
+  for _ in $(seq 100); do
+    api GET "/api/conversations/$cid"
+    [ "$code" = 200 ] && break
+    sleep 0.1
+  done
+  assert_equal "$code" 200
+  assert_equal "$(json '[.messages[] | .content] | join("|")')" "written before the pause|Echo: written before the pause"
+}
+
 @test "the primary dies: 503 naming why, then the promoted standby serves every answered write and new ones" {
   new_user
   local name=$USERNAME cids=() i
@@ -87,7 +125,7 @@ server_url() {
   assert_regex "$(json .error)" '[Dd]atabase'
   api POST /api/chat '{"prompt":"refused while no primary"}'
   assert_equal "$code" 503
-  grep -q 'cannot connect to PostgreSQL.*read-only' "$STACK_DIR/serve.log"
+  grep -qE '(cannot connect to PostgreSQL|cannot reconnect).*read-only' "$STACK_DIR/serve.log"
   "$BATS_TEST_DIRNAME/pg.sh" promote "$FO_DIR/s" 3>&-
   # The programs find it by themselves (no restart), within a few seconds.
   local t0=$SECONDS
