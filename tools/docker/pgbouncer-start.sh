@@ -43,8 +43,17 @@ default_pool_size = ${BOUNCER_POOL_SIZE:-40}
 ; standby is used as soon as bouncer-target.sh names it.
 server_login_retry = 1
 server_connect_timeout = 3
-; A query a dead server never answers fails its client instead of hanging.
+; A client waits at most 10 s for a server connection to be lent.
 query_wait_timeout = 10
+; A server killed mid-query (docker kill, a machine gone) sends no reset:
+; keepalive probes 2 s after the last packet, 1 s apart, find it dead
+; within about 4 s, and unacknowledged data within 4 s, so the query's
+; client gets an error (the app answers 503) instead of waiting for ever.
+tcp_keepalive = 1
+tcp_keepidle = 2
+tcp_keepintvl = 1
+tcp_keepcnt = 2
+tcp_user_timeout = 4000
 ignore_startup_parameters = extra_float_digits
 log_connections = 0
 log_disconnections = 0
