@@ -615,10 +615,10 @@ static long long pg_now_ms(void)
  * connection is shut down, so that libpq reports it lost (CONNECTION_BAD)
  * and the caller treats the statement as one whose connection was lost
  * while the server had it. Returns the last result, as PQexecParams. */
-static PGresult *exec_bounded(struct pg_store *st, enum pg_stmt id, const char *what, int n,
+static PGresult *exec_bounded(struct pg_store *st, const char *text, const char *what, int n,
 			      const char *const *values)
 {
-	if (!PQsendQueryParams(st->conn, sql[id], n, NULL, values, NULL, NULL, 0))
+	if (!PQsendQueryParams(st->conn, text, n, NULL, values, NULL, NULL, 0))
 		return NULL;
 	long long limit = (st->busy_ms > STORE_BUSY_MS ? st->busy_ms : STORE_BUSY_MS) + PG_ANSWER_SLACK_MS;
 	long long deadline = pg_now_ms() + limit;
@@ -693,7 +693,7 @@ static int run_v(struct pg_store *st, enum pg_stmt id, const char *what, PGresul
 	    id != P_ROLLBACK && id != P_LOCK_TIMEOUT)
 		return run_own_txn(st, id, what, out, n, values);
 	for (int attempt = 0;; attempt++) {
-		PGresult *res = exec_bounded(st, id, what, n, values);
+		PGresult *res = exec_bounded(st, sql[id], what, n, values);
 		ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 		if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
 			if (out)
@@ -768,7 +768,7 @@ static int run_own_txn(struct pg_store *st, enum pg_stmt id, const char *what, P
 	rc = run(st, P_LOCK_TIMEOUT, "set the lock timeout", NULL, "t", ms);
 	PGresult *res = NULL;
 	if (rc == STORE_OK) {
-		res = exec_bounded(st, id, what, n, values);
+		res = exec_bounded(st, sql[id], what, n, values);
 		ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 		if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
 			rc = rc_of_result(st, res, what);
@@ -836,7 +836,10 @@ static char *describe(PGconn *conn)
  * yet, -1 when it cannot be read (err says why). */
 static int schema_version_unlocked(struct pg_store *st, char *err, size_t errlen)
 {
-	PGresult *res = PQexec(st->conn, "SELECT coalesce(max(version), 0) FROM aifacade_schema");
+	/* Bounded: every program runs this at its start, an answer's
+	 * generator too, and one that hung here would hold its request. */
+	PGresult *res = exec_bounded(st, "SELECT coalesce(max(version), 0) FROM aifacade_schema", "read the schema version",
+				     0, NULL);
 	int version = -1;
 	if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
 		version = atoi(PQgetvalue(res, 0, 0));
