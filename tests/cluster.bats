@@ -31,6 +31,22 @@ container() {
   cat "$CLUSTER_DIR/id.$1"
 }
 now() { date +%s.%N; }
+# stuck_processes: the web nodes' answer generators (chat processes that
+# lead a session of their own: they leave their request with setsid) older
+# than 20 s, with what each waits in (wchan), and how often the store gave up a
+# statement or found its connection lost: what a request left unanswered
+# waits for (README, "Deviations from the specification").
+stuck_processes() {
+  local w pid age args
+  for w in web1 web2 web3; do
+    docker_ top "$(container "$w")" -eo pid,sid,etimes,args 2>/dev/null |
+      awk 'NR > 1 && $1 == $2 && $3 >= 20 && $4 ~ /chat$/ { print $1, $3, $4 }' | while read -r pid age args; do
+        echo "# $w: generator pid $pid, ${age} s: $args, waiting in $(cat "/proc/$pid/wchan" 2>/dev/null)"
+      done
+    echo "# $w: $(docker_ logs "$(container "$w")" 2>&1 | grep -c 'no answer in') statements given up," \
+      "$(docker_ logs "$(container "$w")" 2>&1 | grep -c 'connection was lost') connections found lost"
+  done
+}
 # pgsql NODE QUERY: psql as postgres on the node's socket, unaligned, "|" between fields.
 pgsql() { docker_ exec "$(container "$1")" psql -h /tmp -U postgres -d aifacade -At -v ON_ERROR_STOP=1 -c "$2"; }
 primary() { cat "$CLUSTER_DIR/primary" 2>/dev/null || echo pg1; }
@@ -249,7 +265,8 @@ PY
   # prompt kept, the answer interrupted: README, "Answers in flight").
   # Nothing else fails.
   jq -e -s --argjson p "$t_promoted" '[.[] | select((.code < 200 or .code >= 300) and .code != 503 and
-    (.code != 502 or .kind != "prompt" or .start > $p or .error_code != "not_saved"))] | length == 0' "$out"
+    (.code != 502 or .kind != "prompt" or .start > $p or .error_code != "not_saved"))] | length == 0' "$out" ||
+    { stuck_processes; false; }
   awk -v w="$window" 'BEGIN { exit !(w <= 20) }'
 }
 
