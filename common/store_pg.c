@@ -555,6 +555,17 @@ static void one_line(const char *msg, char *out, size_t outlen)
 	}
 }
 
+/* Logs that a reset found no server to reconnect to, with every host's
+ * reason; returns STORE_UNAVAILABLE. */
+static int cannot_reconnect(struct pg_store *st, const char *what)
+{
+	char why[400];
+	one_line(PQerrorMessage(st->conn), why, sizeof why);
+	log_error("database %s: %s failed: cannot reconnect (%s); check that PostgreSQL (and PgBouncer) run and"
+		  " DATABASE names them", st->where, what, why);
+	return STORE_UNAVAILABLE;
+}
+
 /* Before a statement or BEGIN outside a transaction: a connection that is
  * known bad, or that the server (or PgBouncer, restarted) closed while it
  * sat idle, is reset before anything is sent on it. libpq sees a close only
@@ -588,11 +599,7 @@ static int fresh(struct pg_store *st, const char *what)
 			 " before %s", st->where, what);
 		return STORE_OK;
 	}
-	char why[400];
-	one_line(PQerrorMessage(st->conn), why, sizeof why);
-	log_error("database %s: %s failed: cannot reconnect (%s); check that PostgreSQL (and PgBouncer) run and"
-		  " DATABASE names them", st->where, what, why);
-	return STORE_UNAVAILABLE;
+	return cannot_reconnect(st, what);
 }
 
 /* How long past the store's patience (the lock_timeout a statement may wait
@@ -624,8 +631,10 @@ static PGresult *exec_bounded(struct pg_store *st, const char *text, const char 
 	long long deadline = pg_now_ms() + limit;
 	while (PQisBusy(st->conn)) {
 		struct pollfd p = {.fd = PQsocket(st->conn), .events = POLLIN};
+		if (p.fd < 0)
+			break; /* no connection: PQgetResult reports it */
 		long long left = deadline - pg_now_ms();
-		int r = p.fd < 0 ? -1 : left > 0 ? poll(&p, 1, (int)left) : 0;
+		int r = left > 0 ? poll(&p, 1, (int)left) : 0;
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r == 0) {
@@ -720,11 +729,7 @@ static int run_v(struct pg_store *st, enum pg_stmt id, const char *what, PGresul
 			PQreset(st->conn);
 			if (PQstatus(st->conn) == CONNECTION_OK)
 				continue;
-			char why[400];
-			one_line(PQerrorMessage(st->conn), why, sizeof why);
-			log_error("database %s: %s failed: cannot reconnect (%s); check that PostgreSQL (and"
-				  " PgBouncer) run and DATABASE names them", st->where, what, why);
-			return STORE_UNAVAILABLE;
+			return cannot_reconnect(st, what);
 		}
 		if (again && retryable(res)) {
 			PQclear(res);
