@@ -128,13 +128,17 @@ teardown_file() {
   stop caddy; stop lighttpd; stop fake; stop sshd
 }
 
+# missing WHAT: skips the test, or fails it under make test-cd, which
+# installs WHAT (make deps-cd): there a missing one is a failure.
+missing() {
+  [ -z "${AIFACADE_CD_REQUIRED:-}" ] || { echo "$1 is not installed; make deps-cd installs it" >&2; return 1; }
+  skip "$1 is not installed (make deps-cd installs it)"
+}
+
 setup() {
   [ -z "${DEPLOYED:-}" ] || skip "deploys to a host of its own; not run against a deployed BASE_URL"
   for tool in "$SSHD" lighttpd caddy; do
-    command -v "$tool" >/dev/null && continue
-    # make test-cd installs them: there a missing one is a failure.
-    [ -z "${AIFACADE_CD_REQUIRED:-}" ] || { echo "$tool is not installed; make deps-cd installs it" >&2; return 1; }
-    skip "$tool is not installed (make deps-cd installs it)"
+    command -v "$tool" >/dev/null || missing "$tool"
   done
   [ -f "$H/ready" ] || { echo "setup_file did not finish; see the logs in $H" >&2; return 1; }
   BASE_URL=$SITE_URL
@@ -309,10 +313,7 @@ EOF
 }
 
 @test "cd: the workflow deploys after the tests, staging and production, one at a time, with this script" {
-  if ! python3 -c 'import yaml' 2>/dev/null; then
-    [ -z "${AIFACADE_CD_REQUIRED:-}" ] || { echo "python3-yaml is not installed; make deps-cd installs it" >&2; return 1; }
-    skip "python3-yaml is not installed (make deps-cd installs it)"
-  fi
+  python3 -c 'import yaml' 2>/dev/null || missing python3-yaml
   yaml_json() { python3 -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$1"; }
   w=$(yaml_json "$ROOT/.github/workflows/deploy.yml")
   h=$(yaml_json "$ROOT/.github/workflows/deploy-host.yml")
