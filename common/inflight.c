@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,11 +19,53 @@ static long long inflight_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Reads the first line of a /proc file into buf ("" when unreadable). */
+static void proc_line(const char *path, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return;
+	if (!fgets(buf, (int)len, f))
+		buf[0] = '\0';
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* When this process's pid namespace began: the boot (boot_id) and the start
+ * of its PID 1, in clock ticks since boot (field 22 of /proc/1/stat, after
+ * the parenthesised name, which may hold spaces). A restarted container
+ * keeps its hostname and hands out the same small pids again; this tells
+ * its processes from those of the run before. */
+static void namespace_start(char *out, size_t len)
+{
+	char boot[64], stat[512];
+	proc_line("/proc/sys/kernel/random/boot_id", boot, sizeof boot);
+	proc_line("/proc/1/stat", stat, sizeof stat);
+	const char *p = strrchr(stat, ')');
+	unsigned long long ticks = 0;
+	/* after ")": state ppid pgrp session tty_nr tpgid flags minflt cminflt
+	 * majflt cmajflt utime stime cutime cstime priority nice num_threads
+	 * itrealvalue starttime */
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			 &ticks) != 1)
+		ticks = 0;
+	snprintf(out, len, "%.8s.%llu", boot, ticks);
+}
+
 void inflight_host(char *host, size_t len)
 {
-	if (gethostname(host, len) != 0)
-		host[0] = '\0';
-	host[len - 1] = '\0';
+	static char name[256];
+	if (!name[0]) {
+		char start[96];
+		if (gethostname(name, sizeof name - 1) != 0)
+			name[0] = '\0';
+		name[sizeof name - 1] = '\0';
+		namespace_start(start, sizeof start);
+		size_t n = strlen(name);
+		snprintf(name + n, sizeof name - n, " %s", start);
+	}
+	snprintf(host, len, "%s", name);
 }
 
 /* Drops the turns whose process on this host has ended (killed, say),

@@ -51,7 +51,10 @@ void inflight_beat(struct store *st, struct inflight *f);
 /* Whether the turn t (read by store_turn_of_msg) still runs at now: its
  * heartbeat is fresh and, on this host, its process exists. */
 int inflight_running(const struct turn_state *t, long long now);
-/* This host's name, as turns record it. */
+/* This host's name as turns record it: the hostname and when this pid
+ * namespace began (boot and the start of its PID 1), so that a pid of a
+ * restarted container or a rebooted machine is never taken for the one a
+ * turn recorded before. */
 void inflight_host(char *host, size_t len);
 /* Gives the slot back (idempotent). */
 void inflight_release(struct store *st, struct inflight *f);

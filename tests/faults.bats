@@ -466,7 +466,14 @@ c.execute("ROLLBACK")
   rm -f "$dir/fake.pid" "$dir/fake.port"
   stack_cmd start "$dir" AI_IDLE_TIMEOUT=2 AI_TIMEOUT=8
   BASE_URL=$(. "$dir/stack.env" && echo "$BASE_URL")
-  api GET "/api/conversations/$cid"
+  # A restarted container hands out the same small pids again: the turn's
+  # row names the run before (common/inflight.h), so it is over once its
+  # heartbeat is INFLIGHT_STALE_MS (6 s) old, whatever pid lives now.
+  for _ in $(seq 40); do
+    api GET "/api/conversations/$cid"
+    [ "$code" = 200 ] && [ "$(json '.messages[1].status')" != streaming ] && break
+    sleep 0.25
+  done
   assert_equal "$code" 200
   assert_equal "$(json '.messages[1].status')" "$want"
 }

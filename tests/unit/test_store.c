@@ -316,6 +316,25 @@ static void test_inflight(struct store *st, long long alice, long long bob)
 		      full == INFLIGHT_FREE,
 	      "and expires when its heartbeat is stale");
 	inflight_release(st, &b);
+	/* The same hostname before a restart (a container's pids start again
+	 * at 1): a live pid of ours is not the process the turn recorded. */
+	char name[256], here[256];
+	CHECK(gethostname(name, sizeof name) == 0, "this machine has a hostname");
+	inflight_host(here, sizeof here);
+	CHECK(strncmp(here, name, strlen(name)) == 0 && strcmp(here, name) != 0 && !strstr(here, " .0"),
+	      "a turn's host names the machine and when its pid namespace began");
+	printf("# this process's host: %s\n", here);
+	CHECK(inflight_take(st, bob, 406, 1, 3, now, &old, &full) == STORE_OK && full == INFLIGHT_FREE &&
+		      store_turn_set_pid(st, bob, old.id, name, (long long)getpid(), now) == STORE_OK,
+	      "bob takes his one slot, recorded by this hostname's run before a restart, with a live pid");
+	struct turn_state t;
+	CHECK(store_turn_of_msg(st, bob, 406, &t) == STORE_OK && inflight_running(&t, now + INFLIGHT_STALE_MS - 1) &&
+		      !inflight_running(&t, now + INFLIGHT_STALE_MS + 1),
+	      "it runs while its heartbeat is recent and is over once it is stale, though the pid lives");
+	CHECK(inflight_take(st, bob, 407, 1, 3, now + INFLIGHT_STALE_MS + 1, &b, &full) == STORE_OK &&
+		      full == INFLIGHT_FREE,
+	      "so its slot is freed by the heartbeat, not held for the pid");
+	inflight_release(st, &b);
 	inflight_release(st, &extra);
 }
 
