@@ -115,7 +115,8 @@ int store_commit(struct store *st);
 void store_rollback(struct store *st);
 /* Ends what a request left on a connection that serves the next one
  * (persistent mode): resets any statement still stepping, which would hold
- * an old snapshot. Returns how many it reset. */
+ * an old snapshot, and lets the next request reconnect at once to a
+ * database this one could not reach. Returns how many it reset. */
 int store_end_request(struct store *st);
 /* 0 with no transaction open, 1 while a read transaction is (a snapshot,
  * store_read_begin()), 2 while a write transaction is (a handler that

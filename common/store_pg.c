@@ -474,6 +474,7 @@ struct pg_store {
 	int txn;                /* 0, 1 (read, store_read_begin()), 2 (write, store_begin()) */
 	int busy_ms;            /* store_patience(): statement_timeout while waiting on locks */
 	int txn_rc;             /* the first failure inside the transaction, which aborted it (pg_commit()) */
+	long long unreachable_at; /* pg_now_ms() of the last failed reconnection; 0: none (reconnect()) */
 };
 
 static struct pg_store *pg(struct store *pub)
@@ -555,10 +556,40 @@ static void one_line(const char *msg, char *out, size_t outlen)
 	}
 }
 
-/* Logs that a reset found no server to reconnect to, with every host's
- * reason; returns STORE_UNAVAILABLE. */
-static int cannot_reconnect(struct pg_store *st, const char *what)
+static long long pg_now_ms(void)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
+/* After a reconnection failed, the store does not try again for this long,
+ * unless the request ends first (store_end_request()): each try may wait
+ * connect_timeout for every host DATABASE names, and a request runs
+ * several statements, some of whose failures it outlives (a session's
+ * last use not refreshed): trying before each would keep its client
+ * waiting many times over for an answer that is a 503 all the same. An
+ * answer's generator, which has no request end, tries again at most
+ * once a second, so its saves resume soon after the database returns. */
+#define PG_RECONNECT_HOLD_MS 1000
+
+/* Resets the connection (after a loss), unless a reset failed within
+ * PG_RECONNECT_HOLD_MS in this request; STORE_OK when it is connected,
+ * else logs why (every host's reason) and returns STORE_UNAVAILABLE. */
+static int reconnect(struct pg_store *st, const char *what)
+{
+	if (st->unreachable_at && pg_now_ms() - st->unreachable_at < PG_RECONNECT_HOLD_MS) {
+		log_error("database %s: %s failed: the database could not be reached just before; not tried again"
+			  " within %d ms", st->where, what, PG_RECONNECT_HOLD_MS);
+		return STORE_UNAVAILABLE;
+	}
+	PQreset(st->conn);
+	if (PQstatus(st->conn) == CONNECTION_OK) {
+		st->unreachable_at = 0;
+		return STORE_OK;
+	}
+	st->unreachable_at = pg_now_ms();
 	char why[400];
 	one_line(PQerrorMessage(st->conn), why, sizeof why);
 	log_error("database %s: %s failed: cannot reconnect (%s); check that PostgreSQL (and PgBouncer) run and"
@@ -593,13 +624,11 @@ static int fresh(struct pg_store *st, const char *what)
 	}
 	if (!bad)
 		return STORE_OK;
-	PQreset(st->conn);
-	if (PQstatus(st->conn) == CONNECTION_OK) {
+	int rc = reconnect(st, what);
+	if (rc == STORE_OK)
 		log_warn("database %s: the connection was lost (closed by the server or PgBouncer); reconnected"
 			 " before %s", st->where, what);
-		return STORE_OK;
-	}
-	return cannot_reconnect(st, what);
+	return rc;
 }
 
 /* How long past the store's patience (the lock_timeout a statement may wait
@@ -610,13 +639,6 @@ static int fresh(struct pg_store *st, const char *what)
  * an answer's generator and every request following it, would wait for
  * ever. */
 #define PG_ANSWER_SLACK_MS 5000
-
-static long long pg_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* PQexecParams with a bound on the wait for the answer: past it the
  * connection is shut down, so that libpq reports it lost (CONNECTION_BAD)
@@ -642,6 +664,7 @@ static PGresult *exec_bounded(struct pg_store *st, const char *text, const char 
 				  " PostgreSQL and PgBouncer answer)", st->where, what, limit);
 			shutdown(p.fd, SHUT_RDWR);
 			(void)PQconsumeInput(st->conn);
+			st->unreachable_at = pg_now_ms(); /* the request's next statements do not wait again */
 			break;
 		}
 		if (r < 0 || !PQconsumeInput(st->conn))
@@ -726,10 +749,10 @@ static int run_v(struct pg_store *st, enum pg_stmt id, const char *what, PGresul
 		}
 		if (again && PQstatus(st->conn) == CONNECTION_BAD) {
 			PQclear(res);
-			PQreset(st->conn);
-			if (PQstatus(st->conn) == CONNECTION_OK)
+			int rc = reconnect(st, what);
+			if (rc == STORE_OK)
 				continue;
-			return cannot_reconnect(st, what);
+			return rc;
 		}
 		if (again && retryable(res)) {
 			PQclear(res);
@@ -1090,7 +1113,8 @@ static void pg_patience(struct store *pub, int ms)
  * that left it replaced, on both backends alike. */
 static int pg_end_request(struct store *pub)
 {
-	(void)pub;
+	/* The next request tries to reconnect at once (reconnect()). */
+	pg(pub)->unreachable_at = 0;
 	return 0;
 }
 

@@ -1541,6 +1541,43 @@ done:
 	store_close(st);
 }
 
+/* A reconnection that fails is not tried again before each of the
+ * request's statements (store_pg.c, PG_RECONNECT_HOLD_MS): the next
+ * statement fails at once, though the database is back, and the next
+ * request reconnects. The store reaches the server through a symbolic
+ * link to its socket, which the test takes away and puts back.
+ * PostgreSQL only; DATABASE names a Unix socket directory (host=). */
+static void test_reconnect_hold(const char *database, const char *b)
+{
+	char name[200], dir[] = "/tmp/aifacade-hold.XXXXXX", link_path[300], target[300], url[1200];
+	const char *host = strstr(database, "host=/"), *port = strstr(database, "port=");
+	if (!host || !port || !mkdtemp(dir)) {
+		printf("# %s: the reconnection hold is not tested (DATABASE names no socket directory and port)\n", b);
+		return;
+	}
+	int hlen = (int)strcspn(host + 5, "&"), plen = (int)strcspn(port + 5, "&");
+	snprintf(target, sizeof target, "%.*s/.s.PGSQL.%.*s", hlen, host + 5, plen, port + 5);
+	snprintf(link_path, sizeof link_path, "%s/.s.PGSQL.%.*s", dir, plen, port + 5);
+	snprintf(url, sizeof url, "%s&host=%s", database, dir); /* the last host= counts */
+	struct store *st = NULL;
+	if (CHECK(symlink(target, link_path) == 0, NAME("reconnection hold: a link to the server's socket")))
+		st = open_store(url, b);
+	if (st) {
+		CHECK(store_ping(st) == STORE_OK, NAME("reconnection hold: the store answers through the link"));
+		unlink(link_path);
+		int lost = pg_sockets_shutdown(SHUT_RDWR, -1);
+		CHECK(lost == 1 && store_ping(st) == STORE_UNAVAILABLE,
+		      NAME("reconnection hold: its connection lost and the server gone, a statement fails unavailable"));
+		CHECK(symlink(target, link_path) == 0 && store_ping(st) == STORE_UNAVAILABLE,
+		      NAME("reconnection hold: the server back, the request's next statement fails at once all the same"));
+		store_end_request(st);
+		CHECK(store_ping(st) == STORE_OK, NAME("reconnection hold: the next request reconnects"));
+		store_close(st);
+	}
+	unlink(link_path);
+	rmdir(dir);
+}
+
 /* An up-to-date database opens without the migrations' lock: each open
  * (several a chat turn, one a request) only reads the version. Here the
  * lock is held by another connection, and an open must not wait for it.
@@ -1693,6 +1730,7 @@ int main(void)
 	else if (CHECK(pg_scratch(pg), "PostgreSQL: empty the scratch database")) {
 		run_contract(pg, "PostgreSQL");
 		test_lost_connection(pg, "PostgreSQL");
+		test_reconnect_hold(pg, "PostgreSQL");
 		test_restore_race(pg, "PostgreSQL");
 		test_open_unlocked(pg, "PostgreSQL");
 		struct store *st = NULL;
