@@ -43,8 +43,43 @@ stuck_processes() {
       awk 'NR > 1 && $1 == $2 && $3 >= 20 && $4 ~ /chat$/ { print $1, $3, $4 }' | while read -r pid age args; do
         echo "# $w: generator pid $pid, ${age} s: $args, waiting in $(cat "/proc/$pid/wchan" 2>/dev/null)"
       done
-    echo "# $w: $(docker_ logs "$(container "$w")" 2>&1 | grep -c 'no answer in') statements given up," \
-      "$(docker_ logs "$(container "$w")" 2>&1 | grep -c 'connection was lost') connections found lost"
+    docker_ logs "$(container "$w")" >"$BATS_TEST_TMPDIR/log.$w" 2>&1
+    echo "# $w: $(grep -c 'no answer in' "$BATS_TEST_TMPDIR/log.$w") statements given up," \
+      "$(grep -c 'connection was lost' "$BATS_TEST_TMPDIR/log.$w") connections found lost," \
+      "$(grep -c 'cannot reconnect' "$BATS_TEST_TMPDIR/log.$w") reconnections and" \
+      "$(grep -c 'cannot connect to PostgreSQL' "$BATS_TEST_TMPDIR/log.$w") connections failed," \
+      "$(grep -c 'busy past' "$BATS_TEST_TMPDIR/log.$w") lock waits past their limit"
+  done
+}
+# watch_processes SECONDS: every 2.5 s, the web nodes' chat processes that
+# are busy (a request in a persistent worker, an answer generator: not a
+# worker waiting for its next request, nor a supervisor waiting for its
+# worker), with the system call each waits in and its TCP connections, into
+# $BATS_TEST_TMPDIR/watch: what holds a request that gets no answer, seen
+# while it waits (stuck_processes runs after the load, when it may be over).
+watch_processes() {
+  local end=$((SECONDS + $1)) w pid ppid age args call
+  while [ "$SECONDS" -lt "$end" ]; do
+    sleep 2.5
+    for w in web1 web2 web3; do
+      docker_ top "$(container "$w")" -eo pid,ppid,etimes,args 2>/dev/null |
+        awk 'NR > 1 && $4 ~ /chat$/ { print $1, $2, $3, $4 }' |
+        while read -r pid ppid age args; do
+          call=$(cut -d' ' -f1-5 "/proc/$pid/syscall" 2>/dev/null) || continue
+          # poll(fd 0, 1 fd, 1000 ms): a worker between requests; wait4: a supervisor
+          case "$call" in "7 "*" 0x1 0x3e8" | "61 "*) continue ;; esac
+          echo "$(date +%T) $w pid $pid (parent $ppid) ${age} s $args: syscall $call;" \
+            "$(nsenter -t "$pid" -n ss -tnpo 2>/dev/null | awk -v p="pid=$pid," 'index($0, p) { printf "%s->%s %s ", $4, $5, $NF }')"
+        done
+    done
+  done >"$BATS_TEST_TMPDIR/watch" 2>&1
+}
+# slow_requests: the web nodes' POSTs that took more than 15 s (lighttpd's
+# access log: status, bytes, then microseconds).
+slow_requests() {
+  local w
+  for w in web1 web2 web3; do
+    docker_ logs "$(container "$w")" 2>&1 | awk -F'"' -v w="$w" '/"POST / { split($3, a, " "); if (a[3] > 15000000) print "# " w ": " $0 }'
   done
 }
 # pgsql NODE QUERY: psql as postgres on the node's socket, unaligned, "|" between fields.
@@ -236,6 +271,8 @@ PY
   tag=f$RANDOM
   load_start "$tag" "$LOAD_USERS"
   wait_answered 15 0 60
+  watch_processes 45 3>&- &
+  watch_pid=$!
   t_fail=$(now)
   # The primary dies at once (no shutdown); the operator's failover
   # (README): the standby is promoted and both PgBouncers serve it.
@@ -266,7 +303,8 @@ PY
   # Nothing else fails.
   jq -e -s --argjson p "$t_promoted" '[.[] | select((.code < 200 or .code >= 300) and .code != 503 and
     (.code != 502 or .kind != "prompt" or .start > $p or .error_code != "not_saved"))] | length == 0' "$out" ||
-    { stuck_processes; false; }
+    { stuck_processes; slow_requests; kill "$watch_pid" 2>/dev/null; sed 's/^/# watch: /' "$BATS_TEST_TMPDIR/watch"; false; }
+  kill "$watch_pid" 2>/dev/null || true
   awk -v w="$window" 'BEGIN { exit !(w <= 20) }'
 }
 
