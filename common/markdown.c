@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "escape.h"
 #include "log.h"
+#include "timefmt.h"
 
 static const char *const extensions[] = {"table", "strikethrough", "autolink", "tasklist", "tagfilter"};
 
@@ -68,13 +69,6 @@ static void append_plain(struct buf *out, const char *text, size_t len)
 	buf_append_str(out, "<p class=\"plain\">");
 	escape_html(out, text, len);
 	buf_append_str(out, "</p>\n");
-}
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void child_render(int fd, const char *text, size_t len)
@@ -127,11 +121,11 @@ static int render_bounded(const char *text, size_t len, struct buf *out)
 	}
 	close(fds[1]);
 	/* Wall time too: a child starved of CPU by a busy machine. */
-	long long deadline = mono_ms() + MARKDOWN_WALL_MS;
+	long long deadline = monotonic_ms() + MARKDOWN_WALL_MS;
 	int failed = 0;
 	char chunk[16384];
 	for (;;) {
-		long long left = deadline - mono_ms();
+		long long left = deadline - monotonic_ms();
 		if (left <= 0) {
 			failed = 1;
 			break;

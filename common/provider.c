@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "demo.h"
 #include "sse.h"
+#include "timefmt.h"
 #include "utf8.h"
 
 #ifndef CURL_WRITEFUNC_ERROR
@@ -77,15 +78,6 @@ static CURLSH *provider_share;
  * bound the connection is closed, as without them. */
 #define PROVIDER_DONE_GRACE_MS 200
 #define PROVIDER_DONE_GRACE_BYTES 4096
-
-static int64_t provider_now_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int provider_should_abort(struct provider_call *c)
 {
@@ -186,7 +178,7 @@ static size_t provider_on_header(char *ptr, size_t size, size_t nmemb, void *use
 	struct provider_call *c = userdata;
 
 	(void)ptr;
-	c->last_activity_ms = provider_now_ms();
+	c->last_activity_ms = monotonic_ms();
 	if (c->stop != PROVIDER_STOP_NONE || provider_should_abort(c))
 		return 0;
 	return size * nmemb;
@@ -197,7 +189,7 @@ static size_t provider_on_body(char *ptr, size_t size, size_t nmemb, void *userd
 	struct provider_call *c = userdata;
 	size_t n = size * nmemb, room;
 
-	c->last_activity_ms = provider_now_ms();
+	c->last_activity_ms = monotonic_ms();
 	if (c->done_ms != 0) {
 		c->after_done += n;
 		if (c->after_done <= PROVIDER_DONE_GRACE_BYTES)
@@ -245,7 +237,7 @@ static size_t provider_on_body(char *ptr, size_t size, size_t nmemb, void *userd
 			return CURL_WRITEFUNC_ERROR;
 		}
 		if (sse_done(&c->sse) && provider_share != NULL) {
-			c->done_ms = provider_now_ms(); /* read the body's end: the connection stays usable */
+			c->done_ms = monotonic_ms(); /* read the body's end: the connection stays usable */
 			return n;
 		}
 		if (sse_done(&c->sse)) {
@@ -678,7 +670,7 @@ static enum provider_status provider_status_for_curl(CURLcode cc, long http, str
 			connect_us = 0;
 		if (connect_us == 0)
 			return PROVIDER_ERR_CONNECT;
-		return provider_now_ms() - c->start_ms >= c->total_ms ? PROVIDER_ERR_TIMEOUT
+		return monotonic_ms() - c->start_ms >= c->total_ms ? PROVIDER_ERR_TIMEOUT
 		    : PROVIDER_ERR_IDLE_TIMEOUT;
 	case CURLE_ABORTED_BY_CALLBACK:
 		return PROVIDER_ABORTED;
@@ -1030,7 +1022,7 @@ static int provider_run(struct provider_call *c, CURLM *multi, CURLcode *cc)
 		}
 		if (c->stop != PROVIDER_STOP_NONE || running == 0)
 			break;
-		int64_t now = provider_now_ms();
+		int64_t now = monotonic_ms();
 		if (c->done_ms != 0) {
 			if (now - c->done_ms >= PROVIDER_DONE_GRACE_MS) {
 				c->stop = PROVIDER_STOP_DONE;
@@ -1090,7 +1082,7 @@ static void provider_network(struct provider_call *c, struct provider_result *ou
 		provider_detail(out, req->api_key, "libcurl refused an option (too old a libcurl?)");
 		goto done;
 	}
-	c->start_ms = c->last_activity_ms = provider_now_ms();
+	c->start_ms = c->last_activity_ms = monotonic_ms();
 	if (curl_multi_add_handle(multi, c->easy) != CURLM_OK) {
 		out->status = PROVIDER_ERR_NOMEM;
 		provider_detail(out, req->api_key, "could not start the request");

@@ -32,6 +32,7 @@
 #include "buf.h"
 #include "log.h"
 #include "search.h"
+#include "timefmt.h"
 
 /* What of a message the search index reads (README, "Search"): its first
  * 100,000 characters. A tsvector holds at most 1 MB of lexemes and
@@ -474,7 +475,7 @@ struct pg_store {
 	int txn;                /* 0, 1 (read, store_read_begin()), 2 (write, store_begin()) */
 	int busy_ms;            /* store_patience(): statement_timeout while waiting on locks */
 	int txn_rc;             /* the first failure inside the transaction, which aborted it (pg_commit()) */
-	long long unreachable_at; /* pg_now_ms() of the last failed reconnection; 0: none (reconnect()) */
+	long long unreachable_at; /* monotonic_ms() of the last failed reconnection; 0: none (reconnect()) */
 };
 
 static struct pg_store *pg(struct store *pub)
@@ -556,13 +557,6 @@ static void one_line(const char *msg, char *out, size_t outlen)
 	}
 }
 
-static long long pg_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 
 /* After a reconnection failed, the store does not try again for this long,
  * unless the request ends first (store_end_request()): each try may wait
@@ -579,7 +573,7 @@ static long long pg_now_ms(void)
  * else logs why (every host's reason) and returns STORE_UNAVAILABLE. */
 static int reconnect(struct pg_store *st, const char *what)
 {
-	if (st->unreachable_at && pg_now_ms() - st->unreachable_at < PG_RECONNECT_HOLD_MS) {
+	if (st->unreachable_at && monotonic_ms() - st->unreachable_at < PG_RECONNECT_HOLD_MS) {
 		log_error("database %s: %s failed: the database could not be reached just before; not tried again"
 			  " within %d ms", st->where, what, PG_RECONNECT_HOLD_MS);
 		return STORE_UNAVAILABLE;
@@ -589,7 +583,7 @@ static int reconnect(struct pg_store *st, const char *what)
 		st->unreachable_at = 0;
 		return STORE_OK;
 	}
-	st->unreachable_at = pg_now_ms();
+	st->unreachable_at = monotonic_ms();
 	char why[400];
 	one_line(PQerrorMessage(st->conn), why, sizeof why);
 	log_error("database %s: %s failed: cannot reconnect (%s); check that PostgreSQL (and PgBouncer) run and"
@@ -650,12 +644,12 @@ static PGresult *exec_bounded(struct pg_store *st, const char *text, const char 
 	if (!PQsendQueryParams(st->conn, text, n, NULL, values, NULL, NULL, 0))
 		return NULL;
 	long long limit = (st->busy_ms > STORE_BUSY_MS ? st->busy_ms : STORE_BUSY_MS) + PG_ANSWER_SLACK_MS;
-	long long deadline = pg_now_ms() + limit;
+	long long deadline = monotonic_ms() + limit;
 	while (PQisBusy(st->conn)) {
 		struct pollfd p = {.fd = PQsocket(st->conn), .events = POLLIN};
 		if (p.fd < 0)
 			break; /* no connection: PQgetResult reports it */
-		long long left = deadline - pg_now_ms();
+		long long left = deadline - monotonic_ms();
 		int r = left > 0 ? poll(&p, 1, (int)left) : 0;
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -664,7 +658,7 @@ static PGresult *exec_bounded(struct pg_store *st, const char *text, const char 
 				  " PostgreSQL and PgBouncer answer)", st->where, what, limit);
 			shutdown(p.fd, SHUT_RDWR);
 			(void)PQconsumeInput(st->conn);
-			st->unreachable_at = pg_now_ms(); /* the request's next statements do not wait again */
+			st->unreachable_at = monotonic_ms(); /* the request's next statements do not wait again */
 			break;
 		}
 		if (r < 0 || !PQconsumeInput(st->conn))

@@ -28,6 +28,7 @@
 #include "buf.h"
 #include "log.h"
 #include "search.h"
+#include "timefmt.h"
 
 /* Append-only: never edit a shipped step, add a new one. */
 static const char *const migrations[] = {
@@ -640,13 +641,6 @@ static int sqlite_backup(struct store *pub, const char *path);
 static int sqlite_restore(struct store *pub, const char *path);
 static int sqlite_reset(struct store *pub);
 static int sqlite_read_begin(struct store *pub);
-
-static long long monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Writers take turns through a queue in the kernel.
  *

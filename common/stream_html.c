@@ -11,18 +11,11 @@
 #include "alloc.h"
 #include "conversation.h"
 #include "response.h"
+#include "timefmt.h"
 
 void stream_html_add(struct stream_html *s, const char *piece)
 {
 	buf_append_str(&s->text, piece);
-}
-
-long long stream_html_now_ms(void)
-{
-	struct timespec ts;
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		return 0;
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* How much of text to render now: all of it, less a last block that is
@@ -70,11 +63,11 @@ char *stream_html_take(struct stream_html *s, long long now_ms, int force)
 		news--;
 	if (news <= s->rendered_len && !force)
 		return NULL; /* nothing new that may be shown yet */
-	long long t0 = stream_html_now_ms();
+	long long t0 = monotonic_ms();
 	char *part = xstrndup(s->text.data, force ? s->text.len : settled);
 	char *html = message_html("assistant", part);
 	free(part);
-	s->cost_ms = stream_html_now_ms() - t0;
+	s->cost_ms = monotonic_ms() - t0;
 	s->rendered_len = force ? s->text.len : settled;
 	/* The widest of three bounds: the base pace, ten times the rendering's
 	 * own cost, and the bytes this rendering put on the wire. */

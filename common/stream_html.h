@@ -33,8 +33,8 @@ struct stream_html {
 /* Appends a piece of the answer (valid UTF-8, as provider.h delivers it). */
 void stream_html_add(struct stream_html *s, const char *piece);
 /* The HTML of the answer so far, as a fresh string the caller frees, when
- * text arrived since the last one and now_ms is past the pacing bound (or
- * force is set); NULL otherwise. */
+ * text arrived since the last one and now_ms (monotonic_ms(), timefmt.h)
+ * is past the pacing bound (or force is set); NULL otherwise. */
 char *stream_html_take(struct stream_html *s, long long now_ms, int force);
 struct response;
 /* The length of text's prefix that may be rendered mid-stream: text less a
@@ -45,8 +45,6 @@ size_t stream_html_settled(const char *text, size_t len);
  * {"html": "..."}. Returns 1 when sent, 0 when nothing was due, -1 when the
  * write failed (the client is gone). */
 int stream_html_send(struct stream_html *s, struct response *res, long long now_ms, int force);
-/* A monotonic clock in milliseconds, for now_ms. */
-long long stream_html_now_ms(void);
 void stream_html_free(struct stream_html *s);
 
 #endif

@@ -1,4 +1,5 @@
-/* timefmt.c: milliseconds since the epoch as ISO 8601 UTC (see timefmt.h). */
+/* timefmt.c: milliseconds since the epoch as ISO 8601 UTC, and the
+ * monotonic clock (see timefmt.h). */
 #include "timefmt.h"
 
 #include <stdio.h>
@@ -16,4 +17,12 @@ struct json_object *timefmt_json(long long ms)
 	size_t n = strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(text + n, sizeof text - n, ".%03lldZ", ms % 1000);
 	return json_object_new_string(text);
+}
+
+long long monotonic_ms(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0;
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

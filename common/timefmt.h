@@ -1,4 +1,5 @@
-/* timefmt.h: the one way times leave the program.
+/* timefmt.h: the one way times leave the program, and the one clock that
+ * measures how long something took.
  *
  * Contract: the store keeps milliseconds since the Unix epoch; every JSON
  * answer shows them as ISO 8601 UTC with milliseconds
@@ -11,5 +12,9 @@ struct json_object;
 
 /* ms as an ISO 8601 UTC json-c string; the caller owns the reference. */
 struct json_object *timefmt_json(long long ms);
+
+/* Milliseconds on CLOCK_MONOTONIC: for deadlines and pacing, which a
+ * change of the wall clock must not move. 0 if the clock cannot be read. */
+long long monotonic_ms(void);
 
 #endif

@@ -24,6 +24,7 @@
 #include "provider.h"
 #include "stream_html.h"
 #include "title.h"
+#include "timefmt.h"
 #include "turn_pipe.h"
 
 /* ---- the generator ---------------------------------------------------- */
@@ -116,7 +117,7 @@ static void gen_save(struct gen *g, long long now)
 static int gen_should_abort(void *ctx)
 {
 	struct gen *g = ctx;
-	long long now = stream_html_now_ms();
+	long long now = monotonic_ms();
 	inflight_beat(g->st, &g->sp->slot);
 	if (turn_signalled)
 		g->stopped = 1;
@@ -228,7 +229,7 @@ static void gen_run(struct request *req, struct turn_spec *sp)
 	if (cont)
 		msgs[n++] = (struct provider_message){"assistant", answer.content};
 
-	struct gen g = {st, sp, BUF_INIT, BUF_INIT, 0, 0, stream_html_now_ms(), stream_html_now_ms(), 0};
+	struct gen g = {st, sp, BUF_INIT, BUF_INIT, 0, 0, monotonic_ms(), monotonic_ms(), 0};
 	if (cont) {
 		buf_append_str(&g.content, answer.content);
 		if (answer.reasoning)

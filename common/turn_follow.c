@@ -13,6 +13,7 @@
 #include "conversation.h"
 #include "log.h"
 #include "stream_html.h"
+#include "timefmt.h"
 #include "turn_pipe.h"
 
 static long long turn_wall_ms(void)
@@ -225,7 +226,7 @@ int turn_follow(struct store *st, struct response *res, long long user_id, long 
 	for (;;) {
 		if (read_now) {
 			struct message m;
-			last_read = stream_html_now_ms();
+			last_read = monotonic_ms();
 			read_now = 0;
 			f.behind = 0;
 			int ended = 0;
@@ -238,7 +239,7 @@ int turn_follow(struct store *st, struct response *res, long long user_id, long 
 			}
 			store_msg_free(&m);
 		}
-		if (streaming && !f.gone && stream_html_send(&f.html, res, stream_html_now_ms(), 0) < 0)
+		if (streaming && !f.gone && stream_html_send(&f.html, res, monotonic_ms(), 0) < 0)
 			f.gone = 1;
 		if (streaming && !f.gone && time(NULL) - f.last_write >= TURN_KEEPALIVE_SECONDS) {
 			f.gone = response_stream_comment(res, "keep-alive") < 0;
@@ -248,7 +249,7 @@ int turn_follow(struct store *st, struct response *res, long long user_id, long 
 			rc = TURN_CLIENT_GONE;
 			break;
 		}
-		long long left = TURN_FOLLOW_MS - (stream_html_now_ms() - last_read);
+		long long left = TURN_FOLLOW_MS - (monotonic_ms() - last_read);
 		struct pollfd p[2] = {{.fd = res->fd, .events = 0}, {.fd = wake_fd, .events = POLLIN}};
 		int n = poll(p, 2, left > 0 ? (int)left : 0);
 		if (n > 0 && (p[0].revents & (POLLERR | POLLHUP))) {
@@ -264,7 +265,7 @@ int turn_follow(struct store *st, struct response *res, long long user_id, long 
 				read_now = 1;
 			pipe.woken = 0;
 		}
-		if (stream_html_now_ms() - last_read >= TURN_FOLLOW_MS)
+		if (monotonic_ms() - last_read >= TURN_FOLLOW_MS)
 			read_now = 1;
 	}
 	stream_html_free(&f.html);
