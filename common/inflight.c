@@ -68,20 +68,34 @@ void inflight_host(char *host, size_t len)
 	snprintf(host, len, "%s", name);
 }
 
-/* Drops the turns whose process on this host has ended (killed, say),
- * without waiting for their heartbeat to go stale. */
-static int inflight_forget_dead(struct store *st, const char *host)
+/* Whether a turn of this host, recorded by process pid with its last
+ * heartbeat at heartbeat_at, still runs at now (inflight.h). A generator
+ * leads a session of its own (turn.c calls setsid()); any other live
+ * process is the request that took the turn, and the heartbeat decides. */
+static int local_running(long long pid, long long heartbeat_at, long long now)
+{
+	if (heartbeat_at < now - INFLIGHT_LOCAL_STALE_MS)
+		return 0;
+	pid_t p = (pid_t)pid;
+	if (p <= 0 || (long long)p != pid || (kill(p, 0) < 0 && errno == ESRCH))
+		return 0;
+	return getsid(p) == p || heartbeat_at >= now - INFLIGHT_STALE_MS;
+}
+
+/* Drops the turns of this host that no longer run (local_running()): their
+ * process has ended (killed, say), or their generator died before it took
+ * them over, without waiting for the heartbeat to go stale everywhere. */
+static int inflight_forget_dead(struct store *st, const char *host, long long now)
 {
 	struct turn_row *rows;
 	size_t n;
 	int rc = store_turn_on_host(st, host, &rows, &n);
 	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
-		pid_t pid = (pid_t)rows[i].pid;
-		if (pid > 0 && (long long)pid == rows[i].pid && kill(pid, 0) < 0 && errno == ESRCH) {
-			log_info("turn %lld of process %lld ended without releasing its slot; released now",
-				 rows[i].id, rows[i].pid);
-			rc = store_turn_drop(st, rows[i].id);
-		}
+		if (local_running(rows[i].pid, rows[i].heartbeat_at, now))
+			continue;
+		log_info("turn %lld of process %lld ended without releasing its slot (its process is gone, or its"
+			 " generator never took it over); released now", rows[i].id, rows[i].pid);
+		rc = store_turn_drop(st, rows[i].id, rows[i].pid);
 	}
 	free(rows);
 	return rc;
@@ -97,7 +111,7 @@ int inflight_take(struct store *st, long long user_id, long long message_id, lon
 	inflight_host(host, sizeof host);
 	int rc = store_turn_reap(st, now - INFLIGHT_STALE_MS, host, now - INFLIGHT_LOCAL_STALE_MS);
 	if (rc == STORE_OK)
-		rc = inflight_forget_dead(st, host);
+		rc = inflight_forget_dead(st, host, now);
 	/* The count and the insert are one step of the store's (store.h), on
 	 * any backend: two requests never both take the last slot. */
 	if (rc == STORE_OK)
@@ -114,6 +128,34 @@ int inflight_take(struct store *st, long long user_id, long long message_id, lon
 	return rc;
 }
 
+/* Records this process in the turn's row (its heartbeat too); STORE_OK
+ * once done, and then f->moving is cleared. */
+static int move_here(struct store *st, struct inflight *f, long long now)
+{
+	char host[256];
+	inflight_host(host, sizeof host);
+	int rc = store_turn_set_pid(st, f->user_id, f->id, host, (long long)getpid(), now);
+	if (rc == STORE_OK || rc == STORE_NOTFOUND)
+		f->moving = 0;
+	if (rc == STORE_OK)
+		f->last_beat = now;
+	return rc;
+}
+
+void inflight_move(struct store *st, struct inflight *f)
+{
+	if (f->id == 0)
+		return;
+	f->moving = 1;
+	int rc = move_here(st, f, inflight_now_ms());
+	if (rc == STORE_NOTFOUND)
+		log_warn("turn %lld lost its slot before process %ld took it over; it goes on outside the limit", f->id,
+			 (long)getpid());
+	else if (rc != STORE_OK)
+		log_warn("turn %lld: not yet taken over by process %ld, its generator (store error %d); tried again at"
+			 " each heartbeat", f->id, (long)getpid(), rc);
+}
+
 void inflight_beat(struct store *st, struct inflight *f)
 {
 	if (f->id == 0)
@@ -121,6 +163,10 @@ void inflight_beat(struct store *st, struct inflight *f)
 	long long now = inflight_now_ms();
 	if (now - f->last_beat < INFLIGHT_BEAT_MS)
 		return;
+	if (f->moving && move_here(st, f, now) == STORE_OK) {
+		log_info("turn %lld taken over by process %ld at last", f->id, (long)getpid());
+		return;
+	}
 	f->last_beat = now;
 	int rc = store_turn_beat(st, f->user_id, f->id, now);
 	if (rc == STORE_NOTFOUND)
@@ -145,8 +191,5 @@ int inflight_running(const struct turn_state *t, long long now)
 	inflight_host(host, sizeof host);
 	if (strcmp(host, t->host) != 0) /* another node's: its heartbeat is all we know */
 		return t->heartbeat_at >= now - INFLIGHT_STALE_MS;
-	if (t->heartbeat_at < now - INFLIGHT_LOCAL_STALE_MS)
-		return 0;
-	pid_t pid = (pid_t)t->pid;
-	return pid > 0 && (long long)pid == t->pid && (kill(pid, 0) == 0 || errno != ESRCH);
+	return local_running(t->pid, t->heartbeat_at, now);
 }

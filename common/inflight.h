@@ -9,7 +9,16 @@
  * a pid reused since), then counts and adds the turn in one step of the
  * store's (store_turn_take()), or says which limit is full. A running turn calls inflight_beat()
  * often (it writes at most every INFLIGHT_BEAT_MS) and inflight_release()
- * when its answer is written. The row names the answer's message, so that
+ * when its answer is written.
+ *
+ * The row names the process that took the turn (the request) until the
+ * answer's generator, which runs in a session of its own (turn.c), takes
+ * it over (inflight_move()). On this host a live generator answers for its
+ * turn; a row that still names another live process, the request, has
+ * only its heartbeat to say whether a generator runs: the generator may
+ * have died before it could take the turn over (the database was out of
+ * reach), and the request lives on (a persistent worker), so its pid must
+ * not keep the turn "streaming" and its slot taken. The row names the answer's message, so that
  * work which owns turns on the server can find a turn by its message. */
 #ifndef AIF_INFLIGHT_H
 #define AIF_INFLIGHT_H
@@ -40,16 +49,21 @@ struct inflight {
 	long long id;        /* the turns row; 0 when none is held */
 	long long user_id;
 	long long last_beat; /* ms since the epoch */
+	int moving;          /* inflight_move() not yet recorded: tried again at each beat */
 };
 
 /* Takes a slot for user_id's answer message_id unless a limit is full
  * (then *full says which, and nothing is added). Returns a store_rc. */
 int inflight_take(struct store *st, long long user_id, long long message_id, long per_user, long total,
 		  long long now, struct inflight *out, enum inflight_full *full);
+/* The generator takes the turn over: the row names this process from now
+ * on. When that cannot be written (the database is out of reach), each
+ * beat tries again. */
+void inflight_move(struct store *st, struct inflight *f);
 /* Records that the turn still runs, when INFLIGHT_BEAT_MS have passed. */
 void inflight_beat(struct store *st, struct inflight *f);
 /* Whether the turn t (read by store_turn_of_msg) still runs at now: its
- * heartbeat is fresh and, on this host, its process exists. */
+ * heartbeat is fresh or, on this host, its generator exists. */
 int inflight_running(const struct turn_state *t, long long now);
 /* This host's name as turns record it: the hostname and when this pid
  * namespace began (boot and the start of its PID 1), so that a pid of a

@@ -253,9 +253,9 @@ int store_turn_on_host(struct store *st, const char *host, struct turn_row **lis
 	return st->ops->turn_on_host(st, host, list, n);
 }
 
-int store_turn_drop(struct store *st, long long id)
+int store_turn_drop(struct store *st, long long id, long long pid)
 {
-	return st->ops->turn_drop(st, id);
+	return st->ops->turn_drop(st, id, pid);
 }
 
 int store_turn_count(struct store *st, long long user_id, long long *mine, long long *all)

@@ -210,7 +210,7 @@ void store_msg_list_free(struct message *list, size_t n);
 
 /* Turns in flight, one row per answer being written (inflight.h). */
 struct turn_row {
-	long long id, pid;
+	long long id, pid, heartbeat_at;
 };
 /* Deletes other hosts' turns whose last heartbeat is older than stale_before,
  * and this host's older than local_stale_before (inflight.h: on its own host
@@ -218,8 +218,10 @@ struct turn_row {
 int store_turn_reap(struct store *st, long long stale_before, const char *host, long long local_stale_before);
 /* The turns recorded by processes of host; *list is the caller's to free(). */
 int store_turn_on_host(struct store *st, const char *host, struct turn_row **list, size_t *n);
-/* Deletes turn id whatever its owner: its process is gone. */
-int store_turn_drop(struct store *st, long long id);
+/* Deletes turn id whatever its owner, if it still names process pid (its
+ * process is gone, or is not the turn's generator): a generator that took
+ * the turn over meanwhile keeps it. */
+int store_turn_drop(struct store *st, long long id, long long pid);
 /* How many turns are in flight for user_id, and in all. */
 int store_turn_count(struct store *st, long long user_id, long long *mine, long long *all);
 /* One slot for user_id's answer message_id, atomically: counts the turns

@@ -70,7 +70,7 @@ struct store_ops {
 	int (*turn_reap)(struct store *st, long long stale_before, const char *host,
 			 long long local_stale_before);
 	int (*turn_on_host)(struct store *st, const char *host, struct turn_row **list, size_t *n);
-	int (*turn_drop)(struct store *st, long long id);
+	int (*turn_drop)(struct store *st, long long id, long long pid);
 	int (*turn_count)(struct store *st, long long user_id, long long *mine, long long *all);
 	int (*turn_take)(struct store *st, long long user_id, long long message_id, const char *host, long long pid,
 			 long long now, long long per_user, long long total, long long *mine, long long *all,

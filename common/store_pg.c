@@ -297,8 +297,8 @@ static const char *const sql[P_COUNT] = {
 			     " WHERE id > $1 AND html_version IS DISTINCT FROM $2 AND content <> '' ORDER BY id LIMIT $3",
 	[P_MSG_SET_HTML] = "UPDATE messages SET html = $3, html_version = $4 WHERE id = $1 AND content = $2",
 	[P_TURN_REAP] = "DELETE FROM turns WHERE (heartbeat_at < $1 AND host <> $2) OR heartbeat_at < $3",
-	[P_TURN_ON_HOST] = "SELECT id, pid FROM turns WHERE host = $1",
-	[P_TURN_DROP] = "DELETE FROM turns WHERE id = $1",
+	[P_TURN_ON_HOST] = "SELECT id, pid, heartbeat_at FROM turns WHERE host = $1",
+	[P_TURN_DROP] = "DELETE FROM turns WHERE id = $1 AND pid = $2",
 	[P_TURN_COUNT] = "SELECT (SELECT count(*) FROM turns WHERE user_id = $1), (SELECT count(*) FROM turns)",
 	[P_TURN_ADD] = "INSERT INTO turns (user_id, message_id, host, pid, started_at, heartbeat_at)"
 		       " VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
@@ -1558,6 +1558,7 @@ static int pg_turn_on_host(struct store *pub, const char *host, struct turn_row 
 		for (int i = 0; i < PQntuples(res); i++) {
 			(*list)[i].id = col_ll(res, i, 0, 0);
 			(*list)[i].pid = col_ll(res, i, 1, 0);
+			(*list)[i].heartbeat_at = col_ll(res, i, 2, 0);
 		}
 		*n = (size_t)PQntuples(res);
 	}
@@ -1565,9 +1566,9 @@ static int pg_turn_on_host(struct store *pub, const char *host, struct turn_row 
 	return rc;
 }
 
-static int pg_turn_drop(struct store *pub, long long id)
+static int pg_turn_drop(struct store *pub, long long id, long long pid)
 {
-	return run_change(pg(pub), P_TURN_DROP, "drop a dead turn", 0, "i", id);
+	return run_change(pg(pub), P_TURN_DROP, "drop a dead turn", 0, "ii", id, pid);
 }
 
 static int pg_turn_count(struct store *pub, long long user_id, long long *mine, long long *all)

@@ -361,8 +361,8 @@ static const char *const sql[S_COUNT] = {
 	 * while the content it rendered is still there. */
 	[S_MSG_SET_HTML] = "UPDATE messages SET html = ?3, html_version = ?4 WHERE id = ?1 AND content = ?2",
 	[S_TURN_REAP] = "DELETE FROM turns WHERE (heartbeat_at < ?1 AND host <> ?2) OR heartbeat_at < ?3",
-	[S_TURN_ON_HOST] = "SELECT id, pid FROM turns WHERE host = ?1",
-	[S_TURN_DROP] = "DELETE FROM turns WHERE id = ?1",
+	[S_TURN_ON_HOST] = "SELECT id, pid, heartbeat_at FROM turns WHERE host = ?1",
+	[S_TURN_DROP] = "DELETE FROM turns WHERE id = ?1 AND pid = ?2",
 	/* turns holds at most MAX_STREAMS_TOTAL live rows once reaped. */
 	[S_TURN_COUNT] = "SELECT (SELECT count(*) FROM turns WHERE user_id = ?1), (SELECT count(*) FROM turns)",
 	[S_TURN_ADD] = "INSERT INTO turns (user_id, message_id, host, pid, started_at, heartbeat_at)"
@@ -556,7 +556,7 @@ static int sqlite_msg_set_html(struct store *pub, long long id, const char *cont
 static int sqlite_turn_reap(struct store *pub, long long stale_before, const char *host,
 			    long long local_stale_before);
 static int sqlite_turn_on_host(struct store *pub, const char *host, struct turn_row **list, size_t *n);
-static int sqlite_turn_drop(struct store *pub, long long id);
+static int sqlite_turn_drop(struct store *pub, long long id, long long pid);
 static int sqlite_turn_count(struct store *pub, long long user_id, long long *mine, long long *all);
 static int sqlite_turn_take(struct store *pub, long long user_id, long long message_id, const char *host,
 			    long long pid, long long now, long long per_user, long long total, long long *mine,
@@ -1868,6 +1868,7 @@ static int sqlite_turn_on_host(struct store *pub, const char *host, struct turn_
 		}
 		(*list)[*n].id = sqlite3_column_int64(s, 0);
 		(*list)[*n].pid = sqlite3_column_int64(s, 1);
+		(*list)[*n].heartbeat_at = sqlite3_column_int64(s, 2);
 		(*n)++;
 	}
 	int out = rc == SQLITE_DONE ? STORE_OK : rc_of(st, rc, "list turns");
@@ -1875,13 +1876,14 @@ static int sqlite_turn_on_host(struct store *pub, const char *host, struct turn_
 	return out;
 }
 
-static int sqlite_turn_drop(struct store *pub, long long id)
+static int sqlite_turn_drop(struct store *pub, long long id, long long pid)
 {
 	struct sqlite_store *st = sq(pub);
 	sqlite3_stmt *s = stmt(st, S_TURN_DROP);
 	if (!s)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, pid);
 	return exec_stmt(st, s, "drop a dead turn");
 }
 

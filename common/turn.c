@@ -77,14 +77,6 @@ static void gen_send_piece(char kind, size_t offset, const char *piece)
 		gen_pipe_write(frame, n);
 }
 
-static long long turn_wall_ms(void)
-{
-	struct timespec ts;
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-		return 0;
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct gen {
 	struct store *st;
 	struct turn_spec *sp;
@@ -351,12 +343,7 @@ static void turn_generator(struct request *req, struct turn_spec *sp)
 		log_error("answer %lld: %s; it stays interrupted", sp->answer_id, err);
 		_exit(1);
 	}
-	char host[256];
-	inflight_host(host, sizeof host);
-	long long now = turn_wall_ms();
-	if (store_turn_set_pid(req->store, sp->user_id, sp->slot.id, host, (long long)getpid(), now) != STORE_OK)
-		log_warn("answer %lld: its turn could not be moved to process %ld", sp->answer_id, (long)getpid());
-	sp->slot.last_beat = now;
+	inflight_move(req->store, &sp->slot);
 	store_patience(req->store, TURN_SAVE_BUSY_MS); /* turn.h: saves and beats catch up */
 	gen_run(req, sp);
 	store_close(req->store);
@@ -381,6 +368,10 @@ int turn_start(struct request *req, struct turn_spec *sp)
 		pid_t grandchild = fork();
 		if (grandchild != 0)
 			_exit(grandchild < 0 ? 1 : 0);
+		/* and then a session of its own, which it leads: the mark by
+		 * which inflight_running() tells a generator from a request */
+		if (setsid() < 0)
+			_exit(1);
 		sp->wake_fd = wake[1];
 		turn_generator(req, sp);
 	}

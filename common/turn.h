@@ -4,8 +4,9 @@
  * - turn_start() hands an answer, whose messages and in-flight slot
  *   (inflight.h) the caller has stored, to a process of its own: the
  *   request process forks twice (the child starts a session of its own
- *   with setsid, so the grandchild is in it but never its leader), the
- *   grandchild lets go of the client's connection and of the request's
+ *   with setsid before the parent learns it started, and the grandchild
+ *   then starts and leads another, the mark inflight.h knows a generator
+ *   by), the grandchild lets go of the client's connection and of the request's
  *   database connection, opens its own and owns the provider request.
  *   Neither the client leaving nor lighttpd ending the request process
  *   (SIGTERM) stops it; only the end of the answer, AI_TIMEOUT, a stop

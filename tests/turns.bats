@@ -192,6 +192,70 @@ chat() { # JSON body: a JSON turn
   assert_equal "$code" 200
 }
 
+# block_move UID / unblock_move UID: a trigger that makes the generator's
+# taking over of UID's turns (its pid written in the row) fail, as it does
+# while the database is out of reach.
+block_move() {
+  if [ -n "$(stack_pg)" ]; then
+    local body='BEGIN RAISE EXCEPTION '"'"'test: the move is blocked'"'"'; END'
+    sql_write "CREATE FUNCTION no_move_$1() RETURNS trigger LANGUAGE plpgsql AS \$f\$ $body \$f\$;
+      CREATE TRIGGER no_move_$1 BEFORE UPDATE OF pid ON turns FOR EACH ROW WHEN (OLD.user_id = $1)
+      EXECUTE FUNCTION no_move_$1();"
+  else
+    sql_write "CREATE TRIGGER no_move_$1 BEFORE UPDATE OF pid ON turns WHEN OLD.user_id = $1
+      BEGIN SELECT RAISE(ABORT, 'test: the move is blocked'); END;"
+  fi
+}
+unblock_move() {
+  if [ -n "$(stack_pg)" ]; then
+    sql_write "DROP TRIGGER IF EXISTS no_move_$1 ON turns; DROP FUNCTION IF EXISTS no_move_$1();"
+  else
+    sql_write "DROP TRIGGER IF EXISTS no_move_$1;"
+  fi
+}
+
+teardown() {
+  [ -z "${blocked_uid:-}" ] || unblock_move "$blocked_uid"
+}
+
+@test "a generator killed before it took its turn over: the request ends within seconds, the answer interrupted, the slot free" {
+  needs_processes
+  new_user
+  blocked_uid=$(sql "SELECT id FROM users WHERE username = '$USERNAME'")
+  [ -n "$blocked_uid" ]
+  block_move "$blocked_uid"
+  sse_bg "$BATS_TEST_TMPDIR/a.sse" /api/chat '{"prompt":"never moved [[fake:slow=150]] [[fake:long=60]]"}'
+  wait_grep '^event: delta' "$BATS_TEST_TMPDIR/a.sse"
+  mid=$(sse_data "$BATS_TEST_TMPDIR/a.sse" start | jq -r .message_id)
+  tid=$(sql "SELECT id FROM turns WHERE message_id = $mid")
+  [ -n "$tid" ]
+  # The row still names the request; the generator said who it is.
+  pid=$(stack_log | sed -n "s/.*turn $tid: not yet taken over by process \([0-9]*\),.*/\1/p" | tail -1)
+  [ -n "$pid" ]
+  [ "$(sql "SELECT pid FROM turns WHERE id = $tid")" != "$pid" ]
+  if [ "${STACK_KIND:-local}" = docker ]; then
+    docker_cli exec "$(web_container)" sh -c "kill -KILL $pid"
+  else
+    kill -KILL "$pid"
+  fi
+  killed=$SECONDS
+  # only now: a live generator would take the turn over at its next beat
+  unblock_move "$blocked_uid"
+  blocked_uid=
+  # The request, alive (a persistent worker, or the CGI program following
+  # the answer), must not keep it "streaming": once the heartbeat is stale
+  # (6 s) it is not, though curl would wait 30 s.
+  wait "$bg_pid"
+  [ $((SECONDS - killed)) -le 15 ]
+  assert_equal "$(last_event "$BATS_TEST_TMPDIR/a.sse")" error
+  message_when_done "$mid"
+  assert_equal "$(json .message.status)" interrupted
+  cid=$(sse_data "$BATS_TEST_TMPDIR/a.sse" start | jq -r .conversation_id)
+  chat "{\"prompt\":\"after the lost generator\",\"conversation_id\":$cid}"
+  assert_equal "$code" 200
+  assert_equal "$(sql "SELECT count(*) FROM turns WHERE message_id = $mid")" 0
+}
+
 @test "regenerate, edit and continue grow the tree and send only the branch as context" {
   needs_fake
   new_user

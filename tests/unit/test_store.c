@@ -238,6 +238,46 @@ static void test_owner_scoped_writes(struct store *st, long long alice, long lon
 	store_conv_free(&cn);
 }
 
+/* A child process that takes user_id's slot for message_id at now and,
+ * as a generator (leader: a session of its own, as turn.c's), takes it
+ * over; it holds the slot until killed. Its pid once the slot is taken,
+ * or -1. */
+static pid_t slot_holder(long long user_id, long long message_id, long long now, int leader)
+{
+	int ready[2];
+	if (pipe(ready) != 0)
+		return -1;
+	pid_t child = fork();
+	if (child == 0) {
+		close(ready[0]);
+		struct store *cst = NULL;
+		char err[256], path[256];
+		snprintf(path, sizeof path, "%s/a.db", dir);
+		struct inflight mine;
+		enum inflight_full f;
+		if ((!leader || setsid() == getpid()) && store_open(path, &cst, err, sizeof err) == 0 &&
+		    inflight_take(cst, user_id, message_id, 1, 3, now, &mine, &f) == STORE_OK && f == INFLIGHT_FREE) {
+			if (leader) {
+				inflight_move(cst, &mine);
+				/* the test's clock, not the machine's */
+				store_turn_beat(cst, user_id, mine.id, now);
+			}
+			if (!mine.moving && write(ready[1], "k", 1) == 1)
+				pause(); /* holds its slot until killed */
+		}
+		_exit(1);
+	}
+	close(ready[1]);
+	char c;
+	ssize_t n = child > 0 ? read(ready[0], &c, 1) : -1;
+	close(ready[0]);
+	if (n == 1)
+		return child;
+	if (child > 0)
+		waitpid(child, NULL, 0);
+	return -1;
+}
+
 /* The turns in flight: per-user and total bounds, freed slots, and slots
  * of processes that are gone. */
 static void test_inflight(struct store *st, long long alice, long long bob)
@@ -266,46 +306,46 @@ static void test_inflight(struct store *st, long long alice, long long bob)
 	inflight_release(st, &a[2]);
 	inflight_release(st, &b);
 
-	/* A slot whose process was killed is freed at the next take. */
-	pid_t child = fork();
-	if (child == 0) {
-		struct store *cst = NULL;
-		char err[256], path[256];
-		snprintf(path, sizeof path, "%s/a.db", dir);
-		struct inflight mine;
-		enum inflight_full f;
-		if (store_open(path, &cst, err, sizeof err) == 0 &&
-		    inflight_take(cst, alice, 300, 1, 3, now, &mine, &f) == STORE_OK && f == INFLIGHT_FREE)
-			pause(); /* holds its slot until killed */
-		_exit(1);
-	}
-	int held = 0;
-	for (int i = 0; i < 100 && !held; i++) {
-		long long mine = 0, all = 0;
-		held = store_turn_count(st, alice, &mine, &all) == STORE_OK && mine == 1;
-		if (!held)
-			usleep(20000);
-	}
-	CHECK(held, "a child process holds alice's one slot");
+	/* A generator (a session of its own, turn.c) that took its turn over
+	 * holds the slot while it lives, past a stale heartbeat (a writer
+	 * holding the database keeps it from beating), and frees it once it
+	 * is killed. */
+	pid_t gen = slot_holder(alice, 300, now, 1);
+	CHECK(gen > 0, "a generator of this host holds alice's one slot");
 	CHECK(inflight_take(st, alice, 301, 1, 3, now, &extra, &full) == STORE_OK && full == INFLIGHT_USER_FULL,
 	      "while it lives, the slot stays taken");
-	kill(child, SIGKILL);
-	waitpid(child, NULL, 0);
+	CHECK(inflight_take(st, alice, 301, 1, 3, now + INFLIGHT_STALE_MS + 1, &extra, &full) == STORE_OK &&
+		      full == INFLIGHT_USER_FULL,
+	      "a live generator of this host holds it past a stale heartbeat");
+	struct turn_state t;
+	CHECK(store_turn_of_msg(st, alice, 300, &t) == STORE_OK && t.pid == gen &&
+		      inflight_running(&t, now + INFLIGHT_LOCAL_STALE_MS - 1) &&
+		      !inflight_running(&t, now + INFLIGHT_LOCAL_STALE_MS + 1),
+	      "up to the bound past which its pid may be another's");
+	kill(gen, SIGKILL);
+	waitpid(gen, NULL, 0);
 	CHECK(inflight_take(st, alice, 302, 1, 3, now, &extra, &full) == STORE_OK && full == INFLIGHT_FREE,
 	      "once it is killed, its slot is free at once");
-	/* On this host a live process holds its turn though its heartbeat
-	 * stopped (a writer holding the database keeps it from beating). */
-	struct inflight old;
-	CHECK(inflight_take(st, bob, 400, 1, 3, now, &old, &full) == STORE_OK && full == INFLIGHT_FREE,
-	      "bob takes his one slot");
-	CHECK(inflight_take(st, bob, 401, 1, 3, now + INFLIGHT_STALE_MS + 1, &b, &full) == STORE_OK &&
+	/* A row that still names the live request that took it (its
+	 * generator died before taking it over: the database was out of
+	 * reach) runs only while its heartbeat is recent: the request lives
+	 * on (a persistent worker) and must not keep it "streaming". */
+	pid_t req = slot_holder(bob, 400, now, 0);
+	CHECK(req > 0, "a request of this host holds bob's one slot, never taken over");
+	CHECK(store_turn_of_msg(st, bob, 400, &t) == STORE_OK && t.pid == req &&
+		      inflight_running(&t, now + INFLIGHT_STALE_MS - 1) && !inflight_running(&t, now + INFLIGHT_STALE_MS + 1),
+	      "it runs while its heartbeat is recent, not past it though the request lives");
+	CHECK(inflight_take(st, bob, 401, 1, 3, now + INFLIGHT_STALE_MS - 1, &b, &full) == STORE_OK &&
 		      full == INFLIGHT_USER_FULL,
-	      "a live process of this host holds it past a stale heartbeat");
-	CHECK(inflight_take(st, bob, 401, 1, 3, now + INFLIGHT_LOCAL_STALE_MS + 1, &b, &full) == STORE_OK &&
-		      full == INFLIGHT_FREE,
-	      "up to the bound past which its pid may be another's");
+	      "its slot is held while the heartbeat is recent");
+	CHECK(inflight_take(st, bob, 401, 1, 3, now + INFLIGHT_STALE_MS + 1, &b, &full) == STORE_OK &&
+		      full == INFLIGHT_FREE && store_turn_of_msg(st, bob, 400, &t) == STORE_NOTFOUND,
+	      "and freed, its row dropped, once it is stale");
+	kill(req, SIGKILL);
+	waitpid(req, NULL, 0);
 	inflight_release(st, &b);
 	/* Another host's turn is known only by its heartbeat, and expires. */
+	struct inflight old;
 	CHECK(inflight_take(st, bob, 403, 1, 3, now, &old, &full) == STORE_OK && full == INFLIGHT_FREE &&
 		      store_turn_set_pid(st, bob, old.id, "another-node", 1, now) == STORE_OK,
 	      "bob takes his one slot, on another node");
@@ -327,7 +367,6 @@ static void test_inflight(struct store *st, long long alice, long long bob)
 	CHECK(inflight_take(st, bob, 406, 1, 3, now, &old, &full) == STORE_OK && full == INFLIGHT_FREE &&
 		      store_turn_set_pid(st, bob, old.id, name, (long long)getpid(), now) == STORE_OK,
 	      "bob takes his one slot, recorded by this hostname's run before a restart, with a live pid");
-	struct turn_state t;
 	CHECK(store_turn_of_msg(st, bob, 406, &t) == STORE_OK && inflight_running(&t, now + INFLIGHT_STALE_MS - 1) &&
 		      !inflight_running(&t, now + INFLIGHT_STALE_MS + 1),
 	      "it runs while its heartbeat is recent and is over once it is stale, though the pid lives");

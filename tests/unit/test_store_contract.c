@@ -413,8 +413,9 @@ static void test_turns(struct store *st, const char *b)
 	      NAME("another user's stop flag reads as none"));
 	struct turn_row *rows = NULL;
 	size_t n = 0;
-	CHECK(store_turn_on_host(st, "node-b", &rows, &n) == STORE_OK && n == 1 && rows[0].id == t2 && rows[0].pid == 22,
-	      NAME("the turns of a host"));
+	CHECK(store_turn_on_host(st, "node-b", &rows, &n) == STORE_OK && n == 1 && rows[0].id == t2 && rows[0].pid == 22 &&
+		      rows[0].heartbeat_at == 1000,
+	      NAME("the turns of a host, with their heartbeat"));
 	free(rows);
 	/* Reap: other hosts' turns silent since before 2500, this host's since before 500. */
 	CHECK(store_turn_reap(st, 2500, "node-c", 500) == STORE_OK && store_turn_count(st, alice, &mine, &all) == STORE_OK &&
@@ -423,8 +424,11 @@ static void test_turns(struct store *st, const char *b)
 	CHECK(store_turn_beat(st, alice, t1, 4000) == STORE_OK && store_turn_end(st, alice, t1) == STORE_OK &&
 		      store_turn_end(st, alice, t1) == STORE_NOTFOUND,
 	      NAME("beat, end, and the turn is gone"));
-	CHECK(store_turn_add(st, alice, 503, "node-a", 44, 5000, &t2) == STORE_OK && store_turn_drop(st, t2) == STORE_OK &&
-		      store_turn_count(st, alice, &mine, &all) == STORE_OK && all == 0,
+	CHECK(store_turn_add(st, alice, 503, "node-a", 44, 5000, &t2) == STORE_OK &&
+		      store_turn_set_pid(st, alice, t2, "node-a", 45, 5001) == STORE_OK && store_turn_drop(st, t2, 44) == STORE_OK &&
+		      store_turn_count(st, alice, &mine, &all) == STORE_OK && all == 1,
+	      NAME("a turn its generator took over is not dropped for the process that took it"));
+	CHECK(store_turn_drop(st, t2, 45) == STORE_OK && store_turn_count(st, alice, &mine, &all) == STORE_OK && all == 0,
 	      NAME("a dead process's turn is dropped"));
 }
 
