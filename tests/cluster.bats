@@ -67,7 +67,7 @@ watch_processes() {
         while read -r pid ppid age args; do
           call=$(cut -d' ' -f1-5 "/proc/$pid/syscall" 2>/dev/null) || continue
           # poll(fd 0, 1 fd, 1000 ms): a worker between requests; wait4: a supervisor
-          case "$call" in "7 "*" 0x1 0x3e8" | "61 "*) continue ;; esac
+          case "$call" in "7 "*" 0x1 0x3e8 "* | "61 "*) continue ;; esac
           echo "$(date +%T) $w pid $pid (parent $ppid) ${age} s $args: syscall $call;" \
             "$(nsenter -t "$pid" -n ss -tnpo 2>/dev/null | awk -v p="pid=$pid," 'index($0, p) { printf "%s->%s %s ", $4, $5, $NF }')"
         done
