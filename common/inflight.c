@@ -6,18 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
-
-static long long inflight_now_ms(void)
-{
-	struct timespec ts;
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-		return 0;
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "timefmt.h"
 
 /* Reads the first line of a /proc file into buf ("" when unreadable). */
 static void proc_line(const char *path, char *buf, size_t len)
@@ -147,7 +139,7 @@ void inflight_move(struct store *st, struct inflight *f)
 	if (f->id == 0)
 		return;
 	f->moving = 1;
-	int rc = move_here(st, f, inflight_now_ms());
+	int rc = move_here(st, f, wall_ms());
 	if (rc == STORE_NOTFOUND)
 		log_warn("turn %lld lost its slot before process %ld took it over; it goes on outside the limit", f->id,
 			 (long)getpid());
@@ -160,7 +152,7 @@ void inflight_beat(struct store *st, struct inflight *f)
 {
 	if (f->id == 0)
 		return;
-	long long now = inflight_now_ms();
+	long long now = wall_ms();
 	if (now - f->last_beat < INFLIGHT_BEAT_MS)
 		return;
 	if (f->moving && move_here(st, f, now) == STORE_OK) {

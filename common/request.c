@@ -7,12 +7,12 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "alloc.h"
 #include "buf.h"
 #include "escape.h"
+#include "timefmt.h"
 #include "utf8.h"
 
 const char *request_var(char *const *vars, const char *name)
@@ -222,13 +222,6 @@ int request_env_repeated(char *const *envp)
 	return repeated;
 }
 
-static long long now_ms(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 /* Reads exactly len bytes; returns 0 or -1. */
 static int read_body(int fd, char *dst, size_t len)
 {
@@ -251,7 +244,7 @@ static int parse(struct request *req, const struct request_input *in, const char
 	req->vars = vars;
 	req->body_fd = in->body_fd;
 	req->cancelled = in->cancelled;
-	req->now = now_ms();
+	req->now = wall_ms();
 	req->client_addr = request_client_addr(var_or_null(vars, "REMOTE_ADDR"));
 	req->client_net = request_client_net(req->client_addr);
 	/* lighttpd makes X-Forwarded-For and X_Forwarded_For (any non-alphanumeric

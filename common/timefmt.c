@@ -19,10 +19,20 @@ struct json_object *timefmt_json(long long ms)
 	return json_object_new_string(text);
 }
 
-long long monotonic_ms(void)
+static long long clock_ms(clockid_t clock)
 {
 	struct timespec ts;
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+	if (clock_gettime(clock, &ts) != 0)
 		return 0;
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long long monotonic_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}
+
+long long wall_ms(void)
+{
+	return clock_ms(CLOCK_REALTIME);
 }

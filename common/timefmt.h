@@ -16,5 +16,8 @@ struct json_object *timefmt_json(long long ms);
 /* Milliseconds on CLOCK_MONOTONIC: for deadlines and pacing, which a
  * change of the wall clock must not move. 0 if the clock cannot be read. */
 long long monotonic_ms(void);
+/* Milliseconds since the Unix epoch on CLOCK_REALTIME: what the store
+ * keeps (created_at, heartbeats). 0 if the clock cannot be read. */
+long long wall_ms(void);
 
 #endif

@@ -16,14 +16,6 @@
 #include "timefmt.h"
 #include "turn_pipe.h"
 
-static long long turn_wall_ms(void)
-{
-	struct timespec ts;
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-		return 0;
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- followers -------------------------------------------------------- */
 
 const char *turn_shown_status(struct store *st, long long user_id, const struct message *m)
@@ -31,7 +23,7 @@ const char *turn_shown_status(struct store *st, long long user_id, const struct 
 	if (strcmp(m->status, "interrupted") != 0)
 		return m->status;
 	struct turn_state t;
-	if (store_turn_of_msg(st, user_id, m->id, &t) == STORE_OK && inflight_running(&t, turn_wall_ms()))
+	if (store_turn_of_msg(st, user_id, m->id, &t) == STORE_OK && inflight_running(&t, wall_ms()))
 		return "streaming";
 	return m->status;
 }
@@ -193,7 +185,7 @@ static int follow_read(struct store *st, struct follow *f, long long user_id, lo
 	if (!*ended) {
 		struct turn_state t;
 		int trc = store_turn_of_msg(st, user_id, message_id, &t);
-		if (trc == STORE_NOTFOUND || (trc == STORE_OK && !inflight_running(&t, turn_wall_ms()))) {
+		if (trc == STORE_NOTFOUND || (trc == STORE_OK && !inflight_running(&t, wall_ms()))) {
 			/* ended just now, or its process died: read the end */
 			store_msg_free(m);
 			rc = store_msg_get(st, user_id, message_id, m, &conv_id);
